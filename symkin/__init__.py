@@ -1,0 +1,47 @@
+"""symkin: compile robot kinematics to standalone, differentiable, vectorized PyTorch code.
+
+The pipeline, one function per stage::
+
+    robot = symkin.load("panda.urdf")                      # parse: URDF or DH table -> RobotModel
+    kin = symkin.derive(robot, tips=("panda_hand_tcp",))   # derive: SymPy poses and Jacobians
+    kin.pose("panda_hand_tcp")                             # 4x4 sympy.Matrix in q1..qn
+    source = symkin.generate(kin)                          # simplify (CSE) + emit: module source
+    Panda = symkin.module_class(symkin.load_module(source))
+"""
+
+from ._compile import EXAMPLE_ROBOT_DATA, generate, load, load_module, module_class
+from ._derive import Definition, Kinematics, derive
+from ._emit import EmitOptions, emit
+from ._errors import SymkinError
+from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
+from ._simplify import OpCount, Program, simplify, unsimplified_ops
+from ._urdf import load_urdf, parse_urdf
+from ._version import __version__
+
+__all__ = [
+    "EXAMPLE_ROBOT_DATA",
+    "Definition",
+    "EmitOptions",
+    "Joint",
+    "Kinematics",
+    "Mimic",
+    "OpCount",
+    "Program",
+    "RobotModel",
+    "Rotation",
+    "SymkinError",
+    "Translation",
+    "__version__",
+    "build_model",
+    "derive",
+    "emit",
+    "generate",
+    "load",
+    "load_module",
+    "load_urdf",
+    "module_class",
+    "parse_urdf",
+    "simplify",
+    "unsimplified_ops",
+    "urdf_placement",
+]

@@ -1,0 +1,81 @@
+"""The ``symkin`` command line.
+
+Every input problem ends in one line ``symkin: error: FILE: …`` on stderr and
+exit status 2, with no traceback and no output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from ._compile import generate, load, stderr_progress, write_atomically
+from ._derive import derive
+from ._emit import EmitOptions, check_class_name
+from ._errors import SymkinError
+from ._simplify import sanitize
+from ._version import __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise SymkinError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symkin", description="Compile robot kinematics to standalone PyTorch code.")
+    parser.add_argument("--version", action="version", version=f"symkin {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    compile_ = commands.add_parser("compile", help="write a PyTorch module for a robot's forward kinematics")
+    compile_.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    compile_.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat for several; default every leaf)")
+    compile_.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
+    compile_.add_argument("-o", "--output", metavar="OUT.py", help="output file (default: ROBOT_kinematics.py)")
+    compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
+    compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+    compile_.set_defaults(run=_compile)
+    return parser
+
+
+def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    progress = (lambda message: None) if arguments.quiet else stderr_progress
+    if arguments.name is not None:
+        check_class_name(arguments.name)
+    started = time.perf_counter()
+    progress(f"parsing {arguments.robot}")
+    model = load(arguments.robot)
+    try:
+        tips = tuple(arguments.tips) if arguments.tips else None
+        progress(f"deriving poses and Jacobians of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
+        kinematics = derive(model, tips, arguments.base)
+        command = shlex.join(["symkin", *argv])
+        source = generate(kinematics, EmitOptions(arguments.name, command), progress)
+    except SymkinError as error:
+        raise error.with_source(arguments.robot) from None
+    output = Path(arguments.output or f"{sanitize(model.name).lower()}_kinematics.py")
+    try:
+        write_atomically(output, source)
+    except OSError as error:
+        raise SymkinError(f"cannot write {output}: {error.strerror or error}", arguments.robot) from None
+    progress(f"wrote {output} ({len(kinematics.joint_names)} joints, {len(kinematics.tips)} tips, {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0, or 2 for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        arguments = _parser().parse_args(argv)
+        return arguments.run(arguments, argv)
+    except SymkinError as error:
+        print(f"symkin: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("symkin: interrupted", file=sys.stderr)
+        return 130

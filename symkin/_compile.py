@@ -1,0 +1,109 @@
+"""The pipeline end to end: load a robot file, derive, simplify, emit, and load the result."""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+from ._derive import Kinematics
+from ._emit import EmitOptions, emit
+from ._errors import SymkinError
+from ._model import RobotModel
+from ._simplify import simplify
+from ._urdf import load_urdf
+
+EXAMPLE_ROBOT_DATA = "example-robot-data:"
+"""Prefix of a robot path inside the ``example-robot-data`` package, e.g.
+``example-robot-data:panda_description/urdf/panda.urdf``: the same spelling works on every machine."""
+
+Progress = Callable[[str], None]
+
+
+def resolve_robot_path(spelling: str) -> Path:
+    """The file a robot argument names: a path, or ``example-robot-data:RELATIVE/PATH``."""
+    if not spelling.startswith(EXAMPLE_ROBOT_DATA):
+        return Path(spelling)
+    robots = Path(sysconfig.get_paths()["purelib"]) / "cmeel.prefix/share/example-robot-data/robots"
+    if not robots.is_dir():
+        raise SymkinError("the example-robot-data package is not installed (pip install example-robot-data)", spelling)
+    return robots / spelling[len(EXAMPLE_ROBOT_DATA) :]
+
+
+def load(path: str | os.PathLike[str]) -> RobotModel:
+    """Load a robot: a URDF file, or a Denavit–Hartenberg table in a ``.toml`` file.
+
+    ``path`` may also be ``example-robot-data:RELATIVE/PATH`` (see :data:`EXAMPLE_ROBOT_DATA`).
+    Errors are :class:`SymkinError` naming the file as it was spelled.
+    """
+    spelling = os.fspath(path)
+    resolved = resolve_robot_path(spelling)
+    try:
+        if resolved.suffix.lower() == ".toml":
+            from ._dh import load_dh
+
+            return load_dh(resolved)
+        return load_urdf(resolved)
+    except SymkinError as error:
+        raise SymkinError(error.message, spelling) from None
+
+
+def generate(kinematics: Kinematics, options: EmitOptions = EmitOptions(), progress: Progress | None = None) -> str:
+    """The source of a standalone PyTorch module for ``kinematics`` (simplify, then emit)."""
+    report = progress or (lambda message: None)
+    started = time.perf_counter()
+    report("simplifying: CSE of the poses")
+    pose = simplify(kinematics, jacobian=False)
+    report(f"simplifying: CSE of the poses and Jacobians ({pose.ops} for the poses)")
+    full = simplify(kinematics, jacobian=True)
+    report(f"emitting ({full.ops} for poses and Jacobians, {time.perf_counter() - started:.1f} s)")
+    return emit(pose, full, options)
+
+
+def load_module(source: str, name: str = "symkin_generated") -> types.ModuleType:
+    """Execute generated ``source`` as a new module (not registered in ``sys.modules``)."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<{name}>"
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def module_class(module: types.ModuleType) -> type:
+    """The one ``torch.nn.Module`` subclass a generated module defines."""
+    import torch
+
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, torch.nn.Module) and value.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        raise ValueError(f"expected one torch.nn.Module subclass in the generated module, found {len(classes)}")
+    return classes[0]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Missing parent folders are created. An existing file is replaced only once
+    the new one is complete; on any error the temporary file is removed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def stderr_progress(message: str) -> None:
+    print(f"symkin: {message}", file=sys.stderr, flush=True)

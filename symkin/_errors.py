@@ -1,0 +1,24 @@
+"""The one exception type symkin raises for bad input."""
+
+from __future__ import annotations
+
+
+class SymkinError(Exception):
+    """A problem with the user's input: a file, a table, a tip or base name.
+
+    ``str(error)`` is a single line that names the offending element and the
+    problem; the CLI prefixes it with ``symkin: error: FILE:``.
+
+    Attributes:
+        source: the file (or other input) the problem was found in, if known.
+        message: the problem, without the source.
+    """
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        self.message = " ".join(message.split()) if "\n" in message else message
+        self.source = source
+        super().__init__(self.message if source is None else f"{source}: {self.message}")
+
+    def with_source(self, source: str) -> SymkinError:
+        """The same error attributed to ``source`` (kept if already attributed)."""
+        return self if self.source is not None else SymkinError(self.message, source)

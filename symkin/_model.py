@@ -1,0 +1,287 @@
+"""The kinematic model: links, joints and fixed placements, shared by every input format.
+
+A model is immutable and validated when built: every later stage can rely on a
+single tree with unique names, existing parents and children, unit axes,
+ordered limits and finite numbers. Lengths are in metres, angles in
+radians.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+from ._errors import SymkinError
+
+JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
+JOINT_TYPES: tuple[str, ...] = ("revolute", "continuous", "prismatic", "fixed")
+Axis = Literal["x", "y", "z"]
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A translation by ``xyz`` (metres), expressed in the current frame."""
+
+    xyz: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A rotation by ``angle`` (radians) about the current frame's ``axis``."""
+
+    axis: Axis
+    angle: float
+
+
+Step = Translation | Rotation
+"""One elementary step of a fixed placement."""
+
+
+def urdf_placement(xyz: tuple[float, float, float], rpy: tuple[float, float, float]) -> tuple[Step, ...]:
+    """The steps of a URDF ``<origin>``: translate, then yaw about z, pitch about y, roll about x.
+
+    This is URDF's fixed-axis roll-pitch-yaw, ``R = Rz(yaw)·Ry(pitch)·Rx(roll)``.
+    Zero steps are dropped, so the identity placement is the empty tuple.
+    """
+    roll, pitch, yaw = rpy
+    steps: list[Step] = [Translation(xyz), Rotation("z", yaw), Rotation("y", pitch), Rotation("x", roll)]
+    return tuple(s for s in steps if not _is_identity(s))
+
+
+def _is_identity(step: Step) -> bool:
+    if isinstance(step, Translation):
+        return step.xyz == (0.0, 0.0, 0.0)
+    return step.angle == 0.0
+
+
+@dataclass(frozen=True)
+class Mimic:
+    """``q_this = multiplier * q_joint + offset`` for the joint named ``joint``."""
+
+    joint: str
+    multiplier: float = 1.0
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Joint:
+    """A joint from ``parent`` link to ``child`` link.
+
+    The child frame is ``X_parent_child = placement · motion(q)``: first the
+    fixed ``origin`` steps, then a rotation by ``q`` about ``axis`` (revolute,
+    continuous) or a translation by ``q`` along it (prismatic). ``axis`` is a
+    unit vector in the joint frame. ``lower``/``upper`` are in radians or
+    metres, infinite when unbounded. ``line`` is where the joint was declared,
+    for error messages.
+    """
+
+    name: str
+    type: JointType
+    parent: str
+    child: str
+    origin: tuple[Step, ...] = ()
+    axis: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    lower: float = -math.inf
+    upper: float = math.inf
+    mimic: Mimic | None = None
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def moves(self) -> bool:
+        return self.type != "fixed"
+
+    @property
+    def label(self) -> str:
+        """How error messages name this joint."""
+        where = f" (line {self.line})" if self.line is not None else ""
+        return f"joint {self.name!r}{where}"
+
+
+@dataclass(frozen=True)
+class ResolvedMimic:
+    """A joint's value as an affine function of an actuated joint: ``multiplier*q[source] + offset``."""
+
+    source: str
+    multiplier: float
+    offset: float
+
+
+@dataclass(frozen=True)
+class RobotModel:
+    """A kinematic tree. Build it with :func:`build_model`, which validates it.
+
+    Attributes:
+        name: the robot's name.
+        links: every link name, in declaration order.
+        joints: every joint, in declaration order.
+    """
+
+    name: str
+    links: tuple[str, ...]
+    joints: tuple[Joint, ...]
+
+    @cached_property
+    def _joint_by_name(self) -> dict[str, Joint]:
+        return {j.name: j for j in self.joints}
+
+    @cached_property
+    def _joint_to_child(self) -> dict[str, Joint]:
+        return {j.child: j for j in self.joints}
+
+    @cached_property
+    def root(self) -> str:
+        """The one link that is nobody's child."""
+        return next(link for link in self.links if link not in self._joint_to_child)
+
+    @cached_property
+    def leaves(self) -> tuple[str, ...]:
+        """Links that are nobody's parent, in declaration order."""
+        parents = {j.parent for j in self.joints}
+        return tuple(link for link in self.links if link not in parents)
+
+    def joint(self, name: str) -> Joint:
+        return self._joint_by_name[name]
+
+    def parent_joint(self, link: str) -> Joint | None:
+        """The joint whose child is ``link``; None for the root."""
+        return self._joint_to_child.get(link)
+
+    def chain(self, base: str, tip: str) -> tuple[Joint, ...]:
+        """The joints from ``base`` down to ``tip``, base first.
+
+        Raises SymkinError if either link is unknown or ``tip`` is not below ``base``.
+        """
+        for role, link in (("base", base), ("tip", tip)):
+            if link not in self._link_set:
+                raise SymkinError(f"{role} link {link!r} is not in robot {self.name!r}")
+        joints: list[Joint] = []
+        link = tip
+        while link != base:
+            joint = self._joint_to_child.get(link)
+            if joint is None:
+                raise SymkinError(f"tip link {tip!r} is not below base link {base!r}")
+            joints.append(joint)
+            link = joint.parent
+        return tuple(reversed(joints))
+
+    @cached_property
+    def _link_set(self) -> frozenset[str]:
+        return frozenset(self.links)
+
+    def resolve_mimic(self, joint: Joint) -> ResolvedMimic:
+        """The actuated joint that drives the moving ``joint``, following mimic chains.
+
+        Mimic relations are checked here, where they are used, so that a robot
+        whose unused parts carry a broken ``<mimic>`` still loads. Raises
+        SymkinError for a missing or fixed source joint and for a cycle.
+        """
+        multiplier, offset = 1.0, 0.0
+        visited = [joint.name]
+        current = joint
+        while current.mimic is not None:
+            source = self._joint_by_name.get(current.mimic.joint)
+            if source is None:
+                raise SymkinError(f"{current.label}: mimics joint {current.mimic.joint!r}, which is not declared")
+            if not source.moves:
+                raise SymkinError(f"{current.label}: mimics fixed joint {source.name!r}")
+            if source.name in visited:
+                cycle = " -> ".join(repr(n) for n in [*visited, source.name])
+                raise SymkinError(f"{joint.label}: mimic joints form a cycle ({cycle})")
+            # q_this = m*q_src + o, and q_src = m'*q_root + o' gives m*m'*q_root + (m*o' + o).
+            offset = offset + multiplier * current.mimic.offset
+            multiplier = multiplier * current.mimic.multiplier
+            visited.append(source.name)
+            current = source
+        return ResolvedMimic(current.name, multiplier, offset)
+
+    def actuated_joints(self, base: str, tips: tuple[str, ...]) -> tuple[str, ...]:
+        """The joint names that make up q, in order.
+
+        Walking from ``base`` to each tip in turn, every moving joint met adds
+        its actuated source (itself, or the joint it mimics) the first time it
+        is seen.
+        """
+        order: dict[str, None] = {}
+        for tip in tips:
+            for joint in self.chain(base, tip):
+                if joint.moves:
+                    order.setdefault(self.resolve_mimic(joint).source, None)
+        return tuple(order)
+
+
+def build_model(name: str, links: tuple[str, ...], joints: tuple[Joint, ...]) -> RobotModel:
+    """Validate and assemble a :class:`RobotModel`.
+
+    Raises SymkinError naming the element and the problem when the links and
+    joints do not form one tree, a name repeats, an axis is not a unit vector,
+    a number is not finite, or limits are reversed. Mimic relations are
+    checked by :meth:`RobotModel.resolve_mimic` when a chain uses them; a
+    ``mimic`` on a fixed joint has no effect.
+    """
+    if not links:
+        raise SymkinError(f"robot {name!r} has no links")
+    seen_links: set[str] = set()
+    for link in links:
+        if link in seen_links:
+            raise SymkinError(f"link {link!r} is declared twice")
+        seen_links.add(link)
+    joint_by_name: dict[str, Joint] = {}
+    child_of: dict[str, Joint] = {}
+    for joint in joints:
+        _check_joint(joint)
+        if joint.name in joint_by_name:
+            raise SymkinError(f"{joint.label}: a joint with this name is already declared")
+        joint_by_name[joint.name] = joint
+        for role, link in (("parent", joint.parent), ("child", joint.child)):
+            if link not in seen_links:
+                raise SymkinError(f"{joint.label}: {role} link {link!r} is not declared")
+        if joint.parent == joint.child:
+            raise SymkinError(f"{joint.label}: parent and child are the same link {joint.child!r}")
+        if joint.child in child_of:
+            raise SymkinError(
+                f"{joint.label}: link {joint.child!r} already has parent joint {child_of[joint.child].name!r}"
+            )
+        child_of[joint.child] = joint
+    roots = [link for link in links if link not in child_of]
+    if not roots:
+        raise SymkinError("the joints form a cycle: no link is a root")
+    if len(roots) > 1:
+        listed = ", ".join(repr(r) for r in roots[:5]) + (", ..." if len(roots) > 5 else "")
+        raise SymkinError(f"the robot is not one tree: {len(roots)} links have no parent joint ({listed})")
+    _check_reachable(roots[0], links, joints)
+    return RobotModel(name=name, links=tuple(links), joints=tuple(joints))
+
+
+def _check_joint(joint: Joint) -> None:
+    if joint.type not in JOINT_TYPES:
+        raise SymkinError(f"{joint.label}: unknown joint type {joint.type!r}")
+    finite = list(joint.axis)
+    for step in joint.origin:
+        finite.extend(step.xyz if isinstance(step, Translation) else (step.angle,))
+    if joint.mimic is not None:
+        finite += [joint.mimic.multiplier, joint.mimic.offset]
+    if not all(math.isfinite(v) for v in finite):
+        raise SymkinError(f"{joint.label}: an axis, origin or mimic number is NaN or infinite")
+    if math.isnan(joint.lower) or math.isnan(joint.upper):
+        raise SymkinError(f"{joint.label}: a limit is NaN")
+    if joint.moves and abs(math.hypot(*joint.axis) - 1.0) > 1e-12:
+        raise SymkinError(f"{joint.label}: axis {joint.axis} is not a unit vector")
+    if joint.lower > joint.upper:
+        raise SymkinError(f"{joint.label}: lower limit {joint.lower} is above upper limit {joint.upper}")
+
+
+def _check_reachable(root: str, links: tuple[str, ...], joints: tuple[Joint, ...]) -> None:
+    children: dict[str, list[str]] = {}
+    for joint in joints:
+        children.setdefault(joint.parent, []).append(joint.child)
+    reached = {root}
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            reached.add(child)
+            stack.append(child)
+    if len(reached) != len(links):
+        cut_off = next(link for link in links if link not in reached)
+        raise SymkinError(f"the joints form a cycle: link {cut_off!r} is not reachable from root {root!r}")

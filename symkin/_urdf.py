@@ -1,0 +1,183 @@
+"""Parse a URDF file into a :class:`RobotModel`.
+
+The XML parser resolves no entities, loads no DTD and touches no network; a
+document that declares a DTD or uses entities is refused outright. Only the
+kinematic elements are read (``<link name>``, ``<joint>`` with its type,
+parent, child, origin, axis, limit and mimic); visuals, inertias, transmissions
+and plugins are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+
+from ._errors import SymkinError
+from ._model import JOINT_TYPES, Joint, Mimic, RobotModel, build_model, urdf_placement
+
+_XACRO_NAMESPACES = ("http://www.ros.org/wiki/xacro", "http://ros.org/wiki/xacro")
+_UNSUPPORTED_TYPES = {
+    "floating": "floating joints are not supported yet (compile from the floating body instead: use --base)",
+    "planar": "planar joints are not supported yet",
+}
+
+
+def load_urdf(path: str | os.PathLike[str]) -> RobotModel:
+    """Read and parse the URDF file at ``path``. Errors name the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SymkinError(f"cannot read file: {error.strerror or error}", str(path)) from None
+    try:
+        return parse_urdf(data)
+    except SymkinError as error:
+        raise error.with_source(str(path)) from None
+
+
+def parse_urdf(data: bytes | str) -> RobotModel:
+    """Parse URDF text into a validated :class:`RobotModel`."""
+    root = _parse_xml(data.encode() if isinstance(data, str) else data)
+    if not isinstance(root.tag, str) or etree.QName(root).localname != "robot":
+        tag = etree.QName(root).localname if isinstance(root.tag, str) else "?"
+        raise SymkinError(f"the root element is <{tag}>, not <robot>: this is not a URDF file")
+    _refuse_xacro(root)
+    name = root.get("name") or "robot"
+    links = tuple(_required(element, "name", "link") for element in root.iterchildren("link"))
+    joints = tuple(_parse_joint(element) for element in root.iterchildren("joint"))
+    return build_model(name, links, joints)
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    if not data.strip():
+        raise SymkinError("the file is empty")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+    try:
+        document = etree.fromstring(data, parser).getroottree()
+    except etree.XMLSyntaxError as error:
+        raise SymkinError(f"not well-formed XML: {error.msg}") from None
+    if document.docinfo.doctype or document.docinfo.internalDTD is not None:
+        raise SymkinError("the document declares a DTD; symkin refuses DTDs and entities in URDF files")
+    root = document.getroot()
+    if any(isinstance(node, etree._Entity) for node in root.iter()):
+        raise SymkinError("the document uses XML entities; symkin refuses DTDs and entities in URDF files")
+    return root
+
+
+def _refuse_xacro(root: etree._Element) -> None:
+    for element in root.iter():
+        if isinstance(element.tag, str) and etree.QName(element).namespace in _XACRO_NAMESPACES:
+            raise SymkinError(
+                f"line {element.sourceline}: <xacro:{etree.QName(element).localname}> found: "
+                "this is a xacro file; expand it first (xacro ROBOT.urdf.xacro > ROBOT.urdf)"
+            )
+    for element in root.iter("link", "joint", "origin", "axis", "limit", "mimic", "parent", "child"):
+        for attribute, value in element.attrib.items():
+            if "${" in value or "$(" in value:
+                raise SymkinError(
+                    f"line {element.sourceline}: <{element.tag} {attribute}={value!r}> is a xacro expression; "
+                    "expand the file with xacro first"
+                )
+
+
+def _required(element: etree._Element, attribute: str, what: str) -> str:
+    value = element.get(attribute)
+    if value is None or not value.strip():
+        raise SymkinError(f"<{what}> at line {element.sourceline} has no {attribute!r} attribute")
+    return value
+
+
+def _parse_joint(element: etree._Element) -> Joint:
+    name = _required(element, "name", "joint")
+    label = f"joint {name!r} (line {element.sourceline})"
+    joint_type = _required(element, "type", "joint")
+    if joint_type in _UNSUPPORTED_TYPES:
+        raise SymkinError(f"{label}: {_UNSUPPORTED_TYPES[joint_type]}")
+    if joint_type not in JOINT_TYPES:
+        raise SymkinError(f"{label}: unknown joint type {joint_type!r} (expected one of {', '.join(JOINT_TYPES)})")
+    parent = _link_reference(element, "parent", label)
+    child = _link_reference(element, "child", label)
+    origin = element.find("origin")
+    xyz = _vector(origin, "xyz", label) if origin is not None else (0.0, 0.0, 0.0)
+    rpy = _vector(origin, "rpy", label) if origin is not None else (0.0, 0.0, 0.0)
+    axis_element = element.find("axis")
+    axis = _vector(axis_element, "xyz", label, default="1 0 0") if axis_element is not None else (1.0, 0.0, 0.0)
+    norm = math.hypot(*axis)
+    if joint_type != "fixed" and norm < 1e-12:
+        raise SymkinError(f"{label}: axis xyz is the zero vector")
+    unit_axis = (axis[0] / norm, axis[1] / norm, axis[2] / norm) if norm >= 1e-12 else (1.0, 0.0, 0.0)
+    lower, upper = _limits(element.find("limit"), joint_type, label)
+    return Joint(
+        name=name,
+        type=joint_type,
+        parent=parent,
+        child=child,
+        origin=urdf_placement(xyz, rpy),
+        axis=unit_axis if joint_type != "fixed" else (1.0, 0.0, 0.0),
+        lower=lower,
+        upper=upper,
+        mimic=_mimic(element.find("mimic"), label),
+        line=element.sourceline,
+    )
+
+
+def _link_reference(element: etree._Element, tag: str, label: str) -> str:
+    found = element.find(tag)
+    if found is None:
+        raise SymkinError(f"{label}: missing <{tag}> element")
+    link = found.get("link")
+    if not link:
+        raise SymkinError(f"{label}: <{tag}> has no 'link' attribute")
+    return link
+
+
+def _number(text: str, what: str, label: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SymkinError(f"{label}: {what}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise SymkinError(f"{label}: {what}: {text!r} is not a finite number")
+    return value
+
+
+def _vector(element: etree._Element, attribute: str, label: str, default: str = "0 0 0") -> tuple[float, float, float]:
+    text = element.get(attribute, default)
+    what = f"<{element.tag} {attribute}>"
+    parts = text.split()
+    if len(parts) != 3:
+        raise SymkinError(f"{label}: {what}: expected 3 numbers, got {len(parts)} in {text!r}")
+    x, y, z = (_number(part, what, label) for part in parts)
+    return (x, y, z)
+
+
+def _limits(element: etree._Element | None, joint_type: str, label: str) -> tuple[float, float]:
+    # Continuous and fixed joints ignore limits; urdfdom reads missing lower/upper attributes as 0.
+    if element is None or joint_type in ("continuous", "fixed"):
+        return (-math.inf, math.inf)
+    number: Callable[[str], float] = lambda attribute: _number(  # noqa: E731
+        element.get(attribute, "0"), f"<limit {attribute}>", label
+    )
+    lower, upper = number("lower"), number("upper")
+    if lower > upper:
+        raise SymkinError(f"{label}: <limit> lower {lower} is above upper {upper}")
+    return (lower, upper)
+
+
+def _mimic(element: etree._Element | None, label: str) -> Mimic | None:
+    if element is None:
+        return None
+    source = element.get("joint")
+    if not source:
+        raise SymkinError(f"{label}: <mimic> has no 'joint' attribute")
+    return Mimic(
+        joint=source,
+        multiplier=_number(element.get("multiplier", "1"), "<mimic multiplier>", label),
+        offset=_number(element.get("offset", "0"), "<mimic offset>", label),
+    )
