@@ -87,7 +87,7 @@ class PinocchioOracle:
             tip_frame = model.getFrameId(tip)
             assert tip_frame < model.nframes, f"no frame {tip!r} in Pinocchio's model"
             poses.append((X_world_base.actInv(data.oMf[tip_frame])).homogeneous)
-            J_world = pin.getFrameJacobian(model, data, tip_frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED)
+            J_world = pin.getFrameJacobian(model, data, tip_frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED).reshape(6, model.nv)
             R = X_world_base.rotation.T
             J_base = np.vstack([R @ J_world[:3], R @ J_world[3:]])
             jacobian = np.zeros((6, len(joint_names)))

@@ -1,0 +1,117 @@
+"""The command line: what it writes, what it says, and how it fails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import symkin
+from helpers import REPO, robot_file
+from symkin._cli import main
+
+PANDA_EXAMPLE = str(REPO / "examples/panda.urdf")
+
+
+def run(argv, capsys):
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_compile_writes_a_working_module_and_reports_progress(tmp_path, capsys):
+    out = tmp_path / "panda.py"
+    status, stdout, stderr = run(["compile", PANDA_EXAMPLE, "--tip", "panda_hand_tcp", "-o", str(out)], capsys)
+    assert status == 0 and stdout == ""
+    assert "parsing" in stderr and "simplifying" in stderr and f"wrote {out}" in stderr
+    module = symkin.module_class(symkin.load_module(out.read_text()))()
+    assert module.tip_names == ("panda_hand_tcp",)
+    pose = module(torch.zeros(7, dtype=torch.float64))
+    # At q = 0 the Panda's TCP is 0.088 m ahead and 0.333+0.316+0.384-0.107-0.1034 m up, pointing down.
+    torch.testing.assert_close(pose[:3, 3], torch.tensor([0.088, 0.0, 0.8226], dtype=torch.float64), atol=1e-12, rtol=0)
+    assert pose[2, 2].item() == -1.0
+
+
+def test_example_urdf_matches_the_official_panda(tmp_path):
+    from helpers import compile_file, sample_q
+
+    ours = compile_file(PANDA_EXAMPLE, ("panda_hand_tcp",))
+    official = compile_file(str(robot_file("panda_description/urdf/panda.urdf")), ("panda_hand_tcp",))
+    q = sample_q(ours, 20)
+    torch.testing.assert_close(ours.forward_and_jacobian(q), official.forward_and_jacobian(q), atol=1e-12, rtol=0)
+
+
+def test_quiet_and_default_output_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, stderr = run(["compile", PANDA_EXAMPLE, "-q"], capsys)
+    assert status == 0 and stderr == ""
+    assert (tmp_path / "panda_kinematics.py").is_file()
+
+
+def test_missing_output_folder_is_created(tmp_path, capsys):
+    out = tmp_path / "a" / "b" / "arm.py"
+    assert run(["compile", PANDA_EXAMPLE, "-q", "-o", str(out)], capsys)[0] == 0
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compile", "no/such/file.urdf"], "no/such/file.urdf: cannot read file"),
+        (["compile", PANDA_EXAMPLE, "--tip", "nowhere"], "tip link 'nowhere' is not in robot 'panda'"),
+        (["compile", PANDA_EXAMPLE, "--base", "nowhere"], "base link 'nowhere' is not in robot 'panda'"),
+        (["compile", PANDA_EXAMPLE, "--base", "panda_link5", "--tip", "panda_link2"], "tip link 'panda_link2' is not below base link 'panda_link5'"),
+        (["compile", PANDA_EXAMPLE, "--tip", "panda_link2", "--tip", "panda_link2"], "a tip is requested twice"),
+        (["compile", PANDA_EXAMPLE, "--name", "class"], "--name 'class' is not a usable Python class name"),
+        (["compile", PANDA_EXAMPLE, "--name", "a b"], "is not a usable Python class name"),
+        (["compile"], "the following arguments are required: robot"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_line_with_status_2_and_no_output(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, stdout, stderr = run(argv, capsys)
+    assert status == 2 and stdout == "" and "Traceback" not in stderr
+    *progress, error = stderr.splitlines()
+    assert error.startswith("symkin: error: ") and message in error
+    assert all(line.startswith("symkin: ") and "error" not in line for line in progress)
+    assert list(tmp_path.iterdir()) == []
+    if argv[:1] == ["compile"] and len(argv) > 1:
+        status, _, quiet_stderr = run([*argv, "--quiet"], capsys)
+        assert status == 2 and quiet_stderr == error + "\n"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "the file is empty"),
+        (b"this is not xml", "not well-formed XML"),
+        (b"<robot name='r'><link name='a'/>", "not well-formed XML"),
+        (b"<model name='r'/>", "the root element is <model>, not <robot>"),
+    ],
+)
+def test_bad_files_name_the_file(content, message, tmp_path, capsys):
+    bad = tmp_path / "bad.urdf"
+    bad.write_bytes(content)
+    out = tmp_path / "out.py"
+    status, _, stderr = run(["compile", str(bad), "-o", str(out), "-q"], capsys)
+    assert status == 2 and stderr.startswith(f"symkin: error: {bad}: ") and message in stderr, stderr
+    assert not out.exists()
+
+
+def test_an_existing_output_survives_a_failed_compile(tmp_path, capsys):
+    out = tmp_path / "arm.py"
+    out.write_text("keep me")
+    assert run(["compile", PANDA_EXAMPLE, "--tip", "nowhere", "-o", str(out)], capsys)[0] == 2
+    assert out.read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["arm.py"]
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "symkin", "compile", "-q", str(tmp_path / "missing.urdf")], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("symkin: error: ")

@@ -1,0 +1,128 @@
+"""Small handwritten robots, one feature each, against Pinocchio and the numeric reference."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import symkin
+from helpers import PinocchioOracle, as_tips, compile_model, sample_q
+from reference import JointSpec, finite_difference_jacobian, joint_values, pose, urdf_text
+
+LINKS = ["base", "a", "b", "c", "d"]
+
+
+def chain(*specs) -> list[JointSpec]:
+    """Joints j1, j2, … from base through a, b, c, d, each spec a dict of JointSpec fields."""
+    return [JointSpec(name=f"j{i + 1}", parent=LINKS[i], child=LINKS[i + 1], **spec) for i, spec in enumerate(specs)]
+
+
+FEATURES = {
+    "revolute": chain(
+        dict(type="revolute", xyz=(0, 0, 0.3), axis=(0, 0, 1)),
+        dict(type="revolute", xyz=(0.1, 0, 0.2), axis=(0, 1, 0)),
+    ),
+    "continuous": chain(
+        dict(type="continuous", xyz=(0, 0, 0.1), axis=(0, 0, 1)),
+        dict(type="continuous", xyz=(0.2, 0, 0), axis=(1, 0, 0)),
+    ),
+    "prismatic": chain(
+        dict(type="prismatic", xyz=(0, 0, 0.1), axis=(0, 0, 1), lower=0.0, upper=0.5),
+        dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 0, 1)),
+        dict(type="prismatic", xyz=(0, 0.1, 0), rpy=(0.3, 0, 0), axis=(1, 0, 0), lower=-0.2, upper=0.2),
+    ),
+    "fixed": chain(
+        dict(type="fixed", xyz=(0, 0, 0.5), rpy=(0, 0, math.pi / 2)),
+        dict(type="revolute", xyz=(0.1, 0, 0), axis=(0, 0, 1)),
+        dict(type="fixed", xyz=(0.2, 0.1, 0), rpy=(math.pi, 0, 0)),
+        dict(type="fixed", xyz=(0, 0, 0.05), rpy=(0, 0.4, 0)),
+    ),
+    "mimic": chain(
+        dict(type="revolute", xyz=(0, 0, 0.2), axis=(0, 0, 1)),
+        dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 1, 0), mimic=("j1", -0.5, 0.25)),
+        dict(type="prismatic", xyz=(0.2, 0, 0), axis=(1, 0, 0), lower=0, upper=0.1),
+        dict(type="prismatic", xyz=(0, 0.1, 0), axis=(0, 1, 0), mimic=("j3", 2.0, 0.01)),
+    ),
+    "non-unit axis": chain(
+        dict(type="revolute", xyz=(0, 0, 0.2), axis=(1, 1, 0)),
+        dict(type="revolute", xyz=(0.3, 0, 0), axis=(0.2, -0.3, 0.9)),
+        dict(type="prismatic", xyz=(0.1, 0, 0), axis=(0, 3, 4)),
+    ),
+    "rpy origins": chain(
+        dict(type="revolute", xyz=(0.1, -0.2, 0.3), rpy=(0.3, -0.7, 1.1), axis=(0, 0, 1)),
+        dict(type="revolute", xyz=(0.2, 0.1, 0), rpy=(math.pi / 2, 0, -math.pi / 2), axis=(0, 1, 0)),
+        dict(type="revolute", xyz=(0, 0, 0.1), rpy=(1.5707963267948966, 3.14159265359, 0.2), axis=(1, 0, 0)),
+    ),
+}
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_feature_matches_pinocchio_and_reference(feature):
+    joints = FEATURES[feature]
+    links = LINKS[: len(joints) + 1]
+    xml = urdf_text(feature, links, joints)
+    module = compile_model(symkin.parse_urdf(xml), tips=[links[-1]])
+    q = sample_q(module, batch=6, seed=3)
+    poses, jacobians = module.forward_and_jacobian(q)
+    oracle = PinocchioOracle(xml=xml)
+    for i in range(q.shape[0]):
+        q_i = q[i].numpy()
+        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, "base", q_i)
+        np.testing.assert_allclose(poses[i].numpy(), expected_pose[0], atol=1e-9, rtol=0)
+        np.testing.assert_allclose(jacobians[i].numpy(), expected_jacobian[0], atol=1e-9, rtol=0)
+
+        def reference_pose(q_vector):
+            return pose(joints, "base", links[-1], joint_values(joints, module.joint_names, q_vector))
+
+        np.testing.assert_allclose(poses[i].numpy(), reference_pose(q_i), atol=1e-12, rtol=0)
+        np.testing.assert_allclose(jacobians[i].numpy(), finite_difference_jacobian(reference_pose, q_i), atol=1e-7, rtol=0)
+
+
+def test_mimic_joints_are_not_in_q_and_chains_resolve():
+    joints = chain(
+        dict(type="revolute", xyz=(0, 0, 0.2), axis=(0, 0, 1)),
+        dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 1, 0), mimic=("j1", 2.0, 0.1)),
+        dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 1, 0), mimic=("j2", -1.5, 0.2)),  # a mimic of a mimic
+    )
+    module = compile_model(symkin.parse_urdf(urdf_text("m", LINKS[:4], joints)))
+    assert module.joint_names == ("j1",)
+    q = sample_q(module, 5)
+    for i in range(5):
+        values = joint_values(joints, module.joint_names, q[i].numpy())
+        assert values["j3"] == pytest.approx(-1.5 * (2.0 * q[i, 0].item() + 0.1) + 0.2)
+        np.testing.assert_allclose(module(q[i]).numpy(), pose(joints, "base", "c", values), atol=1e-12)
+
+
+def test_q_order_follows_tips_in_the_order_given():
+    # base -> a (j1) -> b (j2); base -> c (j3) -> d (j4)
+    joints = [
+        JointSpec("j1", "revolute", "base", "a", axis=(0, 0, 1)),
+        JointSpec("j2", "revolute", "a", "b", xyz=(0.1, 0, 0), axis=(0, 1, 0)),
+        JointSpec("j3", "revolute", "base", "c", xyz=(0, 0.2, 0), axis=(1, 0, 0)),
+        JointSpec("j4", "prismatic", "c", "d", axis=(0, 0, 1)),
+    ]
+    model = symkin.parse_urdf(urdf_text("tree", LINKS, joints))
+    forward = compile_model(model, tips=["b", "d"])
+    backward = compile_model(model, tips=["d", "b"])
+    assert forward.joint_names == ("j1", "j2", "j3", "j4")
+    assert backward.joint_names == ("j3", "j4", "j1", "j2")
+    assert forward.tip_names == ("b", "d") and backward.tip_names == ("d", "b")
+    q = sample_q(forward, 4)
+    swapped = q[:, [2, 3, 0, 1]]
+    torch.testing.assert_close(forward(q), backward(swapped).flip(-3), rtol=0, atol=1e-12)
+    # A tip's Jacobian has zero columns for joints on other branches.
+    jacobian = forward.jacobian(q)
+    assert (jacobian[:, 0, :, 2:] == 0).all() and (jacobian[:, 1, :, :2] == 0).all()
+    assert as_tips(forward(q), 2).shape == (4, 2, 4, 4)
+
+
+def test_right_angles_are_exact_but_near_misses_are_kept():
+    exact = chain(dict(type="revolute", rpy=(1.57079632679, 0, 0), axis=(0, 0, 1)))
+    near = chain(dict(type="revolute", rpy=(1.5708, 0, 0), axis=(0, 0, 1)))
+    exact_pose = symkin.derive(symkin.parse_urdf(urdf_text("e", LINKS[:2], exact))).pose("a")
+    near_pose = symkin.derive(symkin.parse_urdf(urdf_text("n", LINKS[:2], near))).pose("a")
+    assert exact_pose[2, 2] == 0 and exact_pose[1, 2] == -1  # cos(π/2), -sin(π/2) exactly
+    assert near_pose[2, 2] == pytest.approx(math.cos(1.5708), abs=0) and near_pose[2, 2] != 0

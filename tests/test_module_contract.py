@@ -1,0 +1,116 @@
+"""The generated module's contract: attributes, shapes, dtype and device, gradients, input checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import as_tips, compile_file, robot_file, sample_q
+
+PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
+ALLEGRO = str(robot_file("allegro_hand_description/urdf/allegro_right_hand.urdf"))
+
+
+@pytest.fixture(scope="module")
+def panda():
+    return compile_file(PANDA, ("panda_hand_tcp",))
+
+
+@pytest.fixture(scope="module")
+def hand():
+    return compile_file(ALLEGRO)
+
+
+def test_attributes(panda, hand):
+    assert type(panda).__name__ == "PandaKinematics"
+    assert panda.joint_names == tuple(f"panda_joint{i}" for i in range(1, 8))
+    assert panda.tip_names == ("panda_hand_tcp",) and panda.base_name == "panda_link0"
+    assert panda.lower.shape == panda.upper.shape == (7,) and (panda.lower < panda.upper).all()
+    assert panda.lower[0].item() == -2.8973 and panda.upper[3].item() == -0.0698
+    assert len(hand.tip_names) == 4 and len(hand.joint_names) == 16
+    assert "lower" not in panda.state_dict()  # limits are constants, not learned state
+
+
+@pytest.mark.parametrize("batch", [(), (1,), (5,), (2, 3), (4, 1, 2)])
+def test_any_leading_batch_shape(panda, hand, batch):
+    for module, pose_tail, jac_tail in ((panda, (4, 4), (6, 7)), (hand, (4, 4, 4), (4, 6, 16))):
+        size = int(torch.tensor(batch).prod()) if batch else 1
+        q = sample_q(module, size).reshape(*batch, len(module.joint_names))
+        pose, jacobian = module.forward_and_jacobian(q)
+        assert pose.shape == (*batch, *pose_tail) and jacobian.shape == (*batch, *jac_tail)
+        flat = q.reshape(-1, q.shape[-1])
+        torch.testing.assert_close(module(flat).reshape(pose.shape), pose, rtol=0, atol=0)
+        torch.testing.assert_close(module.jacobian(q), jacobian, rtol=0, atol=0)
+
+
+def test_pose_is_a_rigid_transform(hand):
+    pose = hand(sample_q(hand, 50))
+    R = pose[..., :3, :3]
+    torch.testing.assert_close(R @ R.transpose(-1, -2), torch.eye(3, dtype=R.dtype).expand_as(R), atol=1e-12, rtol=0)
+    torch.testing.assert_close(torch.linalg.det(R), torch.ones(R.shape[:-2], dtype=R.dtype), atol=1e-12, rtol=0)
+    assert (pose[..., 3, :] == torch.tensor([0, 0, 0, 1], dtype=pose.dtype)).all()
+
+
+def test_float32_follows_q_and_is_close_to_float64(panda, hand):
+    for module in (panda, hand):
+        q64 = sample_q(module, 200)
+        pose64, jac64 = module.forward_and_jacobian(q64)
+        pose32, jac32 = module.forward_and_jacobian(q64.float())
+        assert pose32.dtype == jac32.dtype == torch.float32
+        assert (pose32.double() - pose64).abs().max() < 1e-5
+        assert (jac32.double() - jac64).abs().max() < 1e-5
+    assert panda.float().lower.dtype == torch.float32  # buffers follow .to()
+
+
+def test_gradcheck_forward_and_jacobian(panda, hand):
+    for module in (panda, hand):
+        q = sample_q(module, 2).requires_grad_()
+        assert torch.autograd.gradcheck(module, (q,))
+        assert torch.autograd.gradcheck(module.jacobian, (q,))
+        assert torch.autograd.gradgradcheck(module, (q,))
+
+
+def test_gradient_of_a_pose_loss_reaches_q(panda):
+    q = sample_q(panda, 8).requires_grad_()
+    target = panda(sample_q(panda, 8, seed=5)).detach()
+    loss = (panda(q)[..., :3, 3] - target[..., :3, 3]).square().sum()
+    loss.backward()
+    assert q.grad is not None and q.grad.abs().sum() > 0 and torch.isfinite(q.grad).all()
+
+
+def test_jacobian_is_the_derivative_of_the_position(panda):
+    """The first three rows are d(position)/dq: compare with autograd of the forward pass."""
+    q = sample_q(panda, 1)[0]
+    autograd_jacobian = torch.autograd.functional.jacobian(lambda x: panda(x)[:3, 3], q)
+    torch.testing.assert_close(panda.jacobian(q)[:3], autograd_jacobian, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (torch.zeros(3, 6, dtype=torch.float64), r"shape \(\.\.\., 7\)"),
+        (torch.zeros(7, dtype=torch.int64), "floating-point"),
+        (torch.tensor(1.0), r"shape \(\.\.\., 7\)"),
+    ],
+)
+def test_bad_q_is_a_clear_error(panda, bad, message):
+    with pytest.raises(ValueError, match=message):
+        panda(bad)
+    with pytest.raises(ValueError, match=message):
+        panda.jacobian(bad)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_follows_q(panda):
+    module = panda.cuda()
+    q = sample_q(panda, 16).cuda()
+    pose, jacobian = module.forward_and_jacobian(q)
+    assert pose.device == jacobian.device == q.device
+    cpu_pose, cpu_jacobian = panda.cpu().forward_and_jacobian(q.cpu())
+    torch.testing.assert_close(pose.cpu(), cpu_pose, atol=1e-12, rtol=0)
+    torch.testing.assert_close(jacobian.cpu(), cpu_jacobian, atol=1e-12, rtol=0)
+
+
+def test_tip_axis(hand):
+    q = sample_q(hand, 3)
+    assert as_tips(hand(q), len(hand.tip_names)).shape == (3, 4, 4, 4)
