@@ -14,8 +14,8 @@
 #   q7 = 'panda_joint7'
 #
 # Operations per configuration (CSE'd straight-line program):
-#   pose:             92 mul, 50 add, 7 sin, 7 cos
-#   pose + Jacobian:  126 mul, 79 add, 7 sin, 7 cos
+#   pose:             80 mul, 45 add, 7 sin, 7 cos
+#   pose + Jacobian:  114 mul, 74 add, 7 sin, 7 cos
 """Forward kinematics and geometric Jacobians of one robot, compiled by symkin.
 
 Conventions:
@@ -45,73 +45,69 @@ def _check_joints(q: torch.Tensor) -> None:
 
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
-    angles = q
-    s1, s2, s3, s4, s5, s6, s7, = torch.sin(angles).unbind(-1)
-    c1, c2, c3, c4, c5, c6, c7, = torch.cos(angles).unbind(-1)
+    _, _, _, _, _, _, q7, = q.unbind(-1)
+    s1, s2, s3, s4, s5, s6, = torch.sin(q[..., 0:6]).unbind(-1)
+    c1, c2, c3, c4, c5, c6, = torch.cos(q[..., 0:6]).unbind(-1)
+    angle7 = q7 - 0.7853981633974483
+    s7, c7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
     R_panda_link2_01 = -c1*s2
     R_panda_link2_10 = c2*s1
     R_panda_link2_11 = -s1*s2
     o_panda_link3_x = -0.316*R_panda_link2_01
     o_panda_link3_y = -0.316*R_panda_link2_11
-    o_panda_link3_z = 0.333 + 0.316*c2
-    R_panda_link3_00 = R_panda_link2_00*c3 - s1*s3
-    R_panda_link3_01 = -R_panda_link2_00*s3 - c3*s1
-    R_panda_link3_10 = R_panda_link2_10*c3 + c1*s3
-    R_panda_link3_11 = c1*c3 - R_panda_link2_10*s3
+    o_panda_link3_z = 0.316*c2 + 0.333
+    R_panda_link3_00 = torch.addcmul(R_panda_link2_00*c3, s1, s3, value=-1)
+    R_panda_link3_01 = torch.addcmul(-R_panda_link2_00*s3, c3, s1, value=-1)
+    R_panda_link3_10 = torch.addcmul(R_panda_link2_10*c3, c1, s3)
+    R_panda_link3_11 = torch.addcmul(c1*c3, R_panda_link2_10, s3, value=-1)
     R_panda_link3_20 = -c3*s2
     R_panda_link3_21 = s2*s3
-    o_panda_link4_x = o_panda_link3_x + 0.0825*R_panda_link3_00
-    o_panda_link4_y = o_panda_link3_y + 0.0825*R_panda_link3_10
-    o_panda_link4_z = o_panda_link3_z + 0.0825*R_panda_link3_20
-    R_panda_link4_00 = R_panda_link3_00*c4 - R_panda_link2_01*s4
-    R_panda_link4_01 = -R_panda_link2_01*c4 - R_panda_link3_00*s4
-    R_panda_link4_10 = R_panda_link3_10*c4 - R_panda_link2_11*s4
-    R_panda_link4_11 = -R_panda_link2_11*c4 - R_panda_link3_10*s4
-    R_panda_link4_20 = R_panda_link3_20*c4 + c2*s4
-    R_panda_link4_21 = c2*c4 - R_panda_link3_20*s4
-    o_panda_link5_x = o_panda_link4_x + 0.384*R_panda_link4_01 - 0.0825*R_panda_link4_00
-    o_panda_link5_y = o_panda_link4_y + 0.384*R_panda_link4_11 - 0.0825*R_panda_link4_10
-    o_panda_link5_z = o_panda_link4_z + 0.384*R_panda_link4_21 - 0.0825*R_panda_link4_20
-    R_panda_link5_00 = R_panda_link4_00*c5 + R_panda_link3_01*s5
-    R_panda_link5_01 = R_panda_link3_01*c5 - R_panda_link4_00*s5
-    R_panda_link5_10 = R_panda_link3_11*s5 + R_panda_link4_10*c5
-    R_panda_link5_11 = R_panda_link3_11*c5 - R_panda_link4_10*s5
-    R_panda_link5_20 = R_panda_link3_21*s5 + R_panda_link4_20*c5
-    R_panda_link5_21 = R_panda_link3_21*c5 - R_panda_link4_20*s5
-    R_panda_link6_00 = R_panda_link4_01*s6 + R_panda_link5_00*c6
-    R_panda_link6_01 = R_panda_link4_01*c6 - R_panda_link5_00*s6
-    R_panda_link6_10 = R_panda_link4_11*s6 + R_panda_link5_10*c6
-    R_panda_link6_11 = R_panda_link4_11*c6 - R_panda_link5_10*s6
-    R_panda_link6_20 = R_panda_link4_21*s6 + R_panda_link5_20*c6
-    R_panda_link6_21 = R_panda_link4_21*c6 - R_panda_link5_20*s6
-    o_panda_link7_x = o_panda_link5_x + 0.088*R_panda_link6_00
-    o_panda_link7_y = o_panda_link5_y + 0.088*R_panda_link6_10
-    o_panda_link7_z = o_panda_link5_z + 0.088*R_panda_link6_20
-    R_panda_link7_00 = R_panda_link6_00*c7 - R_panda_link5_01*s7
-    R_panda_link7_01 = -R_panda_link5_01*c7 - R_panda_link6_00*s7
-    R_panda_link7_10 = R_panda_link6_10*c7 - R_panda_link5_11*s7
-    R_panda_link7_11 = -R_panda_link5_11*c7 - R_panda_link6_10*s7
-    R_panda_link7_20 = R_panda_link6_20*c7 - R_panda_link5_21*s7
-    R_panda_link7_21 = -R_panda_link5_21*c7 - R_panda_link6_20*s7
-    p_panda_hand_tcp_x = o_panda_link7_x - 0.2104*R_panda_link6_01
-    p_panda_hand_tcp_y = o_panda_link7_y - 0.2104*R_panda_link6_11
-    p_panda_hand_tcp_z = o_panda_link7_z - 0.2104*R_panda_link6_21
+    o_panda_link4_x = torch.add(o_panda_link3_x, R_panda_link3_00, alpha=0.0825)
+    o_panda_link4_y = torch.add(o_panda_link3_y, R_panda_link3_10, alpha=0.0825)
+    o_panda_link4_z = torch.add(o_panda_link3_z, R_panda_link3_20, alpha=0.0825)
+    R_panda_link4_00 = torch.addcmul(R_panda_link3_00*c4, R_panda_link2_01, s4, value=-1)
+    R_panda_link4_01 = torch.addcmul(-R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
+    R_panda_link4_10 = torch.addcmul(R_panda_link3_10*c4, R_panda_link2_11, s4, value=-1)
+    R_panda_link4_11 = torch.addcmul(-R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
+    R_panda_link4_20 = torch.addcmul(R_panda_link3_20*c4, c2, s4)
+    R_panda_link4_21 = torch.addcmul(c2*c4, R_panda_link3_20, s4, value=-1)
+    o_panda_link5_x = torch.add(torch.add(o_panda_link4_x, R_panda_link4_01, alpha=0.384), R_panda_link4_00, alpha=-0.0825)
+    o_panda_link5_y = torch.add(torch.add(o_panda_link4_y, R_panda_link4_11, alpha=0.384), R_panda_link4_10, alpha=-0.0825)
+    o_panda_link5_z = torch.add(torch.add(o_panda_link4_z, R_panda_link4_21, alpha=0.384), R_panda_link4_20, alpha=-0.0825)
+    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, R_panda_link3_01, s5)
+    R_panda_link5_01 = torch.addcmul(R_panda_link3_01*c5, R_panda_link4_00, s5, value=-1)
+    R_panda_link5_10 = torch.addcmul(R_panda_link3_11*s5, R_panda_link4_10, c5)
+    R_panda_link5_11 = torch.addcmul(R_panda_link3_11*c5, R_panda_link4_10, s5, value=-1)
+    R_panda_link5_20 = torch.addcmul(R_panda_link3_21*s5, R_panda_link4_20, c5)
+    R_panda_link5_21 = torch.addcmul(R_panda_link3_21*c5, R_panda_link4_20, s5, value=-1)
+    R_panda_link6_00 = torch.addcmul(R_panda_link4_01*s6, R_panda_link5_00, c6)
+    R_panda_link6_01 = torch.addcmul(R_panda_link4_01*c6, R_panda_link5_00, s6, value=-1)
+    R_panda_link6_10 = torch.addcmul(R_panda_link4_11*s6, R_panda_link5_10, c6)
+    R_panda_link6_11 = torch.addcmul(R_panda_link4_11*c6, R_panda_link5_10, s6, value=-1)
+    R_panda_link6_20 = torch.addcmul(R_panda_link4_21*s6, R_panda_link5_20, c6)
+    R_panda_link6_21 = torch.addcmul(R_panda_link4_21*c6, R_panda_link5_20, s6, value=-1)
+    o_panda_link7_x = torch.add(o_panda_link5_x, R_panda_link6_00, alpha=0.088)
+    o_panda_link7_y = torch.add(o_panda_link5_y, R_panda_link6_10, alpha=0.088)
+    o_panda_link7_z = torch.add(o_panda_link5_z, R_panda_link6_20, alpha=0.088)
+    p_panda_hand_tcp_x = torch.add(o_panda_link7_x, R_panda_link6_01, alpha=-0.2104)
+    p_panda_hand_tcp_y = torch.add(o_panda_link7_y, R_panda_link6_11, alpha=-0.2104)
+    p_panda_hand_tcp_z = torch.add(o_panda_link7_z, R_panda_link6_21, alpha=-0.2104)
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
         [
             # X_base_tip of tip 'panda_hand_tcp', row-major
-            0.7071067811865476*R_panda_link7_00 - 0.7071067811865475*R_panda_link7_01,
-            0.7071067811865475*R_panda_link7_00 + 0.7071067811865476*R_panda_link7_01,
+            torch.addcmul(R_panda_link6_00*c7, R_panda_link5_01, s7, value=-1),
+            torch.addcmul(-R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
             -R_panda_link6_01,
             p_panda_hand_tcp_x,
-            0.7071067811865476*R_panda_link7_10 - 0.7071067811865475*R_panda_link7_11,
-            0.7071067811865475*R_panda_link7_10 + 0.7071067811865476*R_panda_link7_11,
+            torch.addcmul(R_panda_link6_10*c7, R_panda_link5_11, s7, value=-1),
+            torch.addcmul(-R_panda_link5_11*c7, R_panda_link6_10, s7, value=-1),
             -R_panda_link6_11,
             p_panda_hand_tcp_y,
-            0.7071067811865476*R_panda_link7_20 - 0.7071067811865475*R_panda_link7_21,
-            0.7071067811865475*R_panda_link7_20 + 0.7071067811865476*R_panda_link7_21,
+            torch.addcmul(R_panda_link6_20*c7, R_panda_link5_21, s7, value=-1),
+            torch.addcmul(-R_panda_link5_21*c7, R_panda_link6_20, s7, value=-1),
             -R_panda_link6_21,
             p_panda_hand_tcp_z,
             zero,
@@ -124,58 +120,54 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 
 def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
-    angles = q
-    s1, s2, s3, s4, s5, s6, s7, = torch.sin(angles).unbind(-1)
-    c1, c2, c3, c4, c5, c6, c7, = torch.cos(angles).unbind(-1)
+    _, _, _, _, _, _, q7, = q.unbind(-1)
+    s1, s2, s3, s4, s5, s6, = torch.sin(q[..., 0:6]).unbind(-1)
+    c1, c2, c3, c4, c5, c6, = torch.cos(q[..., 0:6]).unbind(-1)
+    angle7 = q7 - 0.7853981633974483
+    s7, c7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
     R_panda_link2_01 = -c1*s2
     R_panda_link2_10 = c2*s1
     R_panda_link2_11 = -s1*s2
     o_panda_link3_x = -0.316*R_panda_link2_01
     o_panda_link3_y = -0.316*R_panda_link2_11
-    o_panda_link3_z = 0.333 + 0.316*c2
-    R_panda_link3_00 = R_panda_link2_00*c3 - s1*s3
-    R_panda_link3_01 = -R_panda_link2_00*s3 - c3*s1
-    R_panda_link3_10 = R_panda_link2_10*c3 + c1*s3
-    R_panda_link3_11 = c1*c3 - R_panda_link2_10*s3
+    o_panda_link3_z = 0.316*c2 + 0.333
+    R_panda_link3_00 = torch.addcmul(R_panda_link2_00*c3, s1, s3, value=-1)
+    R_panda_link3_01 = torch.addcmul(-R_panda_link2_00*s3, c3, s1, value=-1)
+    R_panda_link3_10 = torch.addcmul(R_panda_link2_10*c3, c1, s3)
+    R_panda_link3_11 = torch.addcmul(c1*c3, R_panda_link2_10, s3, value=-1)
     R_panda_link3_20 = -c3*s2
     R_panda_link3_21 = s2*s3
-    o_panda_link4_x = o_panda_link3_x + 0.0825*R_panda_link3_00
-    o_panda_link4_y = o_panda_link3_y + 0.0825*R_panda_link3_10
-    o_panda_link4_z = o_panda_link3_z + 0.0825*R_panda_link3_20
-    R_panda_link4_00 = R_panda_link3_00*c4 - R_panda_link2_01*s4
-    R_panda_link4_01 = -R_panda_link2_01*c4 - R_panda_link3_00*s4
-    R_panda_link4_10 = R_panda_link3_10*c4 - R_panda_link2_11*s4
-    R_panda_link4_11 = -R_panda_link2_11*c4 - R_panda_link3_10*s4
-    R_panda_link4_20 = R_panda_link3_20*c4 + c2*s4
-    R_panda_link4_21 = c2*c4 - R_panda_link3_20*s4
-    o_panda_link5_x = o_panda_link4_x + 0.384*R_panda_link4_01 - 0.0825*R_panda_link4_00
-    o_panda_link5_y = o_panda_link4_y + 0.384*R_panda_link4_11 - 0.0825*R_panda_link4_10
-    o_panda_link5_z = o_panda_link4_z + 0.384*R_panda_link4_21 - 0.0825*R_panda_link4_20
-    R_panda_link5_00 = R_panda_link4_00*c5 + R_panda_link3_01*s5
-    R_panda_link5_01 = R_panda_link3_01*c5 - R_panda_link4_00*s5
-    R_panda_link5_10 = R_panda_link3_11*s5 + R_panda_link4_10*c5
-    R_panda_link5_11 = R_panda_link3_11*c5 - R_panda_link4_10*s5
-    R_panda_link5_20 = R_panda_link3_21*s5 + R_panda_link4_20*c5
-    R_panda_link5_21 = R_panda_link3_21*c5 - R_panda_link4_20*s5
-    R_panda_link6_00 = R_panda_link4_01*s6 + R_panda_link5_00*c6
-    R_panda_link6_01 = R_panda_link4_01*c6 - R_panda_link5_00*s6
-    R_panda_link6_10 = R_panda_link4_11*s6 + R_panda_link5_10*c6
-    R_panda_link6_11 = R_panda_link4_11*c6 - R_panda_link5_10*s6
-    R_panda_link6_20 = R_panda_link4_21*s6 + R_panda_link5_20*c6
-    R_panda_link6_21 = R_panda_link4_21*c6 - R_panda_link5_20*s6
-    o_panda_link7_x = o_panda_link5_x + 0.088*R_panda_link6_00
-    o_panda_link7_y = o_panda_link5_y + 0.088*R_panda_link6_10
-    o_panda_link7_z = o_panda_link5_z + 0.088*R_panda_link6_20
-    R_panda_link7_00 = R_panda_link6_00*c7 - R_panda_link5_01*s7
-    R_panda_link7_01 = -R_panda_link5_01*c7 - R_panda_link6_00*s7
-    R_panda_link7_10 = R_panda_link6_10*c7 - R_panda_link5_11*s7
-    R_panda_link7_11 = -R_panda_link5_11*c7 - R_panda_link6_10*s7
-    R_panda_link7_20 = R_panda_link6_20*c7 - R_panda_link5_21*s7
-    R_panda_link7_21 = -R_panda_link5_21*c7 - R_panda_link6_20*s7
-    p_panda_hand_tcp_x = o_panda_link7_x - 0.2104*R_panda_link6_01
-    p_panda_hand_tcp_y = o_panda_link7_y - 0.2104*R_panda_link6_11
-    p_panda_hand_tcp_z = o_panda_link7_z - 0.2104*R_panda_link6_21
+    o_panda_link4_x = torch.add(o_panda_link3_x, R_panda_link3_00, alpha=0.0825)
+    o_panda_link4_y = torch.add(o_panda_link3_y, R_panda_link3_10, alpha=0.0825)
+    o_panda_link4_z = torch.add(o_panda_link3_z, R_panda_link3_20, alpha=0.0825)
+    R_panda_link4_00 = torch.addcmul(R_panda_link3_00*c4, R_panda_link2_01, s4, value=-1)
+    R_panda_link4_01 = torch.addcmul(-R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
+    R_panda_link4_10 = torch.addcmul(R_panda_link3_10*c4, R_panda_link2_11, s4, value=-1)
+    R_panda_link4_11 = torch.addcmul(-R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
+    R_panda_link4_20 = torch.addcmul(R_panda_link3_20*c4, c2, s4)
+    R_panda_link4_21 = torch.addcmul(c2*c4, R_panda_link3_20, s4, value=-1)
+    o_panda_link5_x = torch.add(torch.add(o_panda_link4_x, R_panda_link4_01, alpha=0.384), R_panda_link4_00, alpha=-0.0825)
+    o_panda_link5_y = torch.add(torch.add(o_panda_link4_y, R_panda_link4_11, alpha=0.384), R_panda_link4_10, alpha=-0.0825)
+    o_panda_link5_z = torch.add(torch.add(o_panda_link4_z, R_panda_link4_21, alpha=0.384), R_panda_link4_20, alpha=-0.0825)
+    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, R_panda_link3_01, s5)
+    R_panda_link5_01 = torch.addcmul(R_panda_link3_01*c5, R_panda_link4_00, s5, value=-1)
+    R_panda_link5_10 = torch.addcmul(R_panda_link3_11*s5, R_panda_link4_10, c5)
+    R_panda_link5_11 = torch.addcmul(R_panda_link3_11*c5, R_panda_link4_10, s5, value=-1)
+    R_panda_link5_20 = torch.addcmul(R_panda_link3_21*s5, R_panda_link4_20, c5)
+    R_panda_link5_21 = torch.addcmul(R_panda_link3_21*c5, R_panda_link4_20, s5, value=-1)
+    R_panda_link6_00 = torch.addcmul(R_panda_link4_01*s6, R_panda_link5_00, c6)
+    R_panda_link6_01 = torch.addcmul(R_panda_link4_01*c6, R_panda_link5_00, s6, value=-1)
+    R_panda_link6_10 = torch.addcmul(R_panda_link4_11*s6, R_panda_link5_10, c6)
+    R_panda_link6_11 = torch.addcmul(R_panda_link4_11*c6, R_panda_link5_10, s6, value=-1)
+    R_panda_link6_20 = torch.addcmul(R_panda_link4_21*s6, R_panda_link5_20, c6)
+    R_panda_link6_21 = torch.addcmul(R_panda_link4_21*c6, R_panda_link5_20, s6, value=-1)
+    o_panda_link7_x = torch.add(o_panda_link5_x, R_panda_link6_00, alpha=0.088)
+    o_panda_link7_y = torch.add(o_panda_link5_y, R_panda_link6_10, alpha=0.088)
+    o_panda_link7_z = torch.add(o_panda_link5_z, R_panda_link6_20, alpha=0.088)
+    p_panda_hand_tcp_x = torch.add(o_panda_link7_x, R_panda_link6_01, alpha=-0.2104)
+    p_panda_hand_tcp_y = torch.add(o_panda_link7_y, R_panda_link6_11, alpha=-0.2104)
+    p_panda_hand_tcp_z = torch.add(o_panda_link7_z, R_panda_link6_21, alpha=-0.2104)
     t0 = -R_panda_link6_01
     t1 = -R_panda_link6_11
     t2 = -R_panda_link6_21
@@ -200,16 +192,16 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     return torch.stack(
         [
             # X_base_tip of tip 'panda_hand_tcp', row-major
-            0.7071067811865476*R_panda_link7_00 - 0.7071067811865475*R_panda_link7_01,
-            0.7071067811865475*R_panda_link7_00 + 0.7071067811865476*R_panda_link7_01,
+            torch.addcmul(R_panda_link6_00*c7, R_panda_link5_01, s7, value=-1),
+            torch.addcmul(-R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
             t0,
             p_panda_hand_tcp_x,
-            0.7071067811865476*R_panda_link7_10 - 0.7071067811865475*R_panda_link7_11,
-            0.7071067811865475*R_panda_link7_10 + 0.7071067811865476*R_panda_link7_11,
+            torch.addcmul(R_panda_link6_10*c7, R_panda_link5_11, s7, value=-1),
+            torch.addcmul(-R_panda_link5_11*c7, R_panda_link6_10, s7, value=-1),
             t1,
             p_panda_hand_tcp_y,
-            0.7071067811865476*R_panda_link7_20 - 0.7071067811865475*R_panda_link7_21,
-            0.7071067811865475*R_panda_link7_20 + 0.7071067811865476*R_panda_link7_21,
+            torch.addcmul(R_panda_link6_20*c7, R_panda_link5_21, s7, value=-1),
+            torch.addcmul(-R_panda_link5_21*c7, R_panda_link6_20, s7, value=-1),
             t2,
             p_panda_hand_tcp_z,
             zero,
@@ -219,25 +211,25 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             # Jacobian of tip 'panda_hand_tcp', row-major
             t3,
             t4*c1,
-            -R_panda_link2_11*t5 - t6*c2,
-            R_panda_link3_21*t9 - R_panda_link3_11*t8,
-            R_panda_link4_11*t10 - R_panda_link4_21*t11,
-            R_panda_link5_21*t11 - R_panda_link5_11*t10,
-            R_panda_link6_21*t13 - R_panda_link6_11*t12,
+            torch.addcmul(-R_panda_link2_11*t5, t6, c2, value=-1),
+            torch.addcmul(R_panda_link3_21*t9, R_panda_link3_11, t8, value=-1),
+            torch.addcmul(R_panda_link4_11*t10, R_panda_link4_21, t11, value=-1),
+            torch.addcmul(R_panda_link5_21*t11, R_panda_link5_11, t10, value=-1),
+            torch.addcmul(R_panda_link6_21*t13, R_panda_link6_11, t12, value=-1),
             p_panda_hand_tcp_x,
             t4*s1,
-            R_panda_link2_01*t5 + t15*c2,
-            R_panda_link3_01*t8 - R_panda_link3_21*t16,
-            R_panda_link4_21*t17 - R_panda_link4_01*t10,
-            R_panda_link5_01*t10 - R_panda_link5_21*t17,
-            R_panda_link6_01*t12 - R_panda_link6_21*t18,
+            torch.addcmul(R_panda_link2_01*t5, t15, c2),
+            torch.addcmul(R_panda_link3_01*t8, R_panda_link3_21, t16, value=-1),
+            torch.addcmul(R_panda_link4_21*t17, R_panda_link4_01, t10, value=-1),
+            torch.addcmul(R_panda_link5_01*t10, R_panda_link5_21, t17, value=-1),
+            torch.addcmul(R_panda_link6_01*t12, R_panda_link6_21, t18, value=-1),
             zero,
-            -p_panda_hand_tcp_x*c1 - p_panda_hand_tcp_y*s1,
-            R_panda_link2_11*t15 - R_panda_link2_01*t6,
-            R_panda_link3_11*t16 - R_panda_link3_01*t9,
-            R_panda_link4_01*t11 - R_panda_link4_11*t17,
-            R_panda_link5_11*t17 - R_panda_link5_01*t11,
-            R_panda_link6_11*t18 - R_panda_link6_01*t13,
+            torch.addcmul(-p_panda_hand_tcp_x*c1, p_panda_hand_tcp_y, s1, value=-1),
+            torch.addcmul(R_panda_link2_11*t15, R_panda_link2_01, t6, value=-1),
+            torch.addcmul(R_panda_link3_11*t16, R_panda_link3_01, t9, value=-1),
+            torch.addcmul(R_panda_link4_01*t11, R_panda_link4_11, t17, value=-1),
+            torch.addcmul(R_panda_link5_11*t17, R_panda_link5_01, t11, value=-1),
+            torch.addcmul(R_panda_link6_11*t18, R_panda_link6_01, t13, value=-1),
             zero,
             -s1,
             -R_panda_link2_01,
@@ -262,6 +254,43 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
+
+
+class _PoseWithClosedFormBackward(torch.autograd.Function):
+    """The poses, with the vector-Jacobian product in closed form as their backward.
+
+    For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
+    translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
+    computed once in the forward pass, with no autograd graph recorded.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = _pose_and_jacobian(q)
+        return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        (q,) = inputs
+        pose, jacobian = output
+        ctx.mark_non_differentiable(jacobian)
+        ctx.save_for_backward(q, pose, jacobian)
+
+    @staticmethod
+    def backward(ctx, grad_pose: torch.Tensor, _grad_jacobian: torch.Tensor) -> torch.Tensor:
+        q, pose, jacobian = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            # Double backward: recompute with autograd so the gradient is itself differentiable.
+            outputs = _pose_and_jacobian(q)
+            pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
+        pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
+        grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
+        jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
+        torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
+        wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
+        return (wrench.unsqueeze(-1) * jacobian).sum((-3, -2))
 
 
 class PandaKinematics(torch.nn.Module):
@@ -295,6 +324,8 @@ class PandaKinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
+        if q.requires_grad and torch.is_grad_enabled():
+            return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
         return _pose(q).unflatten(-1, _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:

@@ -44,53 +44,52 @@ def _check_joints(q: torch.Tensor) -> None:
 
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
-    angles = q
-    s1, s2, s3, s4, s5, s6, = torch.sin(angles).unbind(-1)
-    c1, c2, c3, c4, c5, c6, = torch.cos(angles).unbind(-1)
+    s1, s2, s3, s4, s5, s6, = torch.sin(q).unbind(-1)
+    c1, c2, c3, c4, c5, c6, = torch.cos(q).unbind(-1)
     o_upper_arm_link_x = -0.13585*s1
     o_upper_arm_link_y = 0.13585*c1
     R_upper_arm_link_00 = -c1*s2
     R_upper_arm_link_02 = c1*c2
     R_upper_arm_link_10 = -s1*s2
     R_upper_arm_link_12 = c2*s1
-    o_forearm_link_x = o_upper_arm_link_x + 0.1197*s1 + 0.425*R_upper_arm_link_02
-    o_forearm_link_y = o_upper_arm_link_y + 0.425*R_upper_arm_link_12 - 0.1197*c1
-    o_forearm_link_z = 0.089159 - 0.425*s2
-    R_forearm_link_00 = R_upper_arm_link_00*c3 - R_upper_arm_link_02*s3
-    R_forearm_link_02 = R_upper_arm_link_00*s3 + R_upper_arm_link_02*c3
-    R_forearm_link_10 = R_upper_arm_link_10*c3 - R_upper_arm_link_12*s3
-    R_forearm_link_12 = R_upper_arm_link_10*s3 + R_upper_arm_link_12*c3
-    R_forearm_link_20 = s2*s3 - c2*c3
-    R_forearm_link_22 = -c2*s3 - c3*s2
-    o_wrist_1_link_x = o_forearm_link_x + 0.39225*R_forearm_link_02
-    o_wrist_1_link_y = o_forearm_link_y + 0.39225*R_forearm_link_12
-    o_wrist_1_link_z = o_forearm_link_z + 0.39225*R_forearm_link_22
-    R_wrist_1_link_00 = -R_forearm_link_02*c4 - R_forearm_link_00*s4
-    R_wrist_1_link_02 = R_forearm_link_00*c4 - R_forearm_link_02*s4
-    R_wrist_1_link_10 = -R_forearm_link_10*s4 - R_forearm_link_12*c4
-    R_wrist_1_link_12 = R_forearm_link_10*c4 - R_forearm_link_12*s4
-    R_wrist_1_link_20 = -R_forearm_link_20*s4 - R_forearm_link_22*c4
-    R_wrist_1_link_22 = R_forearm_link_20*c4 - R_forearm_link_22*s4
-    o_wrist_2_link_x = o_wrist_1_link_x - 0.093*s1
-    o_wrist_2_link_y = o_wrist_1_link_y + 0.093*c1
-    R_wrist_2_link_00 = R_wrist_1_link_00*c5 - s1*s5
-    R_wrist_2_link_01 = -R_wrist_1_link_00*s5 - c5*s1
-    R_wrist_2_link_10 = R_wrist_1_link_10*c5 + c1*s5
-    R_wrist_2_link_11 = c1*c5 - R_wrist_1_link_10*s5
+    o_forearm_link_x = torch.add(torch.add(o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
+    o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
+    o_forearm_link_z = -0.425*s2 + 0.089159
+    R_forearm_link_00 = torch.addcmul(R_upper_arm_link_00*c3, R_upper_arm_link_02, s3, value=-1)
+    R_forearm_link_02 = torch.addcmul(R_upper_arm_link_00*s3, R_upper_arm_link_02, c3)
+    R_forearm_link_10 = torch.addcmul(R_upper_arm_link_10*c3, R_upper_arm_link_12, s3, value=-1)
+    R_forearm_link_12 = torch.addcmul(R_upper_arm_link_10*s3, R_upper_arm_link_12, c3)
+    R_forearm_link_20 = torch.addcmul(s2*s3, c2, c3, value=-1)
+    R_forearm_link_22 = torch.addcmul(-c2*s3, c3, s2, value=-1)
+    o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
+    o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
+    o_wrist_1_link_z = torch.add(o_forearm_link_z, R_forearm_link_22, alpha=0.39225)
+    R_wrist_1_link_00 = torch.addcmul(-R_forearm_link_02*c4, R_forearm_link_00, s4, value=-1)
+    R_wrist_1_link_02 = torch.addcmul(R_forearm_link_00*c4, R_forearm_link_02, s4, value=-1)
+    R_wrist_1_link_10 = torch.addcmul(-R_forearm_link_10*s4, R_forearm_link_12, c4, value=-1)
+    R_wrist_1_link_12 = torch.addcmul(R_forearm_link_10*c4, R_forearm_link_12, s4, value=-1)
+    R_wrist_1_link_20 = torch.addcmul(-R_forearm_link_20*s4, R_forearm_link_22, c4, value=-1)
+    R_wrist_1_link_22 = torch.addcmul(R_forearm_link_20*c4, R_forearm_link_22, s4, value=-1)
+    o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
+    o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
+    R_wrist_2_link_00 = torch.addcmul(R_wrist_1_link_00*c5, s1, s5, value=-1)
+    R_wrist_2_link_01 = torch.addcmul(-R_wrist_1_link_00*s5, c5, s1, value=-1)
+    R_wrist_2_link_10 = torch.addcmul(R_wrist_1_link_10*c5, c1, s5)
+    R_wrist_2_link_11 = torch.addcmul(c1*c5, R_wrist_1_link_10, s5, value=-1)
     R_wrist_2_link_20 = R_wrist_1_link_20*c5
     R_wrist_2_link_21 = -R_wrist_1_link_20*s5
-    o_wrist_3_link_x = o_wrist_2_link_x + 0.09465*R_wrist_1_link_02
-    o_wrist_3_link_y = o_wrist_2_link_y + 0.09465*R_wrist_1_link_12
-    o_wrist_3_link_z = o_wrist_1_link_z + 0.09465*R_wrist_1_link_22
-    R_wrist_3_link_00 = R_wrist_2_link_00*c6 - R_wrist_1_link_02*s6
-    R_wrist_3_link_02 = R_wrist_1_link_02*c6 + R_wrist_2_link_00*s6
-    R_wrist_3_link_10 = R_wrist_2_link_10*c6 - R_wrist_1_link_12*s6
-    R_wrist_3_link_12 = R_wrist_1_link_12*c6 + R_wrist_2_link_10*s6
-    R_wrist_3_link_20 = R_wrist_2_link_20*c6 - R_wrist_1_link_22*s6
-    R_wrist_3_link_22 = R_wrist_1_link_22*c6 + R_wrist_2_link_20*s6
-    p_tool0_x = o_wrist_3_link_x + 0.0823*R_wrist_2_link_01
-    p_tool0_y = o_wrist_3_link_y + 0.0823*R_wrist_2_link_11
-    p_tool0_z = o_wrist_3_link_z + 0.0823*R_wrist_2_link_21
+    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, R_wrist_1_link_02, alpha=0.09465)
+    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, R_wrist_1_link_12, alpha=0.09465)
+    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, R_wrist_1_link_22, alpha=0.09465)
+    R_wrist_3_link_00 = torch.addcmul(R_wrist_2_link_00*c6, R_wrist_1_link_02, s6, value=-1)
+    R_wrist_3_link_02 = torch.addcmul(R_wrist_1_link_02*c6, R_wrist_2_link_00, s6)
+    R_wrist_3_link_10 = torch.addcmul(R_wrist_2_link_10*c6, R_wrist_1_link_12, s6, value=-1)
+    R_wrist_3_link_12 = torch.addcmul(R_wrist_1_link_12*c6, R_wrist_2_link_10, s6)
+    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c6, R_wrist_1_link_22, s6, value=-1)
+    R_wrist_3_link_22 = torch.addcmul(R_wrist_1_link_22*c6, R_wrist_2_link_20, s6)
+    p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
+    p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
+    p_tool0_z = torch.add(o_wrist_3_link_z, R_wrist_2_link_21, alpha=0.0823)
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
@@ -118,53 +117,52 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 
 def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
-    angles = q
-    s1, s2, s3, s4, s5, s6, = torch.sin(angles).unbind(-1)
-    c1, c2, c3, c4, c5, c6, = torch.cos(angles).unbind(-1)
+    s1, s2, s3, s4, s5, s6, = torch.sin(q).unbind(-1)
+    c1, c2, c3, c4, c5, c6, = torch.cos(q).unbind(-1)
     o_upper_arm_link_x = -0.13585*s1
     o_upper_arm_link_y = 0.13585*c1
     R_upper_arm_link_00 = -c1*s2
     R_upper_arm_link_02 = c1*c2
     R_upper_arm_link_10 = -s1*s2
     R_upper_arm_link_12 = c2*s1
-    o_forearm_link_x = o_upper_arm_link_x + 0.1197*s1 + 0.425*R_upper_arm_link_02
-    o_forearm_link_y = o_upper_arm_link_y + 0.425*R_upper_arm_link_12 - 0.1197*c1
-    o_forearm_link_z = 0.089159 - 0.425*s2
-    R_forearm_link_00 = R_upper_arm_link_00*c3 - R_upper_arm_link_02*s3
-    R_forearm_link_02 = R_upper_arm_link_00*s3 + R_upper_arm_link_02*c3
-    R_forearm_link_10 = R_upper_arm_link_10*c3 - R_upper_arm_link_12*s3
-    R_forearm_link_12 = R_upper_arm_link_10*s3 + R_upper_arm_link_12*c3
-    R_forearm_link_20 = s2*s3 - c2*c3
-    R_forearm_link_22 = -c2*s3 - c3*s2
-    o_wrist_1_link_x = o_forearm_link_x + 0.39225*R_forearm_link_02
-    o_wrist_1_link_y = o_forearm_link_y + 0.39225*R_forearm_link_12
-    o_wrist_1_link_z = o_forearm_link_z + 0.39225*R_forearm_link_22
-    R_wrist_1_link_00 = -R_forearm_link_02*c4 - R_forearm_link_00*s4
-    R_wrist_1_link_02 = R_forearm_link_00*c4 - R_forearm_link_02*s4
-    R_wrist_1_link_10 = -R_forearm_link_10*s4 - R_forearm_link_12*c4
-    R_wrist_1_link_12 = R_forearm_link_10*c4 - R_forearm_link_12*s4
-    R_wrist_1_link_20 = -R_forearm_link_20*s4 - R_forearm_link_22*c4
-    R_wrist_1_link_22 = R_forearm_link_20*c4 - R_forearm_link_22*s4
-    o_wrist_2_link_x = o_wrist_1_link_x - 0.093*s1
-    o_wrist_2_link_y = o_wrist_1_link_y + 0.093*c1
-    R_wrist_2_link_00 = R_wrist_1_link_00*c5 - s1*s5
-    R_wrist_2_link_01 = -R_wrist_1_link_00*s5 - c5*s1
-    R_wrist_2_link_10 = R_wrist_1_link_10*c5 + c1*s5
-    R_wrist_2_link_11 = c1*c5 - R_wrist_1_link_10*s5
+    o_forearm_link_x = torch.add(torch.add(o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
+    o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
+    o_forearm_link_z = -0.425*s2 + 0.089159
+    R_forearm_link_00 = torch.addcmul(R_upper_arm_link_00*c3, R_upper_arm_link_02, s3, value=-1)
+    R_forearm_link_02 = torch.addcmul(R_upper_arm_link_00*s3, R_upper_arm_link_02, c3)
+    R_forearm_link_10 = torch.addcmul(R_upper_arm_link_10*c3, R_upper_arm_link_12, s3, value=-1)
+    R_forearm_link_12 = torch.addcmul(R_upper_arm_link_10*s3, R_upper_arm_link_12, c3)
+    R_forearm_link_20 = torch.addcmul(s2*s3, c2, c3, value=-1)
+    R_forearm_link_22 = torch.addcmul(-c2*s3, c3, s2, value=-1)
+    o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
+    o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
+    o_wrist_1_link_z = torch.add(o_forearm_link_z, R_forearm_link_22, alpha=0.39225)
+    R_wrist_1_link_00 = torch.addcmul(-R_forearm_link_02*c4, R_forearm_link_00, s4, value=-1)
+    R_wrist_1_link_02 = torch.addcmul(R_forearm_link_00*c4, R_forearm_link_02, s4, value=-1)
+    R_wrist_1_link_10 = torch.addcmul(-R_forearm_link_10*s4, R_forearm_link_12, c4, value=-1)
+    R_wrist_1_link_12 = torch.addcmul(R_forearm_link_10*c4, R_forearm_link_12, s4, value=-1)
+    R_wrist_1_link_20 = torch.addcmul(-R_forearm_link_20*s4, R_forearm_link_22, c4, value=-1)
+    R_wrist_1_link_22 = torch.addcmul(R_forearm_link_20*c4, R_forearm_link_22, s4, value=-1)
+    o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
+    o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
+    R_wrist_2_link_00 = torch.addcmul(R_wrist_1_link_00*c5, s1, s5, value=-1)
+    R_wrist_2_link_01 = torch.addcmul(-R_wrist_1_link_00*s5, c5, s1, value=-1)
+    R_wrist_2_link_10 = torch.addcmul(R_wrist_1_link_10*c5, c1, s5)
+    R_wrist_2_link_11 = torch.addcmul(c1*c5, R_wrist_1_link_10, s5, value=-1)
     R_wrist_2_link_20 = R_wrist_1_link_20*c5
     R_wrist_2_link_21 = -R_wrist_1_link_20*s5
-    o_wrist_3_link_x = o_wrist_2_link_x + 0.09465*R_wrist_1_link_02
-    o_wrist_3_link_y = o_wrist_2_link_y + 0.09465*R_wrist_1_link_12
-    o_wrist_3_link_z = o_wrist_1_link_z + 0.09465*R_wrist_1_link_22
-    R_wrist_3_link_00 = R_wrist_2_link_00*c6 - R_wrist_1_link_02*s6
-    R_wrist_3_link_02 = R_wrist_1_link_02*c6 + R_wrist_2_link_00*s6
-    R_wrist_3_link_10 = R_wrist_2_link_10*c6 - R_wrist_1_link_12*s6
-    R_wrist_3_link_12 = R_wrist_1_link_12*c6 + R_wrist_2_link_10*s6
-    R_wrist_3_link_20 = R_wrist_2_link_20*c6 - R_wrist_1_link_22*s6
-    R_wrist_3_link_22 = R_wrist_1_link_22*c6 + R_wrist_2_link_20*s6
-    p_tool0_x = o_wrist_3_link_x + 0.0823*R_wrist_2_link_01
-    p_tool0_y = o_wrist_3_link_y + 0.0823*R_wrist_2_link_11
-    p_tool0_z = o_wrist_3_link_z + 0.0823*R_wrist_2_link_21
+    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, R_wrist_1_link_02, alpha=0.09465)
+    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, R_wrist_1_link_12, alpha=0.09465)
+    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, R_wrist_1_link_22, alpha=0.09465)
+    R_wrist_3_link_00 = torch.addcmul(R_wrist_2_link_00*c6, R_wrist_1_link_02, s6, value=-1)
+    R_wrist_3_link_02 = torch.addcmul(R_wrist_1_link_02*c6, R_wrist_2_link_00, s6)
+    R_wrist_3_link_10 = torch.addcmul(R_wrist_2_link_10*c6, R_wrist_1_link_12, s6, value=-1)
+    R_wrist_3_link_12 = torch.addcmul(R_wrist_1_link_12*c6, R_wrist_2_link_10, s6)
+    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c6, R_wrist_1_link_22, s6, value=-1)
+    R_wrist_3_link_22 = torch.addcmul(R_wrist_1_link_22*c6, R_wrist_2_link_20, s6)
+    p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
+    p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
+    p_tool0_z = torch.add(o_wrist_3_link_z, R_wrist_2_link_21, alpha=0.0823)
     t0 = -p_tool0_y
     t1 = p_tool0_z - 0.089159
     t2 = p_tool0_z - o_forearm_link_z
@@ -203,20 +201,20 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             t1*c1,
             t2*c1,
             t4*c1,
-            R_wrist_1_link_12*t4 - R_wrist_1_link_22*t5,
-            R_wrist_2_link_11*t6 - R_wrist_2_link_21*t7,
+            torch.addcmul(R_wrist_1_link_12*t4, R_wrist_1_link_22, t5, value=-1),
+            torch.addcmul(R_wrist_2_link_11*t6, R_wrist_2_link_21, t7, value=-1),
             p_tool0_x,
             t1*s1,
             t2*s1,
             t4*s1,
-            R_wrist_1_link_22*t9 - R_wrist_1_link_02*t4,
-            R_wrist_2_link_21*t10 - R_wrist_2_link_01*t6,
+            torch.addcmul(R_wrist_1_link_22*t9, R_wrist_1_link_02, t4, value=-1),
+            torch.addcmul(R_wrist_2_link_21*t10, R_wrist_2_link_01, t6, value=-1),
             zero,
-            -c1*(-o_upper_arm_link_x - t8) - s1*(-o_upper_arm_link_y - t0),
-            -c1*(p_tool0_x - o_forearm_link_x) - s1*(p_tool0_y - o_forearm_link_y),
-            -c1*(-o_wrist_1_link_x - t8) - s1*(-o_wrist_1_link_y - t0),
-            R_wrist_1_link_02*t5 - R_wrist_1_link_12*t9,
-            R_wrist_2_link_01*t7 - R_wrist_2_link_11*t10,
+            torch.addcmul(-c1*(-o_upper_arm_link_x - t8), s1, -o_upper_arm_link_y - t0, value=-1),
+            torch.addcmul(-c1*(p_tool0_x - o_forearm_link_x), s1, p_tool0_y - o_forearm_link_y, value=-1),
+            torch.addcmul(-c1*(-o_wrist_1_link_x - t8), s1, -o_wrist_1_link_y - t0, value=-1),
+            torch.addcmul(R_wrist_1_link_02*t5, R_wrist_1_link_12, t9, value=-1),
+            torch.addcmul(R_wrist_2_link_01*t7, R_wrist_2_link_11, t10, value=-1),
             zero,
             t11,
             t11,
@@ -238,6 +236,43 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
+
+
+class _PoseWithClosedFormBackward(torch.autograd.Function):
+    """The poses, with the vector-Jacobian product in closed form as their backward.
+
+    For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
+    translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
+    computed once in the forward pass, with no autograd graph recorded.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = _pose_and_jacobian(q)
+        return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        (q,) = inputs
+        pose, jacobian = output
+        ctx.mark_non_differentiable(jacobian)
+        ctx.save_for_backward(q, pose, jacobian)
+
+    @staticmethod
+    def backward(ctx, grad_pose: torch.Tensor, _grad_jacobian: torch.Tensor) -> torch.Tensor:
+        q, pose, jacobian = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            # Double backward: recompute with autograd so the gradient is itself differentiable.
+            outputs = _pose_and_jacobian(q)
+            pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
+        pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
+        grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
+        jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
+        torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
+        wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
+        return (wrench.unsqueeze(-1) * jacobian).sum((-3, -2))
 
 
 class Ur5Kinematics(torch.nn.Module):
@@ -270,6 +305,8 @@ class Ur5Kinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
+        if q.requires_grad and torch.is_grad_enabled():
+            return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
         return _pose(q).unflatten(-1, _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:

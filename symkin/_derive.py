@@ -127,13 +127,26 @@ Rot = sp.Matrix  # 3×3
 
 
 @dataclass(frozen=True)
+class _Turn:
+    """How a revolute joint made its child's rotation: ``R = R_joint · Rot(axis, angle)``."""
+
+    R_joint: Rot
+    axis: Vector
+    angle: sp.Expr
+
+
+@dataclass(frozen=True)
 class _Frame:
-    """``X_base_link = (R, p) · pending``: a symbolic frame followed by a constant placement."""
+    """``X_base_link = (R, p) · pending``: a symbolic frame followed by a constant placement.
+
+    ``turn`` records how ``R`` was made when the last moving joint above is revolute.
+    """
 
     R: Rot
     p: Vector
     pending_R: Rot
     pending_t: Vector
+    turn: _Turn | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +214,7 @@ class _Deriver:
         parent = self.frames[joint.parent]
         pending_R, pending_t = _compose(parent.pending_R, parent.pending_t, joint.origin)
         if not joint.moves:
-            return _Frame(parent.R, parent.p, pending_R, pending_t)
+            return _Frame(parent.R, parent.p, pending_R, pending_t, parent.turn)
         link = joint.child
         R_joint = self._fresh_rotation(parent.R * pending_R, link, "J")
         p_joint = self._fresh_vector(parent.p + parent.R * pending_t, link, "o")
@@ -212,19 +225,26 @@ class _Deriver:
         if revolute:
             R_child = self._fresh_rotation(R_joint * _axis_rotation(axis, sp.cos(value), sp.sin(value)), link, "R")
             p_child = p_joint
+            turn = _Turn(R_joint, axis, value)
         else:
             R_child = R_joint
             p_child = self._fresh_vector(p_joint + R_joint * axis * value, link, "p")
+            turn = None
         z = self._fresh_vector(R_child * axis, link, "z")
         self.axes[joint.name] = _JointAxis(
             self.column[resolved.source], _exact(resolved.multiplier), revolute, z, p_joint
         )
-        identity = sp.eye(3)
-        return _Frame(R_child, p_child, identity, sp.zeros(3, 1))
+        return _Frame(R_child, p_child, sp.eye(3), sp.zeros(3, 1), turn)
 
     def _tip_outputs(self, tip: str, chain: tuple[Joint, ...]) -> tuple[sp.Matrix, sp.Matrix]:
         frame = self.frames[tip]
         R_tip = frame.R * frame.pending_R
+        extra_turn = _angle_about(frame.pending_R, frame.turn.axis) if frame.turn is not None else None
+        if extra_turn is not None:
+            # A constant turn about the last joint's own axis adds to its angle: one addition
+            # instead of a 3×3 product (the Panda hand's -45° about joint 7's axis).
+            angle = frame.turn.angle + extra_turn
+            R_tip = frame.turn.R_joint * _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle))
         p_tip = self._fresh_vector(frame.p + frame.R * frame.pending_t, tip, "p")
         pose = sp.Matrix.vstack(sp.Matrix.hstack(R_tip, p_tip), sp.Matrix([[0, 0, 0, 1]]))
         jacobian = sp.zeros(6, len(self.q))
@@ -238,6 +258,24 @@ class _Deriver:
                 column = sp.Matrix.vstack(axis.z, sp.zeros(3, 1))
             jacobian[:, axis.column] += axis.multiplier * column
         return pose, jacobian
+
+
+def _angle_about(R: Rot, k: Vector) -> sp.Float | None:
+    """φ if the constant ``R`` is a rotation by φ about the unit axis ``k`` that is not a quarter turn, else None."""
+    R_float = [[float(R[r, c]) for c in range(3)] for r in range(3)]
+    k_float = [float(v) for v in k]
+    if any(abs(sum(R_float[r][c] * k_float[c] for c in range(3)) - k_float[r]) > 1e-15 for r in range(3)):
+        return None
+    cos = (R_float[0][0] + R_float[1][1] + R_float[2][2] - 1) / 2
+    sin = (
+        k_float[0] * (R_float[2][1] - R_float[1][2])
+        + k_float[1] * (R_float[0][2] - R_float[2][0])
+        + k_float[2] * (R_float[1][0] - R_float[0][1])
+    ) / 2
+    angle = math.atan2(sin, cos)
+    if abs(angle - round(angle / (math.pi / 2)) * math.pi / 2) <= RIGHT_ANGLE_TOLERANCE:
+        return None  # quarter turns are free already: their products are signed permutations
+    return sp.Float(angle)
 
 
 def _is_trivial(expr: sp.Expr) -> bool:

@@ -78,8 +78,16 @@ def emit(pose: Program, full: Program, options: EmitOptions = EmitOptions()) -> 
     return source
 
 
+def _template_folder():
+    """The installed ``symkin.templates`` package, or ``templates/`` beside the package in a source checkout."""
+    try:
+        return resources.files("symkin.templates")
+    except ModuleNotFoundError:
+        return resources.files("symkin").joinpath("..", "templates")
+
+
 def _environment() -> jinja2.Environment:
-    templates = resources.files("symkin.templates")
+    templates = _template_folder()
     environment = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: templates.joinpath(name).read_text(encoding="utf-8")),
         undefined=jinja2.StrictUndefined,
@@ -116,6 +124,14 @@ class _Group:
 
 
 @dataclass(frozen=True)
+class _Trig:
+    name: str
+    angle: str
+    sine: str
+    cosine: str
+
+
+@dataclass(frozen=True)
 class _Line:
     target: str
     value: str
@@ -126,7 +142,7 @@ def _function_body(program: Program) -> dict:
     printer = _Printer(program.names)
     used = set().union(*(e.free_symbols for e in [*(e for _, e in program.assignments), *program.outputs]))
     direct_joints = [s for s in program.q if s in used or any(s in a.free_symbols for a in program.angles if not a.is_Symbol)]
-    angles = _angles_source(program, printer)
+    trig_vector, trig_scalars = _trig(program, printer)
     constant_names: dict[str, str] = {}
     entries = []
     for output in program.outputs:
@@ -146,9 +162,8 @@ def _function_body(program: Program) -> dict:
         ]
     return {
         "joints": [program.names[s] if s in direct_joints else "_" for s in program.q] if direct_joints else None,
-        "angles": angles,
-        "sines": [program.names[s] for s in program.sines],
-        "cosines": [program.names[s] for s in program.cosines],
+        "trig_vector": trig_vector,
+        "trig_scalars": trig_scalars,
         "lines": [_Line(program.names[s], printer(e)) for s, e in program.assignments],
         "constants": {name: literal for literal, name in constant_names.items()},
         "outputs": groups,
@@ -156,16 +171,33 @@ def _function_body(program: Program) -> dict:
     }
 
 
-def _angles_source(program: Program, printer: _Printer) -> str | None:
-    """Source for the (..., K) tensor of sine/cosine arguments, or None when there are none."""
-    if not program.angles:
-        return None
-    if program.angles == program.q:
-        return "q"
+def _trig(program: Program, printer: _Printer) -> tuple[dict | None, list[_Trig]]:
+    """Sines and cosines: of the plain joints in one call each, of any other angle one by one."""
     positions = {s: i for i, s in enumerate(program.q)}
-    if all(a in positions for a in program.angles):
-        return f"q[..., {[positions[a] for a in program.angles]}]"
-    return "torch.stack([" + ", ".join(printer(a) for a in program.angles) + "], dim=-1)"
+    plain = [k for k, a in enumerate(program.angles) if a in positions]
+    vector = None
+    if plain:
+        indices = [positions[program.angles[k]] for k in plain]
+        vector = {
+            "source": _joint_selection(indices, len(program.q)),
+            "sines": [program.names[program.sines[k]] for k in plain],
+            "cosines": [program.names[program.cosines[k]] for k in plain],
+        }
+    others = [
+        _Trig(f"angle{k + 1}", printer(program.angles[k]), program.names[program.sines[k]], program.names[program.cosines[k]])
+        for k in range(len(program.angles))
+        if k not in plain
+    ]
+    return vector, others
+
+
+def _joint_selection(indices: list[int], count: int) -> str:
+    """Source for ``q`` restricted to ``indices``: a view when they are contiguous."""
+    if indices == list(range(count)):
+        return "q"
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        return f"q[..., {indices[0]}:{indices[-1] + 1}]"
+    return f"q[..., {indices}]"
 
 
 class _Printer:
@@ -191,14 +223,30 @@ class _Printer:
         raise TypeError(f"cannot print {type(expr).__name__} in generated code: {expr}")
 
     def _add(self, expr: sp.Add) -> str:
-        terms = sorted(expr.args, key=_is_negative)
+        """A sum, accumulated left to right with fused ops: at small batch each op is a dispatch.
+
+        ``acc + k*x`` prints as ``torch.add(acc, x, alpha=k)`` (no scalar tensor to make) and
+        ``acc + k*x*y`` as ``torch.addcmul(acc, x, y, value=k)``.
+        """
+        terms = sorted(expr.args, key=_accumulation_order)
         text = self._print(terms[0])
         for term in terms[1:]:
-            text += f" - {self._print(-term)}" if _is_negative(term) else f" + {self._print(term)}"
+            coefficient, factors = _coefficient_and_factors(term)
+            if term.is_Number:
+                text = f"{text} - {_number(-term)}" if term < 0 else f"{text} + {_number(term)}"
+            elif len(factors) == 1 and coefficient in (1, -1):
+                text = f"{text} {'+' if coefficient == 1 else '-'} {self._factor(factors[0])}"
+            elif len(factors) == 1:
+                text = f"torch.add({text}, {self._print(factors[0])}, alpha={_number(coefficient)})"
+            elif len(factors) == 2:
+                value = "" if coefficient == 1 else f", value={_number(coefficient)}"
+                text = f"torch.addcmul({text}, {self._print(factors[0])}, {self._print(factors[1])}{value})"
+            else:
+                text = f"{text} - {self._print(-term)}" if _is_negative(term) else f"{text} + {self._print(term)}"
         return text
 
     def _mul(self, expr: sp.Mul) -> str:
-        coefficient, factors = expr.as_coeff_mul()
+        coefficient, factors = _coefficient_and_factors(expr)
         printed = [self._factor(f) for f in factors]
         if coefficient == -1:
             return "-" + "*".join(printed)
@@ -217,6 +265,18 @@ class _Printer:
         if exponent.is_Integer and exponent < 0:
             return f"1/({self._print(base ** -exponent)})"
         raise TypeError(f"cannot print power {expr} in generated code")
+
+
+def _coefficient_and_factors(term: sp.Expr) -> tuple[sp.Number, tuple[sp.Expr, ...]]:
+    """``k*x*y`` as ``(k, (x, y))``, with any numeric coefficient (integer, rational or float) in ``k``."""
+    coefficient, rest = term.as_coeff_Mul()
+    return coefficient, sp.Mul.make_args(rest) if rest != 1 else ()
+
+
+def _accumulation_order(term: sp.Expr) -> tuple[bool, bool, bool]:
+    """Start a sum with a plain positive tensor term if there is one; constants go last."""
+    coefficient, _ = _coefficient_and_factors(term)
+    return (term.is_Number, coefficient not in (1, -1), _is_negative(term))
 
 
 def _is_negative(term: sp.Expr) -> bool:

@@ -115,3 +115,9 @@ def test_console_script_runs_without_traceback(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("symkin: error: ")
+
+
+def test_templates_ship_inside_the_installed_package():
+    from importlib import resources
+
+    assert resources.files("symkin.templates").joinpath("torch_module.py.jinja").is_file()
