@@ -2,7 +2,7 @@
 
 The pipeline, one function per stage::
 
-    robot = symkin.load("panda.urdf")                      # parse: URDF or DH table -> RobotModel
+    robot = symkin.load("panda.urdf")                      # parse: URDF, or DH table (.toml) -> RobotModel
     kin = symkin.derive(robot, tips=("panda_hand_tcp",))   # derive: SymPy poses and Jacobians
     kin.pose("panda_hand_tcp")                             # 4x4 sympy.Matrix in q1..qn
     source = symkin.generate(kin)                          # simplify (CSE) + emit: module source
@@ -11,6 +11,7 @@ The pipeline, one function per stage::
 
 from ._compile import EXAMPLE_ROBOT_DATA, generate, load, load_module, module_class
 from ._derive import Definition, Kinematics, derive
+from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
 from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
@@ -20,12 +21,14 @@ from ._version import __version__
 
 __all__ = [
     "EXAMPLE_ROBOT_DATA",
+    "DHRow",
     "Definition",
     "EmitOptions",
     "Joint",
     "Kinematics",
     "Mimic",
     "OpCount",
+    "Placement",
     "Program",
     "RobotModel",
     "Rotation",
@@ -34,9 +37,11 @@ __all__ = [
     "__version__",
     "build_model",
     "derive",
+    "dh_model",
     "emit",
     "generate",
     "load",
+    "load_dh",
     "load_module",
     "load_urdf",
     "module_class",
