@@ -55,6 +55,9 @@ def parse_urdf(data: bytes | str) -> RobotModel:
 def _parse_xml(data: bytes) -> etree._Element:
     if not data.strip():
         raise SymkinError("the file is empty")
+    if b"<!DOCTYPE" in data:
+        # Refused before parsing: no entity is declared, expanded or fetched, whatever the libxml2 build.
+        raise SymkinError("the document declares a DTD; symkin refuses DTDs and entities in URDF files")
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
     )
