@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import sysconfig
@@ -64,11 +65,17 @@ def generate(kinematics: Kinematics, options: EmitOptions = EmitOptions(), progr
     return emit(pose, full, options)
 
 
-def load_module(source: str, name: str = "symkin_generated") -> types.ModuleType:
-    """Execute generated ``source`` as a new module (not registered in ``sys.modules``)."""
+def load_module(source: str, name: str | None = None) -> types.ModuleType:
+    """Execute generated ``source`` as a module, registered in ``sys.modules`` like an imported one.
+
+    The default name, ``symkin_generated_<hash of source>``, keeps different robots apart;
+    torch.compile needs the registration to find the module's functions.
+    """
+    name = name or f"symkin_generated_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
     module = types.ModuleType(name)
     module.__file__ = f"<{name}>"
     exec(compile(source, module.__file__, "exec"), module.__dict__)
+    sys.modules[name] = module
     return module
 
 

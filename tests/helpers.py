@@ -54,8 +54,26 @@ class PinocchioOracle:
         import pinocchio as pin
 
         self.pin = pin
-        self.model = pin.buildModelFromXML(xml, mimic=True) if xml is not None else pin.buildModelFromUrdf(str(urdf), mimic=True)
+        text = xml if xml is not None else Path(urdf).read_text()
+        self.mimics: dict[str, tuple[str, float, float]] = {}
+        try:
+            self.model = pin.buildModelFromXML(text, mimic=True)
+        except ValueError:
+            # Pinocchio's mimic support needs the source joint above the mimic joint (Talos' grippers are not):
+            # load mimic joints as free joints and drive them from the file's <mimic> tags here instead.
+            self.model = pin.buildModelFromXML(text)
+            self.mimics = _mimic_tags(text)
         self.data = self.model.createData()
+
+    def _source(self, name: str) -> tuple[str, float, float]:
+        """(actuated joint, multiplier, offset) driving ``name``, following mimic chains."""
+        multiplier, offset = 1.0, 0.0
+        while name in self.mimics:
+            source, m, o = self.mimics[name]
+            # value = multiplier*(m*source + o) + offset
+            multiplier, offset = multiplier * m, offset + multiplier * o
+            name = source
+        return name, multiplier, offset
 
     def _pin_q(self, joint_names: tuple[str, ...], q: np.ndarray) -> np.ndarray:
         model = self.model
@@ -65,7 +83,8 @@ class PinocchioOracle:
             name, start, size = model.names[joint_id], model.idx_qs[joint_id], model.nqs[joint_id]
             if size == 0:
                 continue
-            angle = value.get(name, 0.0)
+            source, multiplier, offset = self._source(name)
+            angle = multiplier * value.get(source, 0.0) + offset
             if size == 1:
                 q_pin[start] = angle
             else:  # continuous: (cos θ, sin θ)
@@ -94,10 +113,22 @@ class PinocchioOracle:
             for joint_id in range(1, model.njoints):
                 if joint_id in above_base or model.nvs[joint_id] == 0 or not J_base[:, model.idx_vs[joint_id]].any():
                     continue
-                start = model.idx_vs[joint_id]
-                jacobian[:, column_of[model.names[joint_id]]] += J_base[:, start]
+                source, multiplier, _ = self._source(model.names[joint_id])
+                jacobian[:, column_of[source]] += multiplier * J_base[:, model.idx_vs[joint_id]]
             jacobians.append(jacobian)
         return np.stack(poses), np.stack(jacobians)
+
+
+def _mimic_tags(urdf_text: str) -> dict[str, tuple[str, float, float]]:
+    """{joint: (source, multiplier, offset)} from the URDF's <mimic> tags, read with the standard library."""
+    import xml.etree.ElementTree as ElementTree
+
+    tags = {}
+    for joint in ElementTree.fromstring(urdf_text).findall("joint"):
+        mimic = joint.find("mimic")
+        if mimic is not None and joint.get("type") != "fixed":
+            tags[joint.get("name")] = (mimic.get("joint"), float(mimic.get("multiplier", 1)), float(mimic.get("offset", 0)))
+    return tags
 
 
 def as_tips(array: torch.Tensor, tips: int) -> torch.Tensor:

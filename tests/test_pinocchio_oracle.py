@@ -23,6 +23,9 @@ CASES = [
     ("so_arm_description/urdf/so100.urdf", None, None),
     ("g1_description/urdf/g1_29dof_rev_1_0.urdf", ("left_ankle_roll_link", "right_wrist_yaw_link"), "pelvis"),
     ("pr2_description/urdf/pr2.urdf", ("r_gripper_tool_frame",), "torso_lift_link"),  # base below the root
+    ("g1_description/urdf/g1_29dof_rev_1_0.urdf", None, None),  # 29-DOF humanoid, every leaf
+    ("talos_data/robots/talos_full_v2.urdf", None, None),  # humanoid with 12 mimic gripper joints
+    ("tiago_description/robots/tiago_dual.urdf", None, None),  # 101 joints, 37 tips
 ]
 
 

@@ -1,0 +1,59 @@
+"""How codegen time and operation count grow with the number of joints.
+
+    python benchmarks/scaling.py
+
+Random serial chains (revolute joints, twists that are multiples of π/2, random
+offsets: the structure of real arms) of 7 to 112 joints, one tip, pose and
+Jacobian; then real robots from example-robot-data with every leaf as a tip.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import symkin
+from symkin import Joint, build_model, urdf_placement
+
+REAL_ROBOTS = [
+    ("G1 humanoid, 29 DOF", "example-robot-data:g1_description/urdf/g1_29dof_rev_1_0.urdf"),
+    ("Talos, 32 DOF + 12 mimic", "example-robot-data:talos_data/robots/talos_full_v2.urdf"),
+    ("Tiago dual, 101 DOF", "example-robot-data:tiago_description/robots/tiago_dual.urdf"),
+]
+
+
+def random_chain(joints: int, seed: int = 0) -> symkin.RobotModel:
+    rng = random.Random(seed)
+    quarter = [0.0, math.pi / 2, -math.pi / 2]
+    links = tuple(f"l{i}" for i in range(joints + 1))
+    chain = tuple(
+        Joint(f"j{i}", "revolute", links[i], links[i + 1],
+              urdf_placement((rng.uniform(-0.3, 0.3), 0.0, rng.uniform(0.0, 0.3)), (rng.choice(quarter), 0.0, rng.choice(quarter))),
+              lower=-3.0, upper=3.0)
+        for i in range(joints)
+    )
+    return build_model("chain", links, chain)
+
+
+def measure(model: symkin.RobotModel, tips=None) -> tuple[float, symkin.OpCount, int, int]:
+    started = time.perf_counter()
+    kinematics = symkin.derive(model, tips)
+    symkin.generate(kinematics)  # what `symkin compile` does after parsing
+    elapsed = time.perf_counter() - started
+    return elapsed, symkin.simplify(kinematics).ops, len(kinematics.joint_names), len(kinematics.tips)
+
+
+def main() -> None:
+    print("| robot | DOF | tips | codegen s | ops (mul+add), pose + Jacobians | ops per DOF |")
+    print("|---|---|---|---|---|---|")
+    for joints in (7, 14, 28, 56, 112):
+        seconds, ops, dof, tips = measure(random_chain(joints), (f"l{joints}",))
+        print(f"| random chain | {dof} | {tips} | {seconds:.2f} | {ops.arithmetic:,} | {ops.arithmetic / dof:.0f} |", flush=True)
+    for label, path in REAL_ROBOTS:
+        seconds, ops, dof, tips = measure(symkin.load(path))
+        print(f"| {label} | {dof} | {tips} | {seconds:.2f} | {ops.arithmetic:,} | {ops.arithmetic / dof:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Guards on the generated program's cost and on its compatibility with torch.compile and torch.func.
+
+Speed itself is measured by benchmarks/bench.py, never asserted here.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+import symkin
+from helpers import compile_file, robot_file, sample_q
+from reference import JointSpec, urdf_text
+
+
+def program_ops(path: str, tip: str, base: str | None = None, jacobian: bool = True) -> symkin.OpCount:
+    return symkin.simplify(symkin.derive(symkin.load(path), (tip,), base), jacobian=jacobian).ops
+
+
+def test_panda_pose_and_jacobian_within_200_operations():
+    ops = program_ops(str(robot_file("panda_description/urdf/panda.urdf")), "panda_hand_tcp")
+    assert ops.arithmetic <= 200, ops
+    assert (ops.sin, ops.cos) == (7, 7), ops
+
+
+def test_cse_and_structure_cut_the_closed_form_by_an_order_of_magnitude():
+    kinematics = symkin.derive(symkin.load(str(robot_file("ur_description/urdf/ur5_robot.urdf"))), ("tool0",), "base_link")
+    before, after = symkin.unsimplified_ops(kinematics), symkin.simplify(kinematics).ops
+    assert after.arithmetic * 5 < before.arithmetic, (before, after)
+
+
+def random_chain(count: int, seed: int) -> str:
+    rng = random.Random(seed)
+    quarter = [0.0, math.pi / 2, -math.pi / 2, math.pi]
+    joints = [
+        JointSpec(f"j{i}", "revolute", f"l{i}", f"l{i + 1}", xyz=(rng.uniform(-0.3, 0.3), 0.0, rng.uniform(0, 0.3)),
+                  rpy=(rng.choice(quarter), 0.0, rng.choice(quarter)), axis=(0, 0, 1))
+        for i in range(count)
+    ]
+    return urdf_text("chain", [f"l{i}" for i in range(count + 1)], joints)
+
+
+def test_operation_count_grows_linearly_with_chain_length():
+    per_joint = []
+    for count in (10, 20, 40):
+        kinematics = symkin.derive(symkin.parse_urdf(random_chain(count, seed=count)), (f"l{count}",))
+        per_joint.append(symkin.simplify(kinematics).ops.arithmetic / count)
+    assert max(per_joint) < 1.6 * min(per_joint), per_joint
+
+
+@pytest.fixture(scope="module")
+def panda():
+    return compile_file(str(robot_file("panda_description/urdf/panda.urdf")), ("panda_hand_tcp",))
+
+
+def test_compiles_with_fullgraph(panda):
+    q = sample_q(panda, 4)
+    compiled = torch.compile(panda, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(q), panda(q), rtol=0, atol=0)
+    jacobian = torch.compile(panda.jacobian, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(jacobian(q), panda.jacobian(q), rtol=0, atol=0)
+    x = q.clone().requires_grad_()
+    compiled(x).sum().backward()
+    y = q.clone().requires_grad_()
+    panda(y).sum().backward()
+    torch.testing.assert_close(x.grad, y.grad, rtol=0, atol=1e-12)
+
+
+def test_torch_func_transforms(panda):
+    q = sample_q(panda, 3)
+    batched = torch.func.vmap(panda)(q)
+    torch.testing.assert_close(batched, panda(q), rtol=0, atol=0)
+    position_jacobian = torch.func.jacrev(lambda x: panda(x)[:3, 3])(q[0])
+    torch.testing.assert_close(position_jacobian, panda.jacobian(q[0])[:3], rtol=0, atol=1e-12)
