@@ -216,12 +216,18 @@ class _Deriver:
         if not joint.moves:
             return _Frame(parent.R, parent.p, pending_R, pending_t, parent.turn)
         link = joint.child
-        R_joint = self._fresh_rotation(parent.R * pending_R, link, "J")
-        p_joint = self._fresh_vector(parent.p + parent.R * pending_t, link, "o")
         axis = sp.Matrix([_exact(a) for a in joint.axis])
         resolved = self.model.resolve_mimic(joint)
         value = _exact(resolved.multiplier) * self.q[self.column[resolved.source]] + _exact(resolved.offset)
         revolute = joint.type in ("revolute", "continuous")
+        p_joint = self._fresh_vector(parent.p + parent.R * pending_t, link, "o")
+        if revolute and parent.turn is not None and _same_direction(pending_R * axis, parent.turn.axis):
+            # Parallel axes: Rot(k, θp)·C·Rot(k', θ) = (R·C)·Rot(k', θp + θ) when C·k' = k, so the
+            # rotation is built from the angle sum: cos(q2 + q3), the textbook c23.
+            R_joint = self._fresh_rotation(parent.turn.R_joint * pending_R, link, "J")
+            value = parent.turn.angle + value
+        else:
+            R_joint = self._fresh_rotation(parent.R * pending_R, link, "J")
         if revolute:
             R_child = self._fresh_rotation(R_joint * _axis_rotation(axis, sp.cos(value), sp.sin(value)), link, "R")
             p_child = p_joint
@@ -258,6 +264,10 @@ class _Deriver:
                 column = sp.Matrix.vstack(axis.z, sp.zeros(3, 1))
             jacobian[:, axis.column] += axis.multiplier * column
         return pose, jacobian
+
+
+def _same_direction(u: Vector, v: Vector) -> bool:
+    return all(abs(float(a) - float(b)) <= 1e-15 for a, b in zip(u, v))
 
 
 def _angle_about(R: Rot, k: Vector) -> sp.Float | None:
