@@ -5,6 +5,7 @@ The pipeline, one function per stage::
     robot = symkin.load("panda.urdf")                      # parse: URDF, or DH table (.toml) -> RobotModel
     kin = symkin.derive(robot, tips=("panda_hand_tcp",))   # derive: SymPy poses and Jacobians
     kin.pose("panda_hand_tcp")                             # 4x4 sympy.Matrix in q1..qn
+    symkin.formula(kin, "panda_hand_tcp").latex()          # inspect: c1, s23 ... abbreviations, LaTeX
     source = symkin.generate(kin)                          # simplify (CSE) + emit: module source
     Panda = symkin.module_class(symkin.load_module(source))
 """
@@ -14,6 +15,7 @@ from ._derive import Definition, Kinematics, derive
 from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
+from ._inspect import Formula, abbreviate, describe, exact_constants, formula
 from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
 from ._simplify import OpCount, Program, simplify, unsimplified_ops
 from ._urdf import load_urdf, parse_urdf
@@ -24,6 +26,7 @@ __all__ = [
     "DHRow",
     "Definition",
     "EmitOptions",
+    "Formula",
     "Joint",
     "Kinematics",
     "Mimic",
@@ -35,10 +38,14 @@ __all__ = [
     "SymkinError",
     "Translation",
     "__version__",
+    "abbreviate",
     "build_model",
     "derive",
+    "describe",
     "dh_model",
     "emit",
+    "exact_constants",
+    "formula",
     "generate",
     "load",
     "load_dh",

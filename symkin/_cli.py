@@ -18,6 +18,7 @@ from ._compile import generate, load, stderr_progress, write_atomically
 from ._derive import derive
 from ._emit import EmitOptions, check_class_name
 from ._errors import SymkinError
+from ._inspect import FORMATS, WHATS, describe, formula
 from ._simplify import sanitize
 from ._version import __version__
 
@@ -40,7 +41,65 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
     compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
     compile_.set_defaults(run=_compile)
+
+    info = commands.add_parser("info", help="print the kinematic tree: links, joints, actuated joints, leaves")
+    info.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    info.set_defaults(run=_info)
+
+    show = commands.add_parser("show", help="print closed-form expressions of a tip's pose or Jacobian")
+    show.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    show.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat; default every leaf)")
+    show.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
+    show.add_argument("--what", choices=WHATS, default="pose", help="which quantity (default: pose)")
+    show.add_argument("--format", choices=FORMATS, default="pretty", help="output format (default: pretty)")
+    show.set_defaults(run=_show)
+
+    report = commands.add_parser("report", help="write a Markdown report with formulas and pictures (needs symkin[report])")
+    report.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    report.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat; default every leaf)")
+    report.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
+    report.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md and its pictures")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+    report.set_defaults(run=_report)
     return parser
+
+
+def _kinematics(arguments: argparse.Namespace):
+    model = load(arguments.robot)
+    try:
+        return model, derive(model, tuple(arguments.tips) if arguments.tips else None, arguments.base)
+    except SymkinError as error:
+        raise error.with_source(arguments.robot) from None
+
+
+def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    model = load(arguments.robot)
+    try:
+        text = describe(model)
+    except SymkinError as error:
+        raise error.with_source(arguments.robot) from None
+    print(text)
+    return 0
+
+
+def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    _, kinematics = _kinematics(arguments)
+    texts = [formula(kinematics, tip, arguments.what).render(arguments.format) for tip in kinematics.tips]
+    print("\n\n".join(text.rstrip("\n") for text in texts))
+    return 0
+
+
+def _report(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ._report import write_report
+
+    progress = (lambda message: None) if arguments.quiet else stderr_progress
+    model, kinematics = _kinematics(arguments)
+    try:
+        path = write_report(model, kinematics, Path(arguments.output), progress)
+    except SymkinError as error:
+        raise error.with_source(arguments.robot) from None
+    progress(f"wrote {path}")
+    return 0
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:

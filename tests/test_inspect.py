@@ -1,0 +1,128 @@
+"""symkin info, show and report: readable forms, each verified numerically against the generated code."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import symkin
+from helpers import REPO, compile_model, robot_file
+from symkin._cli import main
+
+ROBOTS = {
+    "panda": (str(robot_file("panda_description/urdf/panda.urdf")), "panda_hand_tcp", None),
+    "ur5": (str(robot_file("ur_description/urdf/ur5_robot.urdf")), "tool0", "base_link"),
+    "puma560": (str(REPO / "examples/puma560.toml"), "flange", None),
+}
+
+
+@pytest.fixture(scope="module", params=list(ROBOTS))
+def robot(request):
+    path, tip, base = ROBOTS[request.param]
+    model = symkin.load(path)
+    kinematics = symkin.derive(model, (tip,), base)
+    module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
+    return request.param, path, tip, base, kinematics, module
+
+
+def random_q(module, seed=0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    lower, upper = module.lower.clamp(min=-math.pi), module.upper.clamp(max=math.pi)
+    return lower + (upper - lower) * torch.rand(len(module.joint_names), generator=generator, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("what", symkin._inspect.WHATS)
+def test_readable_forms_equal_the_generated_code(robot, what):
+    _, _, tip, _, kinematics, module = robot
+    shown = symkin.formula(kinematics, tip, what)
+    evaluate = sp.lambdify(kinematics.q, shown.expanded().tolist(), "math")
+    namespace: dict = {}
+    exec(shown.python(), namespace)
+    for seed in range(5):
+        q = random_q(module, seed)
+        pose, jacobian = module.forward_and_jacobian(q)
+        expected = {"pose": pose, "position": pose[:3, 3:], "rotation": pose[:3, :3], "jacobian": jacobian}[what].numpy()
+        np.testing.assert_allclose(np.array(evaluate(*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(np.array(namespace[what](*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0)
+
+
+def test_textbook_abbreviations_and_angle_sums(robot):
+    name, _, tip, _, kinematics, _ = robot
+    shown = symkin.formula(kinematics, tip, "position")
+    assert all(re.fullmatch(r"[cs]\d+", s.name) for s in shown.abbreviations)
+    assert not shown.expression.atoms(sp.Float) or all(len(repr(float(f))) < 20 for f in shown.expression.atoms(sp.Float))
+    if name == "ur5":  # shoulder lift, elbow and wrist 1 have parallel axes
+        assert {"c23", "s23", "c234", "s234"} <= {s.name for s in shown.abbreviations}
+        assert "c₂₃" in shown.pretty() and "c_{234}" in shown.latex()
+    if name == "puma560":
+        assert {"c23", "s23"} <= {s.name for s in shown.abbreviations}
+
+
+def test_exact_constants():
+    exact = symkin.exact_constants
+    assert exact(sp.Float(1.5707963267948966)) == sp.pi / 2
+    assert exact(sp.Float(-0.7853981633974483)) == -sp.pi / 4
+    assert exact(sp.Float(0.7071067811865476)) == sp.sqrt(2) / 2
+    assert exact(sp.Float(0.5)) == sp.Rational(1, 2)
+    assert exact(sp.Float(0.316)) == sp.Float(0.316)
+
+
+def run(argv, capsys):
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_info(capsys):
+    status, out, _ = run(["info", ROBOTS["panda"][0]], capsys)
+    assert status == 0
+    assert "panda_finger_joint2: panda_hand -> panda_rightfinger, prismatic, axis -y" in out
+    assert "mimics panda_finger_joint1" in out
+    assert "DOF: 8" in out and "leaf links: panda_hand_tcp, panda_leftfinger, panda_rightfinger" in out
+    assert "q8=panda_finger_joint1" in out
+    status, out, _ = run(["info", ROBOTS["puma560"][0]], capsys)
+    assert status == 0 and "DOF: 6" in out and "origin Rx(pi/2)" in out
+
+
+@pytest.mark.parametrize("fmt", ["pretty", "latex", "python"])
+@pytest.mark.parametrize("what", ["pose", "jacobian"])
+def test_show_prints_each_format(fmt, what, capsys):
+    path, tip, base = ROBOTS["ur5"]
+    status, out, err = run(["show", path, "--tip", tip, "--base", base, "--what", what, "--format", fmt], capsys)
+    assert status == 0 and err == ""
+    marker = {"pretty": "c₂₃", "latex": "c_{23}", "python": "c23 = math.cos(q2 + q3)"}[fmt]
+    assert marker in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["show", ROBOTS["ur5"][0], "--tip", "nowhere"], "tip link 'nowhere' is not in robot 'ur5'"),
+        (["show", ROBOTS["ur5"][0], "--format", "html"], "argument --format: invalid choice: 'html'"),
+        (["show", ROBOTS["ur5"][0], "--what", "velocity"], "argument --what: invalid choice: 'velocity'"),
+        (["info", "missing.urdf"], "missing.urdf: cannot read file"),
+    ],
+)
+def test_bad_arguments(argv, message, capsys):
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("symkin: error: ")
+    assert message in err
+
+
+@pytest.mark.parametrize("name", list(ROBOTS))
+def test_report_has_no_broken_images(name, tmp_path, capsys):
+    path, tip, base = ROBOTS[name]
+    argv = ["report", path, "--tip", tip, "-o", str(tmp_path / "report"), "-q"] + (["--base", base] if base else [])
+    assert run(argv, capsys)[0] == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(images) == 2
+    for image in images:
+        data = (tmp_path / "report" / image).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    assert "$$" in markdown and "## Joints" in markdown and "after CSE" in markdown
