@@ -4,7 +4,9 @@
 
 Prints, per robot, dtype and batch size, the median time of each workload for
 both libraries and the ratio (theirs / ours: above 1 means symkin is faster);
-then codegen time, generated-module import time and operation counts.
+then codegen time, generated-module import time and operation counts; then
+batched IK on the same 1,000 reachable Panda targets (symkin.solve_ik against
+pytorch_kinematics' PseudoInverseIK): success rate at 1 mm / 1° and time.
 """
 
 from __future__ import annotations
@@ -101,6 +103,50 @@ def check_agreement(ours, chain, q: torch.Tensor) -> None:
     assert pose_error < tolerance and jacobian_error < tolerance, (pose_error, jacobian_error)
 
 
+def ik_comparison(repeats: int = 3) -> list[str]:
+    """Success at 1 mm / 1° and median time on 1,000 reachable Panda targets, float32, CPU."""
+    import math
+
+    import pytorch_kinematics as pk
+
+    path, base, tip = ROBOTS["Panda"]
+    module, _ = compile_symkin(path, base, tip)
+    module = module.float()
+    chain = pk_chain(path, base, tip).to(dtype=torch.float32)
+    generator = torch.Generator().manual_seed(0)
+    q = module.lower + (module.upper - module.lower) * torch.rand(1000, 7, generator=generator)
+    targets = module(q)
+    limits = torch.stack([module.lower, module.upper], dim=-1)
+
+    def run_pk(retries: int, iterations: int, lr: float):
+        solver = pk.PseudoInverseIK(
+            chain, max_iterations=iterations, num_retries=retries, joint_limits=limits, lr=lr,
+            early_stopping_any_converged=True, pos_tolerance=1e-3, rot_tolerance=math.radians(1.0),
+        )  # fmt: skip
+        return solver.solve(pk.Transform3d(matrix=targets)).converged_any.float().mean().item()
+
+    def run_symkin(restarts: int, iterations: int):
+        result = symkin.solve_ik(module, targets, restarts=restarts, max_iterations=iterations, generator=torch.Generator().manual_seed(1))
+        return result.success.float().mean().item()
+
+    settings = [
+        ("pytorch_kinematics PseudoInverseIK", "10 retries, 50 iterations, lr 1 (its defaults)", lambda: run_pk(10, 50, 1.0)),
+        ("pytorch_kinematics PseudoInverseIK", "20 retries, 60 iterations, lr 0.2", lambda: run_pk(20, 60, 0.2)),
+        ("symkin solve_ik", "8 restarts, 60 iterations", lambda: run_symkin(8, 60)),
+        ("symkin solve_ik", "16 restarts, 60 iterations (defaults)", lambda: run_symkin(16, 60)),
+    ]
+    lines = ["", "| IK solver | setting | success at 1 mm / 1° | seconds for 1,000 targets |", "|---|---|---|---|"]
+    for solver, setting, run in settings:
+        times, rates = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            rates.append(run())
+            times.append(time.perf_counter() - started)
+        lines.append(f"| {solver} | {setting} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer settings, shorter timing budget")
@@ -109,6 +155,7 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile workload")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per setting")
     parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument("--no-ik", action="store_true", help="skip the IK comparison")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.batches, arguments.dtypes, arguments.budget = [1, 1000], ["float32"], 0.3
@@ -163,6 +210,9 @@ def main() -> None:
             f"{f['full_ops_unsimplified'].arithmetic:,} → {f['full_ops'].arithmetic} ({f['full_ops']}) |"
         )
     print("\n".join(lines[-2 - len(facts_by_robot) :]))
+    if not arguments.no_ik:
+        print("\n| IK solver | setting | success at 1 mm / 1° | seconds for 1,000 targets |\n|---|---|---|---|", flush=True)
+        lines += ik_comparison()
     if arguments.markdown:
         with open(arguments.markdown, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -15,9 +15,20 @@ from ._derive import Definition, Kinematics, derive
 from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
+from ._ik import IKResult, solve_ik
 from ._inspect import Formula, abbreviate, describe, exact_constants, formula
 from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
 from ._simplify import OpCount, Program, simplify, unsimplified_ops
+from ._training import (
+    matrix_to_quaternion,
+    matrix_to_rotation_6d,
+    pose_error,
+    position_error,
+    quaternion_to_matrix,
+    rotation_6d_to_matrix,
+    rotation_error,
+    rotation_vector,
+)
 from ._urdf import load_urdf, parse_urdf
 from ._version import __version__
 
@@ -27,6 +38,7 @@ __all__ = [
     "Definition",
     "EmitOptions",
     "Formula",
+    "IKResult",
     "Joint",
     "Kinematics",
     "Mimic",
@@ -51,9 +63,18 @@ __all__ = [
     "load_dh",
     "load_module",
     "load_urdf",
+    "matrix_to_quaternion",
+    "matrix_to_rotation_6d",
     "module_class",
     "parse_urdf",
+    "pose_error",
+    "position_error",
+    "quaternion_to_matrix",
+    "rotation_6d_to_matrix",
+    "rotation_error",
+    "rotation_vector",
     "simplify",
+    "solve_ik",
     "unsimplified_ops",
     "urdf_placement",
 ]

@@ -1,0 +1,140 @@
+"""Pose losses, rotation conversions, batched IK and the learned-IK example."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import pytest
+import torch
+
+import symkin
+from helpers import REPO, compile_file, robot_file, sample_q
+
+
+def random_rotations(count: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return symkin.quaternion_to_matrix(torch.randn(count, 4, generator=generator, dtype=dtype))
+
+
+def rotation_about(axis, angle, dtype=torch.float64) -> torch.Tensor:
+    axis = torch.tensor(axis, dtype=dtype) / torch.linalg.vector_norm(torch.tensor(axis, dtype=dtype))
+    K = torch.tensor([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]], dtype=dtype)
+    return torch.eye(3, dtype=dtype) + math.sin(angle) * K + (1 - math.cos(angle)) * K @ K
+
+
+def as_pose(R: torch.Tensor, p: torch.Tensor | None = None) -> torch.Tensor:
+    X = torch.eye(4, dtype=R.dtype).repeat(*R.shape[:-2], 1, 1)
+    X[..., :3, :3] = R
+    if p is not None:
+        X[..., :3, 3] = p
+    return X
+
+
+def test_rotation_error_is_the_geodesic_angle():
+    base = random_rotations(5)
+    for angle in (0.0, 1e-7, 0.3, 2.0, math.pi - 1e-6, math.pi):
+        turned = base @ rotation_about((1, 2, 3), angle)
+        torch.testing.assert_close(symkin.rotation_error(turned, base), torch.full((5,), angle, dtype=torch.float64), atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("angle", [0.0, math.pi, math.pi - 1e-9])
+def test_rotation_error_gradient_is_finite_at_zero_and_near_pi(angle):
+    target = random_rotations(4)
+    d6 = symkin.matrix_to_rotation_6d(target @ rotation_about((0.3, -1, 0.5), angle)).requires_grad_()
+    error = symkin.rotation_error(symkin.rotation_6d_to_matrix(d6), target).sum()
+    (gradient,) = torch.autograd.grad(error, d6)
+    assert torch.isfinite(gradient).all()
+    X = as_pose(target).requires_grad_()
+    (position_gradient,) = torch.autograd.grad(symkin.pose_error(X, as_pose(target)).sum(), X)
+    assert torch.isfinite(position_gradient).all()
+
+
+def test_gradcheck_losses_and_conversions():
+    R = random_rotations(3)
+    target = as_pose(random_rotations(3, seed=1), torch.randn(3, 3, dtype=torch.float64))
+    X = as_pose(R, torch.randn(3, 3, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: symkin.pose_error(x, target, rotation_weight=0.3), (X,))
+    assert torch.autograd.gradcheck(symkin.matrix_to_quaternion, (R.clone().requires_grad_(),))
+    assert torch.autograd.gradcheck(symkin.quaternion_to_matrix, (torch.randn(3, 4, dtype=torch.float64, requires_grad=True),))
+    assert torch.autograd.gradcheck(symkin.rotation_6d_to_matrix, (torch.randn(3, 6, dtype=torch.float64, requires_grad=True),))
+    assert torch.autograd.gradcheck(symkin.rotation_vector, (R.clone().requires_grad_(),))
+
+
+def test_quaternion_is_w_first_and_round_trips():
+    R = random_rotations(100)
+    quaternion = symkin.matrix_to_quaternion(R)
+    assert (quaternion[:, 0] >= 0).all()
+    torch.testing.assert_close(symkin.quaternion_to_matrix(quaternion), R, atol=1e-12, rtol=0)
+    quarter_turn_about_z = rotation_about((0, 0, 1), math.pi / 2)
+    expected = torch.tensor([math.cos(math.pi / 4), 0, 0, math.sin(math.pi / 4)], dtype=torch.float64)
+    torch.testing.assert_close(symkin.matrix_to_quaternion(quarter_turn_about_z), expected, atol=1e-12, rtol=0)
+    half_turn = rotation_about((1, 1, 0), math.pi)  # w = 0: the hard case for the branch choice
+    torch.testing.assert_close(symkin.quaternion_to_matrix(symkin.matrix_to_quaternion(half_turn)), half_turn, atol=1e-12, rtol=0)
+
+
+def test_rotation_6d_round_trips_and_rotation_vector_matches_angle():
+    R = random_rotations(50)
+    torch.testing.assert_close(symkin.rotation_6d_to_matrix(symkin.matrix_to_rotation_6d(R)), R, atol=1e-12, rtol=0)
+    for angle in (1e-9, 0.5, 3.0, math.pi):
+        vector = symkin.rotation_vector(rotation_about((2, -1, 0.5), angle))
+        torch.testing.assert_close(torch.linalg.vector_norm(vector), torch.tensor(angle, dtype=torch.float64), atol=1e-9, rtol=0)
+
+
+def test_helpers_reject_wrong_shapes():
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 4, 4\)"):
+        symkin.position_error(torch.zeros(3, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 6\)"):
+        symkin.rotation_6d_to_matrix(torch.zeros(2, 5))
+
+
+@pytest.fixture(scope="module")
+def panda():
+    return compile_file(str(robot_file("panda_description/urdf/panda.urdf")), ("panda_hand_tcp",))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_ik_reaches_reachable_targets_within_limits(panda, dtype):
+    module = panda.to(dtype)
+    targets = module(sample_q(panda, 200, seed=3, dtype=dtype))
+    result = symkin.solve_ik(module, targets, generator=torch.Generator().manual_seed(0))
+    assert result.q.shape == (200, 7) and result.q.dtype == dtype
+    assert result.success.float().mean() >= 0.95
+    reached = module(result.q)
+    assert (symkin.position_error(reached, targets)[result.success] < 1e-3).all()
+    assert (symkin.rotation_error(reached, targets)[result.success] < math.radians(1)).all()
+    assert ((result.q >= module.lower) & (result.q <= module.upper)).all()
+    panda.double()
+
+
+def test_ik_rejects_bad_targets(panda):
+    good = panda(sample_q(panda, 3))
+    with pytest.raises(ValueError, match=r"shape \(B, 4, 4\)"):
+        symkin.solve_ik(panda, good[0])
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 4, 4\)"):
+        symkin.solve_ik(panda, good[:, :3, :])
+    sheared = good.clone()
+    sheared[1, 0, 1] += 0.5
+    with pytest.raises(ValueError, match=r"targets\[1\] is not a rigid transform"):
+        symkin.solve_ik(panda, sheared)
+
+
+def test_train_ik_example_lowers_the_loss(tmp_path):
+    spec = importlib.util.spec_from_file_location("train_ik", REPO / "examples/train_ik.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(["--steps", "150", "--batch-size", "256", "--curve", str(tmp_path / "curve.png")])
+    losses = [loss for _, loss in result["history"]]
+    assert sum(losses[-20:]) / 20 < 0.7 * sum(losses[:20]) / 20
+    assert result["after"][0] < result["before"][0]
+    assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_ik_and_losses_on_cuda(panda):
+    module = panda.float().cuda()
+    targets = module(sample_q(panda, 64, dtype=torch.float32).cuda())
+    result = symkin.solve_ik(module, targets)
+    assert result.q.device == targets.device and result.success.float().mean() >= 0.9
+    assert symkin.pose_error(module(result.q), targets).device == targets.device
+    panda.double().cpu()
