@@ -29,7 +29,7 @@ from ._training import (
     rotation_error,
     rotation_vector,
 )
-from ._urdf import load_urdf, parse_urdf
+from ._urdf import load_urdf, parse_urdf, to_urdf
 from ._version import __version__
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "rotation_vector",
     "simplify",
     "solve_ik",
+    "to_urdf",
     "unsimplified_ops",
     "urdf_placement",
 ]

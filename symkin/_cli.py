@@ -20,6 +20,7 @@ from ._emit import EmitOptions, check_class_name
 from ._errors import SymkinError
 from ._inspect import FORMATS, WHATS, describe, formula
 from ._simplify import sanitize
+from ._urdf import to_urdf
 from ._version import __version__
 
 
@@ -41,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
     compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
     compile_.set_defaults(run=_compile)
+
+    convert = commands.add_parser("convert", help="write a robot (e.g. a DH table) as an equivalent URDF")
+    convert.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT.urdf", help="URDF file to write")
+    convert.set_defaults(run=_convert)
 
     info = commands.add_parser("info", help="print the kinematic tree: links, joints, actuated joints, leaves")
     info.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
@@ -70,6 +76,20 @@ def _kinematics(arguments: argparse.Namespace):
         return model, derive(model, tuple(arguments.tips) if arguments.tips else None, arguments.base)
     except SymkinError as error:
         raise error.with_source(arguments.robot) from None
+
+
+def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    model = load(arguments.robot)
+    try:
+        text = to_urdf(model)
+    except SymkinError as error:
+        raise error.with_source(arguments.robot) from None
+    output = Path(arguments.output)
+    try:
+        write_atomically(output, text)
+    except OSError as error:
+        raise SymkinError(f"cannot write {output}: {error.strerror or error}", arguments.robot) from None
+    return 0
 
 
 def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:

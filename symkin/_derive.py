@@ -4,8 +4,8 @@ Frames are composed joint by joint from the base. Every non-trivial entry of a
 moving link's frame becomes a fresh symbol with its own definition, so that
 expression size and CSE time grow linearly with the number of joints (a single
 expression tree for a 14-joint chain takes minutes to CSE). Fixed joints are
-folded into exact constant placements; angles within 1e-10 rad of a multiple
-of π/2 have exact cosines and sines (0, ±1), every other constant is the
+folded into exact constant placements; quarter turns (within 1e-10 rad of a
+multiple of π/2) have exact cosines and sines (0, ±1), every other constant is the
 float64 value from the input. Jacobian columns come from the geometric formula
 ``[z_j × (p_tip − p_j); z_j]`` (revolute) or ``[z_j; 0]`` (prismatic), reusing
 the frames instead of differentiating.
@@ -20,12 +20,7 @@ from functools import cached_property
 import sympy as sp
 
 from ._errors import SymkinError
-from ._model import Joint, RobotModel, Rotation, Step, Translation
-
-# A URDF angle this close to k·π/2 is taken as exactly k·π/2. 1e-10 rad moves a
-# point 1 m away by 1e-10 m, far below the 1e-9 agreement with Pinocchio, and
-# catches the usual spellings (1.57079632679, 3.14159265359) but not 1.5708.
-RIGHT_ANGLE_TOLERANCE = 1e-10
+from ._model import QUARTER_TURN_COS_SIN, Joint, RobotModel, Rotation, Step, Translation, quarter_turns
 
 
 @dataclass(frozen=True)
@@ -283,7 +278,7 @@ def _angle_about(R: Rot, k: Vector) -> sp.Float | None:
         + k_float[2] * (R_float[1][0] - R_float[0][1])
     ) / 2
     angle = math.atan2(sin, cos)
-    if abs(angle - round(angle / (math.pi / 2)) * math.pi / 2) <= RIGHT_ANGLE_TOLERANCE:
+    if quarter_turns(angle) is not None:
         return None  # quarter turns are free already: their products are signed permutations
     return sp.Float(angle)
 
@@ -300,9 +295,9 @@ def _exact(value: float) -> sp.Expr:
 
 
 def _cos_sin(angle: float) -> tuple[sp.Expr, sp.Expr]:
-    quarter_turns = round(angle / (math.pi / 2))
-    if abs(angle - quarter_turns * math.pi / 2) <= RIGHT_ANGLE_TOLERANCE:
-        cos, sin = ((1, 0), (0, 1), (-1, 0), (0, -1))[quarter_turns % 4]
+    k = quarter_turns(angle)
+    if k is not None:
+        cos, sin = QUARTER_TURN_COS_SIN[k % 4]
         return sp.Integer(cos), sp.Integer(sin)
     return sp.Float(math.cos(angle)), sp.Float(math.sin(angle))
 

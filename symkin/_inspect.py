@@ -15,10 +15,10 @@ from fractions import Fraction
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from ._derive import RIGHT_ANGLE_TOLERANCE, Kinematics
+from ._derive import Kinematics
 from ._emit import comment_text
 from ._errors import SymkinError
-from ._model import RobotModel, Rotation, Translation
+from ._model import RobotModel, Rotation, Translation, quarter_turns
 
 WHATS = ("pose", "position", "rotation", "jacobian")
 FORMATS = ("pretty", "latex", "python")
@@ -234,8 +234,7 @@ def _placement_text(steps) -> str:
         if isinstance(step, Translation):
             parts.append("T(" + " ".join(_short(v) for v in step.xyz) + ")")
         elif isinstance(step, Rotation):
-            quarter_turns = round(step.angle / (math.pi / 2))
-            exact = abs(step.angle - quarter_turns * math.pi / 2) <= RIGHT_ANGLE_TOLERANCE
-            angle = sp.Rational(quarter_turns, 2) * sp.pi if exact else _exact_number(step.angle)
+            k = quarter_turns(step.angle)
+            angle = sp.Rational(k, 2) * sp.pi if k is not None else _exact_number(step.angle)
             parts.append(f"R{step.axis}({angle})")
     return "·".join(parts)

@@ -1,4 +1,4 @@
-"""Parse a URDF file into a :class:`RobotModel`.
+"""Parse a URDF file into a :class:`RobotModel`, and write a model as URDF.
 
 The XML parser resolves no entities, loads no DTD and touches no network; a
 document that declares a DTD or uses entities is refused outright. Only the
@@ -17,7 +17,19 @@ from pathlib import Path
 from lxml import etree
 
 from ._errors import SymkinError
-from ._model import JOINT_TYPES, Joint, Mimic, RobotModel, build_model, urdf_placement
+from ._model import (
+    JOINT_TYPES,
+    QUARTER_TURN_COS_SIN,
+    Joint,
+    Mimic,
+    RobotModel,
+    Rotation,
+    Step,
+    Translation,
+    build_model,
+    quarter_turns,
+    urdf_placement,
+)
 
 _XACRO_NAMESPACES = ("http://www.ros.org/wiki/xacro", "http://ros.org/wiki/xacro")
 _UNSUPPORTED_TYPES = {
@@ -184,3 +196,65 @@ def _mimic(element: etree._Element | None, label: str) -> Mimic | None:
         multiplier=_number(element.get("multiplier", "1"), "<mimic multiplier>", label),
         offset=_number(element.get("offset", "0"), "<mimic offset>", label),
     )
+
+
+def to_urdf(model: RobotModel) -> str:
+    """The model as URDF text: kinematics only (links, joints with origin, axis, limits, mimic).
+
+    Each joint's origin steps are folded into one ``xyz``/``rpy`` (fixed-axis roll,
+    pitch, yaw), printed so that every float reads back bit for bit.
+    """
+    robot = etree.Element("robot", name=model.name)
+    robot.append(etree.Comment(" Written by symkin convert: kinematics only. "))
+    for link in model.links:
+        etree.SubElement(robot, "link", name=link)
+    for joint in model.joints:
+        element = etree.SubElement(robot, "joint", name=joint.name, type=joint.type)
+        xyz, rpy = _xyz_rpy(joint.origin)
+        etree.SubElement(element, "parent", link=joint.parent)
+        etree.SubElement(element, "child", link=joint.child)
+        etree.SubElement(element, "origin", xyz=_numbers(xyz), rpy=_numbers(rpy))
+        if joint.moves:
+            etree.SubElement(element, "axis", xyz=_numbers(joint.axis))
+        if joint.type in ("revolute", "prismatic"):
+            if math.isfinite(joint.lower) and math.isfinite(joint.upper):
+                etree.SubElement(element, "limit", lower=repr(joint.lower), upper=repr(joint.upper), effort="0", velocity="0")
+            elif joint.type == "revolute" or math.isfinite(joint.lower) or math.isfinite(joint.upper):
+                raise SymkinError(f"{joint.label}: URDF cannot express the unbounded limits of a {joint.type} joint")
+        if joint.mimic is not None and joint.moves:
+            etree.SubElement(
+                element, "mimic", joint=joint.mimic.joint, multiplier=repr(joint.mimic.multiplier), offset=repr(joint.mimic.offset)
+            )
+    return etree.tostring(robot, pretty_print=True, xml_declaration=True, encoding="utf-8").decode("utf-8")
+
+
+def _numbers(values) -> str:
+    return " ".join(repr(float(v) + 0.0) for v in values)
+
+
+def _xyz_rpy(steps: tuple[Step, ...]) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """One translation and URDF rpy (R = Rz(yaw)·Ry(pitch)·Rx(roll)) for a sequence of steps."""
+    R = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    t = [0.0, 0.0, 0.0]
+    for step in steps:
+        if isinstance(step, Translation):
+            t = [t[i] + sum(R[i][k] * step.xyz[k] for k in range(3)) for i in range(3)]
+        elif isinstance(step, Rotation):
+            E = _elementary(step)
+            R = [[sum(R[i][k] * E[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
+    pitch = math.atan2(-R[2][0], math.hypot(R[0][0], R[1][0]))
+    if math.hypot(R[0][0], R[1][0]) > 1e-12:
+        roll, yaw = math.atan2(R[2][1], R[2][2]), math.atan2(R[1][0], R[0][0])
+    else:  # gimbal lock: only roll - yaw (or roll + yaw) is defined; put it all in roll
+        roll, yaw = math.atan2(-R[1][2], R[1][1]), 0.0
+    return (t[0], t[1], t[2]), (roll, pitch, yaw)
+
+
+def _elementary(step: Rotation) -> list[list[float]]:
+    k = quarter_turns(step.angle)
+    c, s = QUARTER_TURN_COS_SIN[k % 4] if k is not None else (math.cos(step.angle), math.sin(step.angle))
+    return {
+        "x": [[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]],
+        "y": [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]],
+        "z": [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]],
+    }[step.axis]
