@@ -26,7 +26,9 @@ Conventions:
     jacobian: (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
               [linear velocity of the tip origin; angular velocity], both in base-frame
               axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-Results have q's dtype and device; gradients flow through every output.
+Results have q's dtype and device; gradients flow through every output. They are views with
+the batch dimensions innermost in memory (stacking the outputs that way is several times cheaper):
+use .reshape, or .contiguous() before .view.
 """
 
 import torch
@@ -51,32 +53,32 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     angle7 = q7 - 0.7853981633974483
     s7, c7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
-    R_panda_link2_01 = -c1*s2
+    neg_R_panda_link2_01 = c1*s2
     R_panda_link2_10 = c2*s1
-    R_panda_link2_11 = -s1*s2
-    o_panda_link3_x = -0.316*R_panda_link2_01
-    o_panda_link3_y = -0.316*R_panda_link2_11
+    neg_R_panda_link2_11 = s1*s2
+    o_panda_link3_x = 0.316*neg_R_panda_link2_01
+    o_panda_link3_y = 0.316*neg_R_panda_link2_11
     o_panda_link3_z = 0.316*c2 + 0.333
     R_panda_link3_00 = torch.addcmul(R_panda_link2_00*c3, s1, s3, value=-1)
-    R_panda_link3_01 = torch.addcmul(-R_panda_link2_00*s3, c3, s1, value=-1)
+    neg_R_panda_link3_01 = torch.addcmul(R_panda_link2_00*s3, c3, s1)
     R_panda_link3_10 = torch.addcmul(R_panda_link2_10*c3, c1, s3)
     R_panda_link3_11 = torch.addcmul(c1*c3, R_panda_link2_10, s3, value=-1)
-    R_panda_link3_20 = -c3*s2
+    neg_R_panda_link3_20 = c3*s2
     R_panda_link3_21 = s2*s3
     o_panda_link4_x = torch.add(o_panda_link3_x, R_panda_link3_00, alpha=0.0825)
     o_panda_link4_y = torch.add(o_panda_link3_y, R_panda_link3_10, alpha=0.0825)
-    o_panda_link4_z = torch.add(o_panda_link3_z, R_panda_link3_20, alpha=0.0825)
-    R_panda_link4_00 = torch.addcmul(R_panda_link3_00*c4, R_panda_link2_01, s4, value=-1)
-    R_panda_link4_01 = torch.addcmul(-R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
-    R_panda_link4_10 = torch.addcmul(R_panda_link3_10*c4, R_panda_link2_11, s4, value=-1)
-    R_panda_link4_11 = torch.addcmul(-R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
-    R_panda_link4_20 = torch.addcmul(R_panda_link3_20*c4, c2, s4)
-    R_panda_link4_21 = torch.addcmul(c2*c4, R_panda_link3_20, s4, value=-1)
+    o_panda_link4_z = torch.add(o_panda_link3_z, neg_R_panda_link3_20, alpha=-0.0825)
+    R_panda_link4_00 = torch.addcmul(neg_R_panda_link2_01*s4, R_panda_link3_00, c4)
+    R_panda_link4_01 = torch.addcmul(neg_R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
+    R_panda_link4_10 = torch.addcmul(neg_R_panda_link2_11*s4, R_panda_link3_10, c4)
+    R_panda_link4_11 = torch.addcmul(neg_R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
+    R_panda_link4_20 = torch.addcmul(c2*s4, neg_R_panda_link3_20, c4, value=-1)
+    R_panda_link4_21 = torch.addcmul(neg_R_panda_link3_20*s4, c2, c4)
     o_panda_link5_x = torch.add(torch.add(o_panda_link4_x, R_panda_link4_01, alpha=0.384), R_panda_link4_00, alpha=-0.0825)
     o_panda_link5_y = torch.add(torch.add(o_panda_link4_y, R_panda_link4_11, alpha=0.384), R_panda_link4_10, alpha=-0.0825)
     o_panda_link5_z = torch.add(torch.add(o_panda_link4_z, R_panda_link4_21, alpha=0.384), R_panda_link4_20, alpha=-0.0825)
-    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, R_panda_link3_01, s5)
-    R_panda_link5_01 = torch.addcmul(R_panda_link3_01*c5, R_panda_link4_00, s5, value=-1)
+    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, neg_R_panda_link3_01, s5, value=-1)
+    neg_R_panda_link5_01 = torch.addcmul(R_panda_link4_00*s5, neg_R_panda_link3_01, c5)
     R_panda_link5_10 = torch.addcmul(R_panda_link3_11*s5, R_panda_link4_10, c5)
     R_panda_link5_11 = torch.addcmul(R_panda_link3_11*c5, R_panda_link4_10, s5, value=-1)
     R_panda_link5_20 = torch.addcmul(R_panda_link3_21*s5, R_panda_link4_20, c5)
@@ -98,8 +100,8 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     return torch.stack(
         [
             # X_base_tip of tip 'panda_hand_tcp', row-major
-            torch.addcmul(R_panda_link6_00*c7, R_panda_link5_01, s7, value=-1),
-            torch.addcmul(-R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
+            torch.addcmul(neg_R_panda_link5_01*s7, R_panda_link6_00, c7),
+            torch.addcmul(neg_R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
             -R_panda_link6_01,
             p_panda_hand_tcp_x,
             torch.addcmul(R_panda_link6_10*c7, R_panda_link5_11, s7, value=-1),
@@ -115,7 +117,7 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
             zero,
             one,
         ],
-        dim=-1,
+        dim=0,
     )
 
 
@@ -126,32 +128,32 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     angle7 = q7 - 0.7853981633974483
     s7, c7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
-    R_panda_link2_01 = -c1*s2
+    neg_R_panda_link2_01 = c1*s2
     R_panda_link2_10 = c2*s1
-    R_panda_link2_11 = -s1*s2
-    o_panda_link3_x = -0.316*R_panda_link2_01
-    o_panda_link3_y = -0.316*R_panda_link2_11
+    neg_R_panda_link2_11 = s1*s2
+    o_panda_link3_x = 0.316*neg_R_panda_link2_01
+    o_panda_link3_y = 0.316*neg_R_panda_link2_11
     o_panda_link3_z = 0.316*c2 + 0.333
     R_panda_link3_00 = torch.addcmul(R_panda_link2_00*c3, s1, s3, value=-1)
-    R_panda_link3_01 = torch.addcmul(-R_panda_link2_00*s3, c3, s1, value=-1)
+    neg_R_panda_link3_01 = torch.addcmul(R_panda_link2_00*s3, c3, s1)
     R_panda_link3_10 = torch.addcmul(R_panda_link2_10*c3, c1, s3)
     R_panda_link3_11 = torch.addcmul(c1*c3, R_panda_link2_10, s3, value=-1)
-    R_panda_link3_20 = -c3*s2
+    neg_R_panda_link3_20 = c3*s2
     R_panda_link3_21 = s2*s3
     o_panda_link4_x = torch.add(o_panda_link3_x, R_panda_link3_00, alpha=0.0825)
     o_panda_link4_y = torch.add(o_panda_link3_y, R_panda_link3_10, alpha=0.0825)
-    o_panda_link4_z = torch.add(o_panda_link3_z, R_panda_link3_20, alpha=0.0825)
-    R_panda_link4_00 = torch.addcmul(R_panda_link3_00*c4, R_panda_link2_01, s4, value=-1)
-    R_panda_link4_01 = torch.addcmul(-R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
-    R_panda_link4_10 = torch.addcmul(R_panda_link3_10*c4, R_panda_link2_11, s4, value=-1)
-    R_panda_link4_11 = torch.addcmul(-R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
-    R_panda_link4_20 = torch.addcmul(R_panda_link3_20*c4, c2, s4)
-    R_panda_link4_21 = torch.addcmul(c2*c4, R_panda_link3_20, s4, value=-1)
+    o_panda_link4_z = torch.add(o_panda_link3_z, neg_R_panda_link3_20, alpha=-0.0825)
+    R_panda_link4_00 = torch.addcmul(neg_R_panda_link2_01*s4, R_panda_link3_00, c4)
+    R_panda_link4_01 = torch.addcmul(neg_R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
+    R_panda_link4_10 = torch.addcmul(neg_R_panda_link2_11*s4, R_panda_link3_10, c4)
+    R_panda_link4_11 = torch.addcmul(neg_R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
+    R_panda_link4_20 = torch.addcmul(c2*s4, neg_R_panda_link3_20, c4, value=-1)
+    R_panda_link4_21 = torch.addcmul(neg_R_panda_link3_20*s4, c2, c4)
     o_panda_link5_x = torch.add(torch.add(o_panda_link4_x, R_panda_link4_01, alpha=0.384), R_panda_link4_00, alpha=-0.0825)
     o_panda_link5_y = torch.add(torch.add(o_panda_link4_y, R_panda_link4_11, alpha=0.384), R_panda_link4_10, alpha=-0.0825)
     o_panda_link5_z = torch.add(torch.add(o_panda_link4_z, R_panda_link4_21, alpha=0.384), R_panda_link4_20, alpha=-0.0825)
-    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, R_panda_link3_01, s5)
-    R_panda_link5_01 = torch.addcmul(R_panda_link3_01*c5, R_panda_link4_00, s5, value=-1)
+    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, neg_R_panda_link3_01, s5, value=-1)
+    neg_R_panda_link5_01 = torch.addcmul(R_panda_link4_00*s5, neg_R_panda_link3_01, c5)
     R_panda_link5_10 = torch.addcmul(R_panda_link3_11*s5, R_panda_link4_10, c5)
     R_panda_link5_11 = torch.addcmul(R_panda_link3_11*c5, R_panda_link4_10, s5, value=-1)
     R_panda_link5_20 = torch.addcmul(R_panda_link3_21*s5, R_panda_link4_20, c5)
@@ -168,91 +170,91 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     p_panda_hand_tcp_x = torch.add(o_panda_link7_x, R_panda_link6_01, alpha=-0.2104)
     p_panda_hand_tcp_y = torch.add(o_panda_link7_y, R_panda_link6_11, alpha=-0.2104)
     p_panda_hand_tcp_z = torch.add(o_panda_link7_z, R_panda_link6_21, alpha=-0.2104)
-    t0 = -R_panda_link6_01
-    t1 = -R_panda_link6_11
-    t2 = -R_panda_link6_21
-    t3 = -p_panda_hand_tcp_y
+    t0 = R_panda_link6_01
+    t1 = R_panda_link6_11
+    t2 = R_panda_link6_21
+    t3 = p_panda_hand_tcp_y
     t4 = p_panda_hand_tcp_z - 0.333
     t5 = p_panda_hand_tcp_z - o_panda_link3_z
     t6 = p_panda_hand_tcp_y - o_panda_link3_y
-    t7 = -p_panda_hand_tcp_z
-    t8 = -o_panda_link4_z - t7
-    t9 = -o_panda_link4_y - t3
-    t10 = -o_panda_link5_z - t7
-    t11 = -o_panda_link5_y - t3
-    t12 = -o_panda_link7_z - t7
-    t13 = -o_panda_link7_y - t3
-    t14 = -p_panda_hand_tcp_x
-    t15 = -o_panda_link3_x - t14
-    t16 = -o_panda_link4_x - t14
-    t17 = -o_panda_link5_x - t14
-    t18 = -o_panda_link7_x - t14
+    t7 = p_panda_hand_tcp_z
+    t8 = t7 - o_panda_link4_z
+    t9 = t3 - o_panda_link4_y
+    t10 = t7 - o_panda_link5_z
+    t11 = t3 - o_panda_link5_y
+    t12 = t7 - o_panda_link7_z
+    t13 = t3 - o_panda_link7_y
+    t14 = p_panda_hand_tcp_x
+    t15 = t14 - o_panda_link3_x
+    t16 = t14 - o_panda_link4_x
+    t17 = t14 - o_panda_link5_x
+    t18 = t14 - o_panda_link7_x
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
         [
             # X_base_tip of tip 'panda_hand_tcp', row-major
-            torch.addcmul(R_panda_link6_00*c7, R_panda_link5_01, s7, value=-1),
-            torch.addcmul(-R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
-            t0,
+            torch.addcmul(neg_R_panda_link5_01*s7, R_panda_link6_00, c7),
+            torch.addcmul(neg_R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
+            -t0,
             p_panda_hand_tcp_x,
             torch.addcmul(R_panda_link6_10*c7, R_panda_link5_11, s7, value=-1),
             torch.addcmul(-R_panda_link5_11*c7, R_panda_link6_10, s7, value=-1),
-            t1,
+            -t1,
             p_panda_hand_tcp_y,
             torch.addcmul(R_panda_link6_20*c7, R_panda_link5_21, s7, value=-1),
             torch.addcmul(-R_panda_link5_21*c7, R_panda_link6_20, s7, value=-1),
-            t2,
+            -t2,
             p_panda_hand_tcp_z,
             zero,
             zero,
             zero,
             one,
             # Jacobian of tip 'panda_hand_tcp', row-major
-            t3,
+            -t3,
             t4*c1,
-            torch.addcmul(-R_panda_link2_11*t5, t6, c2, value=-1),
+            torch.addcmul(neg_R_panda_link2_11*t5, t6, c2, value=-1),
             torch.addcmul(R_panda_link3_21*t9, R_panda_link3_11, t8, value=-1),
             torch.addcmul(R_panda_link4_11*t10, R_panda_link4_21, t11, value=-1),
             torch.addcmul(R_panda_link5_21*t11, R_panda_link5_11, t10, value=-1),
             torch.addcmul(R_panda_link6_21*t13, R_panda_link6_11, t12, value=-1),
             p_panda_hand_tcp_x,
             t4*s1,
-            torch.addcmul(R_panda_link2_01*t5, t15, c2),
-            torch.addcmul(R_panda_link3_01*t8, R_panda_link3_21, t16, value=-1),
+            torch.addcmul(t15*c2, neg_R_panda_link2_01, t5, value=-1),
+            torch.addcmul(-R_panda_link3_21*t16, neg_R_panda_link3_01, t8, value=-1),
             torch.addcmul(R_panda_link4_21*t17, R_panda_link4_01, t10, value=-1),
-            torch.addcmul(R_panda_link5_01*t10, R_panda_link5_21, t17, value=-1),
+            torch.addcmul(-neg_R_panda_link5_01*t10, R_panda_link5_21, t17, value=-1),
             torch.addcmul(R_panda_link6_01*t12, R_panda_link6_21, t18, value=-1),
             zero,
             torch.addcmul(-p_panda_hand_tcp_x*c1, p_panda_hand_tcp_y, s1, value=-1),
-            torch.addcmul(R_panda_link2_11*t15, R_panda_link2_01, t6, value=-1),
-            torch.addcmul(R_panda_link3_11*t16, R_panda_link3_01, t9, value=-1),
+            torch.addcmul(neg_R_panda_link2_01*t6, neg_R_panda_link2_11, t15, value=-1),
+            torch.addcmul(R_panda_link3_11*t16, neg_R_panda_link3_01, t9),
             torch.addcmul(R_panda_link4_01*t11, R_panda_link4_11, t17, value=-1),
-            torch.addcmul(R_panda_link5_11*t17, R_panda_link5_01, t11, value=-1),
+            torch.addcmul(neg_R_panda_link5_01*t11, R_panda_link5_11, t17),
             torch.addcmul(R_panda_link6_11*t18, R_panda_link6_01, t13, value=-1),
             zero,
             -s1,
-            -R_panda_link2_01,
-            -R_panda_link3_01,
+            neg_R_panda_link2_01,
+            neg_R_panda_link3_01,
             R_panda_link4_01,
-            -R_panda_link5_01,
-            t0,
+            neg_R_panda_link5_01,
+            -t0,
             zero,
             c1,
-            -R_panda_link2_11,
+            neg_R_panda_link2_11,
             -R_panda_link3_11,
             R_panda_link4_11,
             -R_panda_link5_11,
-            t1,
+            -t1,
             one,
             zero,
             c2,
             -R_panda_link3_21,
             R_panda_link4_21,
             -R_panda_link5_21,
-            t2,
+            -t2,
         ],
-        dim=-1,
+        dim=0,
     )
 
 
@@ -268,7 +270,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     @staticmethod
     def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = _pose_and_jacobian(q)
+        outputs = _pose_and_jacobian(q).movedim(0, -1)
         return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
 
     @staticmethod
@@ -283,14 +285,14 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            outputs = _pose_and_jacobian(q)
+            outputs = _pose_and_jacobian(q).movedim(0, -1)
             pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
         pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
         grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
         jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        return (wrench.unsqueeze(-1) * jacobian).sum((-3, -2))
+        return (wrench.unsqueeze(-2) @ jacobian).squeeze(-2).sum(-2)
 
 
 class PandaKinematics(torch.nn.Module):
@@ -326,7 +328,7 @@ class PandaKinematics(torch.nn.Module):
         _check_joints(q)
         if q.requires_grad and torch.is_grad_enabled():
             return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
-        return _pose(q).unflatten(-1, _POSE_SHAPE)
+        return _pose(q).movedim(0, -1).unflatten(-1, _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -335,5 +337,5 @@ class PandaKinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        outputs = _pose_and_jacobian(q)
+        outputs = _pose_and_jacobian(q).movedim(0, -1)
         return outputs[..., :_POSE_SIZE].unflatten(-1, _POSE_SHAPE), outputs[..., _POSE_SIZE:].unflatten(-1, _JACOBIAN_SHAPE)

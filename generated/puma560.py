@@ -25,7 +25,9 @@ Conventions:
     jacobian: (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
               [linear velocity of the tip origin; angular velocity], both in base-frame
               axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-Results have q's dtype and device; gradients flow through every output.
+Results have q's dtype and device; gradients flow through every output. They are views with
+the batch dimensions innermost in memory (stacking the outputs that way is several times cheaper):
+use .reshape, or .contiguous() before .view.
 """
 
 import torch
@@ -55,48 +57,48 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     o_link3_y = 0.4318*R_link2_10
     o_link3_z = 0.4318*s2
     R_link3_00 = c1*c6
-    R_link3_01 = -c1*s6
+    neg_R_link3_01 = c1*s6
     R_link3_10 = c6*s1
-    R_link3_11 = -s1*s6
+    neg_R_link3_11 = s1*s6
     o_link4_x = torch.add(torch.add(o_link3_x, R_link3_00, alpha=0.0203), s1, alpha=0.15005)
     o_link4_y = torch.add(torch.add(o_link3_y, R_link3_10, alpha=0.0203), c1, alpha=-0.15005)
     o_link4_z = torch.add(o_link3_z, s6, alpha=0.0203)
     R_link4_00 = torch.addcmul(R_link3_00*c3, s1, s3, value=-1)
-    R_link4_01 = torch.addcmul(-R_link3_00*s3, c3, s1, value=-1)
+    neg_R_link4_01 = torch.addcmul(R_link3_00*s3, c3, s1)
     R_link4_10 = torch.addcmul(R_link3_10*c3, c1, s3)
     R_link4_11 = torch.addcmul(c1*c3, R_link3_10, s3, value=-1)
     R_link4_20 = c3*s6
-    R_link4_21 = -s3*s6
-    o_link5_x = torch.add(o_link4_x, R_link3_01, alpha=0.4318)
-    o_link5_y = torch.add(o_link4_y, R_link3_11, alpha=0.4318)
+    neg_R_link4_21 = s3*s6
+    o_link5_x = torch.add(o_link4_x, neg_R_link3_01, alpha=-0.4318)
+    o_link5_y = torch.add(o_link4_y, neg_R_link3_11, alpha=-0.4318)
     o_link5_z = torch.add(o_link4_z, c6, alpha=0.4318)
-    R_link5_00 = torch.addcmul(R_link4_00*c4, R_link3_01, s4)
-    R_link5_01 = torch.addcmul(R_link3_01*c4, R_link4_00, s4, value=-1)
-    R_link5_10 = torch.addcmul(R_link3_11*s4, R_link4_10, c4)
-    R_link5_11 = torch.addcmul(R_link3_11*c4, R_link4_10, s4, value=-1)
+    R_link5_00 = torch.addcmul(R_link4_00*c4, neg_R_link3_01, s4, value=-1)
+    neg_R_link5_01 = torch.addcmul(R_link4_00*s4, neg_R_link3_01, c4)
+    R_link5_10 = torch.addcmul(R_link4_10*c4, neg_R_link3_11, s4, value=-1)
+    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c4, R_link4_10, s4)
     R_link5_20 = torch.addcmul(R_link4_20*c4, c6, s4)
     R_link5_21 = torch.addcmul(c4*c6, R_link4_20, s4, value=-1)
-    R_link6_00 = torch.addcmul(R_link4_01*s5, R_link5_00, c5)
-    R_link6_01 = torch.addcmul(R_link4_01*c5, R_link5_00, s5, value=-1)
+    R_link6_00 = torch.addcmul(R_link5_00*c5, neg_R_link4_01, s5, value=-1)
+    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c5, R_link5_00, s5)
     R_link6_10 = torch.addcmul(R_link4_11*s5, R_link5_10, c5)
     R_link6_11 = torch.addcmul(R_link4_11*c5, R_link5_10, s5, value=-1)
-    R_link6_20 = torch.addcmul(R_link4_21*s5, R_link5_20, c5)
-    R_link6_21 = torch.addcmul(R_link4_21*c5, R_link5_20, s5, value=-1)
+    R_link6_20 = torch.addcmul(R_link5_20*c5, neg_R_link4_21, s5, value=-1)
+    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c5, R_link5_20, s5)
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
         [
             # X_base_tip of tip 'flange', row-major
             R_link6_00,
-            R_link6_01,
-            R_link5_01,
+            -neg_R_link6_01,
+            -neg_R_link5_01,
             o_link5_x,
             R_link6_10,
             R_link6_11,
-            R_link5_11,
+            -neg_R_link5_11,
             o_link5_y,
             R_link6_20,
-            R_link6_21,
+            -neg_R_link6_21,
             R_link5_21,
             o_link5_z,
             zero,
@@ -104,7 +106,7 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
             zero,
             one,
         ],
-        dim=-1,
+        dim=0,
     )
 
 
@@ -120,54 +122,54 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     o_link3_y = 0.4318*R_link2_10
     o_link3_z = 0.4318*s2
     R_link3_00 = c1*c6
-    R_link3_01 = -c1*s6
+    neg_R_link3_01 = c1*s6
     R_link3_10 = c6*s1
-    R_link3_11 = -s1*s6
+    neg_R_link3_11 = s1*s6
     o_link4_x = torch.add(torch.add(o_link3_x, R_link3_00, alpha=0.0203), s1, alpha=0.15005)
     o_link4_y = torch.add(torch.add(o_link3_y, R_link3_10, alpha=0.0203), c1, alpha=-0.15005)
     o_link4_z = torch.add(o_link3_z, s6, alpha=0.0203)
     R_link4_00 = torch.addcmul(R_link3_00*c3, s1, s3, value=-1)
-    R_link4_01 = torch.addcmul(-R_link3_00*s3, c3, s1, value=-1)
+    neg_R_link4_01 = torch.addcmul(R_link3_00*s3, c3, s1)
     R_link4_10 = torch.addcmul(R_link3_10*c3, c1, s3)
     R_link4_11 = torch.addcmul(c1*c3, R_link3_10, s3, value=-1)
     R_link4_20 = c3*s6
-    R_link4_21 = -s3*s6
-    o_link5_x = torch.add(o_link4_x, R_link3_01, alpha=0.4318)
-    o_link5_y = torch.add(o_link4_y, R_link3_11, alpha=0.4318)
+    neg_R_link4_21 = s3*s6
+    o_link5_x = torch.add(o_link4_x, neg_R_link3_01, alpha=-0.4318)
+    o_link5_y = torch.add(o_link4_y, neg_R_link3_11, alpha=-0.4318)
     o_link5_z = torch.add(o_link4_z, c6, alpha=0.4318)
-    R_link5_00 = torch.addcmul(R_link4_00*c4, R_link3_01, s4)
-    R_link5_01 = torch.addcmul(R_link3_01*c4, R_link4_00, s4, value=-1)
-    R_link5_10 = torch.addcmul(R_link3_11*s4, R_link4_10, c4)
-    R_link5_11 = torch.addcmul(R_link3_11*c4, R_link4_10, s4, value=-1)
+    R_link5_00 = torch.addcmul(R_link4_00*c4, neg_R_link3_01, s4, value=-1)
+    neg_R_link5_01 = torch.addcmul(R_link4_00*s4, neg_R_link3_01, c4)
+    R_link5_10 = torch.addcmul(R_link4_10*c4, neg_R_link3_11, s4, value=-1)
+    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c4, R_link4_10, s4)
     R_link5_20 = torch.addcmul(R_link4_20*c4, c6, s4)
     R_link5_21 = torch.addcmul(c4*c6, R_link4_20, s4, value=-1)
-    R_link6_00 = torch.addcmul(R_link4_01*s5, R_link5_00, c5)
-    R_link6_01 = torch.addcmul(R_link4_01*c5, R_link5_00, s5, value=-1)
+    R_link6_00 = torch.addcmul(R_link5_00*c5, neg_R_link4_01, s5, value=-1)
+    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c5, R_link5_00, s5)
     R_link6_10 = torch.addcmul(R_link4_11*s5, R_link5_10, c5)
     R_link6_11 = torch.addcmul(R_link4_11*c5, R_link5_10, s5, value=-1)
-    R_link6_20 = torch.addcmul(R_link4_21*s5, R_link5_20, c5)
-    R_link6_21 = torch.addcmul(R_link4_21*c5, R_link5_20, s5, value=-1)
-    t0 = -o_link5_y
+    R_link6_20 = torch.addcmul(R_link5_20*c5, neg_R_link4_21, s5, value=-1)
+    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c5, R_link5_20, s5)
+    t0 = o_link5_y
     t1 = o_link5_z - o_link3_z
     t2 = o_link5_z - o_link4_z
-    t3 = -o_link4_y - t0
+    t3 = t0 - o_link4_y
     t4 = o_link5_x - o_link4_x
-    t5 = -c1
+    t5 = c1
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
         [
             # X_base_tip of tip 'flange', row-major
             R_link6_00,
-            R_link6_01,
-            R_link5_01,
+            -neg_R_link6_01,
+            -neg_R_link5_01,
             o_link5_x,
             R_link6_10,
             R_link6_11,
-            R_link5_11,
+            -neg_R_link5_11,
             o_link5_y,
             R_link6_20,
-            R_link6_21,
+            -neg_R_link6_21,
             R_link5_21,
             o_link5_z,
             zero,
@@ -175,44 +177,44 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             zero,
             one,
             # Jacobian of tip 'flange', row-major
-            t0,
+            -t0,
             -o_link5_z*c1,
             -t1*c1,
-            torch.addcmul(R_link3_11*t2, t3, c6, value=-1),
+            torch.addcmul(-neg_R_link3_11*t2, t3, c6, value=-1),
             zero,
             zero,
             o_link5_x,
             -o_link5_z*s1,
             -t1*s1,
-            torch.addcmul(t4*c6, R_link3_01, t2, value=-1),
+            torch.addcmul(neg_R_link3_01*t2, t4, c6),
             zero,
             zero,
             zero,
             torch.addcmul(o_link5_x*c1, o_link5_y, s1),
             torch.addcmul(c1*(o_link5_x - o_link3_x), s1, o_link5_y - o_link3_y),
-            torch.addcmul(R_link3_01*t3, R_link3_11, t4, value=-1),
+            torch.addcmul(neg_R_link3_11*t4, neg_R_link3_01, t3, value=-1),
             zero,
             zero,
             zero,
             s1,
             s1,
-            R_link3_01,
-            -R_link4_01,
-            R_link5_01,
+            -neg_R_link3_01,
+            neg_R_link4_01,
+            -neg_R_link5_01,
             zero,
-            t5,
-            t5,
-            R_link3_11,
+            -t5,
+            -t5,
+            -neg_R_link3_11,
             -R_link4_11,
-            R_link5_11,
+            -neg_R_link5_11,
             one,
             zero,
             zero,
             c6,
-            -R_link4_21,
+            neg_R_link4_21,
             R_link5_21,
         ],
-        dim=-1,
+        dim=0,
     )
 
 
@@ -228,7 +230,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     @staticmethod
     def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = _pose_and_jacobian(q)
+        outputs = _pose_and_jacobian(q).movedim(0, -1)
         return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
 
     @staticmethod
@@ -243,14 +245,14 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            outputs = _pose_and_jacobian(q)
+            outputs = _pose_and_jacobian(q).movedim(0, -1)
             pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
         pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
         grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
         jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        return (wrench.unsqueeze(-1) * jacobian).sum((-3, -2))
+        return (wrench.unsqueeze(-2) @ jacobian).squeeze(-2).sum(-2)
 
 
 class Puma560Kinematics(torch.nn.Module):
@@ -285,7 +287,7 @@ class Puma560Kinematics(torch.nn.Module):
         _check_joints(q)
         if q.requires_grad and torch.is_grad_enabled():
             return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
-        return _pose(q).unflatten(-1, _POSE_SHAPE)
+        return _pose(q).movedim(0, -1).unflatten(-1, _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -294,5 +296,5 @@ class Puma560Kinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        outputs = _pose_and_jacobian(q)
+        outputs = _pose_and_jacobian(q).movedim(0, -1)
         return outputs[..., :_POSE_SIZE].unflatten(-1, _POSE_SHAPE), outputs[..., _POSE_SIZE:].unflatten(-1, _JACOBIAN_SHAPE)

@@ -25,7 +25,9 @@ Conventions:
     jacobian: (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
               [linear velocity of the tip origin; angular velocity], both in base-frame
               axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-Results have q's dtype and device; gradients flow through every output.
+Results have q's dtype and device; gradients flow through every output. They are views with
+the batch dimensions innermost in memory (stacking the outputs that way is several times cheaper):
+use .reshape, or .contiguous() before .view.
 """
 
 import torch
@@ -51,11 +53,11 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     s5, c5 = torch.sin(angle5), torch.cos(angle5)
     angle6 = q2 + q3 + q4
     s6, c6 = torch.sin(angle6), torch.cos(angle6)
-    o_upper_arm_link_x = -0.13585*s1
+    neg_o_upper_arm_link_x = 0.13585*s1
     o_upper_arm_link_y = 0.13585*c1
     R_upper_arm_link_02 = c1*c2
     R_upper_arm_link_12 = c2*s1
-    o_forearm_link_x = torch.add(torch.add(o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
+    o_forearm_link_x = torch.add(torch.add(-neg_o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
     o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
     o_forearm_link_z = -0.425*s2 + 0.089159
     R_forearm_link_02 = c1*c5
@@ -63,37 +65,37 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
     o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
     o_wrist_1_link_z = torch.add(o_forearm_link_z, s5, alpha=-0.39225)
-    R_wrist_1_link_00 = -c1*c6
-    R_wrist_1_link_02 = -c1*s6
-    R_wrist_1_link_10 = -c6*s1
-    R_wrist_1_link_12 = -s1*s6
+    neg_R_wrist_1_link_00 = c1*c6
+    neg_R_wrist_1_link_02 = c1*s6
+    neg_R_wrist_1_link_10 = c6*s1
+    neg_R_wrist_1_link_12 = s1*s6
     o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
     o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
-    R_wrist_2_link_00 = torch.addcmul(R_wrist_1_link_00*c3, s1, s3, value=-1)
-    R_wrist_2_link_01 = torch.addcmul(-R_wrist_1_link_00*s3, c3, s1, value=-1)
-    R_wrist_2_link_10 = torch.addcmul(R_wrist_1_link_10*c3, c1, s3)
-    R_wrist_2_link_11 = torch.addcmul(c1*c3, R_wrist_1_link_10, s3, value=-1)
+    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c3, s1, s3)
+    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s3, c3, s1, value=-1)
+    R_wrist_2_link_10 = torch.addcmul(c1*s3, neg_R_wrist_1_link_10, c3, value=-1)
+    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s3, c1, c3)
     R_wrist_2_link_20 = c3*s6
-    R_wrist_2_link_21 = -s3*s6
-    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, R_wrist_1_link_02, alpha=0.09465)
-    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, R_wrist_1_link_12, alpha=0.09465)
+    neg_R_wrist_2_link_21 = s3*s6
+    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, neg_R_wrist_1_link_02, alpha=-0.09465)
+    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, neg_R_wrist_1_link_12, alpha=-0.09465)
     o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c6, alpha=-0.09465)
-    R_wrist_3_link_00 = torch.addcmul(R_wrist_2_link_00*c4, R_wrist_1_link_02, s4, value=-1)
-    R_wrist_3_link_02 = torch.addcmul(R_wrist_1_link_02*c4, R_wrist_2_link_00, s4)
-    R_wrist_3_link_10 = torch.addcmul(R_wrist_2_link_10*c4, R_wrist_1_link_12, s4, value=-1)
-    R_wrist_3_link_12 = torch.addcmul(R_wrist_1_link_12*c4, R_wrist_2_link_10, s4)
+    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s4, neg_R_wrist_2_link_00, c4, value=-1)
+    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c4, neg_R_wrist_2_link_00, s4)
+    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s4, R_wrist_2_link_10, c4)
+    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s4, neg_R_wrist_1_link_12, c4, value=-1)
     R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c4, c6, s4)
     R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s4, c4, c6, value=-1)
     p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
     p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
-    p_tool0_z = torch.add(o_wrist_3_link_z, R_wrist_2_link_21, alpha=0.0823)
+    p_tool0_z = torch.add(o_wrist_3_link_z, neg_R_wrist_2_link_21, alpha=-0.0823)
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
         [
             # X_base_tip of tip 'tool0', row-major
             R_wrist_3_link_00,
-            -R_wrist_3_link_02,
+            neg_R_wrist_3_link_02,
             R_wrist_2_link_01,
             p_tool0_x,
             R_wrist_3_link_10,
@@ -102,14 +104,14 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
             p_tool0_y,
             R_wrist_3_link_20,
             -R_wrist_3_link_22,
-            R_wrist_2_link_21,
+            -neg_R_wrist_2_link_21,
             p_tool0_z,
             zero,
             zero,
             zero,
             one,
         ],
-        dim=-1,
+        dim=0,
     )
 
 
@@ -121,11 +123,11 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     s5, c5 = torch.sin(angle5), torch.cos(angle5)
     angle6 = q2 + q3 + q4
     s6, c6 = torch.sin(angle6), torch.cos(angle6)
-    o_upper_arm_link_x = -0.13585*s1
+    neg_o_upper_arm_link_x = 0.13585*s1
     o_upper_arm_link_y = 0.13585*c1
     R_upper_arm_link_02 = c1*c2
     R_upper_arm_link_12 = c2*s1
-    o_forearm_link_x = torch.add(torch.add(o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
+    o_forearm_link_x = torch.add(torch.add(-neg_o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
     o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
     o_forearm_link_z = -0.425*s2 + 0.089159
     R_forearm_link_02 = c1*c5
@@ -133,49 +135,49 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
     o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
     o_wrist_1_link_z = torch.add(o_forearm_link_z, s5, alpha=-0.39225)
-    R_wrist_1_link_00 = -c1*c6
-    R_wrist_1_link_02 = -c1*s6
-    R_wrist_1_link_10 = -c6*s1
-    R_wrist_1_link_12 = -s1*s6
+    neg_R_wrist_1_link_00 = c1*c6
+    neg_R_wrist_1_link_02 = c1*s6
+    neg_R_wrist_1_link_10 = c6*s1
+    neg_R_wrist_1_link_12 = s1*s6
     o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
     o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
-    R_wrist_2_link_00 = torch.addcmul(R_wrist_1_link_00*c3, s1, s3, value=-1)
-    R_wrist_2_link_01 = torch.addcmul(-R_wrist_1_link_00*s3, c3, s1, value=-1)
-    R_wrist_2_link_10 = torch.addcmul(R_wrist_1_link_10*c3, c1, s3)
-    R_wrist_2_link_11 = torch.addcmul(c1*c3, R_wrist_1_link_10, s3, value=-1)
+    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c3, s1, s3)
+    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s3, c3, s1, value=-1)
+    R_wrist_2_link_10 = torch.addcmul(c1*s3, neg_R_wrist_1_link_10, c3, value=-1)
+    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s3, c1, c3)
     R_wrist_2_link_20 = c3*s6
-    R_wrist_2_link_21 = -s3*s6
-    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, R_wrist_1_link_02, alpha=0.09465)
-    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, R_wrist_1_link_12, alpha=0.09465)
+    neg_R_wrist_2_link_21 = s3*s6
+    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, neg_R_wrist_1_link_02, alpha=-0.09465)
+    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, neg_R_wrist_1_link_12, alpha=-0.09465)
     o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c6, alpha=-0.09465)
-    R_wrist_3_link_00 = torch.addcmul(R_wrist_2_link_00*c4, R_wrist_1_link_02, s4, value=-1)
-    R_wrist_3_link_02 = torch.addcmul(R_wrist_1_link_02*c4, R_wrist_2_link_00, s4)
-    R_wrist_3_link_10 = torch.addcmul(R_wrist_2_link_10*c4, R_wrist_1_link_12, s4, value=-1)
-    R_wrist_3_link_12 = torch.addcmul(R_wrist_1_link_12*c4, R_wrist_2_link_10, s4)
+    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s4, neg_R_wrist_2_link_00, c4, value=-1)
+    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c4, neg_R_wrist_2_link_00, s4)
+    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s4, R_wrist_2_link_10, c4)
+    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s4, neg_R_wrist_1_link_12, c4, value=-1)
     R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c4, c6, s4)
     R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s4, c4, c6, value=-1)
     p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
     p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
-    p_tool0_z = torch.add(o_wrist_3_link_z, R_wrist_2_link_21, alpha=0.0823)
-    t0 = -p_tool0_y
+    p_tool0_z = torch.add(o_wrist_3_link_z, neg_R_wrist_2_link_21, alpha=-0.0823)
+    t0 = p_tool0_y
     t1 = p_tool0_z - 0.089159
     t2 = p_tool0_z - o_forearm_link_z
-    t3 = -p_tool0_z
-    t4 = -o_wrist_1_link_z - t3
-    t5 = -o_wrist_2_link_y - t0
-    t6 = -o_wrist_3_link_z - t3
-    t7 = -o_wrist_3_link_y - t0
-    t8 = -p_tool0_x
-    t9 = -o_wrist_2_link_x - t8
-    t10 = -o_wrist_3_link_x - t8
-    t11 = -s1
+    t3 = p_tool0_z
+    t4 = t3 - o_wrist_1_link_z
+    t5 = t0 - o_wrist_2_link_y
+    t6 = t3 - o_wrist_3_link_z
+    t7 = t0 - o_wrist_3_link_y
+    t8 = p_tool0_x
+    t9 = t8 - o_wrist_2_link_x
+    t10 = t8 - o_wrist_3_link_x
+    t11 = s1
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
         [
             # X_base_tip of tip 'tool0', row-major
             R_wrist_3_link_00,
-            -R_wrist_3_link_02,
+            neg_R_wrist_3_link_02,
             R_wrist_2_link_01,
             p_tool0_x,
             R_wrist_3_link_10,
@@ -184,51 +186,51 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             p_tool0_y,
             R_wrist_3_link_20,
             -R_wrist_3_link_22,
-            R_wrist_2_link_21,
+            -neg_R_wrist_2_link_21,
             p_tool0_z,
             zero,
             zero,
             zero,
             one,
             # Jacobian of tip 'tool0', row-major
-            t0,
+            -t0,
             t1*c1,
             t2*c1,
             t4*c1,
-            torch.addcmul(R_wrist_1_link_12*t4, t5, c6),
-            torch.addcmul(R_wrist_2_link_11*t6, R_wrist_2_link_21, t7, value=-1),
+            torch.addcmul(t5*c6, neg_R_wrist_1_link_12, t4, value=-1),
+            torch.addcmul(R_wrist_2_link_11*t6, neg_R_wrist_2_link_21, t7),
             p_tool0_x,
             t1*s1,
             t2*s1,
             t4*s1,
-            torch.addcmul(-R_wrist_1_link_02*t4, t9, c6, value=-1),
-            torch.addcmul(R_wrist_2_link_21*t10, R_wrist_2_link_01, t6, value=-1),
+            torch.addcmul(neg_R_wrist_1_link_02*t4, t9, c6, value=-1),
+            torch.addcmul(-R_wrist_2_link_01*t6, neg_R_wrist_2_link_21, t10, value=-1),
             zero,
-            torch.addcmul(-c1*(-o_upper_arm_link_x - t8), s1, -o_upper_arm_link_y - t0, value=-1),
+            torch.addcmul(-c1*(neg_o_upper_arm_link_x + t8), s1, t0 - o_upper_arm_link_y, value=-1),
             torch.addcmul(-c1*(p_tool0_x - o_forearm_link_x), s1, p_tool0_y - o_forearm_link_y, value=-1),
-            torch.addcmul(-c1*(-o_wrist_1_link_x - t8), s1, -o_wrist_1_link_y - t0, value=-1),
-            torch.addcmul(R_wrist_1_link_02*t5, R_wrist_1_link_12, t9, value=-1),
+            torch.addcmul(-c1*(t8 - o_wrist_1_link_x), s1, t0 - o_wrist_1_link_y, value=-1),
+            torch.addcmul(neg_R_wrist_1_link_12*t9, neg_R_wrist_1_link_02, t5, value=-1),
             torch.addcmul(R_wrist_2_link_01*t7, R_wrist_2_link_11, t10, value=-1),
             zero,
-            t11,
-            t11,
-            t11,
-            R_wrist_1_link_02,
+            -t11,
+            -t11,
+            -t11,
+            -neg_R_wrist_1_link_02,
             R_wrist_2_link_01,
             zero,
             c1,
             c1,
             c1,
-            R_wrist_1_link_12,
+            -neg_R_wrist_1_link_12,
             R_wrist_2_link_11,
             one,
             zero,
             zero,
             zero,
             -c6,
-            R_wrist_2_link_21,
+            -neg_R_wrist_2_link_21,
         ],
-        dim=-1,
+        dim=0,
     )
 
 
@@ -244,7 +246,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     @staticmethod
     def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = _pose_and_jacobian(q)
+        outputs = _pose_and_jacobian(q).movedim(0, -1)
         return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
 
     @staticmethod
@@ -259,14 +261,14 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            outputs = _pose_and_jacobian(q)
+            outputs = _pose_and_jacobian(q).movedim(0, -1)
             pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
         pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
         grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
         jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        return (wrench.unsqueeze(-1) * jacobian).sum((-3, -2))
+        return (wrench.unsqueeze(-2) @ jacobian).squeeze(-2).sum(-2)
 
 
 class Ur5Kinematics(torch.nn.Module):
@@ -301,7 +303,7 @@ class Ur5Kinematics(torch.nn.Module):
         _check_joints(q)
         if q.requires_grad and torch.is_grad_enabled():
             return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
-        return _pose(q).unflatten(-1, _POSE_SHAPE)
+        return _pose(q).movedim(0, -1).unflatten(-1, _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -310,5 +312,5 @@ class Ur5Kinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        outputs = _pose_and_jacobian(q)
+        outputs = _pose_and_jacobian(q).movedim(0, -1)
         return outputs[..., :_POSE_SIZE].unflatten(-1, _POSE_SHAPE), outputs[..., _POSE_SIZE:].unflatten(-1, _JACOBIAN_SHAPE)

@@ -5,7 +5,8 @@ once: ``Δq = Jᵀ (J Jᵀ + λ I)⁻¹ e`` with ``e = [p_target − p; log(R_ta
 in base-frame axes (the Jacobian's), each step clamped into the joint limits,
 λ lowered after a step that reduced the error and raised (the step undone)
 after one that did not. Stops when every target has a restart within the
-position and rotation tolerances, or after ``max_iterations``.
+position and rotation tolerances, or after ``max_iterations``; targets drop out
+of the work as soon as one of their restarts converges.
 """
 
 from __future__ import annotations
@@ -81,22 +82,25 @@ def solve_ik(
     with torch.no_grad():
         accepted_q = q
         accepted_error, accepted_jacobian = _error_and_jacobian(module, q, goal, tip_index)
+        active = torch.arange(count, device=device)  # targets with no converged restart yet
         iterations = 0
         while iterations < max_iterations:
-            if _converged(accepted_error, position_tolerance, rotation_tolerance).any(dim=1).all():
+            converged = _converged(accepted_error[active], position_tolerance, rotation_tolerance).any(dim=1)
+            active = active[~converged]
+            if active.numel() == 0:
                 break
             iterations += 1
-            J = accepted_jacobian
-            system = J @ J.transpose(-1, -2) + lam[..., None, None] * identity
-            step = (J.transpose(-1, -2) @ torch.linalg.solve(system, accepted_error.unsqueeze(-1))).squeeze(-1)
-            q = (accepted_q + step).clamp(lower, upper)
-            error, jacobian = _error_and_jacobian(module, q, goal, tip_index)
-            better = torch.linalg.vector_norm(error, dim=-1) < torch.linalg.vector_norm(accepted_error, dim=-1)
+            J, error, lam_active = accepted_jacobian[active], accepted_error[active], lam[active]
+            system = J @ J.transpose(-1, -2) + lam_active[..., None, None] * identity
+            step = (J.transpose(-1, -2) @ torch.linalg.solve(system, error.unsqueeze(-1))).squeeze(-1)
+            q = (accepted_q[active] + step).clamp(lower, upper)
+            new_error, new_jacobian = _error_and_jacobian(module, q, goal[active], tip_index)
+            better = torch.linalg.vector_norm(new_error, dim=-1) < torch.linalg.vector_norm(error, dim=-1)
             keep = better.unsqueeze(-1)
-            accepted_q = torch.where(keep, q, accepted_q)
-            accepted_error = torch.where(keep, error, accepted_error)
-            accepted_jacobian = torch.where(keep.unsqueeze(-1), jacobian, accepted_jacobian)
-            lam = torch.where(better, (lam / 3).clamp(min=1e-9), (lam * 4).clamp(max=1e6))
+            accepted_q[active] = torch.where(keep, q, accepted_q[active])
+            accepted_error[active] = torch.where(keep, new_error, error)
+            accepted_jacobian[active] = torch.where(keep.unsqueeze(-1), new_jacobian, J)
+            lam[active] = torch.where(better, (lam_active / 3).clamp(min=1e-9), (lam_active * 4).clamp(max=1e6))
 
     position = torch.linalg.vector_norm(accepted_error[..., :3], dim=-1)
     rotation = torch.linalg.vector_norm(accepted_error[..., 3:], dim=-1)

@@ -5,7 +5,9 @@ and cosines are taken once, then assignments, each a small expression in
 earlier names, then the flat list of outputs. Names are Python identifiers
 decided here: ``q1…qn`` for the joints, ``s1, c1…`` for the sines and
 cosines of the angles, ``R_<link>_01``, ``p_<link>_x``, ``z_<link>_x`` … for
-frame entries (the link name sanitised), ``t0, t1…`` for CSE temporaries.
+frame entries (the link name sanitised; ``neg_R_<link>_01`` holds the entry's
+negative, signs being moved into the sums that use them), ``t0, t1…`` for CSE
+temporaries.
 """
 
 from __future__ import annotations
@@ -108,8 +110,8 @@ def simplify(kinematics: Kinematics, jacobian: bool = True) -> Program:
     final_outputs = tuple(o.xreplace(aliases) for o in reduced[len(needed) :])
 
     order = _dependency_order(final_outputs, defined, priority=[*needed, *(s for s, _ in replacements)])
-    assignments = tuple((symbol, defined[symbol]) for symbol in order)
-    names = _names(kinematics, definitions, assignments, sines, cosines)
+    assignments, final_outputs, negated = _propagate_signs([(symbol, defined[symbol]) for symbol in order], final_outputs)
+    names = _names(kinematics, definitions, assignments, sines, cosines, negated)
     counted = [e for _, e in assignments] + list(final_outputs) + [a for a in angles if not a.is_Symbol]
     mul, add = _count(counted)
     return Program(
@@ -141,6 +143,35 @@ def unsimplified_ops(kinematics: Kinematics, jacobian: bool = True) -> OpCount:
     sin = sum(_count_tree_calls(e, sp.sin) for e in entries)
     cos = sum(_count_tree_calls(e, sp.cos) for e in entries)
     return OpCount(mul, add, sin, cos)
+
+
+def _propagate_signs(
+    assignments: list[tuple[sp.Symbol, sp.Expr]], outputs: tuple[sp.Expr, ...]
+) -> tuple[tuple[tuple[sp.Symbol, sp.Expr], ...], tuple[sp.Expr, ...], set[sp.Symbol]]:
+    """Store negated values positive and flip their uses: a sum absorbs a sign for free, a tensor
+    negation is an op of its own. Returns the assignments, the outputs, and the symbols that now
+    hold the negative of what they are named after."""
+    flipped: dict[sp.Symbol, sp.Expr] = {}
+    result = []
+    for symbol, expr in assignments:
+        expr = expr.xreplace(flipped)
+        if _needs_negation(expr):
+            expr = -expr
+            flipped[symbol] = -symbol
+        result.append((symbol, expr))
+    return tuple(result), tuple(o.xreplace(flipped) for o in outputs), set(flipped)
+
+
+def _needs_negation(expr: sp.Expr) -> bool:
+    """Whether printing ``expr`` takes a tensor negation: a product with a negative coefficient,
+    or a sum of only negative terms (a sum with a positive term starts from it and subtracts)."""
+    if expr.is_Mul:
+        return expr.as_coeff_Mul()[0] < 0
+    if expr.is_Add:
+        return all(_needs_negation(term) for term in expr.args if not term.is_Number) and not any(
+            term.is_Number and term > 0 for term in expr.args
+        )
+    return False
 
 
 def _needed_definitions(outputs: list[sp.Expr], definitions: dict[sp.Symbol, object]) -> list[sp.Symbol]:
@@ -205,6 +236,7 @@ def _names(
     assignments: tuple[tuple[sp.Symbol, sp.Expr], ...],
     sines: tuple[sp.Symbol, ...],
     cosines: tuple[sp.Symbol, ...],
+    negated: set[sp.Symbol],
 ) -> dict[sp.Symbol, str]:
     names: dict[sp.Symbol, str] = {s: s.name for s in (*kinematics.q, *sines, *cosines)}
     link_identifiers: dict[str, str] = {}
@@ -219,7 +251,8 @@ def _names(
             if definition.link not in link_identifiers:
                 link_identifiers[definition.link] = _unique(sanitize(definition.link), set(link_identifiers.values()))
             letter, entry = definition.quantity[0], definition.quantity[1:]
-            name = _unique(f"{letter}_{link_identifiers[definition.link]}_{entry}", taken)
+            sign = "neg_" if symbol in negated else ""
+            name = _unique(f"{sign}{letter}_{link_identifiers[definition.link]}_{entry}", taken)
         taken.add(name)
         names[symbol] = name
     return names
