@@ -51,7 +51,7 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     s1, s2, s3, s4, s5, s6, = torch.sin(q[..., 0:6]).unbind(-1)
     c1, c2, c3, c4, c5, c6, = torch.cos(q[..., 0:6]).unbind(-1)
     angle7 = q7 - 0.7853981633974483
-    s7, c7 = torch.sin(angle7), torch.cos(angle7)
+    s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
     neg_R_panda_link2_01 = c1*s2
     R_panda_link2_10 = c2*s1
@@ -100,16 +100,16 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     return torch.stack(
         [
             # X_base_tip of tip 'panda_hand_tcp', row-major
-            torch.addcmul(neg_R_panda_link5_01*s7, R_panda_link6_00, c7),
-            torch.addcmul(neg_R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
+            torch.addcmul(neg_R_panda_link5_01*s_angle7, R_panda_link6_00, c_angle7),
+            torch.addcmul(neg_R_panda_link5_01*c_angle7, R_panda_link6_00, s_angle7, value=-1),
             -R_panda_link6_01,
             p_panda_hand_tcp_x,
-            torch.addcmul(R_panda_link6_10*c7, R_panda_link5_11, s7, value=-1),
-            torch.addcmul(-R_panda_link5_11*c7, R_panda_link6_10, s7, value=-1),
+            torch.addcmul(R_panda_link6_10*c_angle7, R_panda_link5_11, s_angle7, value=-1),
+            torch.addcmul(-R_panda_link5_11*c_angle7, R_panda_link6_10, s_angle7, value=-1),
             -R_panda_link6_11,
             p_panda_hand_tcp_y,
-            torch.addcmul(R_panda_link6_20*c7, R_panda_link5_21, s7, value=-1),
-            torch.addcmul(-R_panda_link5_21*c7, R_panda_link6_20, s7, value=-1),
+            torch.addcmul(R_panda_link6_20*c_angle7, R_panda_link5_21, s_angle7, value=-1),
+            torch.addcmul(-R_panda_link5_21*c_angle7, R_panda_link6_20, s_angle7, value=-1),
             -R_panda_link6_21,
             p_panda_hand_tcp_z,
             zero,
@@ -126,7 +126,7 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     s1, s2, s3, s4, s5, s6, = torch.sin(q[..., 0:6]).unbind(-1)
     c1, c2, c3, c4, c5, c6, = torch.cos(q[..., 0:6]).unbind(-1)
     angle7 = q7 - 0.7853981633974483
-    s7, c7 = torch.sin(angle7), torch.cos(angle7)
+    s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
     neg_R_panda_link2_01 = c1*s2
     R_panda_link2_10 = c2*s1
@@ -194,16 +194,16 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     return torch.stack(
         [
             # X_base_tip of tip 'panda_hand_tcp', row-major
-            torch.addcmul(neg_R_panda_link5_01*s7, R_panda_link6_00, c7),
-            torch.addcmul(neg_R_panda_link5_01*c7, R_panda_link6_00, s7, value=-1),
+            torch.addcmul(neg_R_panda_link5_01*s_angle7, R_panda_link6_00, c_angle7),
+            torch.addcmul(neg_R_panda_link5_01*c_angle7, R_panda_link6_00, s_angle7, value=-1),
             -t0,
             p_panda_hand_tcp_x,
-            torch.addcmul(R_panda_link6_10*c7, R_panda_link5_11, s7, value=-1),
-            torch.addcmul(-R_panda_link5_11*c7, R_panda_link6_10, s7, value=-1),
+            torch.addcmul(R_panda_link6_10*c_angle7, R_panda_link5_11, s_angle7, value=-1),
+            torch.addcmul(-R_panda_link5_11*c_angle7, R_panda_link6_10, s_angle7, value=-1),
             -t1,
             p_panda_hand_tcp_y,
-            torch.addcmul(R_panda_link6_20*c7, R_panda_link5_21, s7, value=-1),
-            torch.addcmul(-R_panda_link5_21*c7, R_panda_link6_20, s7, value=-1),
+            torch.addcmul(R_panda_link6_20*c_angle7, R_panda_link5_21, s_angle7, value=-1),
+            torch.addcmul(-R_panda_link5_21*c_angle7, R_panda_link6_20, s_angle7, value=-1),
             -t2,
             p_panda_hand_tcp_z,
             zero,

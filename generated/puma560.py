@@ -47,43 +47,43 @@ def _check_joints(q: torch.Tensor) -> None:
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
     _, q2, q3, _, _, _, = q.unbind(-1)
-    s1, s2, s3, s4, s5, = torch.sin(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
-    c1, c2, c3, c4, c5, = torch.cos(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
-    angle6 = q2 + q3
-    s6, c6 = torch.sin(angle6), torch.cos(angle6)
+    s1, s2, s4, s5, s6, = torch.sin(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
+    c1, c2, c4, c5, c6, = torch.cos(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
+    q23 = q2 + q3
+    s23, c23 = torch.sin(q23), torch.cos(q23)
     R_link2_00 = c1*c2
     R_link2_10 = c2*s1
     o_link3_x = 0.4318*R_link2_00
     o_link3_y = 0.4318*R_link2_10
     o_link3_z = 0.4318*s2
-    R_link3_00 = c1*c6
-    neg_R_link3_01 = c1*s6
-    R_link3_10 = c6*s1
-    neg_R_link3_11 = s1*s6
+    R_link3_00 = c1*c23
+    neg_R_link3_01 = c1*s23
+    R_link3_10 = c23*s1
+    neg_R_link3_11 = s1*s23
     o_link4_x = torch.add(torch.add(o_link3_x, R_link3_00, alpha=0.0203), s1, alpha=0.15005)
     o_link4_y = torch.add(torch.add(o_link3_y, R_link3_10, alpha=0.0203), c1, alpha=-0.15005)
-    o_link4_z = torch.add(o_link3_z, s6, alpha=0.0203)
-    R_link4_00 = torch.addcmul(R_link3_00*c3, s1, s3, value=-1)
-    neg_R_link4_01 = torch.addcmul(R_link3_00*s3, c3, s1)
-    R_link4_10 = torch.addcmul(R_link3_10*c3, c1, s3)
-    R_link4_11 = torch.addcmul(c1*c3, R_link3_10, s3, value=-1)
-    R_link4_20 = c3*s6
-    neg_R_link4_21 = s3*s6
+    o_link4_z = torch.add(o_link3_z, s23, alpha=0.0203)
+    R_link4_00 = torch.addcmul(R_link3_00*c4, s1, s4, value=-1)
+    neg_R_link4_01 = torch.addcmul(R_link3_00*s4, c4, s1)
+    R_link4_10 = torch.addcmul(R_link3_10*c4, c1, s4)
+    R_link4_11 = torch.addcmul(c1*c4, R_link3_10, s4, value=-1)
+    R_link4_20 = c4*s23
+    neg_R_link4_21 = s23*s4
     o_link5_x = torch.add(o_link4_x, neg_R_link3_01, alpha=-0.4318)
     o_link5_y = torch.add(o_link4_y, neg_R_link3_11, alpha=-0.4318)
-    o_link5_z = torch.add(o_link4_z, c6, alpha=0.4318)
-    R_link5_00 = torch.addcmul(R_link4_00*c4, neg_R_link3_01, s4, value=-1)
-    neg_R_link5_01 = torch.addcmul(R_link4_00*s4, neg_R_link3_01, c4)
-    R_link5_10 = torch.addcmul(R_link4_10*c4, neg_R_link3_11, s4, value=-1)
-    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c4, R_link4_10, s4)
-    R_link5_20 = torch.addcmul(R_link4_20*c4, c6, s4)
-    R_link5_21 = torch.addcmul(c4*c6, R_link4_20, s4, value=-1)
-    R_link6_00 = torch.addcmul(R_link5_00*c5, neg_R_link4_01, s5, value=-1)
-    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c5, R_link5_00, s5)
-    R_link6_10 = torch.addcmul(R_link4_11*s5, R_link5_10, c5)
-    R_link6_11 = torch.addcmul(R_link4_11*c5, R_link5_10, s5, value=-1)
-    R_link6_20 = torch.addcmul(R_link5_20*c5, neg_R_link4_21, s5, value=-1)
-    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c5, R_link5_20, s5)
+    o_link5_z = torch.add(o_link4_z, c23, alpha=0.4318)
+    R_link5_00 = torch.addcmul(R_link4_00*c5, neg_R_link3_01, s5, value=-1)
+    neg_R_link5_01 = torch.addcmul(R_link4_00*s5, neg_R_link3_01, c5)
+    R_link5_10 = torch.addcmul(R_link4_10*c5, neg_R_link3_11, s5, value=-1)
+    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c5, R_link4_10, s5)
+    R_link5_20 = torch.addcmul(R_link4_20*c5, c23, s5)
+    R_link5_21 = torch.addcmul(c23*c5, R_link4_20, s5, value=-1)
+    R_link6_00 = torch.addcmul(R_link5_00*c6, neg_R_link4_01, s6, value=-1)
+    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c6, R_link5_00, s6)
+    R_link6_10 = torch.addcmul(R_link4_11*s6, R_link5_10, c6)
+    R_link6_11 = torch.addcmul(R_link4_11*c6, R_link5_10, s6, value=-1)
+    R_link6_20 = torch.addcmul(R_link5_20*c6, neg_R_link4_21, s6, value=-1)
+    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c6, R_link5_20, s6)
     zero = q.new_full(q.shape[:-1], 0.0)
     one = q.new_full(q.shape[:-1], 1.0)
     return torch.stack(
@@ -112,43 +112,43 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     _, q2, q3, _, _, _, = q.unbind(-1)
-    s1, s2, s3, s4, s5, = torch.sin(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
-    c1, c2, c3, c4, c5, = torch.cos(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
-    angle6 = q2 + q3
-    s6, c6 = torch.sin(angle6), torch.cos(angle6)
+    s1, s2, s4, s5, s6, = torch.sin(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
+    c1, c2, c4, c5, c6, = torch.cos(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
+    q23 = q2 + q3
+    s23, c23 = torch.sin(q23), torch.cos(q23)
     R_link2_00 = c1*c2
     R_link2_10 = c2*s1
     o_link3_x = 0.4318*R_link2_00
     o_link3_y = 0.4318*R_link2_10
     o_link3_z = 0.4318*s2
-    R_link3_00 = c1*c6
-    neg_R_link3_01 = c1*s6
-    R_link3_10 = c6*s1
-    neg_R_link3_11 = s1*s6
+    R_link3_00 = c1*c23
+    neg_R_link3_01 = c1*s23
+    R_link3_10 = c23*s1
+    neg_R_link3_11 = s1*s23
     o_link4_x = torch.add(torch.add(o_link3_x, R_link3_00, alpha=0.0203), s1, alpha=0.15005)
     o_link4_y = torch.add(torch.add(o_link3_y, R_link3_10, alpha=0.0203), c1, alpha=-0.15005)
-    o_link4_z = torch.add(o_link3_z, s6, alpha=0.0203)
-    R_link4_00 = torch.addcmul(R_link3_00*c3, s1, s3, value=-1)
-    neg_R_link4_01 = torch.addcmul(R_link3_00*s3, c3, s1)
-    R_link4_10 = torch.addcmul(R_link3_10*c3, c1, s3)
-    R_link4_11 = torch.addcmul(c1*c3, R_link3_10, s3, value=-1)
-    R_link4_20 = c3*s6
-    neg_R_link4_21 = s3*s6
+    o_link4_z = torch.add(o_link3_z, s23, alpha=0.0203)
+    R_link4_00 = torch.addcmul(R_link3_00*c4, s1, s4, value=-1)
+    neg_R_link4_01 = torch.addcmul(R_link3_00*s4, c4, s1)
+    R_link4_10 = torch.addcmul(R_link3_10*c4, c1, s4)
+    R_link4_11 = torch.addcmul(c1*c4, R_link3_10, s4, value=-1)
+    R_link4_20 = c4*s23
+    neg_R_link4_21 = s23*s4
     o_link5_x = torch.add(o_link4_x, neg_R_link3_01, alpha=-0.4318)
     o_link5_y = torch.add(o_link4_y, neg_R_link3_11, alpha=-0.4318)
-    o_link5_z = torch.add(o_link4_z, c6, alpha=0.4318)
-    R_link5_00 = torch.addcmul(R_link4_00*c4, neg_R_link3_01, s4, value=-1)
-    neg_R_link5_01 = torch.addcmul(R_link4_00*s4, neg_R_link3_01, c4)
-    R_link5_10 = torch.addcmul(R_link4_10*c4, neg_R_link3_11, s4, value=-1)
-    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c4, R_link4_10, s4)
-    R_link5_20 = torch.addcmul(R_link4_20*c4, c6, s4)
-    R_link5_21 = torch.addcmul(c4*c6, R_link4_20, s4, value=-1)
-    R_link6_00 = torch.addcmul(R_link5_00*c5, neg_R_link4_01, s5, value=-1)
-    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c5, R_link5_00, s5)
-    R_link6_10 = torch.addcmul(R_link4_11*s5, R_link5_10, c5)
-    R_link6_11 = torch.addcmul(R_link4_11*c5, R_link5_10, s5, value=-1)
-    R_link6_20 = torch.addcmul(R_link5_20*c5, neg_R_link4_21, s5, value=-1)
-    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c5, R_link5_20, s5)
+    o_link5_z = torch.add(o_link4_z, c23, alpha=0.4318)
+    R_link5_00 = torch.addcmul(R_link4_00*c5, neg_R_link3_01, s5, value=-1)
+    neg_R_link5_01 = torch.addcmul(R_link4_00*s5, neg_R_link3_01, c5)
+    R_link5_10 = torch.addcmul(R_link4_10*c5, neg_R_link3_11, s5, value=-1)
+    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c5, R_link4_10, s5)
+    R_link5_20 = torch.addcmul(R_link4_20*c5, c23, s5)
+    R_link5_21 = torch.addcmul(c23*c5, R_link4_20, s5, value=-1)
+    R_link6_00 = torch.addcmul(R_link5_00*c6, neg_R_link4_01, s6, value=-1)
+    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c6, R_link5_00, s6)
+    R_link6_10 = torch.addcmul(R_link4_11*s6, R_link5_10, c6)
+    R_link6_11 = torch.addcmul(R_link4_11*c6, R_link5_10, s6, value=-1)
+    R_link6_20 = torch.addcmul(R_link5_20*c6, neg_R_link4_21, s6, value=-1)
+    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c6, R_link5_20, s6)
     t0 = o_link5_y
     t1 = o_link5_z - o_link3_z
     t2 = o_link5_z - o_link4_z
@@ -180,13 +180,13 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             -t0,
             -o_link5_z*c1,
             -t1*c1,
-            torch.addcmul(-neg_R_link3_11*t2, t3, c6, value=-1),
+            torch.addcmul(-neg_R_link3_11*t2, t3, c23, value=-1),
             zero,
             zero,
             o_link5_x,
             -o_link5_z*s1,
             -t1*s1,
-            torch.addcmul(neg_R_link3_01*t2, t4, c6),
+            torch.addcmul(neg_R_link3_01*t2, t4, c23),
             zero,
             zero,
             zero,
@@ -210,7 +210,7 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             one,
             zero,
             zero,
-            c6,
+            c23,
             neg_R_link4_21,
             R_link5_21,
         ],

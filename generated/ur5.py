@@ -47,12 +47,12 @@ def _check_joints(q: torch.Tensor) -> None:
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
     _, q2, q3, q4, _, _, = q.unbind(-1)
-    s1, s2, s3, s4, = torch.sin(q[..., [0, 1, 4, 5]]).unbind(-1)
-    c1, c2, c3, c4, = torch.cos(q[..., [0, 1, 4, 5]]).unbind(-1)
-    angle5 = q2 + q3
-    s5, c5 = torch.sin(angle5), torch.cos(angle5)
-    angle6 = q2 + q3 + q4
-    s6, c6 = torch.sin(angle6), torch.cos(angle6)
+    s1, s2, s5, s6, = torch.sin(q[..., [0, 1, 4, 5]]).unbind(-1)
+    c1, c2, c5, c6, = torch.cos(q[..., [0, 1, 4, 5]]).unbind(-1)
+    q23 = q2 + q3
+    s23, c23 = torch.sin(q23), torch.cos(q23)
+    q234 = q2 + q3 + q4
+    s234, c234 = torch.sin(q234), torch.cos(q234)
     neg_o_upper_arm_link_x = 0.13585*s1
     o_upper_arm_link_y = 0.13585*c1
     R_upper_arm_link_02 = c1*c2
@@ -60,32 +60,32 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     o_forearm_link_x = torch.add(torch.add(-neg_o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
     o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
     o_forearm_link_z = -0.425*s2 + 0.089159
-    R_forearm_link_02 = c1*c5
-    R_forearm_link_12 = c5*s1
+    R_forearm_link_02 = c1*c23
+    R_forearm_link_12 = c23*s1
     o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
     o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
-    o_wrist_1_link_z = torch.add(o_forearm_link_z, s5, alpha=-0.39225)
-    neg_R_wrist_1_link_00 = c1*c6
-    neg_R_wrist_1_link_02 = c1*s6
-    neg_R_wrist_1_link_10 = c6*s1
-    neg_R_wrist_1_link_12 = s1*s6
+    o_wrist_1_link_z = torch.add(o_forearm_link_z, s23, alpha=-0.39225)
+    neg_R_wrist_1_link_00 = c1*c234
+    neg_R_wrist_1_link_02 = c1*s234
+    neg_R_wrist_1_link_10 = c234*s1
+    neg_R_wrist_1_link_12 = s1*s234
     o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
     o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
-    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c3, s1, s3)
-    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s3, c3, s1, value=-1)
-    R_wrist_2_link_10 = torch.addcmul(c1*s3, neg_R_wrist_1_link_10, c3, value=-1)
-    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s3, c1, c3)
-    R_wrist_2_link_20 = c3*s6
-    neg_R_wrist_2_link_21 = s3*s6
+    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c5, s1, s5)
+    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s5, c5, s1, value=-1)
+    R_wrist_2_link_10 = torch.addcmul(c1*s5, neg_R_wrist_1_link_10, c5, value=-1)
+    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s5, c1, c5)
+    R_wrist_2_link_20 = c5*s234
+    neg_R_wrist_2_link_21 = s234*s5
     o_wrist_3_link_x = torch.add(o_wrist_2_link_x, neg_R_wrist_1_link_02, alpha=-0.09465)
     o_wrist_3_link_y = torch.add(o_wrist_2_link_y, neg_R_wrist_1_link_12, alpha=-0.09465)
-    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c6, alpha=-0.09465)
-    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s4, neg_R_wrist_2_link_00, c4, value=-1)
-    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c4, neg_R_wrist_2_link_00, s4)
-    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s4, R_wrist_2_link_10, c4)
-    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s4, neg_R_wrist_1_link_12, c4, value=-1)
-    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c4, c6, s4)
-    R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s4, c4, c6, value=-1)
+    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c234, alpha=-0.09465)
+    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s6, neg_R_wrist_2_link_00, c6, value=-1)
+    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c6, neg_R_wrist_2_link_00, s6)
+    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s6, R_wrist_2_link_10, c6)
+    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s6, neg_R_wrist_1_link_12, c6, value=-1)
+    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c6, c234, s6)
+    R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s6, c234, c6, value=-1)
     p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
     p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
     p_tool0_z = torch.add(o_wrist_3_link_z, neg_R_wrist_2_link_21, alpha=-0.0823)
@@ -117,12 +117,12 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     _, q2, q3, q4, _, _, = q.unbind(-1)
-    s1, s2, s3, s4, = torch.sin(q[..., [0, 1, 4, 5]]).unbind(-1)
-    c1, c2, c3, c4, = torch.cos(q[..., [0, 1, 4, 5]]).unbind(-1)
-    angle5 = q2 + q3
-    s5, c5 = torch.sin(angle5), torch.cos(angle5)
-    angle6 = q2 + q3 + q4
-    s6, c6 = torch.sin(angle6), torch.cos(angle6)
+    s1, s2, s5, s6, = torch.sin(q[..., [0, 1, 4, 5]]).unbind(-1)
+    c1, c2, c5, c6, = torch.cos(q[..., [0, 1, 4, 5]]).unbind(-1)
+    q23 = q2 + q3
+    s23, c23 = torch.sin(q23), torch.cos(q23)
+    q234 = q2 + q3 + q4
+    s234, c234 = torch.sin(q234), torch.cos(q234)
     neg_o_upper_arm_link_x = 0.13585*s1
     o_upper_arm_link_y = 0.13585*c1
     R_upper_arm_link_02 = c1*c2
@@ -130,32 +130,32 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     o_forearm_link_x = torch.add(torch.add(-neg_o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
     o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
     o_forearm_link_z = -0.425*s2 + 0.089159
-    R_forearm_link_02 = c1*c5
-    R_forearm_link_12 = c5*s1
+    R_forearm_link_02 = c1*c23
+    R_forearm_link_12 = c23*s1
     o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
     o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
-    o_wrist_1_link_z = torch.add(o_forearm_link_z, s5, alpha=-0.39225)
-    neg_R_wrist_1_link_00 = c1*c6
-    neg_R_wrist_1_link_02 = c1*s6
-    neg_R_wrist_1_link_10 = c6*s1
-    neg_R_wrist_1_link_12 = s1*s6
+    o_wrist_1_link_z = torch.add(o_forearm_link_z, s23, alpha=-0.39225)
+    neg_R_wrist_1_link_00 = c1*c234
+    neg_R_wrist_1_link_02 = c1*s234
+    neg_R_wrist_1_link_10 = c234*s1
+    neg_R_wrist_1_link_12 = s1*s234
     o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
     o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
-    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c3, s1, s3)
-    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s3, c3, s1, value=-1)
-    R_wrist_2_link_10 = torch.addcmul(c1*s3, neg_R_wrist_1_link_10, c3, value=-1)
-    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s3, c1, c3)
-    R_wrist_2_link_20 = c3*s6
-    neg_R_wrist_2_link_21 = s3*s6
+    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c5, s1, s5)
+    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s5, c5, s1, value=-1)
+    R_wrist_2_link_10 = torch.addcmul(c1*s5, neg_R_wrist_1_link_10, c5, value=-1)
+    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s5, c1, c5)
+    R_wrist_2_link_20 = c5*s234
+    neg_R_wrist_2_link_21 = s234*s5
     o_wrist_3_link_x = torch.add(o_wrist_2_link_x, neg_R_wrist_1_link_02, alpha=-0.09465)
     o_wrist_3_link_y = torch.add(o_wrist_2_link_y, neg_R_wrist_1_link_12, alpha=-0.09465)
-    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c6, alpha=-0.09465)
-    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s4, neg_R_wrist_2_link_00, c4, value=-1)
-    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c4, neg_R_wrist_2_link_00, s4)
-    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s4, R_wrist_2_link_10, c4)
-    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s4, neg_R_wrist_1_link_12, c4, value=-1)
-    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c4, c6, s4)
-    R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s4, c4, c6, value=-1)
+    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c234, alpha=-0.09465)
+    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s6, neg_R_wrist_2_link_00, c6, value=-1)
+    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c6, neg_R_wrist_2_link_00, s6)
+    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s6, R_wrist_2_link_10, c6)
+    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s6, neg_R_wrist_1_link_12, c6, value=-1)
+    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c6, c234, s6)
+    R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s6, c234, c6, value=-1)
     p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
     p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
     p_tool0_z = torch.add(o_wrist_3_link_z, neg_R_wrist_2_link_21, alpha=-0.0823)
@@ -197,13 +197,13 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             t1*c1,
             t2*c1,
             t4*c1,
-            torch.addcmul(t5*c6, neg_R_wrist_1_link_12, t4, value=-1),
+            torch.addcmul(t5*c234, neg_R_wrist_1_link_12, t4, value=-1),
             torch.addcmul(R_wrist_2_link_11*t6, neg_R_wrist_2_link_21, t7),
             p_tool0_x,
             t1*s1,
             t2*s1,
             t4*s1,
-            torch.addcmul(neg_R_wrist_1_link_02*t4, t9, c6, value=-1),
+            torch.addcmul(neg_R_wrist_1_link_02*t4, t9, c234, value=-1),
             torch.addcmul(-R_wrist_2_link_01*t6, neg_R_wrist_2_link_21, t10, value=-1),
             zero,
             torch.addcmul(-c1*(neg_o_upper_arm_link_x + t8), s1, t0 - o_upper_arm_link_y, value=-1),
@@ -227,7 +227,7 @@ def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
             zero,
             zero,
             zero,
-            -c6,
+            -c234,
             -neg_R_wrist_2_link_21,
         ],
         dim=0,

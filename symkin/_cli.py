@@ -72,33 +72,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def _kinematics(arguments: argparse.Namespace):
     model = load(arguments.robot)
+    return model, derive(model, tuple(arguments.tips) if arguments.tips else None, arguments.base)
+
+
+def _write(path: Path, text: str) -> None:
     try:
-        return model, derive(model, tuple(arguments.tips) if arguments.tips else None, arguments.base)
-    except SymkinError as error:
-        raise error.with_source(arguments.robot) from None
+        write_atomically(path, text)
+    except OSError as error:
+        raise SymkinError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    model = load(arguments.robot)
-    try:
-        text = to_urdf(model)
-    except SymkinError as error:
-        raise error.with_source(arguments.robot) from None
-    output = Path(arguments.output)
-    try:
-        write_atomically(output, text)
-    except OSError as error:
-        raise SymkinError(f"cannot write {output}: {error.strerror or error}", arguments.robot) from None
+    _write(Path(arguments.output), to_urdf(load(arguments.robot)))
     return 0
 
 
 def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    model = load(arguments.robot)
-    try:
-        text = describe(model)
-    except SymkinError as error:
-        raise error.with_source(arguments.robot) from None
-    print(text)
+    print(describe(load(arguments.robot)))
     return 0
 
 
@@ -114,10 +104,7 @@ def _report(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 
     progress = (lambda message: None) if arguments.quiet else stderr_progress
     model, kinematics = _kinematics(arguments)
-    try:
-        path = write_report(model, kinematics, Path(arguments.output), progress)
-    except SymkinError as error:
-        raise error.with_source(arguments.robot) from None
+    path = write_report(model, kinematics, Path(arguments.output), progress)
     progress(f"wrote {path}")
     return 0
 
@@ -129,19 +116,13 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     started = time.perf_counter()
     progress(f"parsing {arguments.robot}")
     model = load(arguments.robot)
-    try:
-        tips = tuple(arguments.tips) if arguments.tips else None
-        progress(f"deriving poses and Jacobians of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
-        kinematics = derive(model, tips, arguments.base)
-        command = shlex.join(["symkin", *argv])
-        source = generate(kinematics, EmitOptions(arguments.name, command), progress)
-    except SymkinError as error:
-        raise error.with_source(arguments.robot) from None
+    tips = tuple(arguments.tips) if arguments.tips else None
+    progress(f"deriving poses and Jacobians of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
+    kinematics = derive(model, tips, arguments.base)
+    command = shlex.join(["symkin", *argv])
+    source = generate(kinematics, EmitOptions(arguments.name, command), progress)
     output = Path(arguments.output or f"{sanitize(model.name).lower()}_kinematics.py")
-    try:
-        write_atomically(output, source)
-    except OSError as error:
-        raise SymkinError(f"cannot write {output}: {error.strerror or error}", arguments.robot) from None
+    _write(output, source)
     progress(f"wrote {output} ({len(kinematics.joint_names)} joints, {len(kinematics.tips)} tips, {time.perf_counter() - started:.1f} s)")
     return 0
 
@@ -151,7 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         arguments = _parser().parse_args(argv)
-        return arguments.run(arguments, argv)
+        try:
+            return arguments.run(arguments, argv)
+        except SymkinError as error:
+            raise error.with_source(arguments.robot) from None
     except SymkinError as error:
         print(f"symkin: error: {error}", file=sys.stderr)
         return 2

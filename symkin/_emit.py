@@ -1,7 +1,7 @@
 """Print straight-line programs as a standalone PyTorch module through a Jinja2 template.
 
 Every name that came from an input file reaches the source only as a Python
-string literal (``repr``) or, in comments, with control characters escaped;
+string literal (``ascii``) or, in comments, with control characters escaped;
 identifiers were sanitised by :mod:`symkin._simplify`. The template never
 sees raw input text as template source.
 """
@@ -46,8 +46,8 @@ def default_class_name(robot_name: str) -> str:
 def check_class_name(name: str) -> str:
     if not name.isidentifier() or not name.isascii() or keyword.iskeyword(name) or name.startswith("_"):
         raise SymkinError(f"--name {name!r} is not a usable Python class name (ASCII letters, digits, _)")
-    if name in ("torch", "math"):
-        raise SymkinError(f"--name {name!r} would shadow a module the generated code uses")
+    if name == "torch":
+        raise SymkinError(f"--name {name!r} would shadow the module the generated code uses")
     return name
 
 
@@ -60,7 +60,7 @@ def emit(pose: Program, full: Program, options: EmitOptions = EmitOptions()) -> 
         raise ValueError("emit() takes the pose-only and the pose-and-Jacobian programs of the same kinematics")
     class_name = check_class_name(options.class_name or default_class_name(full.robot_name))
     template = _environment().get_template("torch_module.py.jinja")
-    source = template.render(
+    return template.render(
         version=__version__,
         command=options.command,
         class_name=class_name,
@@ -75,7 +75,6 @@ def emit(pose: Program, full: Program, options: EmitOptions = EmitOptions()) -> 
         pose_body=_function_body(pose),
         full_body=_function_body(full),
     )
-    return source
 
 
 def _template_folder():
@@ -167,7 +166,6 @@ def _function_body(program: Program) -> dict:
         "lines": [_Line(program.names[s], printer(e)) for s, e in program.assignments],
         "constants": {name: literal for literal, name in constant_names.items()},
         "outputs": groups,
-        "ops": program.ops,
     }
 
 
@@ -184,7 +182,7 @@ def _trig(program: Program, printer: _Printer) -> tuple[dict | None, list[_Trig]
             "cosines": [program.names[program.cosines[k]] for k in plain],
         }
     others = [
-        _Trig(f"angle{k + 1}", printer(program.angles[k]), program.names[program.sines[k]], program.names[program.cosines[k]])
+        _Trig(program.angle_names[k], printer(program.angles[k]), program.names[program.sines[k]], program.names[program.cosines[k]])
         for k in range(len(program.angles))
         if k not in plain
     ]

@@ -19,6 +19,7 @@ from ._derive import Kinematics
 from ._emit import comment_text
 from ._errors import SymkinError
 from ._model import RobotModel, Rotation, Translation, quarter_turns
+from ._simplify import joint_label
 
 WHATS = ("pose", "position", "rotation", "jacobian")
 FORMATS = ("pretty", "latex", "python")
@@ -152,23 +153,24 @@ def formula(kinematics: Kinematics, tip: str, what: str = "pose") -> Formula:
 
 
 def abbreviate(matrix: sp.Matrix, q: tuple[sp.Symbol, ...]) -> tuple[sp.Matrix, dict[sp.Symbol, sp.Expr]]:
-    """Replace ``cos(q2 + q3)`` by ``c23`` and ``sin(q1)`` by ``s1`` where the angle is a plain sum of joints."""
-    index = {s: i + 1 for i, s in enumerate(q)}
+    """Replace ``cos(q2 + q3)`` by ``c23`` and ``sin(q1)`` by ``s1`` where the angle is a plain sum of joints.
+
+    The abbreviations come back ordered like a textbook: single joints first, then sums, by joint.
+    """
+    position = {s: i for i, s in enumerate(q)}
     found: dict[sp.Expr, sp.Symbol] = {}
     for entry in matrix:
-        for call in sorted(entry.atoms(sp.sin, sp.cos), key=sp.default_sort_key):
-            terms = sp.Add.make_args(call.args[0])
-            if all(t in index for t in terms):
-                digits = sorted(index[t] for t in terms)
-                label = "".join(map(str, digits)) if all(d < 10 for d in digits) else ",".join(map(str, digits))
+        for call in entry.atoms(sp.sin, sp.cos):
+            label = joint_label(call.args[0], q, ",")
+            if label is not None:
                 found[call] = sp.Symbol(("c" if isinstance(call, sp.cos) else "s") + label, real=True)
-    ordered = dict(sorted(((s, call) for call, s in found.items()), key=lambda item: _abbreviation_order(item[0].name)))
+
+    def textbook_order(call: sp.Expr) -> tuple:
+        joints = sorted(position[t] for t in sp.Add.make_args(call.args[0]))
+        return (len(joints), joints, isinstance(call, sp.sin))
+
+    ordered = {found[call]: call for call in sorted(found, key=textbook_order)}
     return matrix.xreplace(found), ordered
-
-
-def _abbreviation_order(name: str) -> tuple:
-    digits = [int(d) for d in name[1:].replace(",", " ").split()] if "," in name else [int(d) for d in name[1:]]
-    return (len(digits), digits, name[0] == "s")
 
 
 def exact_constants(expr: sp.Expr) -> sp.Expr:

@@ -3,8 +3,9 @@
 The program is what the emitter prints: a vector of joint angles whose sines
 and cosines are taken once, then assignments, each a small expression in
 earlier names, then the flat list of outputs. Names are Python identifiers
-decided here: ``q1…qn`` for the joints, ``s1, c1…`` for the sines and
-cosines of the angles, ``R_<link>_01``, ``p_<link>_x``, ``z_<link>_x`` … for
+decided here: ``q1…qn`` for the joints, ``s1, c23…`` for the sines and
+cosines of q1, q2 + q3 … (the textbook abbreviations; ``s_angle8`` for any other
+angle, such as a mimic joint's), ``R_<link>_01``, ``p_<link>_x``, ``z_<link>_x`` … for
 frame entries (the link name sanitised; ``neg_R_<link>_01`` holds the entry's
 negative, signs being moved into the sums that use them), ``t0, t1…`` for CSE
 temporaries.
@@ -49,7 +50,9 @@ class Program:
         robot_name, base, tips, joint_names, lower, upper: as in :class:`Kinematics`.
         q: the joint symbols; ``q[i]`` is the input ``q[..., i]``.
         angles: the arguments of every sine and cosine, linear in ``q``.
-        sines, cosines: ``sines[k] = sin(angles[k])``, likewise cosines.
+        angle_names: an identifier for each angle: ``q5``, ``q23`` (for q2 + q3; ``q2_3`` on robots
+            with 10 or more joints), ``angle8`` for any other angle.
+        sines, cosines: ``sines[k] = sin(angles[k])``, likewise cosines: ``s5``, ``c23``, ``s_angle8``.
         assignments: ``(symbol, expr)`` pairs, each using only q, the sines and
             cosines and earlier symbols.
         outputs: the outputs, flattened: per tip the 16 pose entries (row-major), then,
@@ -67,6 +70,7 @@ class Program:
     upper: tuple[float, ...]
     q: tuple[sp.Symbol, ...]
     angles: tuple[sp.Expr, ...]
+    angle_names: tuple[str, ...]
     sines: tuple[sp.Symbol, ...]
     cosines: tuple[sp.Symbol, ...]
     assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
@@ -90,8 +94,10 @@ def simplify(kinematics: Kinematics, jacobian: bool = True) -> Program:
     outputs = flat_outputs(kinematics, jacobian)
     needed = _needed_definitions(outputs, definitions)
     angles = _angles([definitions[s].expr for s in needed] + outputs, kinematics.q)
-    sines = tuple(sp.Symbol(f"s{k + 1}", real=True) for k in range(len(angles)))
-    cosines = tuple(sp.Symbol(f"c{k + 1}", real=True) for k in range(len(angles)))
+    labels = tuple(_angle_label(a, kinematics.q, k) for k, a in enumerate(angles))
+    sines = tuple(sp.Symbol(f"s{label}", real=True) for label in labels)
+    cosines = tuple(sp.Symbol(f"c{label}", real=True) for label in labels)
+    angle_names = tuple(f"q{label}" if label[0].isdigit() else label[1:] for label in labels)
     trig = {sp.sin(a): s for a, s in zip(angles, sines)} | {sp.cos(a): c for a, c in zip(angles, cosines)}
     expressions = [definitions[s].expr.xreplace(trig) for s in needed] + [o.xreplace(trig) for o in outputs]
 
@@ -123,6 +129,7 @@ def simplify(kinematics: Kinematics, jacobian: bool = True) -> Program:
         upper=kinematics.upper,
         q=kinematics.q,
         angles=angles,
+        angle_names=angle_names,
         sines=sines,
         cosines=cosines,
         assignments=assignments,
@@ -194,6 +201,24 @@ def _angles(expressions: Iterable[sp.Expr], q: tuple[sp.Symbol, ...]) -> tuple[s
             found.setdefault(call.args[0], None)
     plain = [s for s in q if s in found]
     return tuple(plain + [a for a in found if a not in plain])
+
+
+def joint_label(angle: sp.Expr, q: tuple[sp.Symbol, ...], separator: str) -> str | None:
+    """``"23"`` for the angle q2 + q3, None for an angle that is not a plain sum of joints.
+
+    With 10 or more joints the indices are separated (``"2_3"`` with ``separator="_"``), so that
+    q2 + q3 and q23 never share a label.
+    """
+    index = {s: i + 1 for i, s in enumerate(q)}
+    terms = sp.Add.make_args(angle)
+    if not all(t in index for t in terms):
+        return None
+    return ("" if len(q) < 10 else separator).join(str(i) for i in sorted(index[t] for t in terms))
+
+
+def _angle_label(angle: sp.Expr, q: tuple[sp.Symbol, ...], position: int) -> str:
+    """What follows ``s``/``c`` in the names of the angle's sine and cosine: ``23`` or ``_angle8``."""
+    return joint_label(angle, q, "_") or f"_angle{position + 1}"
 
 
 def _dependency_order(

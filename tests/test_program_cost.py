@@ -76,3 +76,18 @@ def test_torch_func_transforms(panda):
     torch.testing.assert_close(batched, panda(q), rtol=0, atol=0)
     position_jacobian = torch.func.jacrev(lambda x: panda(x)[:3, 3])(q[0])
     torch.testing.assert_close(position_jacobian, panda.jacobian(q[0])[:3], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("relative", ["g1_description/urdf/g1_29dof_rev_1_0.urdf", "tiago_description/robots/tiago_dual.urdf"])
+def test_every_name_in_a_program_is_unique(relative):
+    program = symkin.simplify(symkin.derive(symkin.load(str(robot_file(relative)))))
+    assert len(set(program.names.values())) == len(program.names)
+    assert len(set(program.angle_names)) == len(program.angle_names)
+    assert not set(program.angle_names) & set(program.names.values()) - {program.names[q] for q in program.q}
+
+
+def test_sines_and_cosines_are_named_like_the_textbook():
+    program = symkin.simplify(symkin.derive(symkin.load(str(robot_file("ur_description/urdf/ur5_robot.urdf"))), ("tool0",)))
+    names = {program.names[s]: angle for s, angle in zip(program.sines, program.angles)}
+    q1, q2, q3, q4, q5, q6 = program.q
+    assert names["s5"] == q5 and names["s23"] == q2 + q3 and names["s234"] == q2 + q3 + q4
