@@ -99,22 +99,13 @@ def derive(model: RobotModel, tips: tuple[str, ...] | None = None, base: str | N
     if base not in model.links:
         raise SymkinError(f"base link {base!r} is not in robot {model.name!r}")
     if tips is None:
-        tips = tuple(leaf for leaf in model.leaves if _is_below(model, leaf, base) and leaf != base)
+        tips = tuple(leaf for leaf in model.leaves if model.is_below(leaf, base) and leaf != base)
         if not tips:
             raise SymkinError(f"base link {base!r} has no links below it")
     if len(set(tips)) != len(tips):
         raise SymkinError(f"a tip is requested twice: {', '.join(tips)}")
     joint_names = model.actuated_joints(base, tuple(tips))
     return _Deriver(model, base, joint_names).run(tuple(tips))
-
-
-def _is_below(model: RobotModel, link: str, base: str) -> bool:
-    while link != base:
-        joint = model.parent_joint(link)
-        if joint is None:
-            return False
-        link = joint.parent
-    return True
 
 
 Vector = sp.Matrix  # 3×1

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import SymkinError
+from ._errors import SymkinError, read_input
 from ._model import Joint, RobotModel, Rotation, Step, Translation, build_model, urdf_placement
 
 CONVENTIONS = ("standard", "modified")
@@ -99,10 +99,7 @@ def dh_model(
 def load_dh(path: str | os.PathLike[str]) -> RobotModel:
     """Read a DH table from a TOML file (see the README for the format)."""
     path = Path(path)
-    try:
-        text = path.read_bytes()
-    except OSError as error:
-        raise SymkinError(f"cannot read file: {error.strerror or error}", str(path)) from None
+    text = read_input(path)
     try:
         document = tomllib.loads(text.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

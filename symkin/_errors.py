@@ -1,6 +1,8 @@
-"""The one exception type symkin raises for bad input."""
+"""The one exception type symkin raises for bad input, and reading input files."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class SymkinError(Exception):
@@ -22,3 +24,11 @@ class SymkinError(Exception):
     def with_source(self, source: str) -> SymkinError:
         """The same error attributed to ``source`` (kept if already attributed)."""
         return self if self.source is not None else SymkinError(self.message, source)
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of an input file; a SymkinError naming the file if it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise SymkinError(f"cannot read file: {error.strerror or error}", str(path)) from None

@@ -163,6 +163,15 @@ class RobotModel:
         """The joint whose child is ``link``; None for the root."""
         return self._joint_to_child.get(link)
 
+    def is_below(self, link: str, base: str) -> bool:
+        """Whether ``link`` is ``base`` or one of its descendants."""
+        while link != base:
+            joint = self._joint_to_child.get(link)
+            if joint is None:
+                return False
+            link = joint.parent
+        return True
+
     def chain(self, base: str, tip: str) -> tuple[Joint, ...]:
         """The joints from ``base`` down to ``tip``, base first.
 

@@ -100,7 +100,7 @@ def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) 
     import matplotlib.pyplot as plt
     import torch
 
-    links = tuple(link for link in model.links if link != base and _below(model, link, base))
+    links = tuple(link for link in model.links if link != base and model.is_below(link, base))
     every_link = derive(model, links, base)
     module = module_class(load_module(generate(every_link)))()
     lower, upper = module.lower.clamp(min=-math.pi), module.upper.clamp(max=math.pi)
@@ -148,15 +148,6 @@ def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> N
     axes.set_xlabel("x [m]")
     axes.set_ylabel("y [m]")
     axes.set_zlabel("z [m]")
-
-
-def _below(model: RobotModel, link: str, base: str) -> bool:
-    while link != base:
-        joint = model.parent_joint(link)
-        if joint is None:
-            return False
-        link = joint.parent
-    return True
 
 
 def _md(text: str) -> str:

@@ -183,14 +183,20 @@ def _needs_negation(expr: sp.Expr) -> bool:
 
 def _needed_definitions(outputs: list[sp.Expr], definitions: dict[sp.Symbol, object]) -> list[sp.Symbol]:
     """The definitions the outputs depend on, in definition order."""
-    needed: set[sp.Symbol] = set()
-    stack = [s for o in outputs for s in o.free_symbols if s in definitions]
+    needed = _reachable(outputs, {s: d.expr for s, d in definitions.items()})
+    return [s for s in definitions if s in needed]
+
+
+def _reachable(outputs, expression_of: dict[sp.Symbol, sp.Expr]) -> set[sp.Symbol]:
+    """The symbols of ``expression_of`` that the outputs use, directly or through each other."""
+    reached: set[sp.Symbol] = set()
+    stack = [s for o in outputs for s in o.free_symbols if s in expression_of]
     while stack:
         symbol = stack.pop()
-        if symbol not in needed:
-            needed.add(symbol)
-            stack.extend(s for s in definitions[symbol].expr.free_symbols if s in definitions)
-    return [s for s in definitions if s in needed]
+        if symbol not in reached:
+            reached.add(symbol)
+            stack.extend(s for s in expression_of[symbol].free_symbols if s in expression_of)
+    return reached
 
 
 def _angles(expressions: Iterable[sp.Expr], q: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
@@ -243,14 +249,7 @@ def _dependency_order(
             uses = sorted((s for s in defined[symbol].free_symbols if s in defined), key=rank.__getitem__)
             stack.extend((s, False) for s in reversed(uses) if s not in placed)
 
-    reachable: set[sp.Symbol] = set()
-    stack = [s for o in outputs for s in o.free_symbols if s in defined]
-    while stack:
-        symbol = stack.pop()
-        if symbol not in reachable:
-            reachable.add(symbol)
-            stack.extend(s for s in defined[symbol].free_symbols if s in defined)
-    for symbol in sorted(reachable, key=rank.__getitem__):
+    for symbol in sorted(_reachable(outputs, defined), key=rank.__getitem__):
         place(symbol)
     return order
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ._errors import SymkinError
+from ._errors import SymkinError, read_input
 from ._model import (
     JOINT_TYPES,
     QUARTER_TURN_COS_SIN,
@@ -41,10 +41,7 @@ _UNSUPPORTED_TYPES = {
 def load_urdf(path: str | os.PathLike[str]) -> RobotModel:
     """Read and parse the URDF file at ``path``. Errors name the file."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SymkinError(f"cannot read file: {error.strerror or error}", str(path)) from None
+    data = read_input(path)
     try:
         return parse_urdf(data)
     except SymkinError as error:
