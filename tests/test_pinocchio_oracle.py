@@ -42,3 +42,19 @@ def test_matches_pinocchio(relative, tips, base):
         expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, module.base_name, q[i].numpy())
         np.testing.assert_allclose(poses[i], expected_pose, rtol=0, atol=1e-9)
         np.testing.assert_allclose(jacobians[i], expected_jacobian, rtol=0, atol=1e-9)
+
+
+def test_every_example_robot_data_urdf_parses():
+    from helpers import ROBOTS
+
+    import symkin
+
+    failures = {}
+    for path in sorted(ROBOTS.glob("*/*/*.urdf")):
+        try:
+            symkin.load_urdf(path)
+        except symkin.SymkinError as error:
+            failures[path.name] = error.message
+    # ur3.urdf is an empty <robot> in the package itself; every other file must load.
+    assert failures == {"ur3.urdf": "robot 'robot' has no links"}
+    assert len(list(ROBOTS.glob("*/*/*.urdf"))) > 60
