@@ -48,8 +48,9 @@ def _check_joints(q: torch.Tensor) -> None:
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
     _, _, _, _, _, _, q7, = q.unbind(-1)
-    s1, s2, s3, s4, s5, s6, = torch.sin(q[..., 0:6]).unbind(-1)
-    c1, c2, c3, c4, c5, c6, = torch.cos(q[..., 0:6]).unbind(-1)
+    joint_angles = q[..., 0:6]
+    s1, s2, s3, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
+    c1, c2, c3, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
     angle7 = q7 - 0.7853981633974483
     s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2
@@ -123,8 +124,9 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     _, _, _, _, _, _, q7, = q.unbind(-1)
-    s1, s2, s3, s4, s5, s6, = torch.sin(q[..., 0:6]).unbind(-1)
-    c1, c2, c3, c4, c5, c6, = torch.cos(q[..., 0:6]).unbind(-1)
+    joint_angles = q[..., 0:6]
+    s1, s2, s3, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
+    c1, c2, c3, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
     angle7 = q7 - 0.7853981633974483
     s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
     R_panda_link2_00 = c1*c2

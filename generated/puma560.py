@@ -47,8 +47,9 @@ def _check_joints(q: torch.Tensor) -> None:
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
     _, q2, q3, _, _, _, = q.unbind(-1)
-    s1, s2, s4, s5, s6, = torch.sin(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
-    c1, c2, c4, c5, c6, = torch.cos(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
+    joint_angles = q[..., [0, 1, 3, 4, 5]]
+    s1, s2, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
+    c1, c2, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
     R_link2_00 = c1*c2
@@ -112,8 +113,9 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
     _, q2, q3, _, _, _, = q.unbind(-1)
-    s1, s2, s4, s5, s6, = torch.sin(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
-    c1, c2, c4, c5, c6, = torch.cos(q[..., [0, 1, 3, 4, 5]]).unbind(-1)
+    joint_angles = q[..., [0, 1, 3, 4, 5]]
+    s1, s2, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
+    c1, c2, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
     R_link2_00 = c1*c2
