@@ -30,6 +30,7 @@ CONVENTIONS = ("standard", "modified")
 _JOINT_FIELDS = {"name", "type", "a", "alpha", "d", "theta", "lower", "upper"}
 _PLACEMENT_FIELDS = {"xyz", "rpy"}
 _TOP_FIELDS = {"name", "convention", "joints", "base", "tool"}
+_END_JOINTS = ("flange_joint", "tool_joint")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def dh_model(
     for i, joint_name in enumerate(names):
         if joint_name in names[:i]:
             raise SymkinError(f"joint {i + 1} ({joint_name!r}): duplicate joint name")
+        if joint_name in _END_JOINTS:
+            raise SymkinError(f"joint {i + 1} ({joint_name!r}): this name is reserved for the fixed joint to the flange or tool")
     base_steps = _placement_steps(base, "base")
     tool_steps = _placement_steps(tool, "tool") if tool is not None else None
 
@@ -91,8 +94,6 @@ def dh_model(
     if tool_steps is not None:
         links.append("tool")
         joints.append(Joint("tool_joint", "fixed", links[-2], "tool", tool_steps))
-    if len(set(links)) != len(links) or any(j in {"flange_joint", "tool_joint"} for j in names):
-        raise SymkinError("joint names 'flange_joint' and 'tool_joint' are reserved for the fixed end joints")
     return build_model(name, tuple(links), tuple(joints))
 
 

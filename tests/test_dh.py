@@ -162,3 +162,9 @@ def test_convert_to_urdf_round_trips(example, tmp_path, capsys):
     q = sample_q(first, 20)
     torch.testing.assert_close(first.forward_and_jacobian(q), second.forward_and_jacobian(q), atol=1e-12, rtol=0)
     assert symkin.simplify(symkin.derive(converted, (tip,))).ops == symkin.simplify(symkin.derive(original, (tip,))).ops
+
+
+def test_end_joint_names_are_reserved():
+    rows = [symkin.DHRow(a=0, alpha=0, d=0.1, theta=0, name="tool_joint")]
+    with pytest.raises(symkin.SymkinError, match="joint 1 \\('tool_joint'\\): this name is reserved"):
+        symkin.dh_model(rows, "standard")
