@@ -19,6 +19,7 @@ from ._derive import derive
 from ._emit import EmitOptions, check_class_name
 from ._errors import SymkinError
 from ._inspect import FORMATS, WHATS, describe, formula
+from ._report import write_report
 from ._simplify import sanitize
 from ._urdf import to_urdf
 from ._version import __version__
@@ -100,8 +101,6 @@ def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _report(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ._report import write_report
-
     progress = (lambda message: None) if arguments.quiet else stderr_progress
     model, kinematics = _kinematics(arguments)
     path = write_report(model, kinematics, Path(arguments.output), progress)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._derive import Kinematics
+from ._dh import load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
 from ._model import RobotModel
@@ -45,8 +46,6 @@ def load(path: str | os.PathLike[str]) -> RobotModel:
     resolved = resolve_robot_path(spelling)
     try:
         if resolved.suffix.lower() == ".toml":
-            from ._dh import load_dh
-
             return load_dh(resolved)
         return load_urdf(resolved)
     except SymkinError as error:
