@@ -13,9 +13,13 @@
 #   q6 = 'panda_joint6'
 #   q7 = 'panda_joint7'
 #
-# Operations per configuration (CSE'd straight-line program):
+# Arithmetic per configuration of the closed form after CSE (symkin info):
 #   pose:             80 mul, 45 add, 7 sin, 7 cos
 #   pose + Jacobian:  114 mul, 74 add, 7 sin, 7 cos
+# The code below evaluates it column by column: each rotation column, axis and origin is one
+# homogeneous 4-vector tensor (lanes first, batch last), a linear combination of earlier ones.
+# That spends more lanes of arithmetic for far fewer tensor operations, which is what costs
+# at small and medium batch sizes.
 """Forward kinematics and geometric Jacobians of one robot, compiled by symkin.
 
 Conventions:
@@ -35,7 +39,6 @@ import torch
 
 _NUM_JOINTS = 7
 _NUM_TIPS = 1
-_POSE_SIZE = 16
 _POSE_SHAPE = (4, 4)
 _JACOBIAN_SHAPE = (6, 7)
 
@@ -47,217 +50,73 @@ def _check_joints(q: torch.Tensor) -> None:
 
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
-    _, _, _, _, _, _, q7, = q.unbind(-1)
-    joint_angles = q[..., 0:6]
-    s1, s2, s3, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
-    c1, c2, c3, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
+    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
+    _, _, _, _, _, _, q7, = joints.unbind()
+    s1, s2, s3, s4, s5, s6, = torch.sin(joints[0:6]).unbind()
+    c1, c2, c3, c4, c5, c6, = torch.cos(joints[0:6]).unbind()
     angle7 = q7 - 0.7853981633974483
     s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
-    R_panda_link2_00 = c1*c2
-    neg_R_panda_link2_01 = c1*s2
-    R_panda_link2_10 = c2*s1
-    neg_R_panda_link2_11 = s1*s2
-    o_panda_link3_x = 0.316*neg_R_panda_link2_01
-    o_panda_link3_y = 0.316*neg_R_panda_link2_11
-    o_panda_link3_z = 0.316*c2 + 0.333
-    R_panda_link3_00 = torch.addcmul(R_panda_link2_00*c3, s1, s3, value=-1)
-    neg_R_panda_link3_01 = torch.addcmul(R_panda_link2_00*s3, c3, s1)
-    R_panda_link3_10 = torch.addcmul(R_panda_link2_10*c3, c1, s3)
-    R_panda_link3_11 = torch.addcmul(c1*c3, R_panda_link2_10, s3, value=-1)
-    neg_R_panda_link3_20 = c3*s2
-    R_panda_link3_21 = s2*s3
-    o_panda_link4_x = torch.add(o_panda_link3_x, R_panda_link3_00, alpha=0.0825)
-    o_panda_link4_y = torch.add(o_panda_link3_y, R_panda_link3_10, alpha=0.0825)
-    o_panda_link4_z = torch.add(o_panda_link3_z, neg_R_panda_link3_20, alpha=-0.0825)
-    R_panda_link4_00 = torch.addcmul(neg_R_panda_link2_01*s4, R_panda_link3_00, c4)
-    R_panda_link4_01 = torch.addcmul(neg_R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
-    R_panda_link4_10 = torch.addcmul(neg_R_panda_link2_11*s4, R_panda_link3_10, c4)
-    R_panda_link4_11 = torch.addcmul(neg_R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
-    R_panda_link4_20 = torch.addcmul(c2*s4, neg_R_panda_link3_20, c4, value=-1)
-    R_panda_link4_21 = torch.addcmul(neg_R_panda_link3_20*s4, c2, c4)
-    o_panda_link5_x = torch.add(torch.add(o_panda_link4_x, R_panda_link4_01, alpha=0.384), R_panda_link4_00, alpha=-0.0825)
-    o_panda_link5_y = torch.add(torch.add(o_panda_link4_y, R_panda_link4_11, alpha=0.384), R_panda_link4_10, alpha=-0.0825)
-    o_panda_link5_z = torch.add(torch.add(o_panda_link4_z, R_panda_link4_21, alpha=0.384), R_panda_link4_20, alpha=-0.0825)
-    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, neg_R_panda_link3_01, s5, value=-1)
-    neg_R_panda_link5_01 = torch.addcmul(R_panda_link4_00*s5, neg_R_panda_link3_01, c5)
-    R_panda_link5_10 = torch.addcmul(R_panda_link3_11*s5, R_panda_link4_10, c5)
-    R_panda_link5_11 = torch.addcmul(R_panda_link3_11*c5, R_panda_link4_10, s5, value=-1)
-    R_panda_link5_20 = torch.addcmul(R_panda_link3_21*s5, R_panda_link4_20, c5)
-    R_panda_link5_21 = torch.addcmul(R_panda_link3_21*c5, R_panda_link4_20, s5, value=-1)
-    R_panda_link6_00 = torch.addcmul(R_panda_link4_01*s6, R_panda_link5_00, c6)
-    R_panda_link6_01 = torch.addcmul(R_panda_link4_01*c6, R_panda_link5_00, s6, value=-1)
-    R_panda_link6_10 = torch.addcmul(R_panda_link4_11*s6, R_panda_link5_10, c6)
-    R_panda_link6_11 = torch.addcmul(R_panda_link4_11*c6, R_panda_link5_10, s6, value=-1)
-    R_panda_link6_20 = torch.addcmul(R_panda_link4_21*s6, R_panda_link5_20, c6)
-    R_panda_link6_21 = torch.addcmul(R_panda_link4_21*c6, R_panda_link5_20, s6, value=-1)
-    o_panda_link7_x = torch.add(o_panda_link5_x, R_panda_link6_00, alpha=0.088)
-    o_panda_link7_y = torch.add(o_panda_link5_y, R_panda_link6_10, alpha=0.088)
-    o_panda_link7_z = torch.add(o_panda_link5_z, R_panda_link6_20, alpha=0.088)
-    p_panda_hand_tcp_x = torch.add(o_panda_link7_x, R_panda_link6_01, alpha=-0.2104)
-    p_panda_hand_tcp_y = torch.add(o_panda_link7_y, R_panda_link6_11, alpha=-0.2104)
-    p_panda_hand_tcp_z = torch.add(o_panda_link7_z, R_panda_link6_21, alpha=-0.2104)
-    zero = q.new_full(q.shape[:-1], 0.0)
-    one = q.new_full(q.shape[:-1], 1.0)
-    return torch.stack(
-        [
-            # X_base_tip of tip 'panda_hand_tcp', row-major
-            torch.addcmul(neg_R_panda_link5_01*s_angle7, R_panda_link6_00, c_angle7),
-            torch.addcmul(neg_R_panda_link5_01*c_angle7, R_panda_link6_00, s_angle7, value=-1),
-            -R_panda_link6_01,
-            p_panda_hand_tcp_x,
-            torch.addcmul(R_panda_link6_10*c_angle7, R_panda_link5_11, s_angle7, value=-1),
-            torch.addcmul(-R_panda_link5_11*c_angle7, R_panda_link6_10, s_angle7, value=-1),
-            -R_panda_link6_11,
-            p_panda_hand_tcp_y,
-            torch.addcmul(R_panda_link6_20*c_angle7, R_panda_link5_21, s_angle7, value=-1),
-            torch.addcmul(-R_panda_link5_21*c_angle7, R_panda_link6_20, s_angle7, value=-1),
-            -R_panda_link6_21,
-            p_panda_hand_tcp_z,
-            zero,
-            zero,
-            zero,
-            one,
-        ],
-        dim=0,
-    )
+    R_panda_link0_0, R_panda_link0_1, J_panda_link2_1, o_panda_link1, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [0.333], [1.0]]]).unbind()
+    R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
+    R_panda_link1_1 = torch.addcmul(R_panda_link0_1*c1, R_panda_link0_0, s1, value=-1)
+    R_panda_link2_0 = torch.addcmul(R_panda_link1_0*c2, J_panda_link2_1, s2)
+    R_panda_link2_1 = torch.addcmul(J_panda_link2_1*c2, R_panda_link1_0, s2, value=-1)
+    o_panda_link3 = torch.add(o_panda_link1, R_panda_link2_1, alpha=-0.316)
+    R_panda_link3_0 = torch.addcmul(R_panda_link2_0*c3, R_panda_link1_1, s3)
+    R_panda_link3_1 = torch.addcmul(R_panda_link1_1*c3, R_panda_link2_0, s3, value=-1)
+    o_panda_link4 = torch.add(o_panda_link3, R_panda_link3_0, alpha=0.0825)
+    R_panda_link4_0 = torch.addcmul(R_panda_link3_0*c4, R_panda_link2_1, s4, value=-1)
+    neg_R_panda_link4_1 = torch.addcmul(R_panda_link3_0*s4, R_panda_link2_1, c4)
+    o_panda_link5 = torch.add(torch.add(o_panda_link4, R_panda_link4_0, alpha=-0.0825), neg_R_panda_link4_1, alpha=-0.384)
+    R_panda_link5_0 = torch.addcmul(R_panda_link4_0*c5, R_panda_link3_1, s5)
+    R_panda_link5_1 = torch.addcmul(R_panda_link3_1*c5, R_panda_link4_0, s5, value=-1)
+    R_panda_link6_0 = torch.addcmul(R_panda_link5_0*c6, neg_R_panda_link4_1, s6, value=-1)
+    neg_R_panda_link6_1 = torch.addcmul(R_panda_link5_0*s6, neg_R_panda_link4_1, c6)
+    o_panda_link7 = torch.add(o_panda_link5, R_panda_link6_0, alpha=0.088)
+    R_panda_hand_tcp_0 = torch.addcmul(R_panda_link6_0*c_angle7, R_panda_link5_1, s_angle7, value=-1)
+    neg_R_panda_hand_tcp_1 = torch.addcmul(R_panda_link6_0*s_angle7, R_panda_link5_1, c_angle7)
+    p_panda_hand_tcp = torch.add(o_panda_link7, neg_R_panda_link6_1, alpha=0.2104)
+    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
+    pose = torch.stack([R_panda_hand_tcp_0, -neg_R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    return pose
 
 
-def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
-    _, _, _, _, _, _, q7, = q.unbind(-1)
-    joint_angles = q[..., 0:6]
-    s1, s2, s3, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
-    c1, c2, c3, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
+def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
+    _, _, _, _, _, _, q7, = joints.unbind()
+    s1, s2, s3, s4, s5, s6, = torch.sin(joints[0:6]).unbind()
+    c1, c2, c3, c4, c5, c6, = torch.cos(joints[0:6]).unbind()
     angle7 = q7 - 0.7853981633974483
     s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
-    R_panda_link2_00 = c1*c2
-    neg_R_panda_link2_01 = c1*s2
-    R_panda_link2_10 = c2*s1
-    neg_R_panda_link2_11 = s1*s2
-    o_panda_link3_x = 0.316*neg_R_panda_link2_01
-    o_panda_link3_y = 0.316*neg_R_panda_link2_11
-    o_panda_link3_z = 0.316*c2 + 0.333
-    R_panda_link3_00 = torch.addcmul(R_panda_link2_00*c3, s1, s3, value=-1)
-    neg_R_panda_link3_01 = torch.addcmul(R_panda_link2_00*s3, c3, s1)
-    R_panda_link3_10 = torch.addcmul(R_panda_link2_10*c3, c1, s3)
-    R_panda_link3_11 = torch.addcmul(c1*c3, R_panda_link2_10, s3, value=-1)
-    neg_R_panda_link3_20 = c3*s2
-    R_panda_link3_21 = s2*s3
-    o_panda_link4_x = torch.add(o_panda_link3_x, R_panda_link3_00, alpha=0.0825)
-    o_panda_link4_y = torch.add(o_panda_link3_y, R_panda_link3_10, alpha=0.0825)
-    o_panda_link4_z = torch.add(o_panda_link3_z, neg_R_panda_link3_20, alpha=-0.0825)
-    R_panda_link4_00 = torch.addcmul(neg_R_panda_link2_01*s4, R_panda_link3_00, c4)
-    R_panda_link4_01 = torch.addcmul(neg_R_panda_link2_01*c4, R_panda_link3_00, s4, value=-1)
-    R_panda_link4_10 = torch.addcmul(neg_R_panda_link2_11*s4, R_panda_link3_10, c4)
-    R_panda_link4_11 = torch.addcmul(neg_R_panda_link2_11*c4, R_panda_link3_10, s4, value=-1)
-    R_panda_link4_20 = torch.addcmul(c2*s4, neg_R_panda_link3_20, c4, value=-1)
-    R_panda_link4_21 = torch.addcmul(neg_R_panda_link3_20*s4, c2, c4)
-    o_panda_link5_x = torch.add(torch.add(o_panda_link4_x, R_panda_link4_01, alpha=0.384), R_panda_link4_00, alpha=-0.0825)
-    o_panda_link5_y = torch.add(torch.add(o_panda_link4_y, R_panda_link4_11, alpha=0.384), R_panda_link4_10, alpha=-0.0825)
-    o_panda_link5_z = torch.add(torch.add(o_panda_link4_z, R_panda_link4_21, alpha=0.384), R_panda_link4_20, alpha=-0.0825)
-    R_panda_link5_00 = torch.addcmul(R_panda_link4_00*c5, neg_R_panda_link3_01, s5, value=-1)
-    neg_R_panda_link5_01 = torch.addcmul(R_panda_link4_00*s5, neg_R_panda_link3_01, c5)
-    R_panda_link5_10 = torch.addcmul(R_panda_link3_11*s5, R_panda_link4_10, c5)
-    R_panda_link5_11 = torch.addcmul(R_panda_link3_11*c5, R_panda_link4_10, s5, value=-1)
-    R_panda_link5_20 = torch.addcmul(R_panda_link3_21*s5, R_panda_link4_20, c5)
-    R_panda_link5_21 = torch.addcmul(R_panda_link3_21*c5, R_panda_link4_20, s5, value=-1)
-    R_panda_link6_00 = torch.addcmul(R_panda_link4_01*s6, R_panda_link5_00, c6)
-    R_panda_link6_01 = torch.addcmul(R_panda_link4_01*c6, R_panda_link5_00, s6, value=-1)
-    R_panda_link6_10 = torch.addcmul(R_panda_link4_11*s6, R_panda_link5_10, c6)
-    R_panda_link6_11 = torch.addcmul(R_panda_link4_11*c6, R_panda_link5_10, s6, value=-1)
-    R_panda_link6_20 = torch.addcmul(R_panda_link4_21*s6, R_panda_link5_20, c6)
-    R_panda_link6_21 = torch.addcmul(R_panda_link4_21*c6, R_panda_link5_20, s6, value=-1)
-    o_panda_link7_x = torch.add(o_panda_link5_x, R_panda_link6_00, alpha=0.088)
-    o_panda_link7_y = torch.add(o_panda_link5_y, R_panda_link6_10, alpha=0.088)
-    o_panda_link7_z = torch.add(o_panda_link5_z, R_panda_link6_20, alpha=0.088)
-    p_panda_hand_tcp_x = torch.add(o_panda_link7_x, R_panda_link6_01, alpha=-0.2104)
-    p_panda_hand_tcp_y = torch.add(o_panda_link7_y, R_panda_link6_11, alpha=-0.2104)
-    p_panda_hand_tcp_z = torch.add(o_panda_link7_z, R_panda_link6_21, alpha=-0.2104)
-    t0 = R_panda_link6_01
-    t1 = R_panda_link6_11
-    t2 = R_panda_link6_21
-    t3 = p_panda_hand_tcp_y
-    t4 = p_panda_hand_tcp_z - 0.333
-    t5 = p_panda_hand_tcp_z - o_panda_link3_z
-    t6 = p_panda_hand_tcp_y - o_panda_link3_y
-    t7 = p_panda_hand_tcp_z
-    t8 = t7 - o_panda_link4_z
-    t9 = t3 - o_panda_link4_y
-    t10 = t7 - o_panda_link5_z
-    t11 = t3 - o_panda_link5_y
-    t12 = t7 - o_panda_link7_z
-    t13 = t3 - o_panda_link7_y
-    t14 = p_panda_hand_tcp_x
-    t15 = t14 - o_panda_link3_x
-    t16 = t14 - o_panda_link4_x
-    t17 = t14 - o_panda_link5_x
-    t18 = t14 - o_panda_link7_x
-    zero = q.new_full(q.shape[:-1], 0.0)
-    one = q.new_full(q.shape[:-1], 1.0)
-    return torch.stack(
-        [
-            # X_base_tip of tip 'panda_hand_tcp', row-major
-            torch.addcmul(neg_R_panda_link5_01*s_angle7, R_panda_link6_00, c_angle7),
-            torch.addcmul(neg_R_panda_link5_01*c_angle7, R_panda_link6_00, s_angle7, value=-1),
-            -t0,
-            p_panda_hand_tcp_x,
-            torch.addcmul(R_panda_link6_10*c_angle7, R_panda_link5_11, s_angle7, value=-1),
-            torch.addcmul(-R_panda_link5_11*c_angle7, R_panda_link6_10, s_angle7, value=-1),
-            -t1,
-            p_panda_hand_tcp_y,
-            torch.addcmul(R_panda_link6_20*c_angle7, R_panda_link5_21, s_angle7, value=-1),
-            torch.addcmul(-R_panda_link5_21*c_angle7, R_panda_link6_20, s_angle7, value=-1),
-            -t2,
-            p_panda_hand_tcp_z,
-            zero,
-            zero,
-            zero,
-            one,
-            # Jacobian of tip 'panda_hand_tcp', row-major
-            -t3,
-            t4*c1,
-            torch.addcmul(neg_R_panda_link2_11*t5, t6, c2, value=-1),
-            torch.addcmul(R_panda_link3_21*t9, R_panda_link3_11, t8, value=-1),
-            torch.addcmul(R_panda_link4_11*t10, R_panda_link4_21, t11, value=-1),
-            torch.addcmul(R_panda_link5_21*t11, R_panda_link5_11, t10, value=-1),
-            torch.addcmul(R_panda_link6_21*t13, R_panda_link6_11, t12, value=-1),
-            p_panda_hand_tcp_x,
-            t4*s1,
-            torch.addcmul(t15*c2, neg_R_panda_link2_01, t5, value=-1),
-            torch.addcmul(-R_panda_link3_21*t16, neg_R_panda_link3_01, t8, value=-1),
-            torch.addcmul(R_panda_link4_21*t17, R_panda_link4_01, t10, value=-1),
-            torch.addcmul(-neg_R_panda_link5_01*t10, R_panda_link5_21, t17, value=-1),
-            torch.addcmul(R_panda_link6_01*t12, R_panda_link6_21, t18, value=-1),
-            zero,
-            torch.addcmul(-p_panda_hand_tcp_x*c1, p_panda_hand_tcp_y, s1, value=-1),
-            torch.addcmul(neg_R_panda_link2_01*t6, neg_R_panda_link2_11, t15, value=-1),
-            torch.addcmul(R_panda_link3_11*t16, neg_R_panda_link3_01, t9),
-            torch.addcmul(R_panda_link4_01*t11, R_panda_link4_11, t17, value=-1),
-            torch.addcmul(neg_R_panda_link5_01*t11, R_panda_link5_11, t17),
-            torch.addcmul(R_panda_link6_11*t18, R_panda_link6_01, t13, value=-1),
-            zero,
-            -s1,
-            neg_R_panda_link2_01,
-            neg_R_panda_link3_01,
-            R_panda_link4_01,
-            neg_R_panda_link5_01,
-            -t0,
-            zero,
-            c1,
-            neg_R_panda_link2_11,
-            -R_panda_link3_11,
-            R_panda_link4_11,
-            -R_panda_link5_11,
-            -t1,
-            one,
-            zero,
-            c2,
-            -R_panda_link3_21,
-            R_panda_link4_21,
-            -R_panda_link5_21,
-            -t2,
-        ],
-        dim=0,
-    )
+    R_panda_link0_0, R_panda_link0_1, J_panda_link2_1, o_panda_link1, R_panda_link0_2, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [0.333], [1.0]], [[0.0], [0.0], [1.0], [0.0]]]).unbind()
+    R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
+    R_panda_link1_1 = torch.addcmul(R_panda_link0_1*c1, R_panda_link0_0, s1, value=-1)
+    R_panda_link2_0 = torch.addcmul(R_panda_link1_0*c2, J_panda_link2_1, s2)
+    R_panda_link2_1 = torch.addcmul(J_panda_link2_1*c2, R_panda_link1_0, s2, value=-1)
+    o_panda_link3 = torch.add(o_panda_link1, R_panda_link2_1, alpha=-0.316)
+    R_panda_link3_0 = torch.addcmul(R_panda_link2_0*c3, R_panda_link1_1, s3)
+    R_panda_link3_1 = torch.addcmul(R_panda_link1_1*c3, R_panda_link2_0, s3, value=-1)
+    o_panda_link4 = torch.add(o_panda_link3, R_panda_link3_0, alpha=0.0825)
+    R_panda_link4_0 = torch.addcmul(R_panda_link3_0*c4, R_panda_link2_1, s4, value=-1)
+    neg_R_panda_link4_1 = torch.addcmul(R_panda_link3_0*s4, R_panda_link2_1, c4)
+    o_panda_link5 = torch.add(torch.add(o_panda_link4, R_panda_link4_0, alpha=-0.0825), neg_R_panda_link4_1, alpha=-0.384)
+    R_panda_link5_0 = torch.addcmul(R_panda_link4_0*c5, R_panda_link3_1, s5)
+    R_panda_link5_1 = torch.addcmul(R_panda_link3_1*c5, R_panda_link4_0, s5, value=-1)
+    R_panda_link6_0 = torch.addcmul(R_panda_link5_0*c6, neg_R_panda_link4_1, s6, value=-1)
+    neg_R_panda_link6_1 = torch.addcmul(R_panda_link5_0*s6, neg_R_panda_link4_1, c6)
+    o_panda_link7 = torch.add(o_panda_link5, R_panda_link6_0, alpha=0.088)
+    R_panda_hand_tcp_0 = torch.addcmul(R_panda_link6_0*c_angle7, R_panda_link5_1, s_angle7, value=-1)
+    neg_R_panda_hand_tcp_1 = torch.addcmul(R_panda_link6_0*s_angle7, R_panda_link5_1, c_angle7)
+    p_panda_hand_tcp = torch.add(o_panda_link7, neg_R_panda_link6_1, alpha=0.2104)
+    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
+    pose = torch.stack([R_panda_hand_tcp_0, -neg_R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    # Jacobian of tip 0, (6, n, B): rows [v; ω], columns [z × (p_tip - o); z] or [z; 0]
+    axis_x, axis_y, axis_z, _ = torch.stack([R_panda_link0_2.expand(-1, joints.shape[1]), R_panda_link1_1, -R_panda_link2_1, -R_panda_link3_1, -neg_R_panda_link4_1, -R_panda_link5_1, neg_R_panda_link6_1], 1).unbind()
+    lever_x, lever_y, lever_z, _ = (p_panda_hand_tcp.unsqueeze(1) - torch.stack([o_panda_link1.expand(-1, joints.shape[1]), o_panda_link1.expand(-1, joints.shape[1]), o_panda_link3, o_panda_link4, o_panda_link5, o_panda_link5, o_panda_link7], 1)).unbind()
+    jacobian_0 = torch.stack([torch.addcmul(axis_y*lever_z, axis_z, lever_y, value=-1), torch.addcmul(axis_z*lever_x, axis_x, lever_z, value=-1), torch.addcmul(axis_x*lever_y, axis_y, lever_x, value=-1), axis_x, axis_y, axis_z])
+    # Jacobians lanes first, (T, 6, n, B), the layout the closed-form backward works in
+    jacobian = jacobian_0.unsqueeze(0)
+    return pose, jacobian
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
@@ -265,36 +124,27 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
     translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
-    computed once in the forward pass, with no autograd graph recorded.
+    computed once in the forward pass, with no autograd graph recorded. The second
+    output is that Jacobian, lanes first, for the backward only.
     """
 
-    generate_vmap_rule = True
-
     @staticmethod
-    def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = _pose_and_jacobian(q).movedim(0, -1)
-        return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        (q,) = inputs
-        pose, jacobian = output
+    def forward(ctx, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pose, jacobian = _pose_and_jacobian(q)
         ctx.mark_non_differentiable(jacobian)
         ctx.save_for_backward(q, pose, jacobian)
+        return pose, jacobian
 
     @staticmethod
     def backward(ctx, grad_pose: torch.Tensor, _grad_jacobian: torch.Tensor) -> torch.Tensor:
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            outputs = _pose_and_jacobian(q).movedim(0, -1)
-            pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
-        pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
-        grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
-        jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
+            pose, jacobian = _pose_and_jacobian(q)
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        return (wrench.unsqueeze(-2) @ jacobian).squeeze(-2).sum(-2)
+        # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
+        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape)
 
 
 class PandaKinematics(torch.nn.Module):
@@ -328,9 +178,13 @@ class PandaKinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
-        if q.requires_grad and torch.is_grad_enabled():
-            return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
-        return _pose(q).movedim(0, -1).unflatten(-1, _POSE_SHAPE)
+        if q.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
+            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
+            # a setup_context-style Function, autograd differentiates the program itself instead.
+            pose = _PoseWithClosedFormBackward.apply(q)[0]
+        else:
+            pose = _pose(q)
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -339,5 +193,5 @@ class PandaKinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        outputs = _pose_and_jacobian(q).movedim(0, -1)
-        return outputs[..., :_POSE_SIZE].unflatten(-1, _POSE_SHAPE), outputs[..., _POSE_SIZE:].unflatten(-1, _JACOBIAN_SHAPE)
+        pose, jacobian = _pose_and_jacobian(q)
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE), jacobian.permute(3, 0, 1, 2).reshape(q.shape[:-1] + _JACOBIAN_SHAPE)

@@ -12,9 +12,13 @@
 #   q5 = 'j5'
 #   q6 = 'j6'
 #
-# Operations per configuration (CSE'd straight-line program):
+# Arithmetic per configuration of the closed form after CSE (symkin info):
 #   pose:             51 mul, 25 add, 6 sin, 6 cos
 #   pose + Jacobian:  65 mul, 36 add, 6 sin, 6 cos
+# The code below evaluates it column by column: each rotation column, axis and origin is one
+# homogeneous 4-vector tensor (lanes first, batch last), a linear combination of earlier ones.
+# That spends more lanes of arithmetic for far fewer tensor operations, which is what costs
+# at small and medium batch sizes.
 """Forward kinematics and geometric Jacobians of one robot, compiled by symkin.
 
 Conventions:
@@ -34,7 +38,6 @@ import torch
 
 _NUM_JOINTS = 6
 _NUM_TIPS = 1
-_POSE_SIZE = 16
 _POSE_SHAPE = (4, 4)
 _JACOBIAN_SHAPE = (6, 6)
 
@@ -46,178 +49,63 @@ def _check_joints(q: torch.Tensor) -> None:
 
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
-    _, q2, q3, _, _, _, = q.unbind(-1)
-    joint_angles = q[..., [0, 1, 3, 4, 5]]
-    s1, s2, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
-    c1, c2, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
+    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
+    _, q2, q3, _, _, _, = joints.unbind()
+    s1, s2, s4, s5, s6, = torch.sin(joints[[0, 1, 3, 4, 5]]).unbind()
+    c1, c2, c4, c5, c6, = torch.cos(joints[[0, 1, 3, 4, 5]]).unbind()
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
-    R_link2_00 = c1*c2
-    R_link2_10 = c2*s1
-    o_link3_x = 0.4318*R_link2_00
-    o_link3_y = 0.4318*R_link2_10
-    o_link3_z = 0.4318*s2
-    R_link3_00 = c1*c23
-    neg_R_link3_01 = c1*s23
-    R_link3_10 = c23*s1
-    neg_R_link3_11 = s1*s23
-    o_link4_x = torch.add(torch.add(o_link3_x, R_link3_00, alpha=0.0203), s1, alpha=0.15005)
-    o_link4_y = torch.add(torch.add(o_link3_y, R_link3_10, alpha=0.0203), c1, alpha=-0.15005)
-    o_link4_z = torch.add(o_link3_z, s23, alpha=0.0203)
-    R_link4_00 = torch.addcmul(R_link3_00*c4, s1, s4, value=-1)
-    neg_R_link4_01 = torch.addcmul(R_link3_00*s4, c4, s1)
-    R_link4_10 = torch.addcmul(R_link3_10*c4, c1, s4)
-    R_link4_11 = torch.addcmul(c1*c4, R_link3_10, s4, value=-1)
-    R_link4_20 = c4*s23
-    neg_R_link4_21 = s23*s4
-    o_link5_x = torch.add(o_link4_x, neg_R_link3_01, alpha=-0.4318)
-    o_link5_y = torch.add(o_link4_y, neg_R_link3_11, alpha=-0.4318)
-    o_link5_z = torch.add(o_link4_z, c23, alpha=0.4318)
-    R_link5_00 = torch.addcmul(R_link4_00*c5, neg_R_link3_01, s5, value=-1)
-    neg_R_link5_01 = torch.addcmul(R_link4_00*s5, neg_R_link3_01, c5)
-    R_link5_10 = torch.addcmul(R_link4_10*c5, neg_R_link3_11, s5, value=-1)
-    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c5, R_link4_10, s5)
-    R_link5_20 = torch.addcmul(R_link4_20*c5, c23, s5)
-    R_link5_21 = torch.addcmul(c23*c5, R_link4_20, s5, value=-1)
-    R_link6_00 = torch.addcmul(R_link5_00*c6, neg_R_link4_01, s6, value=-1)
-    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c6, R_link5_00, s6)
-    R_link6_10 = torch.addcmul(R_link4_11*s6, R_link5_10, c6)
-    R_link6_11 = torch.addcmul(R_link4_11*c6, R_link5_10, s6, value=-1)
-    R_link6_20 = torch.addcmul(R_link5_20*c6, neg_R_link4_21, s6, value=-1)
-    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c6, R_link5_20, s6)
-    zero = q.new_full(q.shape[:-1], 0.0)
-    one = q.new_full(q.shape[:-1], 1.0)
-    return torch.stack(
-        [
-            # X_base_tip of tip 'flange', row-major
-            R_link6_00,
-            -neg_R_link6_01,
-            -neg_R_link5_01,
-            o_link5_x,
-            R_link6_10,
-            R_link6_11,
-            -neg_R_link5_11,
-            o_link5_y,
-            R_link6_20,
-            -neg_R_link6_21,
-            R_link5_21,
-            o_link5_z,
-            zero,
-            zero,
-            zero,
-            one,
-        ],
-        dim=0,
-    )
+    R_base_0, R_base_1, R_base_2, o_base, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]]).unbind()
+    R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
+    R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
+    R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
+    o_link3 = torch.add(o_base, R_link2_0, alpha=0.4318)
+    R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
+    R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
+    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), R_link1_1, alpha=-0.15005)
+    R_link4_0 = torch.addcmul(R_link3_0*c4, R_link1_1, s4)
+    R_link4_1 = torch.addcmul(R_link1_1*c4, R_link3_0, s4, value=-1)
+    o_link5 = torch.add(o_link4, R_link3_1, alpha=0.4318)
+    R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
+    R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
+    R_link6_0 = torch.addcmul(R_link5_0*c6, R_link4_1, s6)
+    R_link6_1 = torch.addcmul(R_link4_1*c6, R_link5_0, s6, value=-1)
+    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
+    pose = torch.stack([R_link6_0, R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    return pose
 
 
-def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
-    _, q2, q3, _, _, _, = q.unbind(-1)
-    joint_angles = q[..., [0, 1, 3, 4, 5]]
-    s1, s2, s4, s5, s6, = torch.sin(joint_angles).unbind(-1)
-    c1, c2, c4, c5, c6, = torch.cos(joint_angles).unbind(-1)
+def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
+    _, q2, q3, _, _, _, = joints.unbind()
+    s1, s2, s4, s5, s6, = torch.sin(joints[[0, 1, 3, 4, 5]]).unbind()
+    c1, c2, c4, c5, c6, = torch.cos(joints[[0, 1, 3, 4, 5]]).unbind()
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
-    R_link2_00 = c1*c2
-    R_link2_10 = c2*s1
-    o_link3_x = 0.4318*R_link2_00
-    o_link3_y = 0.4318*R_link2_10
-    o_link3_z = 0.4318*s2
-    R_link3_00 = c1*c23
-    neg_R_link3_01 = c1*s23
-    R_link3_10 = c23*s1
-    neg_R_link3_11 = s1*s23
-    o_link4_x = torch.add(torch.add(o_link3_x, R_link3_00, alpha=0.0203), s1, alpha=0.15005)
-    o_link4_y = torch.add(torch.add(o_link3_y, R_link3_10, alpha=0.0203), c1, alpha=-0.15005)
-    o_link4_z = torch.add(o_link3_z, s23, alpha=0.0203)
-    R_link4_00 = torch.addcmul(R_link3_00*c4, s1, s4, value=-1)
-    neg_R_link4_01 = torch.addcmul(R_link3_00*s4, c4, s1)
-    R_link4_10 = torch.addcmul(R_link3_10*c4, c1, s4)
-    R_link4_11 = torch.addcmul(c1*c4, R_link3_10, s4, value=-1)
-    R_link4_20 = c4*s23
-    neg_R_link4_21 = s23*s4
-    o_link5_x = torch.add(o_link4_x, neg_R_link3_01, alpha=-0.4318)
-    o_link5_y = torch.add(o_link4_y, neg_R_link3_11, alpha=-0.4318)
-    o_link5_z = torch.add(o_link4_z, c23, alpha=0.4318)
-    R_link5_00 = torch.addcmul(R_link4_00*c5, neg_R_link3_01, s5, value=-1)
-    neg_R_link5_01 = torch.addcmul(R_link4_00*s5, neg_R_link3_01, c5)
-    R_link5_10 = torch.addcmul(R_link4_10*c5, neg_R_link3_11, s5, value=-1)
-    neg_R_link5_11 = torch.addcmul(neg_R_link3_11*c5, R_link4_10, s5)
-    R_link5_20 = torch.addcmul(R_link4_20*c5, c23, s5)
-    R_link5_21 = torch.addcmul(c23*c5, R_link4_20, s5, value=-1)
-    R_link6_00 = torch.addcmul(R_link5_00*c6, neg_R_link4_01, s6, value=-1)
-    neg_R_link6_01 = torch.addcmul(neg_R_link4_01*c6, R_link5_00, s6)
-    R_link6_10 = torch.addcmul(R_link4_11*s6, R_link5_10, c6)
-    R_link6_11 = torch.addcmul(R_link4_11*c6, R_link5_10, s6, value=-1)
-    R_link6_20 = torch.addcmul(R_link5_20*c6, neg_R_link4_21, s6, value=-1)
-    neg_R_link6_21 = torch.addcmul(neg_R_link4_21*c6, R_link5_20, s6)
-    t0 = o_link5_y
-    t1 = o_link5_z - o_link3_z
-    t2 = o_link5_z - o_link4_z
-    t3 = t0 - o_link4_y
-    t4 = o_link5_x - o_link4_x
-    t5 = c1
-    zero = q.new_full(q.shape[:-1], 0.0)
-    one = q.new_full(q.shape[:-1], 1.0)
-    return torch.stack(
-        [
-            # X_base_tip of tip 'flange', row-major
-            R_link6_00,
-            -neg_R_link6_01,
-            -neg_R_link5_01,
-            o_link5_x,
-            R_link6_10,
-            R_link6_11,
-            -neg_R_link5_11,
-            o_link5_y,
-            R_link6_20,
-            -neg_R_link6_21,
-            R_link5_21,
-            o_link5_z,
-            zero,
-            zero,
-            zero,
-            one,
-            # Jacobian of tip 'flange', row-major
-            -t0,
-            -o_link5_z*c1,
-            -t1*c1,
-            torch.addcmul(-neg_R_link3_11*t2, t3, c23, value=-1),
-            zero,
-            zero,
-            o_link5_x,
-            -o_link5_z*s1,
-            -t1*s1,
-            torch.addcmul(neg_R_link3_01*t2, t4, c23),
-            zero,
-            zero,
-            zero,
-            torch.addcmul(o_link5_x*c1, o_link5_y, s1),
-            torch.addcmul(c1*(o_link5_x - o_link3_x), s1, o_link5_y - o_link3_y),
-            torch.addcmul(neg_R_link3_11*t4, neg_R_link3_01, t3, value=-1),
-            zero,
-            zero,
-            zero,
-            s1,
-            s1,
-            -neg_R_link3_01,
-            neg_R_link4_01,
-            -neg_R_link5_01,
-            zero,
-            -t5,
-            -t5,
-            -neg_R_link3_11,
-            -R_link4_11,
-            -neg_R_link5_11,
-            one,
-            zero,
-            zero,
-            c23,
-            neg_R_link4_21,
-            R_link5_21,
-        ],
-        dim=0,
-    )
+    R_base_0, R_base_1, R_base_2, o_base, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]]).unbind()
+    R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
+    R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
+    R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
+    o_link3 = torch.add(o_base, R_link2_0, alpha=0.4318)
+    R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
+    R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
+    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), R_link1_1, alpha=-0.15005)
+    R_link4_0 = torch.addcmul(R_link3_0*c4, R_link1_1, s4)
+    R_link4_1 = torch.addcmul(R_link1_1*c4, R_link3_0, s4, value=-1)
+    o_link5 = torch.add(o_link4, R_link3_1, alpha=0.4318)
+    R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
+    R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
+    R_link6_0 = torch.addcmul(R_link5_0*c6, R_link4_1, s6)
+    R_link6_1 = torch.addcmul(R_link4_1*c6, R_link5_0, s6, value=-1)
+    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
+    pose = torch.stack([R_link6_0, R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    # Jacobian of tip 0, (6, n, B): rows [v; ω], columns [z × (p_tip - o); z] or [z; 0]
+    axis_x, axis_y, axis_z, _ = torch.stack([R_base_2.expand(-1, joints.shape[1]), -R_link1_1, -R_link1_1, R_link3_1, -R_link4_1, R_link5_1], 1).unbind()
+    lever_x, lever_y, lever_z, _ = (o_link5.unsqueeze(1) - torch.stack([o_base.expand(-1, joints.shape[1]), o_base.expand(-1, joints.shape[1]), o_link3, o_link4, o_link5, o_link5], 1)).unbind()
+    jacobian_0 = torch.stack([torch.addcmul(axis_y*lever_z, axis_z, lever_y, value=-1), torch.addcmul(axis_z*lever_x, axis_x, lever_z, value=-1), torch.addcmul(axis_x*lever_y, axis_y, lever_x, value=-1), axis_x, axis_y, axis_z])
+    # Jacobians lanes first, (T, 6, n, B), the layout the closed-form backward works in
+    jacobian = jacobian_0.unsqueeze(0)
+    return pose, jacobian
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
@@ -225,36 +113,27 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
     translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
-    computed once in the forward pass, with no autograd graph recorded.
+    computed once in the forward pass, with no autograd graph recorded. The second
+    output is that Jacobian, lanes first, for the backward only.
     """
 
-    generate_vmap_rule = True
-
     @staticmethod
-    def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = _pose_and_jacobian(q).movedim(0, -1)
-        return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        (q,) = inputs
-        pose, jacobian = output
+    def forward(ctx, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pose, jacobian = _pose_and_jacobian(q)
         ctx.mark_non_differentiable(jacobian)
         ctx.save_for_backward(q, pose, jacobian)
+        return pose, jacobian
 
     @staticmethod
     def backward(ctx, grad_pose: torch.Tensor, _grad_jacobian: torch.Tensor) -> torch.Tensor:
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            outputs = _pose_and_jacobian(q).movedim(0, -1)
-            pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
-        pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
-        grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
-        jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
+            pose, jacobian = _pose_and_jacobian(q)
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        return (wrench.unsqueeze(-2) @ jacobian).squeeze(-2).sum(-2)
+        # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
+        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape)
 
 
 class Puma560Kinematics(torch.nn.Module):
@@ -287,9 +166,13 @@ class Puma560Kinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
-        if q.requires_grad and torch.is_grad_enabled():
-            return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
-        return _pose(q).movedim(0, -1).unflatten(-1, _POSE_SHAPE)
+        if q.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
+            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
+            # a setup_context-style Function, autograd differentiates the program itself instead.
+            pose = _PoseWithClosedFormBackward.apply(q)[0]
+        else:
+            pose = _pose(q)
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -298,5 +181,5 @@ class Puma560Kinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        outputs = _pose_and_jacobian(q).movedim(0, -1)
-        return outputs[..., :_POSE_SIZE].unflatten(-1, _POSE_SHAPE), outputs[..., _POSE_SIZE:].unflatten(-1, _JACOBIAN_SHAPE)
+        pose, jacobian = _pose_and_jacobian(q)
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE), jacobian.permute(3, 0, 1, 2).reshape(q.shape[:-1] + _JACOBIAN_SHAPE)

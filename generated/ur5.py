@@ -12,9 +12,13 @@
 #   q5 = 'wrist_2_joint'
 #   q6 = 'wrist_3_joint'
 #
-# Operations per configuration (CSE'd straight-line program):
+# Arithmetic per configuration of the closed form after CSE (symkin info):
 #   pose:             48 mul, 29 add, 6 sin, 6 cos
 #   pose + Jacobian:  72 mul, 52 add, 6 sin, 6 cos
+# The code below evaluates it column by column: each rotation column, axis and origin is one
+# homogeneous 4-vector tensor (lanes first, batch last), a linear combination of earlier ones.
+# That spends more lanes of arithmetic for far fewer tensor operations, which is what costs
+# at small and medium batch sizes.
 """Forward kinematics and geometric Jacobians of one robot, compiled by symkin.
 
 Conventions:
@@ -34,7 +38,6 @@ import torch
 
 _NUM_JOINTS = 6
 _NUM_TIPS = 1
-_POSE_SIZE = 16
 _POSE_SHAPE = (4, 4)
 _JACOBIAN_SHAPE = (6, 6)
 
@@ -46,194 +49,71 @@ def _check_joints(q: torch.Tensor) -> None:
 
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
-    _, q2, q3, q4, _, _, = q.unbind(-1)
-    joint_angles = q[..., [0, 1, 4, 5]]
-    s1, s2, s5, s6, = torch.sin(joint_angles).unbind(-1)
-    c1, c2, c5, c6, = torch.cos(joint_angles).unbind(-1)
+    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
+    _, q2, q3, q4, _, _, = joints.unbind()
+    s1, s2, s5, s6, = torch.sin(joints[[0, 1, 4, 5]]).unbind()
+    c1, c2, c5, c6, = torch.cos(joints[[0, 1, 4, 5]]).unbind()
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
     q234 = q2 + q3 + q4
     s234, c234 = torch.sin(q234), torch.cos(q234)
-    neg_o_upper_arm_link_x = 0.13585*s1
-    o_upper_arm_link_y = 0.13585*c1
-    R_upper_arm_link_02 = c1*c2
-    R_upper_arm_link_12 = c2*s1
-    o_forearm_link_x = torch.add(torch.add(-neg_o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
-    o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
-    o_forearm_link_z = -0.425*s2 + 0.089159
-    R_forearm_link_02 = c1*c23
-    R_forearm_link_12 = c23*s1
-    o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
-    o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
-    o_wrist_1_link_z = torch.add(o_forearm_link_z, s23, alpha=-0.39225)
-    neg_R_wrist_1_link_00 = c1*c234
-    neg_R_wrist_1_link_02 = c1*s234
-    neg_R_wrist_1_link_10 = c234*s1
-    neg_R_wrist_1_link_12 = s1*s234
-    o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
-    o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
-    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c5, s1, s5)
-    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s5, c5, s1, value=-1)
-    R_wrist_2_link_10 = torch.addcmul(c1*s5, neg_R_wrist_1_link_10, c5, value=-1)
-    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s5, c1, c5)
-    R_wrist_2_link_20 = c5*s234
-    neg_R_wrist_2_link_21 = s234*s5
-    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, neg_R_wrist_1_link_02, alpha=-0.09465)
-    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, neg_R_wrist_1_link_12, alpha=-0.09465)
-    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c234, alpha=-0.09465)
-    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s6, neg_R_wrist_2_link_00, c6, value=-1)
-    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c6, neg_R_wrist_2_link_00, s6)
-    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s6, R_wrist_2_link_10, c6)
-    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s6, neg_R_wrist_1_link_12, c6, value=-1)
-    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c6, c234, s6)
-    R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s6, c234, c6, value=-1)
-    p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
-    p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
-    p_tool0_z = torch.add(o_wrist_3_link_z, neg_R_wrist_2_link_21, alpha=-0.0823)
-    zero = q.new_full(q.shape[:-1], 0.0)
-    one = q.new_full(q.shape[:-1], 1.0)
-    return torch.stack(
-        [
-            # X_base_tip of tip 'tool0', row-major
-            R_wrist_3_link_00,
-            neg_R_wrist_3_link_02,
-            R_wrist_2_link_01,
-            p_tool0_x,
-            R_wrist_3_link_10,
-            -R_wrist_3_link_12,
-            R_wrist_2_link_11,
-            p_tool0_y,
-            R_wrist_3_link_20,
-            -R_wrist_3_link_22,
-            -neg_R_wrist_2_link_21,
-            p_tool0_z,
-            zero,
-            zero,
-            zero,
-            one,
-        ],
-        dim=0,
-    )
+    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]]]).unbind()
+    R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
+    R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
+    o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
+    R_upper_arm_link_2 = torch.addcmul(J_upper_arm_link_0*s2, R_shoulder_link_0, c2)
+    o_forearm_link = torch.add(torch.add(o_upper_arm_link, R_upper_arm_link_2, alpha=0.425), R_shoulder_link_1, alpha=-0.1197)
+    R_forearm_link_2 = torch.addcmul(J_upper_arm_link_0*s23, R_shoulder_link_0, c23)
+    o_wrist_1_link = torch.add(o_forearm_link, R_forearm_link_2, alpha=0.39225)
+    neg_R_wrist_1_link_0 = torch.addcmul(R_shoulder_link_0*c234, J_upper_arm_link_0, s234)
+    R_wrist_1_link_2 = torch.addcmul(J_upper_arm_link_0*c234, R_shoulder_link_0, s234, value=-1)
+    o_wrist_2_link = torch.add(o_wrist_1_link, R_shoulder_link_1, alpha=0.093)
+    R_wrist_2_link_0 = torch.addcmul(R_shoulder_link_1*s5, neg_R_wrist_1_link_0, c5, value=-1)
+    R_wrist_2_link_1 = torch.addcmul(neg_R_wrist_1_link_0*s5, R_shoulder_link_1, c5)
+    o_wrist_3_link = torch.add(o_wrist_2_link, R_wrist_1_link_2, alpha=0.09465)
+    R_wrist_3_link_0 = torch.addcmul(R_wrist_2_link_0*c6, R_wrist_1_link_2, s6, value=-1)
+    R_wrist_3_link_2 = torch.addcmul(R_wrist_2_link_0*s6, R_wrist_1_link_2, c6)
+    p_tool0 = torch.add(o_wrist_3_link, R_wrist_2_link_1, alpha=0.0823)
+    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
+    pose = torch.stack([R_wrist_3_link_0, -R_wrist_3_link_2, R_wrist_2_link_1, p_tool0], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    return pose
 
 
-def _pose_and_jacobian(q: torch.Tensor) -> torch.Tensor:
-    _, q2, q3, q4, _, _, = q.unbind(-1)
-    joint_angles = q[..., [0, 1, 4, 5]]
-    s1, s2, s5, s6, = torch.sin(joint_angles).unbind(-1)
-    c1, c2, c5, c6, = torch.cos(joint_angles).unbind(-1)
+def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
+    _, q2, q3, q4, _, _, = joints.unbind()
+    s1, s2, s5, s6, = torch.sin(joints[[0, 1, 4, 5]]).unbind()
+    c1, c2, c5, c6, = torch.cos(joints[[0, 1, 4, 5]]).unbind()
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
     q234 = q2 + q3 + q4
     s234, c234 = torch.sin(q234), torch.cos(q234)
-    neg_o_upper_arm_link_x = 0.13585*s1
-    o_upper_arm_link_y = 0.13585*c1
-    R_upper_arm_link_02 = c1*c2
-    R_upper_arm_link_12 = c2*s1
-    o_forearm_link_x = torch.add(torch.add(-neg_o_upper_arm_link_x, s1, alpha=0.1197), R_upper_arm_link_02, alpha=0.425)
-    o_forearm_link_y = torch.add(torch.add(o_upper_arm_link_y, R_upper_arm_link_12, alpha=0.425), c1, alpha=-0.1197)
-    o_forearm_link_z = -0.425*s2 + 0.089159
-    R_forearm_link_02 = c1*c23
-    R_forearm_link_12 = c23*s1
-    o_wrist_1_link_x = torch.add(o_forearm_link_x, R_forearm_link_02, alpha=0.39225)
-    o_wrist_1_link_y = torch.add(o_forearm_link_y, R_forearm_link_12, alpha=0.39225)
-    o_wrist_1_link_z = torch.add(o_forearm_link_z, s23, alpha=-0.39225)
-    neg_R_wrist_1_link_00 = c1*c234
-    neg_R_wrist_1_link_02 = c1*s234
-    neg_R_wrist_1_link_10 = c234*s1
-    neg_R_wrist_1_link_12 = s1*s234
-    o_wrist_2_link_x = torch.add(o_wrist_1_link_x, s1, alpha=-0.093)
-    o_wrist_2_link_y = torch.add(o_wrist_1_link_y, c1, alpha=0.093)
-    neg_R_wrist_2_link_00 = torch.addcmul(neg_R_wrist_1_link_00*c5, s1, s5)
-    R_wrist_2_link_01 = torch.addcmul(neg_R_wrist_1_link_00*s5, c5, s1, value=-1)
-    R_wrist_2_link_10 = torch.addcmul(c1*s5, neg_R_wrist_1_link_10, c5, value=-1)
-    R_wrist_2_link_11 = torch.addcmul(neg_R_wrist_1_link_10*s5, c1, c5)
-    R_wrist_2_link_20 = c5*s234
-    neg_R_wrist_2_link_21 = s234*s5
-    o_wrist_3_link_x = torch.add(o_wrist_2_link_x, neg_R_wrist_1_link_02, alpha=-0.09465)
-    o_wrist_3_link_y = torch.add(o_wrist_2_link_y, neg_R_wrist_1_link_12, alpha=-0.09465)
-    o_wrist_3_link_z = torch.add(o_wrist_1_link_z, c234, alpha=-0.09465)
-    R_wrist_3_link_00 = torch.addcmul(neg_R_wrist_1_link_02*s6, neg_R_wrist_2_link_00, c6, value=-1)
-    neg_R_wrist_3_link_02 = torch.addcmul(neg_R_wrist_1_link_02*c6, neg_R_wrist_2_link_00, s6)
-    R_wrist_3_link_10 = torch.addcmul(neg_R_wrist_1_link_12*s6, R_wrist_2_link_10, c6)
-    R_wrist_3_link_12 = torch.addcmul(R_wrist_2_link_10*s6, neg_R_wrist_1_link_12, c6, value=-1)
-    R_wrist_3_link_20 = torch.addcmul(R_wrist_2_link_20*c6, c234, s6)
-    R_wrist_3_link_22 = torch.addcmul(R_wrist_2_link_20*s6, c234, c6, value=-1)
-    p_tool0_x = torch.add(o_wrist_3_link_x, R_wrist_2_link_01, alpha=0.0823)
-    p_tool0_y = torch.add(o_wrist_3_link_y, R_wrist_2_link_11, alpha=0.0823)
-    p_tool0_z = torch.add(o_wrist_3_link_z, neg_R_wrist_2_link_21, alpha=-0.0823)
-    t0 = p_tool0_y
-    t1 = p_tool0_z - 0.089159
-    t2 = p_tool0_z - o_forearm_link_z
-    t3 = p_tool0_z
-    t4 = t3 - o_wrist_1_link_z
-    t5 = t0 - o_wrist_2_link_y
-    t6 = t3 - o_wrist_3_link_z
-    t7 = t0 - o_wrist_3_link_y
-    t8 = p_tool0_x
-    t9 = t8 - o_wrist_2_link_x
-    t10 = t8 - o_wrist_3_link_x
-    t11 = s1
-    zero = q.new_full(q.shape[:-1], 0.0)
-    one = q.new_full(q.shape[:-1], 1.0)
-    return torch.stack(
-        [
-            # X_base_tip of tip 'tool0', row-major
-            R_wrist_3_link_00,
-            neg_R_wrist_3_link_02,
-            R_wrist_2_link_01,
-            p_tool0_x,
-            R_wrist_3_link_10,
-            -R_wrist_3_link_12,
-            R_wrist_2_link_11,
-            p_tool0_y,
-            R_wrist_3_link_20,
-            -R_wrist_3_link_22,
-            -neg_R_wrist_2_link_21,
-            p_tool0_z,
-            zero,
-            zero,
-            zero,
-            one,
-            # Jacobian of tip 'tool0', row-major
-            -t0,
-            t1*c1,
-            t2*c1,
-            t4*c1,
-            torch.addcmul(t5*c234, neg_R_wrist_1_link_12, t4, value=-1),
-            torch.addcmul(R_wrist_2_link_11*t6, neg_R_wrist_2_link_21, t7),
-            p_tool0_x,
-            t1*s1,
-            t2*s1,
-            t4*s1,
-            torch.addcmul(neg_R_wrist_1_link_02*t4, t9, c234, value=-1),
-            torch.addcmul(-R_wrist_2_link_01*t6, neg_R_wrist_2_link_21, t10, value=-1),
-            zero,
-            torch.addcmul(-c1*(neg_o_upper_arm_link_x + t8), s1, t0 - o_upper_arm_link_y, value=-1),
-            torch.addcmul(-c1*(p_tool0_x - o_forearm_link_x), s1, p_tool0_y - o_forearm_link_y, value=-1),
-            torch.addcmul(-c1*(t8 - o_wrist_1_link_x), s1, t0 - o_wrist_1_link_y, value=-1),
-            torch.addcmul(neg_R_wrist_1_link_12*t9, neg_R_wrist_1_link_02, t5, value=-1),
-            torch.addcmul(R_wrist_2_link_01*t7, R_wrist_2_link_11, t10, value=-1),
-            zero,
-            -t11,
-            -t11,
-            -t11,
-            -neg_R_wrist_1_link_02,
-            R_wrist_2_link_01,
-            zero,
-            c1,
-            c1,
-            c1,
-            -neg_R_wrist_1_link_12,
-            R_wrist_2_link_11,
-            one,
-            zero,
-            zero,
-            zero,
-            -c234,
-            -neg_R_wrist_2_link_21,
-        ],
-        dim=0,
-    )
+    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, R_base_link_2, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]]]).unbind()
+    R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
+    R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
+    o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
+    R_upper_arm_link_2 = torch.addcmul(J_upper_arm_link_0*s2, R_shoulder_link_0, c2)
+    o_forearm_link = torch.add(torch.add(o_upper_arm_link, R_upper_arm_link_2, alpha=0.425), R_shoulder_link_1, alpha=-0.1197)
+    R_forearm_link_2 = torch.addcmul(J_upper_arm_link_0*s23, R_shoulder_link_0, c23)
+    o_wrist_1_link = torch.add(o_forearm_link, R_forearm_link_2, alpha=0.39225)
+    neg_R_wrist_1_link_0 = torch.addcmul(R_shoulder_link_0*c234, J_upper_arm_link_0, s234)
+    R_wrist_1_link_2 = torch.addcmul(J_upper_arm_link_0*c234, R_shoulder_link_0, s234, value=-1)
+    o_wrist_2_link = torch.add(o_wrist_1_link, R_shoulder_link_1, alpha=0.093)
+    R_wrist_2_link_0 = torch.addcmul(R_shoulder_link_1*s5, neg_R_wrist_1_link_0, c5, value=-1)
+    R_wrist_2_link_1 = torch.addcmul(neg_R_wrist_1_link_0*s5, R_shoulder_link_1, c5)
+    o_wrist_3_link = torch.add(o_wrist_2_link, R_wrist_1_link_2, alpha=0.09465)
+    R_wrist_3_link_0 = torch.addcmul(R_wrist_2_link_0*c6, R_wrist_1_link_2, s6, value=-1)
+    R_wrist_3_link_2 = torch.addcmul(R_wrist_2_link_0*s6, R_wrist_1_link_2, c6)
+    p_tool0 = torch.add(o_wrist_3_link, R_wrist_2_link_1, alpha=0.0823)
+    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
+    pose = torch.stack([R_wrist_3_link_0, -R_wrist_3_link_2, R_wrist_2_link_1, p_tool0], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    # Jacobian of tip 0, (6, n, B): rows [v; ω], columns [z × (p_tip - o); z] or [z; 0]
+    axis_x, axis_y, axis_z, _ = torch.stack([R_base_link_2.expand(-1, joints.shape[1]), R_shoulder_link_1, R_shoulder_link_1, R_shoulder_link_1, R_wrist_1_link_2, R_wrist_2_link_1], 1).unbind()
+    lever_x, lever_y, lever_z, _ = (p_tool0.unsqueeze(1) - torch.stack([o_shoulder_link.expand(-1, joints.shape[1]), o_upper_arm_link, o_forearm_link, o_wrist_1_link, o_wrist_2_link, o_wrist_3_link], 1)).unbind()
+    jacobian_0 = torch.stack([torch.addcmul(axis_y*lever_z, axis_z, lever_y, value=-1), torch.addcmul(axis_z*lever_x, axis_x, lever_z, value=-1), torch.addcmul(axis_x*lever_y, axis_y, lever_x, value=-1), axis_x, axis_y, axis_z])
+    # Jacobians lanes first, (T, 6, n, B), the layout the closed-form backward works in
+    jacobian = jacobian_0.unsqueeze(0)
+    return pose, jacobian
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
@@ -241,36 +121,27 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
     translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
-    computed once in the forward pass, with no autograd graph recorded.
+    computed once in the forward pass, with no autograd graph recorded. The second
+    output is that Jacobian, lanes first, for the backward only.
     """
 
-    generate_vmap_rule = True
-
     @staticmethod
-    def forward(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = _pose_and_jacobian(q).movedim(0, -1)
-        return outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        (q,) = inputs
-        pose, jacobian = output
+    def forward(ctx, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pose, jacobian = _pose_and_jacobian(q)
         ctx.mark_non_differentiable(jacobian)
         ctx.save_for_backward(q, pose, jacobian)
+        return pose, jacobian
 
     @staticmethod
     def backward(ctx, grad_pose: torch.Tensor, _grad_jacobian: torch.Tensor) -> torch.Tensor:
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            outputs = _pose_and_jacobian(q).movedim(0, -1)
-            pose, jacobian = outputs[..., :_POSE_SIZE], outputs[..., _POSE_SIZE:]
-        pose = pose.unflatten(-1, (_NUM_TIPS, 4, 4))
-        grad_pose = grad_pose.unflatten(-1, (_NUM_TIPS, 4, 4))
-        jacobian = jacobian.unflatten(-1, (_NUM_TIPS, 6, _NUM_JOINTS))
+            pose, jacobian = _pose_and_jacobian(q)
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        return (wrench.unsqueeze(-2) @ jacobian).squeeze(-2).sum(-2)
+        # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
+        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape)
 
 
 class Ur5Kinematics(torch.nn.Module):
@@ -303,9 +174,13 @@ class Ur5Kinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
-        if q.requires_grad and torch.is_grad_enabled():
-            return _PoseWithClosedFormBackward.apply(q)[0].unflatten(-1, _POSE_SHAPE)
-        return _pose(q).movedim(0, -1).unflatten(-1, _POSE_SHAPE)
+        if q.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
+            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
+            # a setup_context-style Function, autograd differentiates the program itself instead.
+            pose = _PoseWithClosedFormBackward.apply(q)[0]
+        else:
+            pose = _pose(q)
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -314,5 +189,5 @@ class Ur5Kinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        outputs = _pose_and_jacobian(q).movedim(0, -1)
-        return outputs[..., :_POSE_SIZE].unflatten(-1, _POSE_SHAPE), outputs[..., _POSE_SIZE:].unflatten(-1, _JACOBIAN_SHAPE)
+        pose, jacobian = _pose_and_jacobian(q)
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE), jacobian.permute(3, 0, 1, 2).reshape(q.shape[:-1] + _JACOBIAN_SHAPE)

@@ -18,6 +18,7 @@ from ._errors import SymkinError
 from ._model import RobotModel
 from ._simplify import simplify
 from ._urdf import load_urdf
+from ._vectorize import vectorize
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"
 """Prefix of a robot path inside the ``example-robot-data`` package, e.g.
@@ -53,15 +54,19 @@ def load(path: str | os.PathLike[str]) -> RobotModel:
 
 
 def generate(kinematics: Kinematics, options: EmitOptions = EmitOptions(), progress: Progress | None = None) -> str:
-    """The source of a standalone PyTorch module for ``kinematics`` (simplify, then emit)."""
+    """The source of a standalone PyTorch module for ``kinematics``.
+
+    The module runs the column programs (:func:`~symkin._vectorize.vectorize`); its header records
+    the arithmetic of the closed form after CSE (:func:`~symkin._simplify.simplify`).
+    """
     report = progress or (lambda message: None)
     started = time.perf_counter()
     report("simplifying: CSE of the poses")
-    pose = simplify(kinematics, jacobian=False)
-    report(f"simplifying: CSE of the poses and Jacobians ({pose.ops} for the poses)")
-    full = simplify(kinematics, jacobian=True)
-    report(f"emitting ({full.ops} for poses and Jacobians, {time.perf_counter() - started:.1f} s)")
-    return emit(pose, full, options)
+    pose_ops = simplify(kinematics, jacobian=False).ops
+    report(f"simplifying: CSE of the poses and Jacobians ({pose_ops} for the poses)")
+    full_ops = simplify(kinematics, jacobian=True).ops
+    report(f"emitting ({full_ops} for poses and Jacobians, {time.perf_counter() - started:.1f} s)")
+    return emit(vectorize(kinematics, jacobian=False), vectorize(kinematics), (pose_ops, full_ops), options)
 
 
 def load_module(source: str, name: str | None = None) -> types.ModuleType:

@@ -9,6 +9,11 @@ multiple of π/2) have exact cosines and sines (0, ±1), every other constant is
 float64 value from the input. Jacobian columns come from the geometric formula
 ``[z_j × (p_tip − p_j); z_j]`` (revolute) or ``[z_j; 0]`` (prismatic), reusing
 the frames instead of differentiating.
+
+Alongside the entries, the derivation records the same frames column by column
+(:class:`VectorDefinition`): each rotation column, origin and joint axis as a linear
+combination of earlier ones with scalar coefficients (cosines, sines, constants).
+That is the form the generated code computes in, a few tensor operations per joint.
 """
 
 from __future__ import annotations
@@ -38,6 +43,36 @@ class Definition:
 
 
 @dataclass(frozen=True)
+class VectorDefinition:
+    """A homogeneous 4-vector of a frame, in base-frame coordinates: a rotation column or joint
+    axis (a direction, w = 0) or an origin (a point, w = 1).
+
+    Either ``constant`` (the base frame's unit axes and origin) or ``Σ coefficient · vectors[source]``
+    over ``terms``, each source an earlier vector; the coefficients are scalar expressions in the
+    joint symbols (cosines, sines, constants). ``quantity`` names it as :class:`Definition` does
+    (``R0`` is rotation column 0, ``o`` the joint origin, ``z`` the joint axis, ``p`` a tip origin).
+    """
+
+    link: str
+    quantity: str
+    terms: tuple[tuple[sp.Expr, int], ...] = ()
+    constant: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class JacobianTerm:
+    """One moving joint's contribution to a tip's Jacobian column ``column``: ``multiplier`` times
+    ``[z × (p_tip − origin); z]`` (revolute) or ``[z; 0]`` (prismatic); ``z`` and ``origin`` index
+    :attr:`Kinematics.vectors`."""
+
+    column: int
+    multiplier: sp.Expr
+    revolute: bool
+    z: int
+    origin: int
+
+
+@dataclass(frozen=True)
 class Kinematics:
     """Symbolic poses and Jacobians of some tips of a robot, relative to a base link.
 
@@ -52,6 +87,9 @@ class Kinematics:
         poses: per tip, the 4×4 ``X_base_tip`` in terms of ``q`` and the definitions.
         jacobians: per tip, the 6×n geometric Jacobian, rows [v; ω] in base-frame
             axes, in terms of ``q`` and the definitions.
+        vectors: the frames column by column, each defined before it is used.
+        pose_vectors: per tip, the indices in ``vectors`` of its rotation columns 0, 1, 2 and origin.
+        jacobian_terms: per tip, the moving joints between base and tip, base first.
     """
 
     robot_name: str
@@ -64,6 +102,9 @@ class Kinematics:
     definitions: tuple[Definition, ...]
     poses: tuple[sp.Matrix, ...] = field(repr=False)
     jacobians: tuple[sp.Matrix, ...] = field(repr=False)
+    vectors: tuple[VectorDefinition, ...] = field(repr=False)
+    pose_vectors: tuple[tuple[int, int, int, int], ...] = field(repr=False)
+    jacobian_terms: tuple[tuple[JacobianTerm, ...], ...] = field(repr=False)
 
     def pose(self, tip: str) -> sp.Matrix:
         """``X_base_tip`` (4×4) as closed-form expressions in the joint symbols ``q``."""
@@ -113,10 +154,19 @@ Rot = sp.Matrix  # 3×3
 
 
 @dataclass(frozen=True)
+class _Block:
+    """Columns of a frame, twice: their entries (3×k, symbols or trivial expressions) and the
+    indices of the :class:`VectorDefinition` of each column."""
+
+    entries: sp.Matrix
+    vectors: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class _Turn:
     """How a revolute joint made its child's rotation: ``R = R_joint · Rot(axis, angle)``."""
 
-    R_joint: Rot
+    R_joint: _Block
     axis: Vector
     angle: sp.Expr
 
@@ -128,8 +178,8 @@ class _Frame:
     ``turn`` records how ``R`` was made when the last moving joint above is revolute.
     """
 
-    R: Rot
-    p: Vector
+    R: _Block
+    p: _Block
     pending_R: Rot
     pending_t: Vector
     turn: _Turn | None = None
@@ -142,8 +192,18 @@ class _JointAxis:
     column: int
     multiplier: sp.Expr
     revolute: bool
-    z: Vector
-    origin: Vector
+    z: _Block
+    origin: _Block
+
+
+def _base_vectors(base: str) -> list[VectorDefinition]:
+    """The base frame's rotation columns (unit axes) and origin."""
+    return [
+        VectorDefinition(base, "R0", constant=(1, 0, 0, 0)),
+        VectorDefinition(base, "R1", constant=(0, 1, 0, 0)),
+        VectorDefinition(base, "R2", constant=(0, 0, 1, 0)),
+        VectorDefinition(base, "o", constant=(0, 0, 0, 1)),
+    ]
 
 
 class _Deriver:
@@ -154,21 +214,28 @@ class _Deriver:
         self.q = tuple(sp.Symbol(f"q{i + 1}", real=True) for i in range(len(joint_names)))
         self.column = {name: i for i, name in enumerate(joint_names)}
         self.definitions: list[Definition] = []
-        identity = sp.eye(3)
-        zero = sp.zeros(3, 1)
-        self.frames: dict[str, _Frame] = {base: _Frame(identity, zero, identity, zero)}
+        self.vectors = _base_vectors(base)
+        base_R = _Block(sp.eye(3), (0, 1, 2))
+        base_p = _Block(sp.zeros(3, 1), (3,))
+        self.frames: dict[str, _Frame] = {base: _Frame(base_R, base_p, sp.eye(3), sp.zeros(3, 1))}
         self.axes: dict[str, _JointAxis] = {}
 
     def run(self, tips: tuple[str, ...]) -> Kinematics:
-        poses, jacobians = [], []
+        poses, jacobians, pose_vectors, jacobian_terms = [], [], [], []
         for tip in tips:
             chain = self.model.chain(self.base, tip)
             for joint in chain:
                 if joint.child not in self.frames:
                     self.frames[joint.child] = self._child_frame(joint)
-            pose, jacobian = self._tip_outputs(tip, chain)
+            R_tip, p_tip = self._tip_frame(tip)
+            pose = sp.Matrix.vstack(sp.Matrix.hstack(R_tip.entries, p_tip.entries), sp.Matrix([[0, 0, 0, 1]]))
+            axes = [self.axes[joint.name] for joint in chain if joint.moves]
             poses.append(pose)
-            jacobians.append(jacobian)
+            jacobians.append(self._jacobian(p_tip.entries, axes))
+            pose_vectors.append((*R_tip.vectors, *p_tip.vectors))
+            jacobian_terms.append(
+                tuple(JacobianTerm(a.column, a.multiplier, a.revolute, *a.z.vectors, *a.origin.vectors) for a in axes)
+            )
         return Kinematics(
             robot_name=self.model.name,
             base=self.base,
@@ -180,6 +247,9 @@ class _Deriver:
             definitions=tuple(self.definitions),
             poses=tuple(poses),
             jacobians=tuple(jacobians),
+            vectors=tuple(self.vectors),
+            pose_vectors=tuple(pose_vectors),
+            jacobian_terms=tuple(jacobian_terms),
         )
 
     def _fresh(self, expr: sp.Expr, link: str, quantity: str) -> sp.Expr:
@@ -190,11 +260,34 @@ class _Deriver:
         self.definitions.append(Definition(symbol, expr, link, quantity))
         return symbol
 
-    def _fresh_rotation(self, R: Rot, link: str, prefix: str) -> Rot:
-        return sp.Matrix(3, 3, lambda r, c: self._fresh(R[r, c], link, f"{prefix}{r}{c}"))
+    def _combine(self, columns: _Block, M: sp.Matrix, link: str, quantity: str, offset: _Block | None = None) -> _Block:
+        """``offset + columns · M`` (3×k), each entry a fresh symbol, each column a vector."""
+        return _Block(
+            self._fresh_entries(_product(columns.entries, M, offset), link, quantity),
+            self._combine_vectors(columns, M, link, quantity, offset),
+        )
 
-    def _fresh_vector(self, v: Vector, link: str, prefix: str) -> Vector:
-        return sp.Matrix([self._fresh(v[i], link, prefix + "xyz"[i]) for i in range(3)])
+    def _fresh_entries(self, entries: sp.Matrix, link: str, quantity: str) -> sp.Matrix:
+        if entries.cols == 1:
+            return sp.Matrix([self._fresh(entries[r], link, quantity + "xyz"[r]) for r in range(3)])
+        return sp.Matrix(3, entries.cols, lambda r, c: self._fresh(entries[r, c], link, f"{quantity}{r}{c}"))
+
+    def _combine_vectors(
+        self, columns: _Block, M: sp.Matrix, link: str, quantity: str, offset: _Block | None = None
+    ) -> tuple[int, ...]:
+        """The vectors of ``offset + columns · M``; a column equal to an existing vector is that vector."""
+        result = []
+        for c in range(M.cols):
+            terms = [(M[k, c], columns.vectors[k]) for k in range(M.rows) if M[k, c] != 0]
+            if offset is not None:
+                terms.insert(0, (sp.Integer(1), offset.vectors[c]))
+            if len(terms) == 1 and terms[0][0] == 1:
+                result.append(terms[0][1])
+                continue
+            name = quantity if M.cols == 1 else f"{quantity}{c}"
+            self.vectors.append(VectorDefinition(link, name, tuple(terms)))
+            result.append(len(self.vectors) - 1)
+        return tuple(result)
 
     def _child_frame(self, joint: Joint) -> _Frame:
         parent = self.frames[joint.parent]
@@ -206,50 +299,57 @@ class _Deriver:
         resolved = self.model.resolve_mimic(joint)
         value = _exact(resolved.multiplier) * self.q[self.column[resolved.source]] + _exact(resolved.offset)
         revolute = joint.type in ("revolute", "continuous")
-        p_joint = self._fresh_vector(parent.p + parent.R * pending_t, link, "o")
+        p_joint = self._combine(parent.R, pending_t, link, "o", offset=parent.p)
         if revolute and parent.turn is not None and _same_direction(pending_R * axis, parent.turn.axis):
             # Parallel axes: Rot(k, θp)·C·Rot(k', θ) = (R·C)·Rot(k', θp + θ) when C·k' = k, so the
             # rotation is built from the angle sum: cos(q2 + q3), the textbook c23.
-            R_joint = self._fresh_rotation(parent.turn.R_joint * pending_R, link, "J")
+            R_joint = self._combine(parent.turn.R_joint, pending_R, link, "J")
             value = parent.turn.angle + value
         else:
-            R_joint = self._fresh_rotation(parent.R * pending_R, link, "J")
+            R_joint = self._combine(parent.R, pending_R, link, "J")
         if revolute:
-            R_child = self._fresh_rotation(R_joint * _axis_rotation(axis, sp.cos(value), sp.sin(value)), link, "R")
+            R_child = self._combine(R_joint, _axis_rotation(axis, sp.cos(value), sp.sin(value)), link, "R")
             p_child = p_joint
             turn = _Turn(R_joint, axis, value)
         else:
             R_child = R_joint
-            p_child = self._fresh_vector(p_joint + R_joint * axis * value, link, "p")
+            p_child = self._combine(R_joint, axis * value, link, "p", offset=p_joint)
             turn = None
-        z = self._fresh_vector(R_child * axis, link, "z")
+        z = self._combine(R_child, axis, link, "z")
         self.axes[joint.name] = _JointAxis(
             self.column[resolved.source], _exact(resolved.multiplier), revolute, z, p_joint
         )
         return _Frame(R_child, p_child, sp.eye(3), sp.zeros(3, 1), turn)
 
-    def _tip_outputs(self, tip: str, chain: tuple[Joint, ...]) -> tuple[sp.Matrix, sp.Matrix]:
+    def _tip_frame(self, tip: str) -> tuple[_Block, _Block]:
+        """The tip's rotation (entries left as expressions) and origin."""
         frame = self.frames[tip]
-        R_tip = frame.R * frame.pending_R
+        rotated, M = frame.R, frame.pending_R
         extra_turn = _angle_about(frame.pending_R, frame.turn.axis) if frame.turn is not None else None
         if extra_turn is not None:
             # A constant turn about the last joint's own axis adds to its angle: one addition
             # instead of a 3×3 product (the Panda hand's -45° about joint 7's axis).
             angle = frame.turn.angle + extra_turn
-            R_tip = frame.turn.R_joint * _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle))
-        p_tip = self._fresh_vector(frame.p + frame.R * frame.pending_t, tip, "p")
-        pose = sp.Matrix.vstack(sp.Matrix.hstack(R_tip, p_tip), sp.Matrix([[0, 0, 0, 1]]))
+            rotated, M = frame.turn.R_joint, _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle))
+        R_tip = _Block(rotated.entries * M, self._combine_vectors(rotated, M, tip, "R"))
+        p_tip = self._combine(frame.R, frame.pending_t, tip, "p", offset=frame.p)
+        return R_tip, p_tip
+
+    def _jacobian(self, p_tip: Vector, axes: list[_JointAxis]) -> sp.Matrix:
         jacobian = sp.zeros(6, len(self.q))
-        for joint in chain:
-            if not joint.moves:
-                continue
-            axis = self.axes[joint.name]
+        for axis in axes:
+            z = axis.z.entries
             if axis.revolute:
-                column = sp.Matrix.vstack(axis.z.cross(p_tip - axis.origin), axis.z)
+                column = sp.Matrix.vstack(z.cross(p_tip - axis.origin.entries), z)
             else:
-                column = sp.Matrix.vstack(axis.z, sp.zeros(3, 1))
+                column = sp.Matrix.vstack(z, sp.zeros(3, 1))
             jacobian[:, axis.column] += axis.multiplier * column
-        return pose, jacobian
+        return jacobian
+
+
+def _product(columns: sp.Matrix, M: sp.Matrix, offset: _Block | None) -> sp.Matrix:
+    product = columns * M
+    return product if offset is None else offset.entries + product
 
 
 def _same_direction(u: Vector, v: Vector) -> bool:

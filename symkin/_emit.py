@@ -17,7 +17,8 @@ import jinja2
 import sympy as sp
 
 from ._errors import SymkinError
-from ._simplify import Program, sanitize
+from ._simplify import OpCount, sanitize
+from ._vectorize import ColumnProgram, Ref, TipJacobian
 from ._version import __version__
 
 
@@ -51,12 +52,16 @@ def check_class_name(name: str) -> str:
     return name
 
 
-def emit(pose: Program, full: Program, options: EmitOptions = EmitOptions()) -> str:
+def emit(
+    pose: ColumnProgram, full: ColumnProgram, arithmetic: tuple[OpCount, OpCount], options: EmitOptions = EmitOptions()
+) -> str:
     """The source of a module computing ``pose`` (pose only) and ``full`` (pose and Jacobian).
 
-    Both programs must come from the same kinematics; ``full`` must include the Jacobian.
+    Both programs must come from the same kinematics; ``full`` must include the Jacobians.
+    ``arithmetic`` is the operation count of the derived closed form (pose; pose and Jacobian),
+    recorded in the header.
     """
-    if not full.jacobian or pose.jacobian or (pose.tips, pose.joint_names) != (full.tips, full.joint_names):
+    if not full.jacobians or pose.jacobians or (pose.tips, pose.joint_names) != (full.tips, full.joint_names):
         raise ValueError("emit() takes the pose-only and the pose-and-Jacobian programs of the same kinematics")
     class_name = check_class_name(options.class_name or default_class_name(full.robot_name))
     template = _environment().get_template("torch_module.py.jinja")
@@ -70,8 +75,8 @@ def emit(pose: Program, full: Program, options: EmitOptions = EmitOptions()) -> 
         joint_names=full.joint_names,
         lower=[_float_literal(v) for v in full.lower],
         upper=[_float_literal(v) for v in full.upper],
-        pose_ops=pose.ops,
-        full_ops=full.ops,
+        pose_ops=arithmetic[0],
+        full_ops=arithmetic[1],
         pose_body=_function_body(pose),
         full_body=_function_body(full),
     )
@@ -117,12 +122,6 @@ def _float_literal(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class _Group:
-    title: str
-    entries: list[str]
-
-
-@dataclass(frozen=True)
 class _Trig:
     name: str
     angle: str
@@ -136,40 +135,87 @@ class _Line:
     value: str
 
 
-def _function_body(program: Program) -> dict:
-    """What the template needs to print one program as a function of ``q``."""
+def _function_body(program: ColumnProgram) -> dict:
+    """What the template needs to print one column program as a function of ``q``."""
     printer = _Printer(program.names)
-    used = set().union(*(e.free_symbols for e in [*(e for _, e in program.assignments), *program.outputs]))
-    direct_joints = [s for s in program.q if s in used or any(s in a.free_symbols for a in program.angles if not a.is_Symbol)]
+    used = set().union(
+        *(c.free_symbols for step in program.combinations for c, _ in step.terms),
+        *(e.free_symbols for _, e in program.scalars),
+        *(a.free_symbols for a in program.angles if not a.is_Symbol),
+    )
     trig_vector, trig_scalars = _trig(program, printer)
-    constant_names: dict[str, str] = {}
-    entries = []
-    for output in program.outputs:
-        if output.is_Number:
-            literal = _float_literal(float(output))
-            default = {"0.0": "zero", "1.0": "one"}.get(literal, f"constant{len(constant_names)}")
-            entries.append(constant_names.setdefault(literal, default))
-        else:
-            entries.append(printer(output))
-    n = len(program.q)
-    groups = [_Group(f"X_base_tip of tip {tip!r}, row-major", entries[16 * i : 16 * (i + 1)]) for i, tip in enumerate(program.tips)]
-    if program.jacobian:
-        start = 16 * len(program.tips)
-        groups += [
-            _Group(f"Jacobian of tip {tip!r}, row-major", entries[start + 6 * n * i : start + 6 * n * (i + 1)])
-            for i, tip in enumerate(program.tips)
-        ]
+    constants = dict(program.constants)
     return {
-        "joints": [program.names[s] if s in direct_joints else "_" for s in program.q] if direct_joints else None,
+        "joints": [program.names[s] if s in used else "_" for s in program.q] if used & set(program.q) else None,
         "trig_vector": trig_vector,
         "trig_scalars": trig_scalars,
-        "lines": [_Line(program.names[s], printer(e)) for s, e in program.assignments],
-        "constants": {name: literal for literal, name in constant_names.items()},
-        "outputs": groups,
+        "scalars": [_Line(program.names[s], printer(e)) for s, e in program.scalars],
+        "constant_names": list(constants),
+        "constant_values": ", ".join(f"[{', '.join(f'[{_float_literal(v)}]' for v in lanes)}]" for lanes in constants.values()),
+        "combinations": [_Line(step.target, _combination(step.terms, printer)) for step in program.combinations],
+        "pose": f"torch.stack([{', '.join(_output(ref, constants) for tip in program.poses for ref in tip)}], 1)",
+        "jacobians": [_jacobian_lines(k, jacobian, constants, len(program.q)) for k, jacobian in enumerate(program.jacobians)],
     }
 
 
-def _trig(program: Program, printer: _Printer) -> tuple[dict | None, list[_Trig]]:
+def _combination(terms: tuple[tuple[sp.Expr, str], ...], printer: _Printer) -> str:
+    """``Σ coefficient · source`` as fused tensor ops, starting from a free term when there is one."""
+    terms = sorted(terms, key=lambda term: (bool(term[0] != 1), bool(term[0].as_coeff_Mul()[0] < 0)))
+    (coefficient, source), rest = terms[0], terms[1:]
+    number, symbol = coefficient.as_coeff_Mul()
+    text = source
+    if symbol != 1:
+        text = f"{text}*{printer(symbol)}"
+    if number != 1:
+        text = f"-{text}" if number == -1 else f"{text}*{_number(number)}"
+    for coefficient, source in rest:
+        number, symbol = coefficient.as_coeff_Mul()
+        if symbol == 1:
+            text = f"{text} + {source}" if number == 1 else f"{text} - {source}" if number == -1 else f"torch.add({text}, {source}, alpha={_number(number)})"
+        else:
+            value = "" if number == 1 else f", value={_number(number)}"
+            text = f"torch.addcmul({text}, {source}, {printer(symbol)}{value})"
+    return text
+
+
+def _output(ref: Ref, constants: dict) -> str:
+    """A vector as a (4, B) tensor: constants are (4, 1) and are expanded to the batch."""
+    if ref.name in constants:
+        return f"{ref.name}.expand(-1, joints.shape[1])"
+    return f"-{ref.name}" if ref.negated else ref.name
+
+
+def _jacobian_lines(k: int, jacobian: TipJacobian, constants: dict, n: int) -> list[_Line]:
+    """Lines computing ``jacobian_<k>``: (6, n, B), rows [v; ω], one column per q."""
+    target = f"jacobian_{k}"
+    if not jacobian.revolute and not jacobian.prismatic:
+        return [_Line(target, f"joints.new_zeros(6, {n}, joints.shape[1])")]
+    lines, blocks = [], []
+    if jacobian.revolute:
+        axes = ", ".join(_output(z, constants) for z, _ in jacobian.revolute)
+        origins = ", ".join(_output(o, constants) for _, o in jacobian.revolute)
+        tip = _output(jacobian.tip_origin, constants)
+        lines += [
+            _Line("axis_x, axis_y, axis_z, _", f"torch.stack([{axes}], 1).unbind()"),
+            _Line("lever_x, lever_y, lever_z, _", f"({tip}.unsqueeze(1) - torch.stack([{origins}], 1)).unbind()"),
+        ]
+        blocks.append(
+            "torch.stack([torch.addcmul(axis_y*lever_z, axis_z, lever_y, value=-1), "
+            "torch.addcmul(axis_z*lever_x, axis_x, lever_z, value=-1), "
+            "torch.addcmul(axis_x*lever_y, axis_y, lever_x, value=-1), axis_x, axis_y, axis_z])"
+        )
+    if jacobian.prismatic:
+        axes = ", ".join(_output(z, constants) for z in jacobian.prismatic)
+        lines.append(_Line("sliding", f"torch.stack([{axes}], 1)[:3]"))
+        blocks.append("torch.cat([sliding, torch.zeros_like(sliding)])")
+    columns = blocks[0] if len(blocks) == 1 else f"torch.cat([{', '.join(blocks)}], 1)"
+    if jacobian.column_map is not None:
+        rows = ", ".join(f"[{', '.join(_float_literal(v) for v in row)}]" for row in jacobian.column_map)
+        columns = f"torch.matmul(joints.new_tensor([{rows}]), {columns})"
+    return lines + [_Line(target, columns)]
+
+
+def _trig(program: ColumnProgram, printer: _Printer) -> tuple[dict | None, list[_Trig]]:
     """Sines and cosines: of the plain joints in one call each, of any other angle one by one."""
     positions = {s: i for i, s in enumerate(program.q)}
     plain = [k for k, a in enumerate(program.angles) if a in positions]
@@ -190,12 +236,12 @@ def _trig(program: Program, printer: _Printer) -> tuple[dict | None, list[_Trig]
 
 
 def _joint_selection(indices: list[int], count: int) -> str:
-    """Source for ``q`` restricted to ``indices``: a view when they are contiguous."""
+    """Source for the rows of ``joints`` at ``indices``: a view when they are contiguous."""
     if indices == list(range(count)):
-        return "q"
+        return "joints"
     if indices == list(range(indices[0], indices[-1] + 1)):
-        return f"q[..., {indices[0]}:{indices[-1] + 1}]"
-    return f"q[..., {indices}]"
+        return f"joints[{indices[0]}:{indices[-1] + 1}]"
+    return f"joints[{indices}]"
 
 
 class _Printer:

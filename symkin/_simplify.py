@@ -93,12 +93,8 @@ def simplify(kinematics: Kinematics, jacobian: bool = True) -> Program:
     definitions = {d.symbol: d for d in kinematics.definitions}
     outputs = flat_outputs(kinematics, jacobian)
     needed = _needed_definitions(outputs, definitions)
-    angles = _angles([definitions[s].expr for s in needed] + outputs, kinematics.q)
-    labels = tuple(_angle_label(a, kinematics.q, k) for k, a in enumerate(angles))
-    sines = tuple(sp.Symbol(f"s{label}", real=True) for label in labels)
-    cosines = tuple(sp.Symbol(f"c{label}", real=True) for label in labels)
-    angle_names = tuple(f"q{label}" if label[0].isdigit() else label[1:] for label in labels)
-    trig = {sp.sin(a): s for a, s in zip(angles, sines)} | {sp.cos(a): c for a, c in zip(angles, cosines)}
+    angles, angle_names, sines, cosines = trigonometry([definitions[s].expr for s in needed] + outputs, kinematics.q)
+    trig = trig_replacements(angles, sines, cosines)
     expressions = [definitions[s].expr.xreplace(trig) for s in needed] + [o.xreplace(trig) for o in outputs]
 
     temporaries = sp.numbered_symbols("_t", real=True)
@@ -197,6 +193,24 @@ def _reachable(outputs, expression_of: dict[sp.Symbol, sp.Expr]) -> set[sp.Symbo
             reached.add(symbol)
             stack.extend(s for s in expression_of[symbol].free_symbols if s in expression_of)
     return reached
+
+
+def trigonometry(
+    expressions: Iterable[sp.Expr], q: tuple[sp.Symbol, ...]
+) -> tuple[tuple[sp.Expr, ...], tuple[str, ...], tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
+    """The angles of the sines and cosines in ``expressions`` with their names (see :class:`Program`):
+    ``(angles, angle_names, sines, cosines)``."""
+    angles = _angles(expressions, q)
+    labels = tuple(_angle_label(a, q, k) for k, a in enumerate(angles))
+    sines = tuple(sp.Symbol(f"s{label}", real=True) for label in labels)
+    cosines = tuple(sp.Symbol(f"c{label}", real=True) for label in labels)
+    angle_names = tuple(f"q{label}" if label[0].isdigit() else label[1:] for label in labels)
+    return angles, angle_names, sines, cosines
+
+
+def trig_replacements(angles, sines, cosines) -> dict[sp.Expr, sp.Symbol]:
+    """``sin(angle) → s…`` and ``cos(angle) → c…``, for ``xreplace``."""
+    return {sp.sin(a): s for a, s in zip(angles, sines)} | {sp.cos(a): c for a, c in zip(angles, cosines)}
 
 
 def _angles(expressions: Iterable[sp.Expr], q: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
