@@ -50,57 +50,59 @@ def _check_joints(q: torch.Tensor) -> None:
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    _, q2, q3, _, _, _, = joints.unbind()
+    q2 = joints[1]
+    q3 = joints[2]
     s1, s2, s4, s5, s6, = torch.sin(joints[[0, 1, 3, 4, 5]]).unbind()
     c1, c2, c4, c5, c6, = torch.cos(joints[[0, 1, 3, 4, 5]]).unbind()
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
     R_base_0, R_base_1, R_base_2, o_base, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]]).unbind()
     R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
-    R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
+    neg_R_link1_1 = torch.addcmul(R_base_0*s1, R_base_1, c1, value=-1)
     R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
     o_link3 = torch.add(o_base, R_link2_0, alpha=0.4318)
     R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
     R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
-    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), R_link1_1, alpha=-0.15005)
-    R_link4_0 = torch.addcmul(R_link3_0*c4, R_link1_1, s4)
-    R_link4_1 = torch.addcmul(R_link1_1*c4, R_link3_0, s4, value=-1)
+    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), neg_R_link1_1, alpha=0.15005)
+    R_link4_0 = torch.addcmul(R_link3_0*c4, neg_R_link1_1, s4, value=-1)
+    neg_R_link4_1 = torch.addcmul(R_link3_0*s4, neg_R_link1_1, c4)
     o_link5 = torch.add(o_link4, R_link3_1, alpha=0.4318)
     R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
     R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
-    R_link6_0 = torch.addcmul(R_link5_0*c6, R_link4_1, s6)
-    R_link6_1 = torch.addcmul(R_link4_1*c6, R_link5_0, s6, value=-1)
+    R_link6_0 = torch.addcmul(R_link5_0*c6, neg_R_link4_1, s6, value=-1)
+    neg_R_link6_1 = torch.addcmul(R_link5_0*s6, neg_R_link4_1, c6)
     # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
-    pose = torch.stack([R_link6_0, R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    pose = torch.stack([R_link6_0, -neg_R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
     return pose
 
 
 def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    _, q2, q3, _, _, _, = joints.unbind()
+    q2 = joints[1]
+    q3 = joints[2]
     s1, s2, s4, s5, s6, = torch.sin(joints[[0, 1, 3, 4, 5]]).unbind()
     c1, c2, c4, c5, c6, = torch.cos(joints[[0, 1, 3, 4, 5]]).unbind()
     q23 = q2 + q3
     s23, c23 = torch.sin(q23), torch.cos(q23)
     R_base_0, R_base_1, R_base_2, o_base, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]]).unbind()
     R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
-    R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
+    neg_R_link1_1 = torch.addcmul(R_base_0*s1, R_base_1, c1, value=-1)
     R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
     o_link3 = torch.add(o_base, R_link2_0, alpha=0.4318)
     R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
     R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
-    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), R_link1_1, alpha=-0.15005)
-    R_link4_0 = torch.addcmul(R_link3_0*c4, R_link1_1, s4)
-    R_link4_1 = torch.addcmul(R_link1_1*c4, R_link3_0, s4, value=-1)
+    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), neg_R_link1_1, alpha=0.15005)
+    R_link4_0 = torch.addcmul(R_link3_0*c4, neg_R_link1_1, s4, value=-1)
+    neg_R_link4_1 = torch.addcmul(R_link3_0*s4, neg_R_link1_1, c4)
     o_link5 = torch.add(o_link4, R_link3_1, alpha=0.4318)
     R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
     R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
-    R_link6_0 = torch.addcmul(R_link5_0*c6, R_link4_1, s6)
-    R_link6_1 = torch.addcmul(R_link4_1*c6, R_link5_0, s6, value=-1)
+    R_link6_0 = torch.addcmul(R_link5_0*c6, neg_R_link4_1, s6, value=-1)
+    neg_R_link6_1 = torch.addcmul(R_link5_0*s6, neg_R_link4_1, c6)
     # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
-    pose = torch.stack([R_link6_0, R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
+    pose = torch.stack([R_link6_0, -neg_R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
     # Jacobian of tip 0, (6, n, B): rows [v; ω], columns [z × (p_tip - o); z] or [z; 0]
-    axis_x, axis_y, axis_z, _ = torch.stack([R_base_2.expand(-1, joints.shape[1]), -R_link1_1, -R_link1_1, R_link3_1, -R_link4_1, R_link5_1], 1).unbind()
+    axis_x, axis_y, axis_z, _ = torch.stack([R_base_2.expand(-1, joints.shape[1]), neg_R_link1_1, neg_R_link1_1, R_link3_1, neg_R_link4_1, R_link5_1], 1).unbind()
     lever_x, lever_y, lever_z, _ = (o_link5.unsqueeze(1) - torch.stack([o_base.expand(-1, joints.shape[1]), o_base.expand(-1, joints.shape[1]), o_link3, o_link4, o_link5, o_link5], 1)).unbind()
     jacobian_0 = torch.stack([torch.addcmul(axis_y*lever_z, axis_z, lever_y, value=-1), torch.addcmul(axis_z*lever_x, axis_x, lever_z, value=-1), torch.addcmul(axis_x*lever_y, axis_y, lever_x, value=-1), axis_x, axis_y, axis_z])
     # Jacobians lanes first, (T, 6, n, B), the layout the closed-form backward works in

@@ -50,7 +50,9 @@ def _check_joints(q: torch.Tensor) -> None:
 
 def _pose(q: torch.Tensor) -> torch.Tensor:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    _, q2, q3, q4, _, _, = joints.unbind()
+    q2 = joints[1]
+    q3 = joints[2]
+    q4 = joints[3]
     s1, s2, s5, s6, = torch.sin(joints[[0, 1, 4, 5]]).unbind()
     c1, c2, c5, c6, = torch.cos(joints[[0, 1, 4, 5]]).unbind()
     q23 = q2 + q3
@@ -61,9 +63,9 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
     o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
-    R_upper_arm_link_2 = torch.addcmul(J_upper_arm_link_0*s2, R_shoulder_link_0, c2)
+    R_upper_arm_link_2 = torch.addcmul(R_shoulder_link_0*c2, J_upper_arm_link_0, s2)
     o_forearm_link = torch.add(torch.add(o_upper_arm_link, R_upper_arm_link_2, alpha=0.425), R_shoulder_link_1, alpha=-0.1197)
-    R_forearm_link_2 = torch.addcmul(J_upper_arm_link_0*s23, R_shoulder_link_0, c23)
+    R_forearm_link_2 = torch.addcmul(R_shoulder_link_0*c23, J_upper_arm_link_0, s23)
     o_wrist_1_link = torch.add(o_forearm_link, R_forearm_link_2, alpha=0.39225)
     neg_R_wrist_1_link_0 = torch.addcmul(R_shoulder_link_0*c234, J_upper_arm_link_0, s234)
     R_wrist_1_link_2 = torch.addcmul(J_upper_arm_link_0*c234, R_shoulder_link_0, s234, value=-1)
@@ -81,7 +83,9 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 
 def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    _, q2, q3, q4, _, _, = joints.unbind()
+    q2 = joints[1]
+    q3 = joints[2]
+    q4 = joints[3]
     s1, s2, s5, s6, = torch.sin(joints[[0, 1, 4, 5]]).unbind()
     c1, c2, c5, c6, = torch.cos(joints[[0, 1, 4, 5]]).unbind()
     q23 = q2 + q3
@@ -92,9 +96,9 @@ def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
     o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
-    R_upper_arm_link_2 = torch.addcmul(J_upper_arm_link_0*s2, R_shoulder_link_0, c2)
+    R_upper_arm_link_2 = torch.addcmul(R_shoulder_link_0*c2, J_upper_arm_link_0, s2)
     o_forearm_link = torch.add(torch.add(o_upper_arm_link, R_upper_arm_link_2, alpha=0.425), R_shoulder_link_1, alpha=-0.1197)
-    R_forearm_link_2 = torch.addcmul(J_upper_arm_link_0*s23, R_shoulder_link_0, c23)
+    R_forearm_link_2 = torch.addcmul(R_shoulder_link_0*c23, J_upper_arm_link_0, s23)
     o_wrist_1_link = torch.add(o_forearm_link, R_forearm_link_2, alpha=0.39225)
     neg_R_wrist_1_link_0 = torch.addcmul(R_shoulder_link_0*c234, J_upper_arm_link_0, s234)
     R_wrist_1_link_2 = torch.addcmul(J_upper_arm_link_0*c234, R_shoulder_link_0, s234, value=-1)

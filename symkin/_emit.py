@@ -146,7 +146,7 @@ def _function_body(program: ColumnProgram) -> dict:
     trig_vector, trig_scalars = _trig(program, printer)
     constants = dict(program.constants)
     return {
-        "joints": [program.names[s] if s in used else "_" for s in program.q] if used & set(program.q) else None,
+        "joints": [(i, program.names[s]) for i, s in enumerate(program.q) if s in used],
         "trig_vector": trig_vector,
         "trig_scalars": trig_scalars,
         "scalars": [_Line(program.names[s], printer(e)) for s, e in program.scalars],

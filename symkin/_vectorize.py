@@ -97,13 +97,22 @@ class ColumnProgram:
 
 
 def vectorize(kinematics: Kinematics, jacobian: bool = True) -> ColumnProgram:
-    """The column program of the poses (and, if ``jacobian``, the Jacobians) of all tips."""
-    return _Vectorizer(kinematics).run(jacobian)
+    """The column program of the poses (and, if ``jacobian``, the Jacobians) of all tips.
+
+    A vector that the outputs (poses and Jacobians) use negated more often than not is stored
+    negated when that costs nothing: a negated output is a tensor op. The choice is the same with
+    and without ``jacobian``, so both programs compute the poses identically, bit for bit.
+    """
+    trial = _Vectorizer(kinematics, frozenset())
+    preferred = trial.negated_outputs(trial.run(jacobian=True))
+    return _Vectorizer(kinematics, preferred).run(jacobian)
 
 
 class _Vectorizer:
-    def __init__(self, kinematics: Kinematics) -> None:
+    def __init__(self, kinematics: Kinematics, prefer_negated: frozenset[int]) -> None:
         self.kinematics = kinematics
+        self.prefer_negated = prefer_negated
+        self.index_of: dict[str, int] = {}
         self.vectors = kinematics.vectors
         self.constant_value: dict[int, Lanes] = {}
         self.ref: dict[int, Ref] = {}
@@ -166,32 +175,60 @@ class _Vectorizer:
         if vector.constant is not None:
             self._constant(index, tuple(float(v) for v in vector.constant))
             return
-        offset = [0.0] * 4
+        # Terms on constant vectors are folded per scalar factor: Σ k_i·s·C_i = s·(Σ k_i·C_i).
+        on_constants: dict[sp.Expr, list[tuple[sp.Expr, int]]] = {}
         terms: list[tuple[sp.Expr, str]] = []
         for coefficient, source in vector.terms:
             coefficient = self.compound.get(coefficient.xreplace(self.trig), coefficient.xreplace(self.trig))
-            if source in self.constant_value and coefficient.is_Number:
-                offset = [o + float(coefficient) * v for o, v in zip(offset, self.constant_value[source])]
-            elif source in self.constant_value:
-                terms.append((coefficient, self._constant_name(self.constant_value[source], self.vectors[source])))
+            if source in self.constant_value:
+                number, factor = coefficient.as_coeff_Mul()
+                on_constants.setdefault(factor, []).append((number, source))
             else:
                 ref = self.ref[source]
                 terms.append((-coefficient if ref.negated else coefficient, ref.name))
+        offset = self._fold(on_constants.pop(sp.Integer(1), []))
+        for factor, parts in on_constants.items():
+            if len(parts) == 1:
+                number, source = parts[0]
+                terms.append((number * factor, self._constant_name(self.constant_value[source], self.vectors[source])))
+            elif any(lanes := self._fold(parts)):
+                terms.append((factor, self._constant_name(lanes, vector, f"_{factor}")))
         if not terms:
-            self._constant(index, tuple(offset))
+            self._constant(index, offset)
             return
         if any(offset):
-            terms.insert(0, (sp.Integer(1), self._constant_name(tuple(offset), vector, "_offset")))
+            terms.insert(0, (sp.Integer(1), self._constant_name(offset, vector, "_offset")))
         if len(terms) == 1 and terms[0][0] in (1, -1):
             self.ref[index] = Ref(terms[0][1], negated=terms[0][0] == -1)
             return
-        negated = all(c.as_coeff_Mul()[0] < 0 for c, _ in terms)
+        signs = [c.as_coeff_Mul()[0] < 0 for c, _ in terms]
+        negated = all(signs) or (index in self.prefer_negated and any(signs))
         if negated:
             # Store the negative: a use absorbs the sign in its coefficient, a negation is an op.
+            # With a negative term left to start from, the negative is as cheap as the vector.
             terms = [(-c, source) for c, source in terms]
         name = self._vector_name(vector, prefix="neg_" if negated else "")
         self.combinations.append(Combination(name, tuple(terms)))
         self.ref[index] = Ref(name, negated)
+        self.index_of[name] = index
+
+    def negated_outputs(self, program: ColumnProgram) -> frozenset[int]:
+        """The vectors that ``program``'s outputs use negated more often than as they are."""
+        balance: dict[str, int] = {}
+        outputs = [ref for tip in program.poses for ref in tip]
+        outputs += [z for jacobian in program.jacobians for z, _ in jacobian.revolute]
+        outputs += [z for jacobian in program.jacobians for z in jacobian.prismatic]
+        for ref in outputs:
+            balance[ref.name] = balance.get(ref.name, 0) + (1 if ref.negated else -1)
+        return frozenset(self.index_of[name] for name, b in balance.items() if b > 0 and name in self.index_of)
+
+    def _fold(self, parts: list[tuple[sp.Expr, int]]) -> Lanes:
+        """``Σ number · constant vector``, evaluated."""
+        lanes = [0.0] * 4
+        for number, source in parts:
+            for lane, value in enumerate(self.constant_value[source]):
+                lanes[lane] += float(number) * value
+        return tuple(lanes)
 
     def _output(self, index: int) -> Ref:
         if index in self.constant_value:
