@@ -6,7 +6,8 @@ The pipeline, one function per stage::
     kin = symkin.derive(robot, tips=("panda_hand_tcp",))   # derive: SymPy poses and Jacobians
     kin.pose("panda_hand_tcp")                             # 4x4 sympy.Matrix in q1..qn
     symkin.formula(kin, "panda_hand_tcp").latex()          # inspect: c1, s23 ... abbreviations, LaTeX
-    source = symkin.generate(kin)                          # simplify (CSE) + emit: module source
+    symkin.simplify(kin).ops                               # simplify: one CSE, the closed form's op count
+    source = symkin.generate(kin)                          # vectorize (column program) + emit: module source
     Panda = symkin.module_class(symkin.load_module(source))
 """
 
@@ -30,10 +31,12 @@ from ._training import (
     rotation_vector,
 )
 from ._urdf import load_urdf, parse_urdf, to_urdf
+from ._vectorize import ColumnProgram, vectorize
 from ._version import __version__
 
 __all__ = [
     "EXAMPLE_ROBOT_DATA",
+    "ColumnProgram",
     "DHRow",
     "Definition",
     "EmitOptions",
@@ -78,4 +81,5 @@ __all__ = [
     "to_urdf",
     "unsimplified_ops",
     "urdf_placement",
+    "vectorize",
 ]
