@@ -52,10 +52,9 @@ def _check_joints(q: torch.Tensor) -> None:
 def _pose(q: torch.Tensor) -> torch.Tensor:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
     q7 = joints[6]
-    s1, s2, s3, s4, s5, s6, = torch.sin(joints[0:6]).unbind()
-    c1, c2, c3, c4, c5, c6, = torch.cos(joints[0:6]).unbind()
     angle7 = q7 - 0.7853981633974483
-    s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
+    angles = torch.cat([joints[0:6], torch.stack([angle7])])
+    s1, s2, s3, s4, s5, s6, s_angle7, c1, c2, c3, c4, c5, c6, c_angle7, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_panda_link0_0, R_panda_link0_1, J_panda_link2_1, o_panda_link1, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [0.333], [1.0]]]).unbind()
     R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
     R_panda_link1_1 = torch.addcmul(R_panda_link0_1*c1, R_panda_link0_0, s1, value=-1)
@@ -84,10 +83,9 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
 def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
     q7 = joints[6]
-    s1, s2, s3, s4, s5, s6, = torch.sin(joints[0:6]).unbind()
-    c1, c2, c3, c4, c5, c6, = torch.cos(joints[0:6]).unbind()
     angle7 = q7 - 0.7853981633974483
-    s_angle7, c_angle7 = torch.sin(angle7), torch.cos(angle7)
+    angles = torch.cat([joints[0:6], torch.stack([angle7])])
+    s1, s2, s3, s4, s5, s6, s_angle7, c1, c2, c3, c4, c5, c6, c_angle7, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_panda_link0_0, R_panda_link0_1, J_panda_link2_1, o_panda_link1, R_panda_link0_2, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [0.333], [1.0]], [[0.0], [0.0], [1.0], [0.0]]]).unbind()
     R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
     R_panda_link1_1 = torch.addcmul(R_panda_link0_1*c1, R_panda_link0_0, s1, value=-1)

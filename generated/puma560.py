@@ -52,10 +52,9 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
     q2 = joints[1]
     q3 = joints[2]
-    s1, s2, s4, s5, s6, = torch.sin(joints[[0, 1, 3, 4, 5]]).unbind()
-    c1, c2, c4, c5, c6, = torch.cos(joints[[0, 1, 3, 4, 5]]).unbind()
     q23 = q2 + q3
-    s23, c23 = torch.sin(q23), torch.cos(q23)
+    angles = torch.cat([joints, torch.stack([q23])])
+    s1, s2, _, s4, s5, s6, s23, c1, c2, _, c4, c5, c6, c23, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_base_0, R_base_1, R_base_2, o_base, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]]).unbind()
     R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
     neg_R_link1_1 = torch.addcmul(R_base_0*s1, R_base_1, c1, value=-1)
@@ -80,10 +79,9 @@ def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
     q2 = joints[1]
     q3 = joints[2]
-    s1, s2, s4, s5, s6, = torch.sin(joints[[0, 1, 3, 4, 5]]).unbind()
-    c1, c2, c4, c5, c6, = torch.cos(joints[[0, 1, 3, 4, 5]]).unbind()
     q23 = q2 + q3
-    s23, c23 = torch.sin(q23), torch.cos(q23)
+    angles = torch.cat([joints, torch.stack([q23])])
+    s1, s2, _, s4, s5, s6, s23, c1, c2, _, c4, c5, c6, c23, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_base_0, R_base_1, R_base_2, o_base, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]]).unbind()
     R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
     neg_R_link1_1 = torch.addcmul(R_base_0*s1, R_base_1, c1, value=-1)

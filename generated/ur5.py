@@ -53,12 +53,10 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     q2 = joints[1]
     q3 = joints[2]
     q4 = joints[3]
-    s1, s2, s5, s6, = torch.sin(joints[[0, 1, 4, 5]]).unbind()
-    c1, c2, c5, c6, = torch.cos(joints[[0, 1, 4, 5]]).unbind()
     q23 = q2 + q3
-    s23, c23 = torch.sin(q23), torch.cos(q23)
     q234 = q2 + q3 + q4
-    s234, c234 = torch.sin(q234), torch.cos(q234)
+    angles = torch.cat([joints, torch.stack([q23, q234])])
+    s1, s2, _, _, s5, s6, s23, s234, c1, c2, _, _, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]]]).unbind()
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
@@ -86,12 +84,10 @@ def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     q2 = joints[1]
     q3 = joints[2]
     q4 = joints[3]
-    s1, s2, s5, s6, = torch.sin(joints[[0, 1, 4, 5]]).unbind()
-    c1, c2, c5, c6, = torch.cos(joints[[0, 1, 4, 5]]).unbind()
     q23 = q2 + q3
-    s23, c23 = torch.sin(q23), torch.cos(q23)
     q234 = q2 + q3 + q4
-    s234, c234 = torch.sin(q234), torch.cos(q234)
+    angles = torch.cat([joints, torch.stack([q23, q234])])
+    s1, s2, _, _, s5, s6, s23, s234, c1, c2, _, _, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, R_base_link_2, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]]]).unbind()
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)

@@ -122,14 +122,6 @@ def _float_literal(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class _Trig:
-    name: str
-    angle: str
-    sine: str
-    cosine: str
-
-
-@dataclass(frozen=True)
 class _Line:
     target: str
     value: str
@@ -143,12 +135,12 @@ def _function_body(program: ColumnProgram) -> dict:
         *(e.free_symbols for _, e in program.scalars),
         *(a.free_symbols for a in program.angles if not a.is_Symbol),
     )
-    trig_vector, trig_scalars = _trig(program, printer)
+    angle_lines, trig = _trig(program, printer)
     constants = dict(program.constants)
     return {
         "joints": [(i, program.names[s]) for i, s in enumerate(program.q) if s in used],
-        "trig_vector": trig_vector,
-        "trig_scalars": trig_scalars,
+        "angle_lines": angle_lines,
+        "trig": trig,
         "scalars": [_Line(program.names[s], printer(e)) for s, e in program.scalars],
         "constant_names": list(constants),
         "constant_values": ", ".join(f"[{', '.join(f'[{_float_literal(v)}]' for v in lanes)}]" for lanes in constants.values()),
@@ -215,33 +207,32 @@ def _jacobian_lines(k: int, jacobian: TipJacobian, constants: dict, n: int) -> l
     return lines + [_Line(target, columns)]
 
 
-def _trig(program: ColumnProgram, printer: _Printer) -> tuple[dict | None, list[_Trig]]:
-    """Sines and cosines: of the plain joints in one call each, of any other angle one by one."""
+def _trig(program: ColumnProgram, printer: _Printer) -> tuple[list[_Line], dict | None]:
+    """The angles as rows of one tensor, and the names its sines and cosines unpack into.
+
+    Plain joints come as a view of ``joints`` (rows in between that need no sine are computed
+    and dropped: cheaper than a gather); any other angle (q2 + q3, an offset, a mimic joint's)
+    is its own line, stacked after them. One ``cat`` of the sines and cosines makes
+    torch.compile materialize them once, instead of once per lane of every vector using them.
+    """
+    n = len(program.q)
     positions = {s: i for i, s in enumerate(program.q)}
-    plain = [k for k, a in enumerate(program.angles) if a in positions]
-    vector = None
+    plain = {positions[a]: k for k, a in enumerate(program.angles) if a in positions}
+    others = [k for k, a in enumerate(program.angles) if a not in positions]
+    pieces, rows = [], []
     if plain:
-        indices = [positions[program.angles[k]] for k in plain]
-        vector = {
-            "source": _joint_selection(indices, len(program.q)),
-            "sines": [program.names[program.sines[k]] for k in plain],
-            "cosines": [program.names[program.cosines[k]] for k in plain],
-        }
-    others = [
-        _Trig(program.angle_names[k], printer(program.angles[k]), program.names[program.sines[k]], program.names[program.cosines[k]])
-        for k in range(len(program.angles))
-        if k not in plain
-    ]
-    return vector, others
-
-
-def _joint_selection(indices: list[int], count: int) -> str:
-    """Source for the rows of ``joints`` at ``indices``: a view when they are contiguous."""
-    if indices == list(range(count)):
-        return "joints"
-    if indices == list(range(indices[0], indices[-1] + 1)):
-        return f"joints[{indices[0]}:{indices[-1] + 1}]"
-    return f"joints[{indices}]"
+        lo, hi = min(plain), max(plain)
+        pieces.append("joints" if (lo, hi) == (0, n - 1) else f"joints[{lo}:{hi + 1}]")
+        rows += [plain.get(i) for i in range(lo, hi + 1)]
+    if others:
+        pieces.append(f"torch.stack([{', '.join(program.angle_names[k] for k in others)}])")
+        rows += others
+    if not rows:
+        return [], None
+    names = [program.names[program.sines[k]] if k is not None else "_" for k in rows]
+    names += [program.names[program.cosines[k]] if k is not None else "_" for k in rows]
+    lines = [_Line(program.angle_names[k], printer(program.angles[k])) for k in others]
+    return lines, {"source": pieces[0] if len(pieces) == 1 else f"torch.cat([{', '.join(pieces)}])", "names": names}
 
 
 class _Printer:
