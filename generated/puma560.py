@@ -30,7 +30,7 @@ Conventions:
               [linear velocity of the tip origin; angular velocity], both in base-frame
               axes (Pinocchio's LOCAL_WORLD_ALIGNED).
 Results have q's dtype and device; gradients flow through every output. They are views with
-the batch dimensions innermost in memory (stacking the outputs that way is several times cheaper):
+the batch dimensions innermost in memory (the code computes lanes first, batch last):
 use .reshape, or .contiguous() before .view.
 """
 
@@ -109,27 +109,26 @@ def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
-    """The poses, with the vector-Jacobian product in closed form as their backward.
+    """The poses, shaped (..., 4, 4), with the vector-Jacobian product in closed form as their backward.
 
     For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
     translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
-    computed once in the forward pass, with no autograd graph recorded. The second
-    output is that Jacobian, lanes first, for the backward only.
+    computed once in the forward pass and saved, with no autograd graph recorded.
     """
 
     @staticmethod
-    def forward(ctx, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(ctx, q: torch.Tensor) -> torch.Tensor:
         pose, jacobian = _pose_and_jacobian(q)
-        ctx.mark_non_differentiable(jacobian)
         ctx.save_for_backward(q, pose, jacobian)
-        return pose, jacobian
+        return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
 
     @staticmethod
-    def backward(ctx, grad_pose: torch.Tensor, _grad_jacobian: torch.Tensor) -> torch.Tensor:
+    def backward(ctx, grad_pose: torch.Tensor) -> torch.Tensor:
         q, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
             pose, jacobian = _pose_and_jacobian(q)
+        grad_pose = grad_pose.reshape(pose.shape)
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
         # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
@@ -169,10 +168,8 @@ class Puma560Kinematics(torch.nn.Module):
         if q.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
-            pose = _PoseWithClosedFormBackward.apply(q)[0]
-        else:
-            pose = _pose(q)
-        return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
+            return _PoseWithClosedFormBackward.apply(q)
+        return _pose(q).reshape(q.shape[:-1] + _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
