@@ -262,10 +262,8 @@ class _Deriver:
 
     def _combine(self, columns: _Block, M: sp.Matrix, link: str, quantity: str, offset: _Block | None = None) -> _Block:
         """``offset + columns · M`` (3×k), each entry a fresh symbol, each column a vector."""
-        return _Block(
-            self._fresh_entries(_product(columns.entries, M, offset), link, quantity),
-            self._combine_vectors(columns, M, link, quantity, offset),
-        )
+        entries = columns.entries * M if offset is None else offset.entries + columns.entries * M
+        return _Block(self._fresh_entries(entries, link, quantity), self._combine_vectors(columns, M, link, quantity, offset))
 
     def _fresh_entries(self, entries: sp.Matrix, link: str, quantity: str) -> sp.Matrix:
         if entries.cols == 1:
@@ -345,11 +343,6 @@ class _Deriver:
                 column = sp.Matrix.vstack(z, sp.zeros(3, 1))
             jacobian[:, axis.column] += axis.multiplier * column
         return jacobian
-
-
-def _product(columns: sp.Matrix, M: sp.Matrix, offset: _Block | None) -> sp.Matrix:
-    product = columns * M
-    return product if offset is None else offset.entries + product
 
 
 def _same_direction(u: Vector, v: Vector) -> bool:

@@ -1,8 +1,8 @@
-"""Print straight-line programs as a standalone PyTorch module through a Jinja2 template.
+"""Print column programs as a standalone PyTorch module through a Jinja2 template.
 
 Every name that came from an input file reaches the source only as a Python
 string literal (``ascii``) or, in comments, with control characters escaped;
-identifiers were sanitised by :mod:`symkin._simplify`. The template never
+identifiers were sanitised by :mod:`symkin._vectorize`. The template never
 sees raw input text as template source.
 """
 

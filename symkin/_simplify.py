@@ -1,8 +1,10 @@
 """Turn derived kinematics into a straight-line program with one CSE over all outputs.
 
-The program is what the emitter prints: a vector of joint angles whose sines
-and cosines are taken once, then assignments, each a small expression in
-earlier names, then the flat list of outputs. Names are Python identifiers
+The program is the closed form's arithmetic, entry by entry: the sines and
+cosines of the angles, then assignments, each a small expression in earlier
+names, then the flat list of outputs. Its operation count is what symkin reports
+and what the generated file's header records (the generated code evaluates the
+same kinematics column by column, see :mod:`symkin._vectorize`). Names are Python identifiers
 decided here: ``q1…qn`` for the joints, ``s1, c23…`` for the sines and
 cosines of q1, q2 + q3 … (the textbook abbreviations; ``s_angle8`` for any other
 angle, such as a mimic joint's), ``R_<link>_01``, ``p_<link>_x``, ``z_<link>_x`` … for
@@ -287,10 +289,10 @@ def _names(
             temporaries += 1
         else:
             if definition.link not in link_identifiers:
-                link_identifiers[definition.link] = _unique(sanitize(definition.link), set(link_identifiers.values()))
+                link_identifiers[definition.link] = unique_name(sanitize(definition.link), set(link_identifiers.values()))
             letter, entry = definition.quantity[0], definition.quantity[1:]
             sign = "neg_" if symbol in negated else ""
-            name = _unique(f"{sign}{letter}_{link_identifiers[definition.link]}_{entry}", taken)
+            name = unique_name(f"{sign}{letter}_{link_identifiers[definition.link]}_{entry}", taken)
         taken.add(name)
         names[symbol] = name
     return names
@@ -303,7 +305,7 @@ def sanitize(name: str) -> str:
     return fragment or "link"
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def unique_name(name: str, taken: set[str]) -> str:
     candidate, suffix = name, 2
     while candidate in taken:
         candidate, suffix = f"{name}_{suffix}", suffix + 1

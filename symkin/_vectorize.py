@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ._derive import Kinematics, VectorDefinition
-from ._simplify import sanitize, trig_replacements, trigonometry, _unique
+from ._derive import JacobianTerm, Kinematics, VectorDefinition
+from ._simplify import sanitize, trig_replacements, trigonometry, unique_name
 
 Lanes = tuple[float, float, float, float]
 
@@ -121,6 +121,8 @@ class _Vectorizer:
         self.combinations: list[Combination] = []
         self.taken: set[str] = set()
         self.link_identifiers: dict[str, str] = {}
+        self.trig: dict[sp.Expr, sp.Symbol] = {}
+        self.compound: dict[sp.Expr, sp.Expr] = {}
 
     def run(self, jacobian: bool) -> ColumnProgram:
         kinematics = self.kinematics
@@ -131,8 +133,8 @@ class _Vectorizer:
         coefficients = [c for i in needed for c, _ in self.vectors[i].terms]
         angles, angle_names, sines, cosines = trigonometry(coefficients, kinematics.q)
         self.trig = trig_replacements(angles, sines, cosines)
-        self.scalars, self.compound = _coefficient_cse([c.xreplace(self.trig) for c in coefficients])
-        names = {s: s.name for s in (*kinematics.q, *sines, *cosines)} | {s: s.name for s, _ in self.scalars}
+        scalars, self.compound = _coefficient_cse([c.xreplace(self.trig) for c in coefficients])
+        names = {s: s.name for s in (*kinematics.q, *sines, *cosines)} | {s: s.name for s, _ in scalars}
         self.taken |= set(names.values())
         for index in needed:
             self._resolve(index)
@@ -150,7 +152,7 @@ class _Vectorizer:
             angle_names=angle_names,
             sines=sines,
             cosines=cosines,
-            scalars=self.scalars,
+            scalars=scalars,
             constants=tuple((name, lanes) for lanes, name in self.constant_names.items()),
             combinations=tuple(self.combinations),
             poses=poses,
@@ -235,7 +237,7 @@ class _Vectorizer:
             return Ref(self._constant_name(self.constant_value[index], self.vectors[index]))
         return self.ref[index]
 
-    def _jacobian(self, tip_origin: Ref, terms) -> TipJacobian:
+    def _jacobian(self, tip_origin: Ref, terms: tuple[JacobianTerm, ...]) -> TipJacobian:
         revolute = [t for t in terms if t.revolute]
         prismatic = [t for t in terms if not t.revolute]
         n = len(self.kinematics.q)
@@ -265,10 +267,10 @@ class _Vectorizer:
     def _vector_name(self, vector: VectorDefinition, prefix: str = "", suffix: str = "") -> str:
         link = vector.link
         if link not in self.link_identifiers:
-            self.link_identifiers[link] = _unique(sanitize(link), set(self.link_identifiers.values()))
+            self.link_identifiers[link] = unique_name(sanitize(link), set(self.link_identifiers.values()))
         letter, column = vector.quantity[0], vector.quantity[1:]
         name = f"{prefix}{letter}_{self.link_identifiers[link]}" + (f"_{column}" if column else "") + suffix
-        name = _unique(name, self.taken)
+        name = unique_name(name, self.taken)
         self.taken.add(name)
         return name
 
