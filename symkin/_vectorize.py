@@ -215,14 +215,20 @@ class _Vectorizer:
         self.index_of[name] = index
 
     def negated_outputs(self, program: ColumnProgram) -> frozenset[int]:
-        """The vectors that ``program``'s outputs use negated more often than as they are."""
-        balance: dict[str, int] = {}
+        """The vectors that ``program``'s outputs use negated more often than as they are.
+
+        Signs are taken relative to each vector's value, not to how this run stored it.
+        """
+        balance: dict[int, int] = {}
         outputs = [ref for tip in program.poses for ref in tip]
         outputs += [z for jacobian in program.jacobians for z, _ in jacobian.revolute]
         outputs += [z for jacobian in program.jacobians for z in jacobian.prismatic]
         for ref in outputs:
-            balance[ref.name] = balance.get(ref.name, 0) + (1 if ref.negated else -1)
-        return frozenset(self.index_of[name] for name, b in balance.items() if b > 0 and name in self.index_of)
+            if ref.name in self.index_of:
+                index = self.index_of[ref.name]
+                wants_negative = ref.negated != self.ref[index].negated
+                balance[index] = balance.get(index, 0) + (1 if wants_negative else -1)
+        return frozenset(index for index, b in balance.items() if b > 0)
 
     def _fold(self, parts: list[tuple[sp.Expr, int]]) -> Lanes:
         """``Σ number · constant vector``, evaluated."""
