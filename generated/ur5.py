@@ -40,6 +40,9 @@ _NUM_JOINTS = 6
 _NUM_TIPS = 1
 _POSE_SHAPE = (4, 4)
 _JACOBIAN_SHAPE = (6, 6)
+# The check torch.autograd.Function.apply itself makes; should a torch release drop it, every call
+# takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
+_functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
 
 
 def _check_joints(q: torch.Tensor) -> None:
@@ -173,7 +176,7 @@ class Ur5Kinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
-        if q.requires_grad and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
+        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
             return _PoseWithClosedFormBackward.apply(q)
