@@ -13,7 +13,7 @@
 #   q6 = 'panda_joint6'
 #   q7 = 'panda_joint7'
 #
-# Arithmetic per configuration of the closed form after CSE (symkin info):
+# Arithmetic per configuration of the closed form after CSE (symkin.simplify; symkin report):
 #   pose:             80 mul, 45 add, 7 sin, 7 cos
 #   pose + Jacobian:  114 mul, 74 add, 7 sin, 7 cos
 # The code below evaluates it column by column: each rotation column, axis and origin is one

@@ -12,7 +12,7 @@
 #   q5 = 'j5'
 #   q6 = 'j6'
 #
-# Arithmetic per configuration of the closed form after CSE (symkin info):
+# Arithmetic per configuration of the closed form after CSE (symkin.simplify; symkin report):
 #   pose:             51 mul, 25 add, 6 sin, 6 cos
 #   pose + Jacobian:  65 mul, 36 add, 6 sin, 6 cos
 # The code below evaluates it column by column: each rotation column, axis and origin is one

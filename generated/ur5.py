@@ -12,7 +12,7 @@
 #   q5 = 'wrist_2_joint'
 #   q6 = 'wrist_3_joint'
 #
-# Arithmetic per configuration of the closed form after CSE (symkin info):
+# Arithmetic per configuration of the closed form after CSE (symkin.simplify; symkin report):
 #   pose:             48 mul, 29 add, 6 sin, 6 cos
 #   pose + Jacobian:  72 mul, 52 add, 6 sin, 6 cos
 # The code below evaluates it column by column: each rotation column, axis and origin is one
