@@ -43,6 +43,14 @@ _JACOBIAN_SHAPE = (6, 6)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every call
 # takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
 _functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+# The module's buffers, exactly: joint limits, and the constant columns (4-vectors, (K, 4, 1)) each
+# program unpacks, in its order.
+_EXACT_BUFFERS = {
+    "lower": [-6.28318530718, -6.28318530718, -3.14159265359, -6.28318530718, -6.28318530718, -6.28318530718],
+    "upper": [6.28318530718, 6.28318530718, 3.14159265359, 6.28318530718, 6.28318530718, 6.28318530718],
+    "pose_constants": [[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]]],
+    "full_constants": [[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]]],
+}
 
 
 def _check_joints(q: torch.Tensor) -> None:
@@ -51,7 +59,7 @@ def _check_joints(q: torch.Tensor) -> None:
         raise ValueError(f"expected a floating-point tensor q of shape (..., {_NUM_JOINTS}), got a {described}")
 
 
-def _pose(q: torch.Tensor) -> torch.Tensor:
+def _pose(q: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
     q2 = joints[1]
     q3 = joints[2]
@@ -60,7 +68,7 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     q234 = q2 + q3 + q4
     angles = torch.cat([joints, torch.stack([q23, q234])])
     s1, s2, _, _, s5, s6, s23, s234, c1, c2, _, _, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
-    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]]]).unbind()
+    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, = constants.unbind()
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
     o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
@@ -82,7 +90,7 @@ def _pose(q: torch.Tensor) -> torch.Tensor:
     return pose
 
 
-def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pose_and_jacobian(q: torch.Tensor, constants: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
     q2 = joints[1]
     q3 = joints[2]
@@ -91,7 +99,7 @@ def _pose_and_jacobian(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     q234 = q2 + q3 + q4
     angles = torch.cat([joints, torch.stack([q23, q234])])
     s1, s2, _, _, s5, s6, s23, s234, c1, c2, _, _, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
-    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, R_base_link_2, = q.new_tensor([[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]]]).unbind()
+    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, R_base_link_2, = constants.unbind()
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
     o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
@@ -128,22 +136,22 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, q: torch.Tensor) -> torch.Tensor:
-        pose, jacobian = _pose_and_jacobian(q)
-        ctx.save_for_backward(q, pose, jacobian)
+    def forward(ctx, q: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
+        pose, jacobian = _pose_and_jacobian(q, constants)
+        ctx.save_for_backward(q, constants, pose, jacobian)
         return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
 
     @staticmethod
-    def backward(ctx, grad_pose: torch.Tensor) -> torch.Tensor:
-        q, pose, jacobian = ctx.saved_tensors
+    def backward(ctx, grad_pose: torch.Tensor) -> tuple[torch.Tensor, None]:
+        q, constants, pose, jacobian = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose, jacobian = _pose_and_jacobian(q)
+            pose, jacobian = _pose_and_jacobian(q, constants)
         grad_pose = grad_pose.reshape(pose.shape)
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
         # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
-        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape)
+        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape), None
 
 
 class Ur5Kinematics(torch.nn.Module):
@@ -154,6 +162,10 @@ class Ur5Kinematics(torch.nn.Module):
         tip_names: the tips, in output order.
         joint_names: the actuated joints, in q order (mimic joints follow their source).
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
+        pose_constants, full_constants: the constant columns of the pose and the pose-and-Jacobian
+            programs, buffers. All four buffers are float64 until .to(), which makes them again
+            from their exact values; with a q of another dtype or device the constants are made
+            for the call.
     """
 
     robot_name = 'ur5'
@@ -170,8 +182,24 @@ class Ur5Kinematics(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("lower", torch.tensor([-6.28318530718, -6.28318530718, -3.14159265359, -6.28318530718, -6.28318530718, -6.28318530718], dtype=torch.float64), persistent=False)
-        self.register_buffer("upper", torch.tensor([6.28318530718, 6.28318530718, 3.14159265359, 6.28318530718, 6.28318530718, 6.28318530718], dtype=torch.float64), persistent=False)
+        for name, values in _EXACT_BUFFERS.items():
+            self.register_buffer(name, torch.tensor(values, dtype=torch.float64), persistent=False)
+
+    def _apply(self, fn, recurse=True):
+        # .to()/.float()/.cuda() round the buffers; make them again from their exact values in the new
+        # dtype and device, so that a float32 round trip never costs a float64 caller precision.
+        super()._apply(fn, recurse)
+        for name, values in _EXACT_BUFFERS.items():
+            buffer = getattr(self, name)
+            setattr(self, name, torch.tensor(values, dtype=buffer.dtype, device=buffer.device))
+        return self
+
+    def _constants(self, name: str, q: torch.Tensor) -> torch.Tensor:
+        """The buffer ``name`` when it has q's dtype and device, else its values made exactly in q's."""
+        buffer = getattr(self, name)
+        if buffer.dtype == q.dtype and buffer.device == q.device:
+            return buffer
+        return q.new_tensor(_EXACT_BUFFERS[name])
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
@@ -179,8 +207,8 @@ class Ur5Kinematics(torch.nn.Module):
         if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
-            return _PoseWithClosedFormBackward.apply(q)
-        return _pose(q).reshape(q.shape[:-1] + _POSE_SHAPE)
+            return _PoseWithClosedFormBackward.apply(q, self._constants("full_constants", q))
+        return _pose(q, self._constants("pose_constants", q)).reshape(q.shape[:-1] + _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -189,5 +217,5 @@ class Ur5Kinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        pose, jacobian = _pose_and_jacobian(q)
+        pose, jacobian = _pose_and_jacobian(q, self._constants("full_constants", q))
         return pose.reshape(q.shape[:-1] + _POSE_SHAPE), jacobian.permute(3, 0, 1, 2).reshape(q.shape[:-1] + _JACOBIAN_SHAPE)

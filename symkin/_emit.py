@@ -143,7 +143,7 @@ def _function_body(program: ColumnProgram) -> dict:
         "trig": trig,
         "scalars": [_Line(program.names[s], printer(e)) for s, e in program.scalars],
         "constant_names": list(constants),
-        "constant_values": ", ".join(f"[{', '.join(f'[{_float_literal(v)}]' for v in lanes)}]" for lanes in constants.values()),
+        "constant_values": "[" + ", ".join(f"[{', '.join(f'[{_float_literal(v)}]' for v in lanes)}]" for lanes in constants.values()) + "]",
         "combinations": [_Line(step.target, _combination(step.terms, printer)) for step in program.combinations],
         "pose": f"torch.stack([{', '.join(_output(ref, constants) for tip in program.poses for ref in tip)}], 1)",
         "jacobians": [_jacobian_lines(k, jacobian, constants, len(program.q)) for k, jacobian in enumerate(program.jacobians)],

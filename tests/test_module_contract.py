@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -60,6 +62,20 @@ def test_float32_follows_q_and_is_close_to_float64(panda, hand):
         assert (pose32.double() - pose64).abs().max() < 1e-5
         assert (jac32.double() - jac64).abs().max() < 1e-5
     assert panda.float().lower.dtype == torch.float32  # buffers follow .to()
+
+
+def test_constant_buffers_never_cost_float64_precision(panda):
+    """Conversions remake the buffers from exact values, and a q of another dtype gets exact constants."""
+    q64 = sample_q(panda, 50)
+    reference = type(panda)()  # fresh: float64 buffers
+    converted = copy.deepcopy(panda).float()
+    assert converted.pose_constants.dtype == converted.lower.dtype == torch.float32
+    round_trip = copy.deepcopy(converted).double()
+    for module in (converted, round_trip):
+        torch.testing.assert_close(module(q64), reference(q64), rtol=0, atol=0)
+        torch.testing.assert_close(module.jacobian(q64), reference.jacobian(q64), rtol=0, atol=0)
+    assert round_trip.lower[0].item() == -2.8973
+    assert not {"pose_constants", "full_constants"} & set(panda.state_dict())
 
 
 def test_gradcheck_forward_and_jacobian(panda, hand):
