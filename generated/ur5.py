@@ -43,14 +43,16 @@ _JACOBIAN_SHAPE = (6, 6)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every call
 # takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
 _functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
-# The module's buffers, exactly: joint limits, and the constant columns (4-vectors, (K, 4, 1)) each
-# program unpacks, in its order.
+# The module's buffers, exactly: joint limits, the constant columns (4-vectors, (K, 4, 1)) in the
+# order the programs unpack them, and the angles' offsets and map (see the programs' "rows" comment).
 _EXACT_BUFFERS = {
     "lower": [-6.28318530718, -6.28318530718, -3.14159265359, -6.28318530718, -6.28318530718, -6.28318530718],
     "upper": [6.28318530718, 6.28318530718, 3.14159265359, 6.28318530718, 6.28318530718, 6.28318530718],
-    "pose_constants": [[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]]],
-    "full_constants": [[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]]],
+    "constants": [[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [0.089159], [1.0]], [[0.0], [0.0], [-1.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]]],
+    "angle_offsets": [],
+    "angle_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 1.0, 0.0, 0.0]],
 }
+_TABLES = ("constants", "angle_offsets", "angle_map")
 
 
 def _check_joints(q: torch.Tensor) -> None:
@@ -59,16 +61,14 @@ def _check_joints(q: torch.Tensor) -> None:
         raise ValueError(f"expected a floating-point tensor q of shape (..., {_NUM_JOINTS}), got a {described}")
 
 
-def _pose(q: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
+def _pose(
+    q: torch.Tensor, constants: torch.Tensor, angle_offsets: torch.Tensor, angle_map: torch.Tensor
+) -> torch.Tensor:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    q2 = joints[1]
-    q3 = joints[2]
-    q4 = joints[3]
-    q23 = q2 + q3
-    q234 = q2 + q3 + q4
-    angles = torch.cat([joints, torch.stack([q23, q234])])
-    s1, s2, _, _, s5, s6, s23, s234, c1, c2, _, _, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
-    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, = constants.unbind()
+    # rows: q1, q2, q5, q6, q2 + q3, q2 + q3 + q4
+    angles = angle_map @ joints
+    s1, s2, s5, s6, s23, s234, c1, c2, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
+    R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, _, = constants.unbind()
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
     o_upper_arm_link = torch.add(o_shoulder_link, R_shoulder_link_1, alpha=0.13585)
@@ -90,15 +90,13 @@ def _pose(q: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
     return pose
 
 
-def _pose_and_jacobian(q: torch.Tensor, constants: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pose_and_jacobian(
+    q: torch.Tensor, constants: torch.Tensor, angle_offsets: torch.Tensor, angle_map: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    q2 = joints[1]
-    q3 = joints[2]
-    q4 = joints[3]
-    q23 = q2 + q3
-    q234 = q2 + q3 + q4
-    angles = torch.cat([joints, torch.stack([q23, q234])])
-    s1, s2, _, _, s5, s6, s23, s234, c1, c2, _, _, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
+    # rows: q1, q2, q5, q6, q2 + q3, q2 + q3 + q4
+    angles = angle_map @ joints
+    s1, s2, s5, s6, s23, s234, c1, c2, c5, c6, c23, c234, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
     R_base_link_0, R_base_link_1, o_shoulder_link, J_upper_arm_link_0, R_base_link_2, = constants.unbind()
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
@@ -136,22 +134,22 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, q: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
-        pose, jacobian = _pose_and_jacobian(q, constants)
-        ctx.save_for_backward(q, constants, pose, jacobian)
+    def forward(ctx, q: torch.Tensor, *tables: torch.Tensor) -> torch.Tensor:
+        pose, jacobian = _pose_and_jacobian(q, *tables)
+        ctx.save_for_backward(q, pose, jacobian, *tables)
         return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
 
     @staticmethod
-    def backward(ctx, grad_pose: torch.Tensor) -> tuple[torch.Tensor, None]:
-        q, constants, pose, jacobian = ctx.saved_tensors
+    def backward(ctx, grad_pose: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        q, pose, jacobian, *tables = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose, jacobian = _pose_and_jacobian(q, constants)
+            pose, jacobian = _pose_and_jacobian(q, *tables)
         grad_pose = grad_pose.reshape(pose.shape)
         torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
         wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
         # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
-        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape), None
+        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape), None, None, None
 
 
 class Ur5Kinematics(torch.nn.Module):
@@ -162,10 +160,9 @@ class Ur5Kinematics(torch.nn.Module):
         tip_names: the tips, in output order.
         joint_names: the actuated joints, in q order (mimic joints follow their source).
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
-        pose_constants, full_constants: the constant columns of the pose and the pose-and-Jacobian
-            programs, buffers. All four buffers are float64 until .to(), which makes them again
-            from their exact values; with a q of another dtype or device the constants are made
-            for the call.
+        constants, angle_offsets, angle_map: the programs' constant columns and angle tables,
+            buffers. All buffers are float64 until .to(), which makes them again from their exact
+            values; with a q of another dtype or device the tables are made for the call.
     """
 
     robot_name = 'ur5'
@@ -194,12 +191,11 @@ class Ur5Kinematics(torch.nn.Module):
             setattr(self, name, torch.tensor(values, dtype=buffer.dtype, device=buffer.device))
         return self
 
-    def _constants(self, name: str, q: torch.Tensor) -> torch.Tensor:
-        """The buffer ``name`` when it has q's dtype and device, else its values made exactly in q's."""
-        buffer = getattr(self, name)
-        if buffer.dtype == q.dtype and buffer.device == q.device:
-            return buffer
-        return q.new_tensor(_EXACT_BUFFERS[name])
+    def _tables(self, q: torch.Tensor) -> list[torch.Tensor]:
+        """The constant buffers when they have q's dtype and device, else made exactly in q's."""
+        if self.constants.dtype == q.dtype and self.constants.device == q.device:
+            return [self.constants, self.angle_offsets, self.angle_map]
+        return [q.new_tensor(_EXACT_BUFFERS[name]) for name in _TABLES]
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
@@ -207,8 +203,8 @@ class Ur5Kinematics(torch.nn.Module):
         if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
-            return _PoseWithClosedFormBackward.apply(q, self._constants("full_constants", q))
-        return _pose(q, self._constants("pose_constants", q)).reshape(q.shape[:-1] + _POSE_SHAPE)
+            return _PoseWithClosedFormBackward.apply(q, *self._tables(q))
+        return _pose(q, *self._tables(q)).reshape(q.shape[:-1] + _POSE_SHAPE)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
@@ -217,5 +213,5 @@ class Ur5Kinematics(torch.nn.Module):
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        pose, jacobian = _pose_and_jacobian(q, self._constants("full_constants", q))
+        pose, jacobian = _pose_and_jacobian(q, *self._tables(q))
         return pose.reshape(q.shape[:-1] + _POSE_SHAPE), jacobian.permute(3, 0, 1, 2).reshape(q.shape[:-1] + _JACOBIAN_SHAPE)

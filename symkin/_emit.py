@@ -61,7 +61,11 @@ def emit(
     ``arithmetic`` is the operation count of the derived closed form (pose; pose and Jacobian),
     recorded in the header.
     """
-    if not full.jacobians or pose.jacobians or (pose.tips, pose.joint_names) != (full.tips, full.joint_names):
+    if (
+        not full.jacobians
+        or pose.jacobians
+        or (pose.tips, pose.joint_names, pose.constants, pose.angles) != (full.tips, full.joint_names, full.constants, full.angles)
+    ):
         raise ValueError("emit() takes the pose-only and the pose-and-Jacobian programs of the same kinematics")
     class_name = check_class_name(options.class_name or default_class_name(full.robot_name))
     template = _environment().get_template("torch_module.py.jinja")
@@ -79,6 +83,7 @@ def emit(
         full_ops=arithmetic[1],
         pose_body=_function_body(pose),
         full_body=_function_body(full),
+        tables=_tables(full),
     )
 
 
@@ -133,17 +138,17 @@ def _function_body(program: ColumnProgram) -> dict:
     used = set().union(
         *(c.free_symbols for step in program.combinations for c, _ in step.terms),
         *(e.free_symbols for _, e in program.scalars),
-        *(a.free_symbols for a in program.angles if not a.is_Symbol),
     )
-    angle_lines, trig = _trig(program, printer)
     constants = dict(program.constants)
+    referenced = {source for step in program.combinations for _, source in step.terms}
+    referenced |= {ref.name for tip in program.poses for ref in tip}
+    referenced |= {ref.name for jacobian in program.jacobians for pair in jacobian.revolute for ref in pair}
+    referenced |= {ref.name for jacobian in program.jacobians for ref in jacobian.prismatic}
     return {
         "joints": [(i, program.names[s]) for i, s in enumerate(program.q) if s in used],
-        "angle_lines": angle_lines,
-        "trig": trig,
+        "trig": _trig(program),
         "scalars": [_Line(program.names[s], printer(e)) for s, e in program.scalars],
-        "constant_names": list(constants),
-        "constant_values": "[" + ", ".join(f"[{', '.join(f'[{_float_literal(v)}]' for v in lanes)}]" for lanes in constants.values()) + "]",
+        "constant_names": [name if name in referenced else "_" for name in constants],
         "combinations": [_Line(step.target, _combination(step.terms, printer)) for step in program.combinations],
         "pose": f"torch.stack([{', '.join(_output(ref, constants) for tip in program.poses for ref in tip)}], 1)",
         "jacobians": [_jacobian_lines(k, jacobian, constants, len(program.q)) for k, jacobian in enumerate(program.jacobians)],
@@ -207,32 +212,81 @@ def _jacobian_lines(k: int, jacobian: TipJacobian, constants: dict, n: int) -> l
     return lines + [_Line(target, columns)]
 
 
-def _trig(program: ColumnProgram, printer: _Printer) -> tuple[list[_Line], dict | None]:
-    """The angles as rows of one tensor, and the names its sines and cosines unpack into.
+@dataclass(frozen=True)
+class _Angles:
+    """How the generated code makes its (rows, B) angle tensor.
 
-    Plain joints come as a view of ``joints`` (rows in between that need no sine are computed
-    and dropped: cheaper than a gather); any other angle (q2 + q3, an offset, a mimic joint's)
-    is its own line, stacked after them. One ``cat`` of the sines and cosines makes
-    torch.compile materialize them once, instead of once per lane of every vector using them.
+    ``order[r]`` is the angle in row r (None for a joint row that no angle needs); ``offsets``
+    (rows × 1) and ``matrix`` (rows × n) are the ``angle_offsets`` and ``angle_map`` buffers,
+    empty when ``source`` does not use them.
     """
+
+    order: list[int | None]
+    source: str
+    offsets: list[list[float]]
+    matrix: list[list[float]]
+
+
+def _angles(program: ColumnProgram) -> _Angles | None:
+    """One joint per angle: a view of ``joints`` (joint rows no angle needs come along, cheaper
+    than a gather), plus ``angle_offsets`` if any angle has an offset. Other angles (q2 + q3, a
+    mimic joint's multiple): one matrix product with ``angle_map``."""
+    if not program.angles:
+        return None
     n = len(program.q)
-    positions = {s: i for i, s in enumerate(program.q)}
-    plain = {positions[a]: k for k, a in enumerate(program.angles) if a in positions}
-    others = [k for k, a in enumerate(program.angles) if a not in positions]
-    pieces, rows = [], []
-    if plain:
-        lo, hi = min(plain), max(plain)
-        pieces.append("joints" if (lo, hi) == (0, n - 1) else f"joints[{lo}:{hi + 1}]")
-        rows += [plain.get(i) for i in range(lo, hi + 1)]
-    if others:
-        pieces.append(f"torch.stack([{', '.join(program.angle_names[k] for k in others)}])")
-        rows += others
-    if not rows:
-        return [], None
-    names = [program.names[program.sines[k]] if k is not None else "_" for k in rows]
-    names += [program.names[program.cosines[k]] if k is not None else "_" for k in rows]
-    lines = [_Line(program.angle_names[k], printer(program.angles[k])) for k in others]
-    return lines, {"source": pieces[0] if len(pieces) == 1 else f"torch.cat([{', '.join(pieces)}])", "names": names}
+    index = {s: i for i, s in enumerate(program.q)}
+    linear = []
+    for angle in program.angles:
+        terms = dict(angle.as_coefficients_dict())
+        offset = float(terms.pop(sp.Integer(1), 0))
+        linear.append(({index[s]: float(m) for s, m in terms.items()}, offset))
+    single = [next(iter(c)) for c, _ in linear if list(c.values()) == [1.0]]
+    if len(single) == len(linear) and len(set(single)) == len(single):
+        row_of = {joint: k for k, joint in enumerate(single)}
+        lo, hi = min(single), max(single)
+        order = [row_of.get(i) for i in range(lo, hi + 1)]
+        offsets = [[linear[k][1] if k is not None else 0.0] for k in order]
+        source = "joints" if (lo, hi) == (0, n - 1) else f"joints[{lo}:{hi + 1}]"
+        if not any(row[0] for row in offsets):
+            return _Angles(order, source, [], [])
+        return _Angles(order, f"{source} + angle_offsets", offsets, [])
+    matrix = [[c.get(i, 0.0) for i in range(n)] for c, _ in linear]
+    offsets = [[offset] for _, offset in linear]
+    order = list(range(len(linear)))
+    if not any(row[0] for row in offsets):
+        return _Angles(order, "angle_map @ joints", [], matrix)
+    return _Angles(order, "torch.addmm(angle_offsets, angle_map, joints)", offsets, matrix)
+
+
+def _tables(program: ColumnProgram) -> dict[str, str]:
+    """Python literals of the module's constant buffers: the constant columns (K, 4, 1) and the
+    angle offsets and map of :func:`_angles`."""
+    angles = _angles(program)
+    columns = [[[v] for v in lanes] for _, lanes in program.constants]
+    return {
+        "constants": _nested_literal(columns),
+        "angle_offsets": _nested_literal(angles.offsets if angles else []),
+        "angle_map": _nested_literal(angles.matrix if angles else []),
+    }
+
+
+def _nested_literal(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_nested_literal(v) for v in value) + "]"
+    return _float_literal(value)
+
+
+def _trig(program: ColumnProgram) -> dict | None:
+    """The angle tensor's source and the names its sines and cosines unpack into. One ``cat`` of
+    the sines and cosines makes torch.compile materialize them once, instead of once per lane of
+    every vector that uses them."""
+    angles = _angles(program)
+    if angles is None:
+        return None
+    names = [program.names[program.sines[k]] if k is not None else "_" for k in angles.order]
+    names += [program.names[program.cosines[k]] if k is not None else "_" for k in angles.order]
+    shown = ", ".join(sp.sstr(program.angles[k]) if k is not None else "-" for k in angles.order)
+    return {"source": angles.source, "names": names, "comment": comment_text(f"rows: {shown}")}
 
 
 class _Printer:

@@ -15,7 +15,7 @@ tip origin), ``z_<link>`` (joint axis) for vectors; ``k0, k1…`` for compound c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -100,12 +100,37 @@ def vectorize(kinematics: Kinematics, jacobian: bool = True) -> ColumnProgram:
     """The column program of the poses (and, if ``jacobian``, the Jacobians) of all tips.
 
     A vector that the outputs (poses and Jacobians) use negated more often than not is stored
-    negated when that costs nothing: a negated output is a tensor op. The choice is the same with
-    and without ``jacobian``, so both programs compute the poses identically, bit for bit.
+    negated when that costs nothing: a negated output is a tensor op. Without ``jacobian`` the
+    program is the full one with what only the Jacobians need removed: the poses are computed
+    identically, bit for bit, and both programs share their constants and angles.
     """
     trial = _Vectorizer(kinematics, frozenset())
-    preferred = trial.negated_outputs(trial.run(jacobian=True))
-    return _Vectorizer(kinematics, preferred).run(jacobian)
+    preferred = trial.negated_outputs(trial.run())
+    full = _Vectorizer(kinematics, preferred).run()
+    return full if jacobian else _poses_only(full)
+
+
+def _poses_only(program: ColumnProgram) -> ColumnProgram:
+    """``program`` without its Jacobians and the combinations and scalars only they need."""
+    targets = {step.target: step for step in program.combinations}
+    needed: set[str] = set()
+    stack = [ref.name for tip in program.poses for ref in tip]
+    while stack:
+        name = stack.pop()
+        if name in targets and name not in needed:
+            needed.add(name)
+            stack.extend(source for _, source in targets[name].terms)
+    combinations = tuple(step for step in program.combinations if step.target in needed)
+    definitions = dict(program.scalars)
+    used: set[sp.Symbol] = set()
+    stack = [s for step in combinations for c, _ in step.terms for s in c.free_symbols]
+    while stack:
+        symbol = stack.pop()
+        if symbol in definitions and symbol not in used:
+            used.add(symbol)
+            stack.extend(definitions[symbol].free_symbols)
+    scalars = tuple((symbol, expr) for symbol, expr in program.scalars if symbol in used)
+    return replace(program, combinations=combinations, scalars=scalars, jacobians=())
 
 
 class _Vectorizer:
@@ -124,11 +149,10 @@ class _Vectorizer:
         self.trig: dict[sp.Expr, sp.Symbol] = {}
         self.compound: dict[sp.Expr, sp.Expr] = {}
 
-    def run(self, jacobian: bool) -> ColumnProgram:
+    def run(self) -> ColumnProgram:
         kinematics = self.kinematics
         roots = [i for tip in kinematics.pose_vectors for i in tip]
-        if jacobian:
-            roots += [i for terms in kinematics.jacobian_terms for t in terms for i in (t.z, t.origin)]
+        roots += [i for terms in kinematics.jacobian_terms for t in terms for i in (t.z, t.origin)]
         needed = self._needed(roots)
         coefficients = [c for i in needed for c, _ in self.vectors[i].terms]
         angles, angle_names, sines, cosines = trigonometry(coefficients, kinematics.q)
@@ -139,7 +163,7 @@ class _Vectorizer:
         for index in needed:
             self._resolve(index)
         poses = tuple(tuple(self._output(i) for i in tip) for tip in kinematics.pose_vectors)
-        jacobians = tuple(self._jacobian(p[3], terms) for p, terms in zip(poses, kinematics.jacobian_terms)) if jacobian else ()
+        jacobians = tuple(self._jacobian(p[3], terms) for p, terms in zip(poses, kinematics.jacobian_terms))
         return ColumnProgram(
             robot_name=kinematics.robot_name,
             base=kinematics.base,

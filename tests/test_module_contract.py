@@ -69,13 +69,13 @@ def test_constant_buffers_never_cost_float64_precision(panda):
     q64 = sample_q(panda, 50)
     reference = type(panda)()  # fresh: float64 buffers
     converted = copy.deepcopy(panda).float()
-    assert converted.pose_constants.dtype == converted.lower.dtype == torch.float32
+    assert converted.constants.dtype == converted.angle_offsets.dtype == converted.lower.dtype == torch.float32
     round_trip = copy.deepcopy(converted).double()
     for module in (converted, round_trip):
         torch.testing.assert_close(module(q64), reference(q64), rtol=0, atol=0)
         torch.testing.assert_close(module.jacobian(q64), reference.jacobian(q64), rtol=0, atol=0)
     assert round_trip.lower[0].item() == -2.8973
-    assert not {"pose_constants", "full_constants"} & set(panda.state_dict())
+    assert not {"constants", "angle_offsets", "angle_map"} & set(panda.state_dict())
 
 
 def test_gradcheck_forward_and_jacobian(panda, hand):
