@@ -18,7 +18,7 @@ from ._errors import SymkinError
 from ._model import RobotModel
 from ._simplify import simplify
 from ._urdf import load_urdf
-from ._vectorize import vectorize
+from ._vectorize import poses_only, vectorize
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"
 """Prefix of a robot path inside the ``example-robot-data`` package, e.g.
@@ -66,7 +66,8 @@ def generate(kinematics: Kinematics, options: EmitOptions = EmitOptions(), progr
     report(f"simplifying: CSE of the poses and Jacobians ({pose_ops} for the poses)")
     full_ops = simplify(kinematics, jacobian=True).ops
     report(f"emitting ({full_ops} for poses and Jacobians, {time.perf_counter() - started:.1f} s)")
-    return emit(vectorize(kinematics, jacobian=False), vectorize(kinematics), (pose_ops, full_ops), options)
+    full = vectorize(kinematics)
+    return emit(poses_only(full), full, (pose_ops, full_ops), options)
 
 
 def load_module(source: str, name: str | None = None) -> types.ModuleType:

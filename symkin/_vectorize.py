@@ -107,10 +107,10 @@ def vectorize(kinematics: Kinematics, jacobian: bool = True) -> ColumnProgram:
     trial = _Vectorizer(kinematics, frozenset())
     preferred = trial.negated_outputs(trial.run())
     full = _Vectorizer(kinematics, preferred).run()
-    return full if jacobian else _poses_only(full)
+    return full if jacobian else poses_only(full)
 
 
-def _poses_only(program: ColumnProgram) -> ColumnProgram:
+def poses_only(program: ColumnProgram) -> ColumnProgram:
     """``program`` without its Jacobians and the combinations and scalars only they need."""
     targets = {step.target: step for step in program.combinations}
     needed: set[str] = set()
