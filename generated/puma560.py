@@ -12,13 +12,11 @@
 #   q5 = 'j5'
 #   q6 = 'j6'
 #
-# Arithmetic per configuration of the closed form after CSE (symkin.simplify; symkin report):
-#   pose:             51 mul, 25 add, 6 sin, 6 cos
-#   pose + Jacobian:  65 mul, 36 add, 6 sin, 6 cos
-# The code below evaluates it column by column: each rotation column, axis and origin is one
-# homogeneous 4-vector tensor (lanes first, batch last), a linear combination of earlier ones.
-# That spends more lanes of arithmetic for far fewer tensor operations, which is what costs
-# at small and medium batch sizes.
+# Cost of the code below per call: tensor operations (what decides speed at small batch), and per
+# configuration, multiplications and additions on the 4-lane columns (at large batch):
+#   pose:                        33 tensor operations, 164 lane operations
+#   pose, joint axes, origins:   33 tensor operations, 164 lane operations
+# The Jacobian and the closed-form backward add a fixed few dozen operations, whatever the robot.
 """Forward kinematics and geometric Jacobians of one robot, compiled by symkin.
 
 Conventions:
@@ -29,9 +27,9 @@ Conventions:
     jacobian: (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
               [linear velocity of the tip origin; angular velocity], both in base-frame
               axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-Results have q's dtype and device; gradients flow through every output. They are views with
-the batch dimensions innermost in memory (the code computes lanes first, batch last):
-use .reshape, or .contiguous() before .view.
+Results have q's dtype and device; gradients flow through every output. Poses and Jacobians
+are views with the batch dimensions innermost in memory (the code computes lanes first, batch
+last): use .reshape, or .contiguous() before .view.
 """
 
 import torch
@@ -43,109 +41,209 @@ _JACOBIAN_SHAPE = (6, 6)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every call
 # takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
 _functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
-# The module's buffers, exactly: joint limits, the constant columns (4-vectors, (K, 4, 1)) in the
-# order the programs unpack them, and the angles' offsets and map (see the programs' "rows" comment).
+# The module's floating-point buffers, exactly: joint limits; the constant columns (K, 4), in the
+# order the frame program unpacks them; the angles' offsets and map (see its "angles" comment);
+# per moving joint (M) its rate per unit q (M, n) and the tips it moves (M, T); per pair of a tip
+# and a joint above it (P), the scale of its Jacobian column.
 _EXACT_BUFFERS = {
-    "lower": [-2.792526803190927, -0.7853981633974483, -3.9269908169872414, -1.9198621771937625, -1.7453292519943295, -4.642575810304916],
-    "upper": [2.792526803190927, 3.9269908169872414, 0.7853981633974483, 2.9670597283903604, 1.7453292519943295, 4.642575810304916],
-    "constants": [[[1.0], [0.0], [0.0], [0.0]], [[0.0], [1.0], [0.0], [0.0]], [[0.0], [0.0], [1.0], [0.0]], [[0.0], [0.0], [0.0], [1.0]]],
+    "lower": [-2.792526803190927, -0.7853981633974483, -3.9269908169872414, -1.9198621771937625,
+        -1.7453292519943295, -4.642575810304916],
+    "upper": [2.792526803190927, 3.9269908169872414, 0.7853981633974483, 2.9670597283903604,
+        1.7453292519943295, 4.642575810304916],
+    "constants": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+        1.0]],
     "angle_offsets": [],
-    "angle_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]],
+    "angle_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+        1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0,
+        1.0, 0.0, 0.0, 0.0]],
+    "q_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, -1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0,
+        0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, -1.0, 0.0], [0.0, 0.0, 0.0,
+        0.0, 0.0, 1.0]],
+    "subtree": [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0]],
+    "pair_scale": [1.0, -1.0, -1.0, 1.0, -1.0, 1.0],
 }
-_TABLES = ("constants", "angle_offsets", "angle_map")
+# Index buffers: which moving joints slide; per pair, its tip, its joint, its column in the
+# flattened (T·n) Jacobian, and whether its joint slides.
+_INDEX_BUFFERS = {
+    "motion_prismatic": [0, 0, 0, 0, 0, 0],
+    "pair_tip": [0, 0, 0, 0, 0, 0],
+    "pair_motion": [0, 1, 2, 3, 4, 5],
+    "pair_target": [0, 1, 2, 3, 4, 5],
+    "pair_prismatic": [0, 0, 0, 0, 0, 0],
+}
+_BUFFER_SHAPES = {
+    "constants": (-1, 4, 1, 1),
+    "angle_offsets": (-1, 1),
+    "pair_scale": (-1, 1),
+    "motion_prismatic": (-1, 1),
+    "pair_prismatic": (-1, 1),
+}
+_FRAME_TABLES = ("constants", "angle_offsets", "angle_map")
+_GRADIENT_TABLES = ("q_map", "subtree", "motion_prismatic")
+_JACOBIAN_TABLES = ("pair_tip", "pair_motion", "pair_target", "pair_scale", "pair_prismatic")
+
+
+def _buffer(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
+    """The buffer ``name`` made from its exact values (floating-point ones in ``dtype``)."""
+    if name in _EXACT_BUFFERS:
+        dtype = dtype or torch.get_default_dtype()
+        values = torch.tensor(_EXACT_BUFFERS[name], dtype=dtype, device=device)
+    else:
+        index_dtype = torch.bool if name.endswith("prismatic") else torch.long
+        values = torch.tensor(_INDEX_BUFFERS[name], dtype=index_dtype, device=device)
+    return values.reshape(_BUFFER_SHAPES.get(name, values.shape))
 
 
 def _check_joints(q: torch.Tensor) -> None:
-    if not isinstance(q, torch.Tensor) or not q.is_floating_point() or q.shape[-1:] != (_NUM_JOINTS,):
-        described = f"{q.dtype} tensor of shape {tuple(q.shape)}" if isinstance(q, torch.Tensor) else type(q).__name__
-        raise ValueError(f"expected a floating-point tensor q of shape (..., {_NUM_JOINTS}), got a {described}")
+    if not isinstance(q, torch.Tensor):
+        kind = type(q).__name__
+        raise ValueError(f"expected a tensor q of shape (..., {_NUM_JOINTS}), got a {kind}")
+    if not q.is_floating_point() or q.shape[-1:] != (_NUM_JOINTS,):
+        raise ValueError(
+            f"expected a floating-point tensor q of shape (..., {_NUM_JOINTS}), "
+            f"got a {q.dtype} tensor of shape {tuple(q.shape)}"
+        )
 
 
-def _pose(
-    q: torch.Tensor, constants: torch.Tensor, angle_offsets: torch.Tensor, angle_map: torch.Tensor
+def _frames(
+    q: torch.Tensor,
+    constants: torch.Tensor,
+    angle_offsets: torch.Tensor,
+    angle_map: torch.Tensor,
+    with_motions: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """The frame program: every tip's columns and, ``with_motions``, every joint's axis and origin.
+
+    Each column is a homogeneous 4-vector over the batch, (4, 1, B): w = 0 for directions, 1 for
+    points. Returns the tips' columns R0, R1, R2, p, tip after tip, (4, 4·T, B), and the joints'
+    axes and origins, (4, M, B) each (None without ``with_motions``).
+    """
+    joints = q.reshape(-1, _NUM_JOINTS).mT
+    batch = joints.shape[1]
+    # angles, row by row: q1, q2, q4, q5, q6, q2 + q3
+    angles = angle_map @ joints
+    (
+        s1, s2, s4, s5, s6, s23, c1, c2, c4, c5, c6, c23,
+    ) = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
+    R_base_0, R_base_1, R_base_2, p_base, = constants.unbind()
+    # j1 (revolute): base -> link1
+    R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
+    R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
+    # j2 (revolute): link1 -> link2
+    R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
+    # j3 (revolute): link2 -> link3
+    p_link3 = torch.add(p_base, R_link2_0, alpha=0.4318)
+    R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
+    R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
+    # j4 (revolute): link3 -> link4
+    p_link4 = torch.add(torch.add(p_link3, R_link3_0, alpha=0.0203), R_link1_1, alpha=-0.15005)
+    R_link4_0 = torch.addcmul(R_link3_0*c4, R_link1_1, s4)
+    R_link4_1 = torch.addcmul(R_link1_1*c4, R_link3_0, s4, value=-1)
+    # j5 (revolute): link4 -> link5
+    p_link5 = torch.add(p_link4, R_link3_1, alpha=0.4318)
+    R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
+    R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
+    # j6 (revolute): link5 -> link6
+    R_link6_0 = torch.addcmul(R_link5_0*c6, R_link4_1, s6)
+    R_link6_1 = torch.addcmul(R_link4_1*c6, R_link5_0, s6, value=-1)
+
+    # every tip's columns R0, R1, R2, p
+    pose_columns = torch.cat(
+        [R_link6_0, R_link6_1, R_link5_1, p_link5],
+        1,
+    )
+    if not with_motions:
+        return pose_columns, None, None
+
+    # every moving joint's axis and origin
+    axes = torch.cat([R_base_2.expand(-1, -1, batch), R_link1_1, R_link1_1, R_link3_1, R_link4_1,
+        R_link5_1], 1)
+    origins = torch.cat([p_base.expand(-1, -1, batch), p_base.expand(-1, -1, batch), p_link3,
+        p_link4, p_link5, p_link5], 1)
+    return pose_columns, axes, origins
+
+
+def _pose(pose_columns: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    """The poses, (..., 4, 4), from the tips' columns (4, 4·T, B)."""
+    poses = pose_columns.view(4, _NUM_TIPS, 4, -1).permute(3, 1, 0, 2)
+    return poses.reshape(batch_shape + _POSE_SHAPE)
+
+
+def _jacobian(
+    pose_columns: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    pair_tip: torch.Tensor,
+    pair_motion: torch.Tensor,
+    pair_target: torch.Tensor,
+    pair_scale: torch.Tensor,
+    pair_prismatic: torch.Tensor,
 ) -> torch.Tensor:
-    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    # rows: q1, q2, q4, q5, q6, q2 + q3
-    angles = angle_map @ joints
-    s1, s2, s4, s5, s6, s23, c1, c2, c4, c5, c6, c23, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
-    R_base_0, R_base_1, R_base_2, o_base, = constants.unbind()
-    R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
-    neg_R_link1_1 = torch.addcmul(R_base_0*s1, R_base_1, c1, value=-1)
-    R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
-    o_link3 = torch.add(o_base, R_link2_0, alpha=0.4318)
-    R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
-    R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
-    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), neg_R_link1_1, alpha=0.15005)
-    R_link4_0 = torch.addcmul(R_link3_0*c4, neg_R_link1_1, s4, value=-1)
-    neg_R_link4_1 = torch.addcmul(R_link3_0*s4, neg_R_link1_1, c4)
-    o_link5 = torch.add(o_link4, R_link3_1, alpha=0.4318)
-    R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
-    R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
-    R_link6_0 = torch.addcmul(R_link5_0*c6, neg_R_link4_1, s6, value=-1)
-    neg_R_link6_1 = torch.addcmul(R_link5_0*s6, neg_R_link4_1, c6)
-    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
-    pose = torch.stack([R_link6_0, -neg_R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
-    return pose
+    """Every tip's geometric Jacobian, (B, T, 6, n): a column per pair of a tip and a joint above.
+
+    A revolute joint's column is scale·[axis × (p_tip − origin); axis], a prismatic joint's
+    scale·[axis; 0]; columns of mimic joints add up in their source's column of q.
+    """
+    batch = pose_columns.shape[2]
+    axis = axes.index_select(1, pair_motion)[:3]
+    tip_origins = pose_columns[:3, 3::4]
+    lever = tip_origins.index_select(1, pair_tip) - origins[:3].index_select(1, pair_motion)
+    linear = torch.linalg.cross(axis, lever, dim=0)
+    columns = torch.cat([linear, axis]) * pair_scale
+    jacobian = columns.new_zeros(6, _NUM_TIPS * _NUM_JOINTS, batch)
+    jacobian = jacobian.index_add(1, pair_target, columns)
+    return jacobian.view(6, _NUM_TIPS, _NUM_JOINTS, batch).permute(3, 1, 0, 2)
 
 
-def _pose_and_jacobian(
-    q: torch.Tensor, constants: torch.Tensor, angle_offsets: torch.Tensor, angle_map: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    joints = q.reshape(q.shape[:-1].numel(), _NUM_JOINTS).mT.contiguous()
-    # rows: q1, q2, q4, q5, q6, q2 + q3
-    angles = angle_map @ joints
-    s1, s2, s4, s5, s6, s23, c1, c2, c4, c5, c6, c23, = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
-    R_base_0, R_base_1, R_base_2, o_base, = constants.unbind()
-    R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
-    neg_R_link1_1 = torch.addcmul(R_base_0*s1, R_base_1, c1, value=-1)
-    R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
-    o_link3 = torch.add(o_base, R_link2_0, alpha=0.4318)
-    R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
-    R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
-    o_link4 = torch.add(torch.add(o_link3, R_link3_0, alpha=0.0203), neg_R_link1_1, alpha=0.15005)
-    R_link4_0 = torch.addcmul(R_link3_0*c4, neg_R_link1_1, s4, value=-1)
-    neg_R_link4_1 = torch.addcmul(R_link3_0*s4, neg_R_link1_1, c4)
-    o_link5 = torch.add(o_link4, R_link3_1, alpha=0.4318)
-    R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
-    R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
-    R_link6_0 = torch.addcmul(R_link5_0*c6, neg_R_link4_1, s6, value=-1)
-    neg_R_link6_1 = torch.addcmul(R_link5_0*s6, neg_R_link4_1, c6)
-    # X_base_tip: the columns of every tip, (4, 4·T, B) -> (B, T, 4, 4)
-    pose = torch.stack([R_link6_0, -neg_R_link6_1, R_link5_1, o_link5], 1).unflatten(1, (_NUM_TIPS, 4)).permute(3, 1, 0, 2)
-    # Jacobian of tip 0, (6, n, B): rows [v; ω], columns [z × (p_tip - o); z] or [z; 0]
-    axis_x, axis_y, axis_z, _ = torch.stack([R_base_2.expand(-1, joints.shape[1]), neg_R_link1_1, neg_R_link1_1, R_link3_1, neg_R_link4_1, R_link5_1], 1).unbind()
-    lever_x, lever_y, lever_z, _ = (o_link5.unsqueeze(1) - torch.stack([o_base.expand(-1, joints.shape[1]), o_base.expand(-1, joints.shape[1]), o_link3, o_link4, o_link5, o_link5], 1)).unbind()
-    jacobian_0 = torch.stack([torch.addcmul(axis_y*lever_z, axis_z, lever_y, value=-1), torch.addcmul(axis_z*lever_x, axis_x, lever_z, value=-1), torch.addcmul(axis_x*lever_y, axis_y, lever_x, value=-1), axis_x, axis_y, axis_z])
-    # Jacobians lanes first, (T, 6, n, B), the layout the closed-form backward works in
-    jacobian = jacobian_0.unsqueeze(0)
-    return pose, jacobian
+def _q_gradient(
+    grad_pose: torch.Tensor,
+    pose_columns: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    q_map: torch.Tensor,
+    subtree: torch.Tensor,
+    motion_prismatic: torch.Tensor,
+) -> torch.Tensor:
+    """dL/dq, (n, B), from dL/dpose, by accumulating each tip's wrench up the tree.
+
+    For tip t with gradient G: force f = G_p and moment n = Σ_c R_c × G_Rc + p × f about the base
+    origin. A joint above the tips sums theirs, (f_j, n_j), and its rate gets
+    axis · (n_j − o_j × f_j) (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
+    """
+    batch = pose_columns.shape[2]
+    gradient = grad_pose.reshape(batch, _NUM_TIPS, 4, 4).permute(2, 1, 3, 0)[:3]
+    columns = pose_columns[:3].view(3, _NUM_TIPS, 4, batch)
+    force = gradient[:, :, 3]
+    moment = torch.linalg.cross(columns, gradient, dim=0).sum(2)
+    wrench = torch.matmul(subtree, torch.cat([force, moment]))
+    drive = wrench[3:] - torch.linalg.cross(origins[:3], wrench[:3], dim=0)
+    return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
-    """The poses, shaped (..., 4, 4), with the vector-Jacobian product in closed form as their backward.
+    """The poses with the vector-Jacobian product in closed form as their backward.
 
-    For a pose gradient G = dL/dX_base_tip, dL/dq = Jᵀ [G_p; w] with G_p the
-    translation part of G and w = Σ_c R[:, c] × G_R[:, c]: the Jacobian is
-    computed once in the forward pass and saved, with no autograd graph recorded.
+    The forward pass keeps every moving joint's axis and origin; the backward accumulates the
+    tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
     """
 
     @staticmethod
     def forward(ctx, q: torch.Tensor, *tables: torch.Tensor) -> torch.Tensor:
-        pose, jacobian = _pose_and_jacobian(q, *tables)
-        ctx.save_for_backward(q, pose, jacobian, *tables)
-        return pose.reshape(q.shape[:-1] + _POSE_SHAPE)
+        frame_tables, gradient_tables = tables[:3], tables[3:]
+        pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
+        ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
+        # A fresh tensor, not a view, so that callers may edit the poses in place.
+        return _pose(pose_columns, q.shape[:-1]).clone()
 
     @staticmethod
     def backward(ctx, grad_pose: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, pose, jacobian, *tables = ctx.saved_tensors
+        q, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        frame_tables, gradient_tables = tables[:3], tables[3:]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose, jacobian = _pose_and_jacobian(q, *tables)
-        grad_pose = grad_pose.reshape(pose.shape)
-        torque = torch.linalg.cross(pose[..., :3, :3], grad_pose[..., :3, :3], dim=-2).sum(-1)
-        wrench = torch.cat([grad_pose[..., :3, 3], torque], dim=-1)
-        # (T, 6, n, B) · (T, 6, 1, B) summed over tips and rows: (n, B), then batch first.
-        return (jacobian*wrench.permute(1, 2, 0).unsqueeze(2)).sum((0, 1)).mT.reshape(q.shape), None, None, None
+            pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
+        gradient = _q_gradient(grad_pose, pose_columns, axes, origins, *gradient_tables)
+        return (gradient.mT.reshape(q.shape), *(None for _ in tables))
 
 
 class Puma560Kinematics(torch.nn.Module):
@@ -156,12 +254,13 @@ class Puma560Kinematics(torch.nn.Module):
         tip_names: the tips, in output order.
         joint_names: the actuated joints, in q order (mimic joints follow their source).
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
-        constants, angle_offsets, angle_map: the programs' constant columns and angle tables,
-            buffers. All buffers are float64 until .to(), which makes them again from their exact
-            values; with a q of another dtype or device the tables are made for the call.
+        The program's tables are buffers too. Floating-point buffers take torch's default dtype
+        when the module is made; .to() makes them again from their exact values, and a q of
+        another dtype or device gets exact tables made for the call.
     """
 
     robot_name = 'puma560'
+    floating_base = False
     base_name = 'base'
     tip_names = ('flange', )
     joint_names = (
@@ -175,39 +274,43 @@ class Puma560Kinematics(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        for name, values in _EXACT_BUFFERS.items():
-            self.register_buffer(name, torch.tensor(values, dtype=torch.float64), persistent=False)
+        for name in (*_EXACT_BUFFERS, *_INDEX_BUFFERS):
+            self.register_buffer(name, _buffer(name), persistent=False)
 
     def _apply(self, fn, recurse=True):
-        # .to()/.float()/.cuda() round the buffers; make them again from their exact values in the new
-        # dtype and device, so that a float32 round trip never costs a float64 caller precision.
+        # .to()/.float()/.cuda() round the buffers; make them again from their exact values in the
+        # new dtype and device, so that a float32 round trip never costs a float64 caller precision.
         super()._apply(fn, recurse)
-        for name, values in _EXACT_BUFFERS.items():
-            buffer = getattr(self, name)
-            setattr(self, name, torch.tensor(values, dtype=buffer.dtype, device=buffer.device))
+        for name in _EXACT_BUFFERS:
+            setattr(self, name, _buffer(name, self.constants.dtype, self.constants.device))
         return self
 
-    def _tables(self, q: torch.Tensor) -> list[torch.Tensor]:
-        """The constant buffers when they have q's dtype and device, else made exactly in q's."""
+    def _tables(self, q: torch.Tensor, names: tuple[str, ...]) -> list[torch.Tensor]:
+        """The named buffers when the module has q's dtype and device, else made exactly for q."""
         if self.constants.dtype == q.dtype and self.constants.device == q.device:
-            return [self.constants, self.angle_offsets, self.angle_map]
-        return [q.new_tensor(_EXACT_BUFFERS[name]) for name in _TABLES]
+            return [getattr(self, name) for name in names]
+        return [_buffer(name, q.dtype, q.device) for name in names]
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q)
+        frame_tables = self._tables(q, _FRAME_TABLES)
         if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
-            return _PoseWithClosedFormBackward.apply(q, *self._tables(q))
-        return _pose(q, *self._tables(q)).reshape(q.shape[:-1] + _POSE_SHAPE)
+            gradient_tables = self._tables(q, _GRADIENT_TABLES)
+            return _PoseWithClosedFormBackward.apply(q, *frame_tables, *gradient_tables)
+        pose_columns, _, _ = _frames(q, *frame_tables, with_motions=False)
+        return _pose(pose_columns, q.shape[:-1])
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
-        """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω] in base-frame axes."""
+        """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω], base-frame axes."""
         return self.forward_and_jacobian(q)[1]
 
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q)
-        pose, jacobian = _pose_and_jacobian(q, *self._tables(q))
-        return pose.reshape(q.shape[:-1] + _POSE_SHAPE), jacobian.permute(3, 0, 1, 2).reshape(q.shape[:-1] + _JACOBIAN_SHAPE)
+        frame_tables = self._tables(q, _FRAME_TABLES)
+        pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
+        jacobian = _jacobian(pose_columns, axes, origins, *self._tables(q, _JACOBIAN_TABLES))
+        return _pose(pose_columns, q.shape[:-1]), jacobian.reshape(q.shape[:-1] + _JACOBIAN_SHAPE)

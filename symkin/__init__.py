@@ -1,25 +1,27 @@
-"""symkin: compile robot kinematics to standalone, differentiable, vectorized PyTorch code.
+"""symkin: compile robot kinematics to standalone, differentiable, vectorized code (PyTorch or JAX).
 
 The pipeline, one function per stage::
 
-    robot = symkin.load("panda.urdf")                      # parse: URDF, or DH table (.toml) -> RobotModel
-    kin = symkin.derive(robot, tips=("panda_hand_tcp",))   # derive: SymPy poses and Jacobians
-    kin.pose("panda_hand_tcp")                             # 4x4 sympy.Matrix in q1..qn
+    robot = symkin.load("panda.urdf")                      # parse: URDF or DH table -> RobotModel
+    kin = symkin.derive(robot, tips="panda_hand_tcp")      # derive: the column program, exact constants
+    kin.pose("panda_hand_tcp")                             # closed forms on demand: 4x4 sympy.Matrix
     symkin.formula(kin, "panda_hand_tcp").latex()          # inspect: c1, s23 ... abbreviations, LaTeX
-    symkin.simplify(kin).ops                               # simplify: one CSE, the closed form's op count
-    source = symkin.generate(kin)                          # vectorize (column program) + emit: module source
+    program = symkin.lower(kin)                            # lower: names, tables, outputs (any backend)
+    source = symkin.generate(kin)                          # lower + emit: the module's source
     Panda = symkin.module_class(symkin.load_module(source))
 """
 
 from ._compile import EXAMPLE_ROBOT_DATA, generate, load, load_module, module_class
-from ._derive import Definition, Kinematics, derive
+from ._contract import KinematicsModule
+from ._derive import Kinematics, Motion, Signature, Tip, Vector, derive
 from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
 from ._ik import IKResult, solve_ik
 from ._inspect import Formula, abbreviate, describe, exact_constants, formula
 from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
-from ._simplify import OpCount, Program, simplify, unsimplified_ops
+from ._program import Program, lower
+from ._simplify import ClosedForm, OpCount, simplify, unsimplified_ops
 from ._training import (
     matrix_to_quaternion,
     matrix_to_rotation_6d,
@@ -31,27 +33,30 @@ from ._training import (
     rotation_vector,
 )
 from ._urdf import load_urdf, parse_urdf, to_urdf
-from ._vectorize import ColumnProgram, vectorize
 from ._version import __version__
 
 __all__ = [
     "EXAMPLE_ROBOT_DATA",
-    "ColumnProgram",
+    "ClosedForm",
     "DHRow",
-    "Definition",
     "EmitOptions",
     "Formula",
     "IKResult",
     "Joint",
     "Kinematics",
+    "KinematicsModule",
     "Mimic",
+    "Motion",
     "OpCount",
     "Placement",
     "Program",
     "RobotModel",
     "Rotation",
+    "Signature",
     "SymkinError",
+    "Tip",
     "Translation",
+    "Vector",
     "__version__",
     "abbreviate",
     "build_model",
@@ -66,6 +71,7 @@ __all__ = [
     "load_dh",
     "load_module",
     "load_urdf",
+    "lower",
     "matrix_to_quaternion",
     "matrix_to_rotation_6d",
     "module_class",
@@ -81,5 +87,4 @@ __all__ = [
     "to_urdf",
     "unsimplified_ops",
     "urdf_placement",
-    "vectorize",
 ]

@@ -20,7 +20,7 @@ from ._emit import EmitOptions, check_class_name
 from ._errors import SymkinError
 from ._inspect import FORMATS, WHATS, describe, formula
 from ._report import write_report
-from ._simplify import sanitize
+from ._names import sanitize
 from ._urdf import to_urdf
 from ._version import __version__
 
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
     compile_.add_argument("-o", "--output", metavar="OUT.py", help="output file (default: ROBOT_kinematics.py)")
     compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
+    compile_.add_argument("--backend", choices=("torch", "jax"), default="torch", help="what the module is written for (default: torch)")
     compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
     compile_.set_defaults(run=_compile)
 
@@ -116,11 +117,12 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     progress(f"parsing {arguments.robot}")
     model = load(arguments.robot)
     tips = tuple(arguments.tips) if arguments.tips else None
-    progress(f"deriving poses and Jacobians of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
+    progress(f"deriving the column program of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
     kinematics = derive(model, tips, arguments.base)
     command = shlex.join(["symkin", *argv])
-    source = generate(kinematics, EmitOptions(arguments.name, command), progress)
-    output = Path(arguments.output or f"{sanitize(model.name).lower()}_kinematics.py")
+    source = generate(kinematics, EmitOptions(arguments.name, command), progress, arguments.backend)
+    suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"
+    output = Path(arguments.output or f"{sanitize(model.name).lower()}_kinematics{suffix}.py")
     _write(output, source)
     progress(f"wrote {output} ({len(kinematics.joint_names)} joints, {len(kinematics.tips)} tips, {time.perf_counter() - started:.1f} s)")
     return 0

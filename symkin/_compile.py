@@ -1,4 +1,4 @@
-"""The pipeline end to end: load a robot file, derive, simplify, emit, and load the result."""
+"""The pipeline end to end: load a robot file, derive, lower, emit, and load the result."""
 
 from __future__ import annotations
 
@@ -6,19 +6,18 @@ import hashlib
 import os
 import sys
 import sysconfig
-import time
 import types
 from collections.abc import Callable
 from pathlib import Path
 
+from . import backends
 from ._derive import Kinematics
 from ._dh import load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
 from ._model import RobotModel
-from ._simplify import simplify
+from ._program import lower
 from ._urdf import load_urdf
-from ._vectorize import poses_only, vectorize
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"
 """Prefix of a robot path inside the ``example-robot-data`` package, e.g.
@@ -53,21 +52,18 @@ def load(path: str | os.PathLike[str]) -> RobotModel:
         raise SymkinError(error.message, spelling) from None
 
 
-def generate(kinematics: Kinematics, options: EmitOptions = EmitOptions(), progress: Progress | None = None) -> str:
-    """The source of a standalone PyTorch module for ``kinematics``.
-
-    The module runs the column programs (:func:`~symkin._vectorize.vectorize`); its header records
-    the arithmetic of the closed form after CSE (:func:`~symkin._simplify.simplify`).
-    """
+def generate(
+    kinematics: Kinematics, options: EmitOptions = EmitOptions(), progress: Progress | None = None, backend: str = "torch"
+) -> str:
+    """The source of a standalone module for ``kinematics``: :func:`~symkin._program.lower`, then
+    :func:`~symkin._emit.emit` with the named backend (``"torch"`` or ``"jax"``)."""
     report = progress or (lambda message: None)
-    started = time.perf_counter()
-    report("simplifying: CSE of the poses")
-    pose_ops = simplify(kinematics, jacobian=False).ops
-    report(f"simplifying: CSE of the poses and Jacobians ({pose_ops} for the poses)")
-    full_ops = simplify(kinematics, jacobian=True).ops
-    report(f"emitting ({full_ops} for poses and Jacobians, {time.perf_counter() - started:.1f} s)")
-    full = vectorize(kinematics)
-    return emit(poses_only(full), full, (pose_ops, full_ops), options)
+    chosen = backends.backend(backend)
+    program = lower(kinematics)
+    report(f"lowering: {len(program.assignments)} column assignments, {len(program.motions.pairs)} tip-joint pairs")
+    source = emit(program, chosen, options)
+    report(f"emitting a {chosen.library} module")
+    return source
 
 
 def load_module(source: str, name: str | None = None) -> types.ModuleType:

@@ -1,19 +1,24 @@
-"""Derive each tip's pose and geometric Jacobian in closed form with SymPy.
+"""Derive each tip's pose and geometric Jacobian as a column program, with exact constants.
 
-Frames are composed joint by joint from the base. Every non-trivial entry of a
-moving link's frame becomes a fresh symbol with its own definition, so that
-expression size and CSE time grow linearly with the number of joints (a single
-expression tree for a 14-joint chain takes minutes to CSE). Fixed joints are
-folded into exact constant placements; quarter turns (within 1e-10 rad of a
-multiple of π/2) have exact cosines and sines (0, ±1), every other constant is the
-float64 value from the input. Jacobian columns come from the geometric formula
-``[z_j × (p_tip − p_j); z_j]`` (revolute) or ``[z_j; 0]`` (prismatic), reusing
-the frames instead of differentiating.
+Frames are composed joint by joint from the base along the path to each tip (up to the
+nearest common ancestor, crossing those joints inverted, then down). Every rotation column,
+origin and joint axis is a homogeneous 4-vector in base coordinates (w = 0 for directions, 1
+for points), defined as a linear combination of earlier vectors whose coefficients are
+scalar expressions in the joint variables: cosines, sines, constants, and a prismatic joint's
+value. This column program is symkin's one derived representation: the code generator emits
+it, and closed forms, formulas and operation counts are computed from it on demand.
 
-Alongside the entries, the derivation records the same frames column by column
-(:class:`VectorDefinition`): each rotation column, origin and joint axis as a linear
-combination of earlier ones with scalar coefficients (cosines, sines, constants).
-That is the form the generated code computes in, a few tensor operations per joint.
+What keeps it small:
+
+- fixed joints are folded into exact constant placements; a quarter turn (within 1e-10 rad of
+  a multiple of π/2) has cosine and sine exactly 0 or ±1, so its columns are renamings, free;
+- constant vectors (the base frame, fixed offsets near the base) are folded exactly, and a
+  combination with one unit term is the vector it names;
+- where consecutive revolute axes are parallel the rotation is built from the angle sum
+  (``cos(q2 + q3)``, the textbook ``c23``), and a constant turn about the last joint's axis is
+  added to that joint's angle;
+- the Jacobian is not derived: each moving joint records its axis and origin vectors, and
+  column ``[z × (p_tip − o); z]`` (revolute) or ``[z; 0]`` (prismatic) is formed from them.
 """
 
 from __future__ import annotations
@@ -25,331 +30,419 @@ from functools import cached_property
 import sympy as sp
 
 from ._errors import SymkinError
-from ._model import QUARTER_TURN_COS_SIN, Joint, RobotModel, Rotation, Step, Translation, quarter_turns
+from ._model import (
+    QUARTER_TURN_COS_SIN,
+    Joint,
+    PathStep,
+    RobotModel,
+    Rotation,
+    Step,
+    Translation,
+    quarter_turns,
+)
+
+Lanes = tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]
+"""The exact x, y, z, w lanes of a constant vector."""
 
 
 @dataclass(frozen=True)
-class Definition:
-    """``symbol = expr``: one entry of a frame, named after the link it belongs to.
+class Vector:
+    """A homogeneous 4-vector of a frame, in base coordinates.
 
-    ``quantity`` says which entry: ``R01`` (rotation row 0, column 1), ``px``
-    (origin x), ``zx`` (joint axis x, base-frame axes).
+    Either ``constant`` (exact lanes) or ``Σ coefficient · vectors[source]`` over ``terms``, each
+    source an earlier vector; a coefficient is a scalar expression in the joint symbols.
+
+    Attributes:
+        frame: the link (or, for a joint frame, the joint) the vector belongs to.
+        quantity: ``R0``, ``R1``, ``R2`` (rotation columns), ``p`` (origin), ``axis`` (a joint axis),
+            ``offset`` (a constant part of a sum).
+        joint: the joint being crossed when the vector was made, None near the base and at tips.
     """
 
-    symbol: sp.Symbol
-    expr: sp.Expr
-    link: str
-    quantity: str
-
-
-@dataclass(frozen=True)
-class VectorDefinition:
-    """A homogeneous 4-vector of a frame, in base-frame coordinates: a rotation column or joint
-    axis (a direction, w = 0) or an origin (a point, w = 1).
-
-    Either ``constant`` (the base frame's unit axes and origin) or ``Σ coefficient · vectors[source]``
-    over ``terms``, each source an earlier vector; the coefficients are scalar expressions in the
-    joint symbols (cosines, sines, constants). ``quantity`` names it as :class:`Definition` does
-    (``R0`` is rotation column 0, ``o`` the joint origin, ``z`` the joint axis, ``p`` a tip origin).
-    """
-
-    link: str
+    frame: str
     quantity: str
     terms: tuple[tuple[sp.Expr, int], ...] = ()
-    constant: tuple[int, int, int, int] | None = None
+    constant: Lanes | None = None
+    joint: str | None = None
 
 
 @dataclass(frozen=True)
-class JacobianTerm:
-    """One moving joint's contribution to a tip's Jacobian column ``column``: ``multiplier`` times
-    ``[z × (p_tip − origin); z]`` (revolute) or ``[z; 0]`` (prismatic); ``z`` and ``origin`` index
-    :attr:`Kinematics.vectors`."""
+class Motion:
+    """A moving joint on the path to some tip, as the Jacobian sees it.
 
-    column: int
-    multiplier: sp.Expr
+    The joint's rate moves every tip below it with twist ``scale · [axis × (p_tip − origin); axis]``
+    (revolute) or ``scale · [axis; 0]`` (prismatic), per unit rate of q's ``column``. ``scale`` is
+    the mimic multiplier, negated when the path crosses the joint upward.
+    """
+
+    joint: str
+    parent: str
+    child: str
     revolute: bool
-    z: int
+    axis: int
     origin: int
+    column: int
+    scale: sp.Expr
+    upward: bool
 
 
 @dataclass(frozen=True)
-class Kinematics:
-    """Symbolic poses and Jacobians of some tips of a robot, relative to a base link.
+class Tip:
+    """A tip: its rotation columns and origin (indices into the vectors), and the motions above it."""
+
+    name: str
+    columns: tuple[int, int, int, int]
+    motions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a compiled module is about, shared by every stage after derive.
 
     Attributes:
         robot_name: the robot's name.
         base: the base link; poses are ``X_base_tip``.
-        tips: the tip links, in the order requested.
+        tips: the tip links, in output order.
         joint_names: the actuated joints, in q order.
-        q: one real symbol per actuated joint, ``q1 … qn``.
         lower, upper: joint limits in q order (radians or metres, ±inf when unbounded).
-        definitions: the intermediate frame entries, each defined before it is used.
-        poses: per tip, the 4×4 ``X_base_tip`` in terms of ``q`` and the definitions.
-        jacobians: per tip, the 6×n geometric Jacobian, rows [v; ω] in base-frame
-            axes, in terms of ``q`` and the definitions.
-        vectors: the frames column by column, each defined before it is used.
-        pose_vectors: per tip, the indices in ``vectors`` of its rotation columns 0, 1, 2 and origin.
-        jacobian_terms: per tip, the moving joints between base and tip, base first.
+        floating_base: whether the module takes the base pose as a second argument.
     """
 
     robot_name: str
     base: str
     tips: tuple[str, ...]
     joint_names: tuple[str, ...]
-    q: tuple[sp.Symbol, ...]
     lower: tuple[float, ...]
     upper: tuple[float, ...]
-    definitions: tuple[Definition, ...]
-    poses: tuple[sp.Matrix, ...] = field(repr=False)
-    jacobians: tuple[sp.Matrix, ...] = field(repr=False)
-    vectors: tuple[VectorDefinition, ...] = field(repr=False)
-    pose_vectors: tuple[tuple[int, int, int, int], ...] = field(repr=False)
-    jacobian_terms: tuple[tuple[JacobianTerm, ...], ...] = field(repr=False)
+    floating_base: bool = False
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """Symbolic poses and Jacobians of some tips of a robot, relative to a base link: the column program.
+
+    Attributes:
+        signature: robot, base, tips, joints and limits.
+        q: one real symbol per actuated joint, ``q1 … qn``.
+        vectors: the frames column by column, each defined before it is used.
+        tip_frames: per tip, its columns and the motions above it.
+        motions: every moving joint met, in the order met.
+    """
+
+    signature: Signature
+    q: tuple[sp.Symbol, ...]
+    vectors: tuple[Vector, ...] = field(repr=False)
+    tip_frames: tuple[Tip, ...] = field(repr=False)
+    motions: tuple[Motion, ...] = field(repr=False)
+
+    @property
+    def tips(self) -> tuple[str, ...]:
+        return self.signature.tips
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return self.signature.joint_names
+
+    @property
+    def base(self) -> str:
+        return self.signature.base
 
     def pose(self, tip: str) -> sp.Matrix:
-        """``X_base_tip`` (4×4) as closed-form expressions in the joint symbols ``q``."""
-        return self.poses[self._tip_index(tip)].xreplace(self._closed_forms)
+        """``X_base_tip`` (4×4) in closed form: expressions in the joint symbols ``q``."""
+        columns = [self.entries(i) for i in self.tip(tip).columns]
+        return sp.Matrix([[columns[c][r] for c in range(4)] for r in range(3)] + [[0, 0, 0, 1]])
 
     def jacobian(self, tip: str) -> sp.Matrix:
-        """The tip's 6×n geometric Jacobian as closed-form expressions in ``q``."""
-        return self.jacobians[self._tip_index(tip)].xreplace(self._closed_forms)
+        """The tip's 6×n geometric Jacobian in closed form, rows [v; ω] in base-frame axes."""
+        frame = self.tip(tip)
+        p_tip = sp.Matrix(self.entries(frame.columns[3]))
+        jacobian = sp.zeros(6, len(self.q))
+        for motion in (self.motions[m] for m in frame.motions):
+            z = sp.Matrix(self.entries(motion.axis))
+            linear = z.cross(p_tip - sp.Matrix(self.entries(motion.origin))) if motion.revolute else z
+            angular = z if motion.revolute else sp.zeros(3, 1)
+            jacobian[:, motion.column] += motion.scale * sp.Matrix.vstack(linear, angular)
+        return jacobian
 
-    def _tip_index(self, tip: str) -> int:
+    def tip(self, name: str) -> Tip:
         try:
-            return self.tips.index(tip)
+            return self.tip_frames[self.tips.index(name)]
         except ValueError:
-            raise SymkinError(f"{tip!r} is not a tip of these kinematics (tips: {', '.join(self.tips)})") from None
+            raise SymkinError(f"{name!r} is not a tip of these kinematics (tips: {', '.join(self.tips)})") from None
+
+    def entries(self, index: int) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        """The x, y, z of vector ``index`` in closed form."""
+        return self._closed_forms[index]
 
     @cached_property
-    def _closed_forms(self) -> dict[sp.Symbol, sp.Expr]:
-        closed: dict[sp.Symbol, sp.Expr] = {}
-        for definition in self.definitions:
-            closed[definition.symbol] = definition.expr.xreplace(closed)
+    def _closed_forms(self) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
+        closed: list[tuple[sp.Expr, sp.Expr, sp.Expr]] = []
+        for vector in self.vectors:
+            if vector.constant is not None:
+                closed.append(vector.constant[:3])
+            else:
+                closed.append(
+                    tuple(sp.Add(*(c * closed[s][lane] for c, s in vector.terms)) for lane in range(3))  # type: ignore[arg-type]
+                )
         return closed
 
 
-def derive(model: RobotModel, tips: tuple[str, ...] | None = None, base: str | None = None) -> Kinematics:
+def derive(
+    model: RobotModel, tips: tuple[str, ...] | str | None = None, base: str | None = None, floating_base: bool = False
+) -> Kinematics:
     """Derive the pose and Jacobian of each tip of ``model`` relative to ``base``.
 
     Args:
         model: the robot.
-        tips: tip links, in output order; default every leaf link below ``base``.
-        base: the base link; default the model's root.
+        tips: tip links, in output order (a single name is one tip); default :func:`default_tips`.
+        base: the base link, any link of the robot; default the model's root.
+        floating_base: whether the base is a free body whose pose is an input.
     """
     base = model.root if base is None else base
     if base not in model.links:
-        raise SymkinError(f"base link {base!r} is not in robot {model.name!r}")
+        raise SymkinError(model.unknown_link_message("base", base))
+    if isinstance(tips, str):
+        tips = (tips,)
     if tips is None:
-        tips = tuple(leaf for leaf in model.leaves if model.is_below(leaf, base) and leaf != base)
-        if not tips:
-            raise SymkinError(f"base link {base!r} has no links below it")
-    if len(set(tips)) != len(tips):
-        raise SymkinError(f"a tip is requested twice: {', '.join(tips)}")
-    joint_names = model.actuated_joints(base, tuple(tips))
-    return _Deriver(model, base, joint_names).run(tuple(tips))
+        tips = default_tips(model, base)
+    tips = tuple(tips)
+    for tip in tips:
+        if tip not in model.links:
+            raise SymkinError(model.unknown_link_message("tip", tip))
+    repeated = sorted({tip for tip in tips if tips.count(tip) > 1})
+    if repeated:
+        raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
+    joint_names = model.actuated_joints(base, tips)
+    signature = Signature(
+        robot_name=model.name,
+        base=base,
+        tips=tips,
+        joint_names=joint_names,
+        lower=tuple(model.joint(n).lower for n in joint_names),
+        upper=tuple(model.joint(n).upper for n in joint_names),
+        floating_base=floating_base,
+    )
+    return _Deriver(model, signature).run()
 
 
-Vector = sp.Matrix  # 3×1
-Rot = sp.Matrix  # 3×3
+def default_tips(model: RobotModel, base: str) -> tuple[str, ...]:
+    """The leaf links below ``base`` (every leaf, when nothing is below it), in declaration order."""
+    below = tuple(leaf for leaf in model.leaves if leaf != base and model.is_below(leaf, base))
+    tips = below or tuple(leaf for leaf in model.leaves if leaf != base)
+    if not tips:
+        raise SymkinError(f"robot {model.name!r} has no link other than {base!r}")
+    return tips
 
 
-@dataclass(frozen=True)
-class _Block:
-    """Columns of a frame, twice: their entries (3×k, symbols or trivial expressions) and the
-    indices of the :class:`VectorDefinition` of each column."""
-
-    entries: sp.Matrix
-    vectors: tuple[int, ...]
+Rot = sp.Matrix  # 3×3, exact
+Vec = sp.Matrix  # 3×1, exact
 
 
 @dataclass(frozen=True)
 class _Turn:
-    """How a revolute joint made its child's rotation: ``R = R_joint · Rot(axis, angle)``."""
+    """How a revolute joint made its child's rotation: ``R = columns · Rot(axis, angle)``."""
 
-    R_joint: _Block
-    axis: Vector
+    columns: tuple[int, int, int]
+    axis: Vec
     angle: sp.Expr
 
 
 @dataclass(frozen=True)
 class _Frame:
-    """``X_base_link = (R, p) · pending``: a symbolic frame followed by a constant placement.
+    """``X_base_link = (R, p) · pending``: columns of a symbolic frame, then a constant placement.
 
-    ``turn`` records how ``R`` was made when the last moving joint above is revolute.
+    ``turn`` records how ``R`` was made when the last moving joint crossed is revolute.
     """
 
-    R: _Block
-    p: _Block
+    R: tuple[int, int, int]
+    p: int
     pending_R: Rot
-    pending_t: Vector
+    pending_t: Vec
     turn: _Turn | None = None
 
 
-@dataclass(frozen=True)
-class _JointAxis:
-    """A moving joint as the Jacobian sees it: its unit axis and origin in the base frame."""
-
-    column: int
-    multiplier: sp.Expr
-    revolute: bool
-    z: _Block
-    origin: _Block
-
-
-def _base_vectors(base: str) -> list[VectorDefinition]:
-    """The base frame's rotation columns (unit axes) and origin."""
-    return [
-        VectorDefinition(base, "R0", constant=(1, 0, 0, 0)),
-        VectorDefinition(base, "R1", constant=(0, 1, 0, 0)),
-        VectorDefinition(base, "R2", constant=(0, 0, 1, 0)),
-        VectorDefinition(base, "o", constant=(0, 0, 0, 1)),
-    ]
-
-
 class _Deriver:
-    def __init__(self, model: RobotModel, base: str, joint_names: tuple[str, ...]) -> None:
+    def __init__(self, model: RobotModel, signature: Signature) -> None:
         self.model = model
-        self.base = base
-        self.joint_names = joint_names
-        self.q = tuple(sp.Symbol(f"q{i + 1}", real=True) for i in range(len(joint_names)))
-        self.column = {name: i for i, name in enumerate(joint_names)}
-        self.definitions: list[Definition] = []
-        self.vectors = _base_vectors(base)
-        base_R = _Block(sp.eye(3), (0, 1, 2))
-        base_p = _Block(sp.zeros(3, 1), (3,))
-        self.frames: dict[str, _Frame] = {base: _Frame(base_R, base_p, sp.eye(3), sp.zeros(3, 1))}
-        self.axes: dict[str, _JointAxis] = {}
+        self.signature = signature
+        self.q = tuple(sp.Symbol(f"q{i + 1}", real=True) for i in range(len(signature.joint_names)))
+        self.column = {name: i for i, name in enumerate(signature.joint_names)}
+        self.vectors: list[Vector] = []
+        self.constants: dict[Lanes, int] = {}
+        self.combinations: dict[tuple[tuple[sp.Expr, int], ...], int] = {}
+        self.motions: list[Motion] = []
+        self.motion_of: dict[str, int] = {}
+        self.joint: str | None = None
+        base = signature.base
+        axes = tuple(self._constant(lanes, base, f"R{k}") for k, lanes in enumerate(((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0))))
+        origin = self._constant((0, 0, 0, 1), base, "p")
+        self.frames: dict[str, _Frame] = {base: _Frame(axes, origin, sp.eye(3), sp.zeros(3, 1))}  # type: ignore[arg-type]
 
-    def run(self, tips: tuple[str, ...]) -> Kinematics:
-        poses, jacobians, pose_vectors, jacobian_terms = [], [], [], []
-        for tip in tips:
-            chain = self.model.chain(self.base, tip)
-            for joint in chain:
-                if joint.child not in self.frames:
-                    self.frames[joint.child] = self._child_frame(joint)
-            R_tip, p_tip = self._tip_frame(tip)
-            pose = sp.Matrix.vstack(sp.Matrix.hstack(R_tip.entries, p_tip.entries), sp.Matrix([[0, 0, 0, 1]]))
-            axes = [self.axes[joint.name] for joint in chain if joint.moves]
-            poses.append(pose)
-            jacobians.append(self._jacobian(p_tip.entries, axes))
-            pose_vectors.append((*R_tip.vectors, *p_tip.vectors))
-            jacobian_terms.append(
-                tuple(JacobianTerm(a.column, a.multiplier, a.revolute, *a.z.vectors, *a.origin.vectors) for a in axes)
-            )
-        return Kinematics(
-            robot_name=self.model.name,
-            base=self.base,
-            tips=tips,
-            joint_names=self.joint_names,
-            q=self.q,
-            lower=tuple(self.model.joint(n).lower for n in self.joint_names),
-            upper=tuple(self.model.joint(n).upper for n in self.joint_names),
-            definitions=tuple(self.definitions),
-            poses=tuple(poses),
-            jacobians=tuple(jacobians),
-            vectors=tuple(self.vectors),
-            pose_vectors=tuple(pose_vectors),
-            jacobian_terms=tuple(jacobian_terms),
-        )
+    def run(self) -> Kinematics:
+        tips = []
+        for tip in self.signature.tips:
+            motions = []
+            link = self.signature.base
+            for step in self.model.path(self.signature.base, tip):
+                target = step.joint.parent if step.upward else step.joint.child
+                if target not in self.frames:
+                    self.joint = step.joint.name
+                    self.frames[target] = self._cross(self.frames[link], step)
+                if step.joint.moves:
+                    motions.append(self.motion_of[step.joint.name])
+                link = target
+            self.joint = None
+            tips.append(Tip(tip, self._tip_columns(tip), tuple(motions)))
+        return Kinematics(self.signature, self.q, tuple(self.vectors), tuple(tips), tuple(self.motions))
 
-    def _fresh(self, expr: sp.Expr, link: str, quantity: str) -> sp.Expr:
-        """``expr`` itself if it is trivial to print, else a new symbol defined as ``expr``."""
-        if _is_trivial(expr):
-            return expr
-        symbol = sp.Symbol(f"_d{len(self.definitions)}", real=True)
-        self.definitions.append(Definition(symbol, expr, link, quantity))
-        return symbol
+    # --- vectors -------------------------------------------------------------------------------------
 
-    def _combine(self, columns: _Block, M: sp.Matrix, link: str, quantity: str, offset: _Block | None = None) -> _Block:
-        """``offset + columns · M`` (3×k), each entry a fresh symbol, each column a vector."""
-        entries = columns.entries * M if offset is None else offset.entries + columns.entries * M
-        return _Block(self._fresh_entries(entries, link, quantity), self._combine_vectors(columns, M, link, quantity, offset))
+    def _constant(self, lanes, frame: str, quantity: str) -> int:
+        lanes = tuple(_integral_exact(sp.sympify(v)) for v in lanes)
+        if lanes not in self.constants:
+            self.vectors.append(Vector(frame, quantity, constant=lanes, joint=self.joint))  # type: ignore[arg-type]
+            self.constants[lanes] = len(self.vectors) - 1  # type: ignore[index]
+        return self.constants[lanes]  # type: ignore[index]
 
-    def _fresh_entries(self, entries: sp.Matrix, link: str, quantity: str) -> sp.Matrix:
-        if entries.cols == 1:
-            return sp.Matrix([self._fresh(entries[r], link, quantity + "xyz"[r]) for r in range(3)])
-        return sp.Matrix(3, entries.cols, lambda r, c: self._fresh(entries[r, c], link, f"{quantity}{r}{c}"))
+    def _combination(self, terms: list[tuple[sp.Expr, int]], frame: str, quantity: str) -> int:
+        """The vector ``Σ coefficient · vectors[source]``: constants folded exactly, and a single unit
+        term the vector it names."""
+        on_constants: dict[sp.Expr, list[tuple[sp.Expr, int]]] = {}
+        moving: list[tuple[sp.Expr, int]] = []
+        for coefficient, source in terms:
+            if coefficient == 0:
+                continue
+            if self.vectors[source].constant is None:
+                moving.append((coefficient, source))
+            else:
+                # Σ k_i·s·C_i = s·(Σ k_i·C_i): one term per scalar factor.
+                number, factor = coefficient.as_coeff_Mul()
+                on_constants.setdefault(factor, []).append((number, source))
+        offset = self._fold(on_constants.pop(sp.Integer(1), []))
+        if not moving and not on_constants:
+            return self._constant(offset, frame, quantity)
+        folded: list[tuple[sp.Expr, int]] = []
+        if any(v != 0 for v in offset):
+            folded.append((sp.Integer(1), self._constant(offset, frame, "offset")))
+        folded += moving
+        for factor, parts in on_constants.items():
+            lanes = self._fold(parts)
+            if len(parts) == 1:
+                folded.append((parts[0][0] * factor, parts[0][1]))
+            elif any(v != 0 for v in lanes):
+                folded.append((factor, self._constant(lanes, frame, "offset")))
+        if len(folded) == 1 and folded[0][0] == 1:
+            return folded[0][1]
+        key = tuple(folded)
+        if key not in self.combinations:  # siblings placed alike share their columns
+            self.vectors.append(Vector(frame, quantity, key, joint=self.joint))
+            self.combinations[key] = len(self.vectors) - 1
+        return self.combinations[key]
 
-    def _combine_vectors(
-        self, columns: _Block, M: sp.Matrix, link: str, quantity: str, offset: _Block | None = None
-    ) -> tuple[int, ...]:
-        """The vectors of ``offset + columns · M``; a column equal to an existing vector is that vector."""
+    def _fold(self, parts: list[tuple[sp.Expr, int]]) -> list[sp.Expr]:
+        """``Σ number · constant vector``, exactly."""
+        lanes = [sp.Integer(0)] * 4
+        for number, source in parts:
+            for lane, value in enumerate(self.vectors[source].constant):  # type: ignore[arg-type]
+                lanes[lane] += number * value
+        return lanes
+
+    def _combine(self, columns: tuple[int, ...], M: sp.Matrix, frame: str, quantity: str, offset: int | None = None) -> tuple[int, ...]:
+        """The vectors of ``offset + columns · M``, one per column of ``M``."""
         result = []
         for c in range(M.cols):
-            terms = [(M[k, c], columns.vectors[k]) for k in range(M.rows) if M[k, c] != 0]
+            terms = [(M[k, c], columns[k]) for k in range(M.rows)]
             if offset is not None:
-                terms.insert(0, (sp.Integer(1), offset.vectors[c]))
-            if len(terms) == 1 and terms[0][0] == 1:
-                result.append(terms[0][1])
-                continue
-            name = quantity if M.cols == 1 else f"{quantity}{c}"
-            self.vectors.append(VectorDefinition(link, name, tuple(terms)))
-            result.append(len(self.vectors) - 1)
+                terms.insert(0, (sp.Integer(1), offset))
+            result.append(self._combination(terms, frame, quantity if M.cols == 1 else f"{quantity}{c}"))
         return tuple(result)
 
-    def _child_frame(self, joint: Joint) -> _Frame:
-        parent = self.frames[joint.parent]
-        pending_R, pending_t = _compose(parent.pending_R, parent.pending_t, joint.origin)
+    # --- frames --------------------------------------------------------------------------------------
+
+    def _cross(self, frame: _Frame, step: PathStep) -> _Frame:
+        """The frame on the other side of ``step.joint``."""
+        joint = step.joint
+        if step.upward:
+            # X_parent = X_child · motion⁻¹ · origin⁻¹: the motion first, then the inverted placement.
+            inverse_R, inverse_t = _invert(*_compose(sp.eye(3), sp.zeros(3, 1), joint.origin))
+            if not joint.moves:
+                pending_R, pending_t = _then(frame.pending_R, frame.pending_t, inverse_R, inverse_t)
+                return _Frame(frame.R, frame.p, pending_R, pending_t, frame.turn)
+            moved = self._move(frame, joint, upward=True)
+            return _Frame(moved.R, moved.p, inverse_R, inverse_t, moved.turn)
+        pending_R, pending_t = _compose(frame.pending_R, frame.pending_t, joint.origin)
+        placed = _Frame(frame.R, frame.p, pending_R, pending_t, frame.turn)
         if not joint.moves:
-            return _Frame(parent.R, parent.p, pending_R, pending_t, parent.turn)
-        link = joint.child
+            return placed
+        return self._move(placed, joint, upward=False)
+
+    def _move(self, frame: _Frame, joint: Joint, upward: bool) -> _Frame:
+        """Apply ``joint``'s motion at ``frame`` (its inverse when ``upward``).
+
+        Going down, ``frame`` is the joint's frame (the parent's with the joint's placement) and the
+        result is the child link's; going up, ``frame`` is the child link's and the result the joint's.
+        """
+        sign = -1 if upward else 1
+        before, after = (joint.child, joint.name) if upward else (joint.name, joint.child)
         axis = sp.Matrix([_exact(a) for a in joint.axis])
         resolved = self.model.resolve_mimic(joint)
-        value = _exact(resolved.multiplier) * self.q[self.column[resolved.source]] + _exact(resolved.offset)
+        value = sign * (_exact(resolved.multiplier) * self.q[self.column[resolved.source]] + _exact(resolved.offset))
         revolute = joint.type in ("revolute", "continuous")
-        p_joint = self._combine(parent.R, pending_t, link, "o", offset=parent.p)
-        if revolute and parent.turn is not None and _same_direction(pending_R * axis, parent.turn.axis):
+        # A revolute joint turns about the origin it shares with the child link: name the point after the link.
+        origin_frame = joint.child if revolute or upward else joint.name
+        (origin,) = self._combine(frame.R, frame.pending_t, origin_frame, "p", offset=frame.p)
+        turn = frame.turn
+        if revolute and turn is not None and _same_direction(frame.pending_R * axis, turn.axis):
             # Parallel axes: Rot(k, θp)·C·Rot(k', θ) = (R·C)·Rot(k', θp + θ) when C·k' = k, so the
             # rotation is built from the angle sum: cos(q2 + q3), the textbook c23.
-            R_joint = self._combine(parent.turn.R_joint, pending_R, link, "J")
-            value = parent.turn.angle + value
+            columns = self._combine(turn.columns, frame.pending_R, before, "R")
+            value = turn.angle + value
         else:
-            R_joint = self._combine(parent.R, pending_R, link, "J")
+            columns = self._combine(frame.R, frame.pending_R, before, "R")
         if revolute:
-            R_child = self._combine(R_joint, _axis_rotation(axis, sp.cos(value), sp.sin(value)), link, "R")
-            p_child = p_joint
-            turn = _Turn(R_joint, axis, value)
+            R = self._combine(columns, _axis_rotation(axis, sp.cos(value), sp.sin(value)), after, "R")
+            p = origin
+            turn = _Turn(columns, axis, value)  # type: ignore[arg-type]
         else:
-            R_child = R_joint
-            p_child = self._combine(R_joint, axis * value, link, "p", offset=p_joint)
+            R = columns
+            (p,) = self._combine(columns, axis * value, after, "p", offset=origin)
             turn = None
-        z = self._combine(R_child, axis, link, "z")
-        self.axes[joint.name] = _JointAxis(
-            self.column[resolved.source], _exact(resolved.multiplier), revolute, z, p_joint
+        (z,) = self._combine(R, axis, joint.name, "axis")
+        self.motion_of[joint.name] = len(self.motions)
+        self.motions.append(
+            Motion(
+                joint=joint.name,
+                parent=joint.parent,
+                child=joint.child,
+                revolute=revolute,
+                axis=z,
+                origin=origin,
+                column=self.column[resolved.source],
+                scale=sign * _exact(resolved.multiplier),
+                upward=sign < 0,
+            )
         )
-        return _Frame(R_child, p_child, sp.eye(3), sp.zeros(3, 1), turn)
+        return _Frame(R, p, sp.eye(3), sp.zeros(3, 1), turn)  # type: ignore[arg-type]
 
-    def _tip_frame(self, tip: str) -> tuple[_Block, _Block]:
-        """The tip's rotation (entries left as expressions) and origin."""
+    def _tip_columns(self, tip: str) -> tuple[int, int, int, int]:
         frame = self.frames[tip]
-        rotated, M = frame.R, frame.pending_R
         extra_turn = _angle_about(frame.pending_R, frame.turn.axis) if frame.turn is not None else None
         if extra_turn is not None:
             # A constant turn about the last joint's own axis adds to its angle: one addition
             # instead of a 3×3 product (the Panda hand's -45° about joint 7's axis).
-            angle = frame.turn.angle + extra_turn
-            rotated, M = frame.turn.R_joint, _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle))
-        R_tip = _Block(rotated.entries * M, self._combine_vectors(rotated, M, tip, "R"))
-        p_tip = self._combine(frame.R, frame.pending_t, tip, "p", offset=frame.p)
-        return R_tip, p_tip
-
-    def _jacobian(self, p_tip: Vector, axes: list[_JointAxis]) -> sp.Matrix:
-        jacobian = sp.zeros(6, len(self.q))
-        for axis in axes:
-            z = axis.z.entries
-            if axis.revolute:
-                column = sp.Matrix.vstack(z.cross(p_tip - axis.origin.entries), z)
-            else:
-                column = sp.Matrix.vstack(z, sp.zeros(3, 1))
-            jacobian[:, axis.column] += axis.multiplier * column
-        return jacobian
+            angle = frame.turn.angle + extra_turn  # type: ignore[union-attr]
+            R = self._combine(frame.turn.columns, _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle)), tip, "R")  # type: ignore[union-attr]
+        else:
+            R = self._combine(frame.R, frame.pending_R, tip, "R")
+        (p,) = self._combine(frame.R, frame.pending_t, tip, "p", offset=frame.p)
+        return (*R, p)  # type: ignore[return-value]
 
 
-def _same_direction(u: Vector, v: Vector) -> bool:
+def _same_direction(u: Vec, v: Vec) -> bool:
     return all(abs(float(a) - float(b)) <= 1e-15 for a, b in zip(u, v))
 
 
-def _angle_about(R: Rot, k: Vector) -> sp.Float | None:
+def _angle_about(R: Rot, k: Vec) -> sp.Float | None:
     """φ if the constant ``R`` is a rotation by φ about the unit axis ``k`` that is not a quarter turn, else None."""
     R_float = [[float(R[r, c]) for c in range(3)] for r in range(3)]
     k_float = [float(v) for v in k]
@@ -367,12 +460,6 @@ def _angle_about(R: Rot, k: Vector) -> sp.Float | None:
     return sp.Float(angle)
 
 
-def _is_trivial(expr: sp.Expr) -> bool:
-    if expr.is_Atom or isinstance(expr, (sp.sin, sp.cos)):
-        return True
-    return expr.is_Mul and len(expr.args) == 2 and expr.args[0] == -1 and _is_trivial(expr.args[1])
-
-
 def _exact(value: float) -> sp.Expr:
     """A float from the input as a SymPy number: an Integer when integral, else its exact float64 value."""
     return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
@@ -386,7 +473,7 @@ def _cos_sin(angle: float) -> tuple[sp.Expr, sp.Expr]:
     return sp.Float(math.cos(angle)), sp.Float(math.sin(angle))
 
 
-def _axis_rotation(k: Vector, cos: sp.Expr, sin: sp.Expr) -> Rot:
+def _axis_rotation(k: Vec, cos: sp.Expr, sin: sp.Expr) -> Rot:
     """Rotation about the unit axis ``k``: ``cos·I + sin·[k]× + (1 − cos)·k·kᵀ`` (Rodrigues)."""
     cross = sp.Matrix([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return cos * sp.eye(3) + sin * cross + (1 - cos) * (k * k.T)
@@ -395,7 +482,7 @@ def _axis_rotation(k: Vector, cos: sp.Expr, sin: sp.Expr) -> Rot:
 _UNIT_AXES = {"x": sp.Matrix([1, 0, 0]), "y": sp.Matrix([0, 1, 0]), "z": sp.Matrix([0, 0, 1])}
 
 
-def _compose(R: Rot, t: Vector, steps: tuple[Step, ...]) -> tuple[Rot, Vector]:
+def _compose(R: Rot, t: Vec, steps: tuple[Step, ...]) -> tuple[Rot, Vec]:
     """The constant placement ``(R, t)`` followed by ``steps``, folded exactly."""
     for step in steps:
         if isinstance(step, Translation):
@@ -404,6 +491,16 @@ def _compose(R: Rot, t: Vector, steps: tuple[Step, ...]) -> tuple[Rot, Vector]:
             R = R * _axis_rotation(_UNIT_AXES[step.axis], *_cos_sin(step.angle))
     # Folding can land on a whole number (cos²+sin² of π/4 gives 1.0): make it exact, so 1.0*x prints as x.
     return R.applyfunc(_integral_exact), t.applyfunc(_integral_exact)
+
+
+def _then(R: Rot, t: Vec, R_next: Rot, t_next: Vec) -> tuple[Rot, Vec]:
+    """The placement ``(R, t)`` followed by ``(R_next, t_next)``."""
+    return (R * R_next).applyfunc(_integral_exact), (t + R * t_next).applyfunc(_integral_exact)
+
+
+def _invert(R: Rot, t: Vec) -> tuple[Rot, Vec]:
+    """The inverse of the rigid placement ``(R, t)``: ``(Rᵀ, −Rᵀ·t)``."""
+    return R.T, (-(R.T * t)).applyfunc(_integral_exact)
 
 
 def _integral_exact(value: sp.Expr) -> sp.Expr:

@@ -16,10 +16,9 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from ._derive import Kinematics
-from ._emit import comment_text
 from ._errors import SymkinError
 from ._model import RobotModel, Rotation, Translation, quarter_turns
-from ._simplify import joint_label
+from ._names import comment_text, joint_label
 
 WHATS = ("pose", "position", "rotation", "jacobian")
 FORMATS = ("pretty", "latex", "python")
@@ -42,14 +41,14 @@ def describe(model: RobotModel) -> str:
     for joint in model.joints:
         details = [joint.type]
         if joint.moves:
-            details.append(f"axis {_axis_text(joint.axis)}")
+            details.append(f"axis {axis_text(joint.axis)}")
             if joint.type != "continuous" and (math.isfinite(joint.lower) or math.isfinite(joint.upper)):
-                details.append(f"limits [{_short(joint.lower)}, {_short(joint.upper)}]")
+                details.append(f"limits [{short_number(joint.lower)}, {short_number(joint.upper)}]")
         if joint.origin:
-            details.append(f"origin {_placement_text(joint.origin)}")
+            details.append(f"origin {placement_text(joint.origin)}")
         if joint.mimic is not None and joint.moves:
             details.append(
-                f"mimics {_shown(joint.mimic.joint)} (×{_short(joint.mimic.multiplier)} + {_short(joint.mimic.offset)})"
+                f"mimics {_shown(joint.mimic.joint)} (×{short_number(joint.mimic.multiplier)} + {short_number(joint.mimic.offset)})"
             )
         lines.append(f"  {_shown(joint.name)}: {_shown(joint.parent)} -> {_shown(joint.child)}, " + ", ".join(details))
     lines += [
@@ -215,26 +214,26 @@ def _shown(name: str) -> str:
     return comment_text(name)
 
 
-def _short(value: float) -> str:
+def short_number(value: float) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.6g}"
 
 
-def _axis_text(axis: tuple[float, float, float]) -> str:
+def axis_text(axis: tuple[float, float, float]) -> str:
     for name, unit in (("x", (1.0, 0.0, 0.0)), ("y", (0.0, 1.0, 0.0)), ("z", (0.0, 0.0, 1.0))):
         if axis == unit:
             return f"+{name}"
         if axis == tuple(-u for u in unit):
             return f"-{name}"
-    return "(" + " ".join(_short(a) for a in axis) + ")"
+    return "(" + " ".join(short_number(a) for a in axis) + ")"
 
 
-def _placement_text(steps) -> str:
+def placement_text(steps) -> str:
     parts = []
     for step in steps:
         if isinstance(step, Translation):
-            parts.append("T(" + " ".join(_short(v) for v in step.xyz) + ")")
+            parts.append("T(" + " ".join(short_number(v) for v in step.xyz) + ")")
         elif isinstance(step, Rotation):
             k = quarter_turns(step.angle)
             angle = sp.Rational(k, 2) * sp.pi if k is not None else _exact_number(step.angle)

@@ -8,6 +8,7 @@ radians.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +38,9 @@ class Rotation:
 
 Step = Translation | Rotation
 """One elementary step of a fixed placement."""
+
+_LINKS_SHOWN = 12
+"""How many link names an unknown-link error lists."""
 
 RIGHT_ANGLE_TOLERANCE = 1e-10
 """An angle this close to k·π/2 is taken as exactly k·π/2. 1e-10 rad moves a point 1 m away by
@@ -115,6 +119,14 @@ class Joint:
 
 
 @dataclass(frozen=True)
+class PathStep:
+    """A joint on the way between two links; ``upward`` when it is crossed from its child to its parent."""
+
+    joint: Joint
+    upward: bool
+
+
+@dataclass(frozen=True)
 class ResolvedMimic:
     """A joint's value as an affine function of an actuated joint: ``multiplier*q[source] + offset``."""
 
@@ -165,34 +177,42 @@ class RobotModel:
 
     def is_below(self, link: str, base: str) -> bool:
         """Whether ``link`` is ``base`` or one of its descendants."""
-        while link != base:
-            joint = self._joint_to_child.get(link)
-            if joint is None:
-                return False
-            link = joint.parent
-        return True
+        return base in self._ancestry(link)
 
-    def chain(self, base: str, tip: str) -> tuple[Joint, ...]:
-        """The joints from ``base`` down to ``tip``, base first.
+    def _ancestry(self, link: str) -> list[str]:
+        """``link``, its parent, its grandparent … up to the root."""
+        lineage = [link]
+        while (joint := self._joint_to_child.get(lineage[-1])) is not None:
+            lineage.append(joint.parent)
+        return lineage
 
-        Raises SymkinError if either link is unknown or ``tip`` is not below ``base``.
+    def path(self, base: str, tip: str) -> tuple[PathStep, ...]:
+        """The joints from ``base`` to ``tip``, in the order they are crossed.
+
+        The path goes up from ``base`` to the nearest link above both, crossing
+        those joints from child to parent (``upward``), then down to ``tip``.
+        Raises SymkinError if either link is unknown.
         """
         for role, link in (("base", base), ("tip", tip)):
             if link not in self._link_set:
-                raise SymkinError(f"{role} link {link!r} is not in robot {self.name!r}")
-        joints: list[Joint] = []
-        link = tip
-        while link != base:
-            joint = self._joint_to_child.get(link)
-            if joint is None:
-                raise SymkinError(f"tip link {tip!r} is not below base link {base!r}")
-            joints.append(joint)
-            link = joint.parent
-        return tuple(reversed(joints))
+                raise SymkinError(self.unknown_link_message(role, link))
+        up, down = self._ancestry(base), self._ancestry(tip)
+        common = next(link for link in up if link in set(down))
+        rising = [PathStep(self._joint_to_child[link], upward=True) for link in up[: up.index(common)]]
+        falling = [PathStep(self._joint_to_child[link], upward=False) for link in down[: down.index(common)]]
+        return tuple(rising + falling[::-1])
 
     @cached_property
     def _link_set(self) -> frozenset[str]:
         return frozenset(self.links)
+
+    def unknown_link_message(self, role: str, name: str) -> str:
+        """One line saying that ``name`` is not a link, naming close matches first, then other links."""
+        close = difflib.get_close_matches(name, self.links, n=3, cutoff=0.6)
+        hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        shown = [*close, *(link for link in self.links if link not in close)][:_LINKS_SHOWN]
+        more = f", … ({len(self.links)} links)" if len(self.links) > len(shown) else ""
+        return f"{role} link {name!r} is not in robot {self.name!r}{hint} Links: {', '.join(shown)}{more}"
 
     def resolve_mimic(self, joint: Joint) -> ResolvedMimic:
         """The actuated joint that drives the moving ``joint``, following mimic chains.
@@ -223,15 +243,15 @@ class RobotModel:
     def actuated_joints(self, base: str, tips: tuple[str, ...]) -> tuple[str, ...]:
         """The joint names that make up q, in order.
 
-        Walking from ``base`` to each tip in turn, every moving joint met adds
-        its actuated source (itself, or the joint it mimics) the first time it
-        is seen.
+        Walking from ``base`` to each tip in turn (see :meth:`path`), every moving
+        joint met adds its actuated source (itself, or the joint it mimics) the
+        first time it is seen.
         """
         order: dict[str, None] = {}
         for tip in tips:
-            for joint in self.chain(base, tip):
-                if joint.moves:
-                    order.setdefault(self.resolve_mimic(joint).source, None)
+            for step in self.path(base, tip):
+                if step.joint.moves:
+                    order.setdefault(self.resolve_mimic(step.joint).source, None)
         return tuple(order)
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from ._compile import generate, load_module, module_class, write_atomically
 from ._derive import Kinematics, derive
 from ._errors import SymkinError
-from ._inspect import _axis_text, _placement_text, _short, describe, formula
+from ._inspect import axis_text, describe, formula, placement_text, short_number
 from ._model import RobotModel
+from ._program import lower
 from ._simplify import simplify, unsimplified_ops
-from ._vectorize import vectorize
 
 _LONGEST_FORMULA = 30_000  # characters of LaTeX; longer ones are left to `symkin show`
 
@@ -62,15 +62,15 @@ def _markdown(model: RobotModel, kinematics: Kinematics, pictures: list[tuple[st
         "|---|---|---|---|---|---|---|",
     ]
     for joint in model.joints:
-        limits = f"[{_short(joint.lower)}, {_short(joint.upper)}]" if joint.moves and joint.type != "continuous" else ""
+        limits = f"[{short_number(joint.lower)}, {short_number(joint.upper)}]" if joint.moves and joint.type != "continuous" else ""
         mimic = (
-            f"{_md(joint.mimic.joint)} ×{_short(joint.mimic.multiplier)} + {_short(joint.mimic.offset)}"
+            f"{_md(joint.mimic.joint)} ×{short_number(joint.mimic.multiplier)} + {short_number(joint.mimic.offset)}"
             if joint.mimic is not None and joint.moves
             else ""
         )
         lines.append(
             f"| {_md(joint.name)} | {joint.type} | {_md(joint.parent)} → {_md(joint.child)} | "
-            f"{_axis_text(joint.axis) if joint.moves else ''} | {_md(_placement_text(joint.origin)) or 'identity'} | {limits} | {mimic} |"
+            f"{axis_text(joint.axis) if joint.moves else ''} | {_md(placement_text(joint.origin)) or 'identity'} | {limits} | {mimic} |"
         )
     joints = ", ".join(f"$q_{{{i + 1}}}$ = {_md(n)}" for i, n in enumerate(kinematics.joint_names))
     lines += ["", "## Formulas", "", f"Joint variables: {joints}.", ""]
@@ -93,16 +93,21 @@ def _markdown(model: RobotModel, kinematics: Kinematics, pictures: list[tuple[st
         f"| poses | {pose_before} | {pose_ops} |",
         f"| poses and Jacobians | {full_before} | {full_ops} |",
         "",
-        "The generated module evaluates the same kinematics column by column, in "
-        f"{_vector_terms(kinematics)} vector terms (one tensor operation each, on 4-lane columns) "
-        "and one stacked cross product per tip for the Jacobians.",
+        _generated_cost(kinematics),
         "",
     ]
     return "\n".join(lines)
 
 
-def _vector_terms(kinematics: Kinematics) -> int:
-    return sum(len(step.terms) for step in vectorize(kinematics).combinations)
+def _generated_cost(kinematics: Kinematics) -> str:
+    program = lower(kinematics)
+    terms = sum(len(a.terms) for a in program.assignments)
+    return (
+        "The generated module evaluates the same kinematics column by column: "
+        f"{len(program.assignments)} assignments of 4-lane columns ({terms} terms, "
+        f"{program.lane_operations(motions=True):,} lane operations per configuration), "
+        f"then every Jacobian from {len(program.motions.pairs)} pairs of a tip and a joint above it."
+    )
 
 
 def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) -> list[tuple[str, str]]:

@@ -23,9 +23,9 @@ def robot_file(relative: str) -> Path:
 
 
 def compile_model(model: symkin.RobotModel, tips=None, base=None) -> torch.nn.Module:
-    """An instance of the module symkin generates for ``model``."""
+    """An instance of the module symkin generates for ``model``, in float64 (the oracles' precision)."""
     source = symkin.generate(symkin.derive(model, tuple(tips) if tips else None, base))
-    return symkin.module_class(symkin.load_module(source))()
+    return symkin.module_class(symkin.load_module(source))().double()
 
 
 @functools.lru_cache(maxsize=None)

@@ -25,7 +25,7 @@ def test_compile_writes_a_working_module_and_reports_progress(tmp_path, capsys):
     out = tmp_path / "panda.py"
     status, stdout, stderr = run(["compile", PANDA_EXAMPLE, "--tip", "panda_hand_tcp", "-o", str(out)], capsys)
     assert status == 0 and stdout == ""
-    assert "parsing" in stderr and "simplifying" in stderr and f"wrote {out}" in stderr
+    assert all(stage in stderr for stage in ("parsing", "deriving", "lowering", "emitting", f"wrote {out}"))
     module = symkin.module_class(symkin.load_module(out.read_text()))()
     assert module.tip_names == ("panda_hand_tcp",)
     pose = module(torch.zeros(7, dtype=torch.float64))
@@ -62,7 +62,6 @@ def test_missing_output_folder_is_created(tmp_path, capsys):
         (["compile", "no/such/file.urdf"], "no/such/file.urdf: cannot read file"),
         (["compile", PANDA_EXAMPLE, "--tip", "nowhere"], "tip link 'nowhere' is not in robot 'panda'"),
         (["compile", PANDA_EXAMPLE, "--base", "nowhere"], "base link 'nowhere' is not in robot 'panda'"),
-        (["compile", PANDA_EXAMPLE, "--base", "panda_link5", "--tip", "panda_link2"], "tip link 'panda_link2' is not below base link 'panda_link5'"),
         (["compile", PANDA_EXAMPLE, "--tip", "panda_link2", "--tip", "panda_link2"], "a tip is requested twice"),
         (["compile", PANDA_EXAMPLE, "--name", "class"], "--name 'class' is not a usable Python class name"),
         (["compile", PANDA_EXAMPLE, "--name", "a b"], "is not a usable Python class name"),
@@ -120,4 +119,5 @@ def test_console_script_runs_without_traceback(tmp_path):
 def test_templates_ship_inside_the_installed_package():
     from importlib import resources
 
-    assert resources.files("symkin.templates").joinpath("torch_module.py.jinja").is_file()
+    for backend in ("torch", "jax"):
+        assert resources.files("symkin.templates").joinpath(backend, "module.py.jinja").is_file()

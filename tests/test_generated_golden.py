@@ -1,11 +1,12 @@
 """generated/ holds reference modules; each must regenerate byte for byte from the command in its header.
 
 After an intended change to the generator, refresh them with
-``SYMKIN_UPDATE_GOLDEN=1 python -m pytest tests/test_generated_golden.py``.
+``SYMKIN_UPDATE_GOLDEN=1 pytest tests/test_generated_golden.py``.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import subprocess
@@ -19,12 +20,17 @@ from symkin._cli import main
 
 GOLDEN = sorted((REPO / "generated").glob("*.py"))
 COMMAND_PREFIX = "# Command: "
+CONTINUATION = "#   "
 
 
 def recorded_command(path: Path) -> list[str]:
-    for line in path.read_text(encoding="utf-8").splitlines():
+    """The command in the header: the ``# Command:`` line and its ``#   `` continuation lines."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for k, line in enumerate(lines):
         if line.startswith(COMMAND_PREFIX):
-            return shlex.split(line[len(COMMAND_PREFIX) :])
+            rest = itertools.takewhile(lambda more: more.startswith(CONTINUATION), lines[k + 1 :])
+            words = [line[len(COMMAND_PREFIX) :], *(more[len(CONTINUATION) :] for more in rest)]
+            return shlex.split(" ".join(words))
     raise AssertionError(f"{path.name} has no '{COMMAND_PREFIX}' header line")
 
 

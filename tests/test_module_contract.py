@@ -28,7 +28,7 @@ def test_attributes(panda, hand):
     assert panda.joint_names == tuple(f"panda_joint{i}" for i in range(1, 8))
     assert panda.tip_names == ("panda_hand_tcp",) and panda.base_name == "panda_link0"
     assert panda.lower.shape == panda.upper.shape == (7,) and (panda.lower < panda.upper).all()
-    assert panda.lower[0].item() == -2.8973 and panda.upper[3].item() == -0.0698
+    assert panda.lower.dtype == torch.float64 and panda.lower[0].item() == -2.8973 and panda.upper[3].item() == -0.0698
     assert len(hand.tip_names) == 4 and len(hand.joint_names) == 16
     assert "lower" not in panda.state_dict()  # limits are constants, not learned state
 

@@ -79,7 +79,7 @@ def tensor_ops(run) -> int:
 
 
 def test_panda_runs_few_tensor_operations(panda):
-    """The column layout's point: the scalar program it replaced dispatched 100 / 162 / 190 ops."""
+    """The column layout's point: the scalar program of the first version dispatched 100 / 162 / 190 ops."""
     panda = copy.deepcopy(panda).float()  # the fast path: module and q of one dtype
     q = sample_q(panda, 1).float()
 
@@ -87,19 +87,17 @@ def test_panda_runs_few_tensor_operations(panda):
         x = q.clone().requires_grad_()
         panda(x).sum().backward()
 
-    assert tensor_ops(lambda: panda(q)) <= 48
-    assert tensor_ops(lambda: panda.forward_and_jacobian(q)) <= 67
+    assert tensor_ops(lambda: panda(q)) <= 47
+    assert tensor_ops(lambda: panda.forward_and_jacobian(q)) <= 68
     assert tensor_ops(forward_backward) <= 86
 
 
-def test_vectors_output_negated_are_stored_negated():
-    """A negated output is a tensor op of its own; the Panda's column program needs none (of 11 signed outputs)."""
+def test_pose_columns_stored_negated_are_few():
+    """A negated output is a tensor op of its own: the Panda's program needs at most one."""
     kinematics = symkin.derive(symkin.load(str(robot_file("panda_description/urdf/panda.urdf"))), ("panda_hand_tcp",))
-    program = symkin.vectorize(kinematics)
-    outputs = [ref for tip in program.poses for ref in tip] + [z for tip in program.jacobians for z, _ in tip.revolute]
-    assert sum(ref.negated for ref in outputs) <= 1
-    pose_only = symkin.vectorize(kinematics, jacobian=False)
-    assert set(pose_only.combinations) <= set(program.combinations)  # the poses are computed identically
+    program = symkin.lower(kinematics)
+    assert sum(ref.negated for ref in program.pose_columns) <= 1
+    assert not any(ref.negated for ref in program.axes)  # an axis's sign is folded into the motion tables
 
 
 def test_compiles_with_fullgraph(panda):
@@ -125,14 +123,14 @@ def test_torch_func_transforms(panda):
 
 @pytest.mark.parametrize("relative", ["g1_description/urdf/g1_29dof_rev_1_0.urdf", "tiago_description/robots/tiago_dual.urdf"])
 def test_every_name_in_a_program_is_unique(relative):
-    program = symkin.simplify(symkin.derive(symkin.load(str(robot_file(relative)))))
-    assert len(set(program.names.values())) == len(program.names)
-    assert len(set(program.angle_names)) == len(program.angle_names)
-    assert not set(program.angle_names) & set(program.names.values()) - {program.names[q] for q in program.q}
+    program = symkin.lower(symkin.derive(symkin.load(str(robot_file(relative)))))
+    names = [a.target for a in program.assignments] + [name for name, _ in program.constants]
+    names += list(program.symbol_names.values())
+    assert len(set(names)) == len(names)
+    assert all(name.isidentifier() and len(name) <= 48 for name in names)
 
 
 def test_sines_and_cosines_are_named_like_the_textbook():
-    program = symkin.simplify(symkin.derive(symkin.load(str(robot_file("ur_description/urdf/ur5_robot.urdf"))), ("tool0",)))
-    names = {program.names[s]: angle for s, angle in zip(program.sines, program.angles)}
-    q1, q2, q3, q4, q5, q6 = program.q
-    assert names["s5"] == q5 and names["s23"] == q2 + q3 and names["s234"] == q2 + q3 + q4
+    program = symkin.lower(symkin.derive(symkin.load(str(robot_file("ur_description/urdf/ur5_robot.urdf"))), ("tool0",)))
+    labels = dict(zip(program.sines, program.angle_labels))
+    assert labels["s5"] == "q5" and labels["s23"] == "q2 + q3" and labels["s234"] == "q2 + q3 + q4"

@@ -1,0 +1,36 @@
+"""The contract every generated module keeps, whatever its backend, stated as a type."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class KinematicsModule(Protocol):
+    """A generated kinematics module: a ``torch.nn.Module`` instance, or an imported JAX module.
+
+    Arrays are ``torch.Tensor`` or ``jax.Array``; shapes for T tips and n actuated joints (a module
+    with one tip leaves out the T axis):
+
+    - ``forward(q)``: q ``(..., n)`` → poses ``X_base_tip`` ``(..., T, 4, 4)``, homogeneous, base frame;
+    - ``jacobian(q)``: ``(..., T, 6, n)`` geometric Jacobians, rows [v; ω] in base-frame axes;
+    - ``forward_and_jacobian(q)``: both, computed together.
+
+    A floating-base module (``floating_base`` true) takes the base pose as a second argument,
+    ``(..., 7)`` (xyz, then quaternion w, x, y, z) or ``(..., 4, 4)``; its poses are in the world
+    frame and its Jacobians have 6 + n columns, the base's twist (in base axes) first.
+    """
+
+    robot_name: str
+    base_name: str
+    tip_names: tuple[str, ...]
+    joint_names: tuple[str, ...]
+    floating_base: bool
+    lower: Any
+    upper: Any
+
+    def forward(self, q: Any, *base: Any) -> Any: ...
+
+    def jacobian(self, q: Any, *base: Any) -> Any: ...
+
+    def forward_and_jacobian(self, q: Any, *base: Any) -> tuple[Any, Any]: ...

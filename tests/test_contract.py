@@ -1,0 +1,134 @@
+"""The generated-module contract (symkin.KinematicsModule), run over every module in generated/, torch and JAX."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symkin
+from helpers import REPO
+from reference import finite_difference_jacobian
+
+GENERATED = sorted((REPO / "generated").glob("*.py"))
+
+
+class Adapter:
+    """One generated module, called with numpy arrays whatever its backend."""
+
+    def __init__(self, path: Path) -> None:
+        spec = importlib.util.spec_from_file_location(f"golden_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.backend = "jax" if hasattr(module, "forward_and_jacobian") else "torch"
+        if self.backend == "jax":
+            import jax
+
+            jax.config.update("jax_enable_x64", True)
+            self.module = module
+        else:
+            self.module = symkin.module_class(module)().double()
+
+    def array(self, q: np.ndarray):
+        if self.backend == "jax":
+            import jax.numpy as jnp
+
+            return jnp.asarray(q)
+        import torch
+
+        return torch.from_numpy(q)
+
+    def call(self, name: str, q: np.ndarray):
+        result = getattr(self.module, name)(self.array(q))
+        return tuple(np.asarray(r) for r in result) if isinstance(result, tuple) else np.asarray(result)
+
+    def limits(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.module.lower, dtype=float), np.asarray(self.module.upper, dtype=float)
+
+    def sample(self, batch: tuple[int, ...], seed: int = 0) -> np.ndarray:
+        lower, upper = self.limits()
+        lower, upper = np.maximum(lower, -np.pi), np.minimum(upper, np.pi)
+        rng = np.random.default_rng(seed)
+        return lower + (upper - lower) * rng.random((*batch, len(self.module.joint_names)))
+
+
+@pytest.fixture(scope="module", params=GENERATED, ids=[p.name for p in GENERATED])
+def generated(request) -> Adapter:
+    return Adapter(request.param)
+
+
+def test_both_backends_are_checked_in():
+    backends = {Adapter(path).backend for path in GENERATED}
+    assert backends == {"torch", "jax"}
+
+
+def test_is_a_kinematics_module(generated):
+    module = generated.module
+    assert isinstance(module, symkin.KinematicsModule)
+    assert isinstance(module.robot_name, str) and isinstance(module.base_name, str)
+    assert all(isinstance(name, str) for name in (*module.tip_names, *module.joint_names))
+    assert module.floating_base is False
+    lower, upper = generated.limits()
+    assert lower.shape == upper.shape == (len(module.joint_names),) and (lower <= upper).all()
+
+
+@pytest.mark.parametrize("batch", [(), (3,), (2, 3)])
+def test_shapes_and_agreement_between_functions(generated, batch):
+    module = generated.module
+    tips, n = len(module.tip_names), len(module.joint_names)
+    q = generated.sample(batch)
+    pose, jacobian = generated.call("forward_and_jacobian", q)
+    tip_axis = (tips,) if tips > 1 else ()
+    assert pose.shape == (*batch, *tip_axis, 4, 4) and jacobian.shape == (*batch, *tip_axis, 6, n)
+    assert pose.dtype == jacobian.dtype == np.float64
+    np.testing.assert_array_equal(generated.call("forward", q), pose)
+    np.testing.assert_array_equal(generated.call("jacobian", q), jacobian)
+
+
+def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):
+    module = generated.module
+    tips = len(module.tip_names)
+    q = generated.sample((4,), seed=1)
+    pose = generated.call("forward", q).reshape(4, tips, 4, 4)
+    jacobian = generated.call("jacobian", q).reshape(4, tips, 6, len(module.joint_names))
+    R = pose[..., :3, :3]
+    np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(pose[..., 3, :], np.broadcast_to([0.0, 0.0, 0.0, 1.0], pose[..., 3, :].shape))
+    for i in range(4):
+        for t in range(tips):
+            numeric = finite_difference_jacobian(lambda x: generated.call("forward", x).reshape(tips, 4, 4)[t], q[i])
+            np.testing.assert_allclose(jacobian[i, t], numeric, atol=1e-7)
+
+
+def test_float32_in_float32_out(generated):
+    q = generated.sample((5,)).astype(np.float32)
+    pose, jacobian = generated.call("forward_and_jacobian", q)
+    assert pose.dtype == jacobian.dtype == np.float32
+    reference = generated.call("forward", q.astype(np.float64))
+    assert np.abs(pose - reference).max() < 1e-5
+
+
+def test_bad_q_is_a_value_error(generated):
+    n = len(generated.module.joint_names)
+    for bad in (np.zeros((2, n + 1)), np.zeros(n, dtype=np.int64)):
+        with pytest.raises(ValueError, match=rf"shape \(\.\.\., {n}\)"):
+            generated.call("forward", bad)
+
+
+def test_torch_and_jax_modules_of_one_robot_agree():
+    torch_module, jax_module = Adapter(REPO / "generated/panda.py"), Adapter(REPO / "generated/panda_jax.py")
+    assert torch_module.module.joint_names == jax_module.module.joint_names
+    q = torch_module.sample((20,))
+    for name in ("forward", "jacobian"):
+        np.testing.assert_allclose(torch_module.call(name, q), jax_module.call(name, q), atol=1e-14, rtol=0)
+
+
+def test_jax_module_imports_only_jax(tmp_path):
+    script = "import sys; sys.path.insert(0, sys.argv[1]); import panda_jax; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script, str(REPO / "generated")], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
