@@ -2,11 +2,20 @@
 
     pip install ".[bench]" && python benchmarks/bench.py [--quick] [--markdown results.md]
 
-Prints, per robot, dtype and batch size, the median time of each workload for
-both libraries and the ratio (theirs / ours: above 1 means symkin is faster);
-then codegen time, generated-module import time and operation counts; then
-batched IK on the same 1,000 reachable Panda targets (symkin.solve_ik against
-pytorch_kinematics' PseudoInverseIK): success rate at 1 mm / 1° and time.
+Robots: two arms (Panda, UR5: base to tool) and three trees with every leaf a tip (the G1
+humanoid, 29 joints and 11 leaves; the Allegro hand, 16 joints and 4 fingertips; Talos, 32
+joints, 12 mimic joints and 16 leaves). Workloads, per robot, dtype and batch size:
+
+- forward: the poses of every tip (pytorch_kinematics: ``forward_kinematics`` of all frames);
+- forward + backward: the sum of every tip's pose, backward to q (the training workload);
+- Jacobians: every tip's (pytorch_kinematics: one ``SerialChain.jacobian`` per tip, what its
+  users must do for a tree);
+- compiled forward (arms): ``torch.compile`` of both.
+
+Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster),
+then codegen time, import time, the generated program's size and the closed form's operation
+count, then batched IK on 1,000 reachable Panda targets. One torch thread unless --threads.
+The full run takes about 12 minutes on a 2-core CPU, --quick about 90 s.
 """
 
 from __future__ import annotations
@@ -18,40 +27,91 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
 import symkin
 from symkin._compile import resolve_robot_path
 
-ROBOTS = {
-    "Panda": ("example-robot-data:panda_description/urdf/panda.urdf", "panda_link0", "panda_hand_tcp"),
-    "UR5": ("example-robot-data:ur_description/urdf/ur5_robot.urdf", "base_link", "tool0"),
-}
+
+@dataclass(frozen=True)
+class Robot:
+    label: str
+    path: str
+    base: str | None
+    tips: tuple[str, ...] | None  # None: every leaf
+    tree: bool
 
 
-def pk_chain(path: str, base: str, tip: str):
-    import pytorch_kinematics as pk
+ROBOTS = [
+    Robot("Panda", "example-robot-data:panda_description/urdf/panda.urdf", "panda_link0", ("panda_hand_tcp",), False),
+    Robot("UR5", "example-robot-data:ur_description/urdf/ur5_robot.urdf", "base_link", ("tool0",), False),
+    Robot("G1", "example-robot-data:g1_description/urdf/g1_29dof_rev_1_0.urdf", None, None, True),
+    Robot("Allegro", "example-robot-data:allegro_hand_description/urdf/allegro_right_hand.urdf", None, None, True),
+    Robot("Talos", "example-robot-data:talos_data/robots/talos_full_v2.urdf", None, None, True),
+]
 
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        return pk.build_serial_chain_from_urdf(resolve_robot_path(path).read_bytes(), tip, base)
+
+class Peer:
+    """pytorch_kinematics on the same robot; its q has our joints, plus mimic joints it treats as free."""
+
+    def __init__(self, robot: Robot, ours: torch.nn.Module) -> None:
+        import pytorch_kinematics as pk
+
+        text = resolve_robot_path(robot.path).read_bytes()
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            self.chain = pk.build_chain_from_urdf(text)
+            if robot.base is not None:
+                self.chain = pk.SerialChain(self.chain, ours.tip_names[0], robot.base)
+            self.serial = [pk.SerialChain(self.chain, tip) for tip in ours.tip_names]
+        model = symkin.load(robot.path)
+        names = self.chain.get_joint_parameter_names()
+        # Their q column i is multiplier·(our column) + offset: mimic joints follow their source.
+        sources = [model.resolve_mimic(model.joint(name)) for name in names]
+        ours_index = {name: i for i, name in enumerate(ours.joint_names)}
+        self.map = torch.zeros(len(ours.joint_names), len(names), dtype=torch.float64)
+        self.offset = torch.zeros(len(names), dtype=torch.float64)
+        for j, source in enumerate(sources):
+            self.map[ours_index[source.source], j] = source.multiplier
+            self.offset[j] = source.offset
+        self.serial_columns = [[names.index(n) for n in s.get_joint_parameter_names()] for s in self.serial]
+        self.tips = ours.tip_names
+
+    def to(self, dtype: torch.dtype, device: str) -> Peer:
+        self.chain = self.chain.to(dtype=dtype, device=device)
+        self.serial = [s.to(dtype=dtype, device=device) for s in self.serial]
+        self.map, self.offset = self.map.to(dtype=dtype, device=device), self.offset.to(dtype=dtype, device=device)
+        return self
+
+    def q(self, ours_q: torch.Tensor) -> torch.Tensor:
+        return ours_q @ self.map + self.offset
+
+    def poses(self, q: torch.Tensor) -> torch.Tensor:
+        frames = self.chain.forward_kinematics(q)
+        if not isinstance(frames, dict):  # a serial chain gives its end frame only
+            return frames.get_matrix().unsqueeze(1)
+        return torch.stack([frames[tip].get_matrix() for tip in self.tips], 1)
+
+    def jacobians(self, q: torch.Tensor) -> list[torch.Tensor]:
+        return [s.jacobian(q[:, columns]) for s, columns in zip(self.serial, self.serial_columns)]
 
 
-def compile_symkin(path: str, base: str, tip: str) -> tuple[torch.nn.Module, dict]:
+def compile_symkin(robot: Robot) -> tuple[torch.nn.Module, dict]:
     started = time.perf_counter()
-    kinematics = symkin.derive(symkin.load(path), (tip,), base)
+    kinematics = symkin.derive(symkin.load(robot.path), robot.tips, robot.base)
     source = symkin.generate(kinematics)
     codegen = time.perf_counter() - started
     started = time.perf_counter()
     module = symkin.module_class(symkin.load_module(source))()
     imported = time.perf_counter() - started
+    program = symkin.lower(kinematics)
     facts = {
         "codegen_s": codegen,
         "import_s": imported,
-        "pose_ops": symkin.simplify(kinematics, jacobian=False).ops,
-        "full_ops": symkin.simplify(kinematics).ops,
-        "pose_ops_unsimplified": symkin.unsimplified_ops(kinematics, jacobian=False),
-        "full_ops_unsimplified": symkin.unsimplified_ops(kinematics),
+        "assignments": len(program.assignments),
+        "lanes": program.lane_operations(motions=True),
+        "closed_form": symkin.simplify(kinematics).ops,
     }
     return module, facts
 
@@ -73,31 +133,40 @@ def median_times(functions: list[Callable[[], object]], budget_s: float, min_rou
     return [statistics.median(times) for times in samples]
 
 
-def workloads(ours: torch.nn.Module, chain, q: torch.Tensor, compiled: bool) -> dict[str, tuple[Callable, Callable]]:
-    def forward_backward(f):
+def workloads(ours: torch.nn.Module, peer: Peer, q: torch.Tensor, compiled: bool) -> dict[str, tuple[Callable, Callable]]:
+    q_peer = peer.q(q)
+
+    def forward_backward(pose, x0):
         def run():
-            x = q.detach().requires_grad_()
-            f(x).sum().backward()
+            x = x0.detach().requires_grad_()
+            pose(x).sum().backward()
 
         return run
 
-    ours_pose = ours
-    theirs_pose = lambda x: chain.forward_kinematics(x).get_matrix()  # noqa: E731
     result = {
-        "forward": (lambda: ours(q), lambda: theirs_pose(q)),
-        "forward + backward": (forward_backward(ours_pose), forward_backward(theirs_pose)),
-        "jacobian": (lambda: ours.jacobian(q), lambda: chain.jacobian(q)),
+        "forward": (lambda: ours(q), lambda: peer.chain.forward_kinematics(q_peer)),
+        "forward + backward": (forward_backward(ours, q), forward_backward(peer.poses, q_peer)),
+        "Jacobians": (lambda: ours.jacobian(q), lambda: peer.jacobians(q_peer)),
     }
     if compiled:
         ours_compiled = torch.compile(ours, fullgraph=True, dynamic=False)
-        theirs_compiled = torch.compile(chain.forward_kinematics_tensor, dynamic=False)
-        result["compiled forward"] = (lambda: ours_compiled(q), lambda: theirs_compiled(q))
+        theirs_compiled = torch.compile(peer.chain.forward_kinematics_tensor, dynamic=False)
+        result["compiled forward"] = (lambda: ours_compiled(q), lambda: theirs_compiled(q_peer))
     return result
 
 
-def check_agreement(ours, chain, q: torch.Tensor) -> None:
-    pose_error = (ours(q) - chain.forward_kinematics(q).get_matrix()).abs().max().item()
-    jacobian_error = (ours.jacobian(q) - chain.jacobian(q)).abs().max().item()
+def check_agreement(ours: torch.nn.Module, peer: Peer, q: torch.Tensor) -> None:
+    tips = len(ours.tip_names)
+    pose_ours, jacobian_ours = ours.forward_and_jacobian(q)
+    pose_ours = pose_ours.reshape(q.shape[0], tips, 4, 4)
+    jacobian_ours = jacobian_ours.reshape(q.shape[0], tips, 6, -1)
+    q_peer = peer.q(q)
+    pose_error = (pose_ours - peer.poses(q_peer)).abs().max().item()
+    jacobian_error = 0.0
+    for t, (jacobian, columns) in enumerate(zip(peer.jacobians(q_peer), peer.serial_columns)):
+        # Their chain's columns, summed into ours: a mimic joint's column adds to its source's.
+        expected = jacobian @ peer.map[:, columns].T
+        jacobian_error = max(jacobian_error, (jacobian_ours[:, t] - expected).abs().max().item())
     # pytorch_kinematics parses a URDF into float32 tensors; .to(float64) keeps those rounded constants (~1e-7 m).
     tolerance = 1e-6 if q.dtype == torch.float64 else 1e-4
     assert pose_error < tolerance and jacobian_error < tolerance, (pose_error, jacobian_error)
@@ -109,10 +178,12 @@ def ik_comparison(repeats: int = 3) -> list[str]:
 
     import pytorch_kinematics as pk
 
-    path, base, tip = ROBOTS["Panda"]
-    module, _ = compile_symkin(path, base, tip)
+    robot = ROBOTS[0]
+    module, _ = compile_symkin(robot)
     module = module.float()
-    chain = pk_chain(path, base, tip).to(dtype=torch.float32)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        chain = pk.build_serial_chain_from_urdf(resolve_robot_path(robot.path).read_bytes(), robot.tips[0], robot.base)
+    chain = chain.to(dtype=torch.float32)
     generator = torch.Generator().manual_seed(0)
     q = module.lower + (module.upper - module.lower) * torch.rand(1000, 7, generator=generator)
     targets = module(q)
@@ -137,6 +208,7 @@ def ik_comparison(repeats: int = 3) -> list[str]:
         ("symkin solve_ik", "32 restarts, 60 iterations", lambda: run_symkin(32, 60)),
     ]
     lines = ["", "| IK solver | setting | success at 1 mm / 1° | seconds for 1,000 targets |", "|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
     for solver, setting, run in settings:
         times, rates = [], []
         for _ in range(repeats):
@@ -150,24 +222,29 @@ def ik_comparison(repeats: int = 3) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer settings, shorter timing budget")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 100000])
+    parser.add_argument("--quick", action="store_true", help="float32, batches 1 and 1,000 (4,096 for trees), short timing")
+    parser.add_argument("--robots", nargs="+", choices=[r.label for r in ROBOTS], default=[r.label for r in ROBOTS])
+    parser.add_argument("--arm-batches", type=int, nargs="+", default=[1, 1000, 100000])
+    parser.add_argument("--tree-batches", type=int, nargs="+", default=[1, 1000, 4096])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile workload")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per setting")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, for fair ratios)")
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument("--no-ik", action="store_true", help="skip the IK comparison")
     arguments = parser.parse_args()
     if arguments.quick:
-        arguments.batches, arguments.dtypes, arguments.budget = [1, 1000], ["float32"], 0.3
+        arguments.arm_batches, arguments.tree_batches = [1, 1000], [1, 4096]
+        arguments.dtypes, arguments.budget, arguments.no_compile, arguments.no_ik = ["float32"], 0.25, True, True
+    torch.set_num_threads(arguments.threads)
 
     import pytorch_kinematics
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    peer_version = getattr(pytorch_kinematics, "__version__", "0.10")
     lines = [
-        f"symkin {symkin.__version__} vs pytorch_kinematics {pytorch_kinematics.__version__ if hasattr(pytorch_kinematics, '__version__') else '0.10'}, "
-        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-        f"{time.strftime('%Y-%m-%d')}",
+        f"symkin {symkin.__version__} vs pytorch_kinematics {peer_version}, torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), {time.strftime('%Y-%m-%d')}",
         "",
         "Median microseconds per call; ratio = pytorch_kinematics / symkin (higher: symkin faster).",
         "",
@@ -176,43 +253,41 @@ def main() -> None:
     ]
     print("\n".join(lines), flush=True)
     facts_by_robot = {}
-    for robot, (path, base, tip) in ROBOTS.items():
-        module, facts = compile_symkin(path, base, tip)
-        facts_by_robot[robot] = facts
-        chain = pk_chain(path, base, tip)
-        assert tuple(chain.get_joint_parameter_names()) == module.joint_names
+    for robot in (r for r in ROBOTS if r.label in arguments.robots):
+        module, facts = compile_symkin(robot)
+        facts_by_robot[robot.label] = facts
+        peer = Peer(robot, module)
         for device in devices:
-            for dtype_name in arguments.dtypes:
+            for dtype_name in arguments.dtypes if not robot.tree else ["float32"]:
                 dtype = getattr(torch, dtype_name)
                 ours = module.to(device=device, dtype=dtype)
-                theirs = chain.to(device=device, dtype=dtype)
-                for batch in arguments.batches:
-                    q = (torch.rand(batch, len(module.joint_names), dtype=dtype, device=device) * 2 - 1)
+                theirs = peer.to(dtype, device)
+                for batch in arguments.tree_batches if robot.tree else arguments.arm_batches:
+                    generator = torch.Generator().manual_seed(batch)
+                    q = (torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype) * 2 - 1).to(device)
                     check_agreement(ours, theirs, q)
-                    compiled = not arguments.no_compile and dtype == torch.float32
+                    compiled = not arguments.no_compile and dtype == torch.float32 and not robot.tree
                     for workload, (f_ours, f_theirs) in workloads(ours, theirs, q, compiled).items():
                         budget = arguments.budget * (3 if batch >= 100000 else 1)
                         ours_s, theirs_s = median_times([f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5)
                         line = (
-                            f"| {robot} | {device} | {dtype_name} | {workload} | {batch:,} | "
+                            f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
                             f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | {theirs_s / ours_s:.1f}× |"
                         )
                         lines.append(line)
                         print(line, flush=True)
     lines += [
         "",
-        "| robot | codegen s | import s | ops, pose (before → after CSE) | ops, pose + Jacobian (before → after CSE) |",
-        "|---|---|---|---|---|",
+        "| robot | codegen s | import ms | column assignments | lane operations | closed form after CSE |",
+        "|---|---|---|---|---|---|",
     ]
-    for robot, f in facts_by_robot.items():
+    for label, f in facts_by_robot.items():
         lines.append(
-            f"| {robot} | {f['codegen_s']:.2f} | {f['import_s'] * 1e3:.0f} ms | "
-            f"{f['pose_ops_unsimplified'].arithmetic:,} → {f['pose_ops'].arithmetic} ({f['pose_ops']}) | "
-            f"{f['full_ops_unsimplified'].arithmetic:,} → {f['full_ops'].arithmetic} ({f['full_ops']}) |"
+            f"| {label} | {f['codegen_s']:.2f} | {f['import_s'] * 1e3:.0f} | {f['assignments']} | {f['lanes']:,} | "
+            f"{f['closed_form'].arithmetic:,} ({f['closed_form']}) |"
         )
-    print("\n".join(lines[-2 - len(facts_by_robot) :]))
+    print("\n".join(lines[-2 - len(facts_by_robot) :]), flush=True)
     if not arguments.no_ik:
-        print("\n| IK solver | setting | success at 1 mm / 1° | seconds for 1,000 targets |\n|---|---|---|---|", flush=True)
         lines += ik_comparison()
     if arguments.markdown:
         with open(arguments.markdown, "w", encoding="utf-8") as handle:

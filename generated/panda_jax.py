@@ -52,6 +52,7 @@ floating_base = False
 
 _NUM_JOINTS = 7
 _NUM_TIPS = 1
+_NUM_SLOTS = 7
 _POSE_SHAPE = (4, 4)
 _JACOBIAN_SHAPE = (6, 7)
 # Exact values of the tables: joint limits; the constant columns (K, 4), in the order the frame
@@ -63,12 +64,13 @@ _EXACT_TABLES = {
     "upper": [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973],
     "constants": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.333, 1.0], [0.0, 0.0,
         -1.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
+    "lane_scales": [],
     "angle_offsets": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
     "angle_map": [],
     "q_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
         -1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, -1.0,
-        0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
-    "pair_scale": [1.0, 1.0, -1.0, -1.0, -1.0, -1.0, 1.0],
+        0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+    "pair_scale": [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
 }
 # Which moving joints slide; per pair, its tip, its joint, its column in the flattened (T·n)
 # Jacobian, and whether its joint slides.
@@ -76,7 +78,9 @@ _INDEX_TABLES = {
     "motion_prismatic": [0, 0, 0, 0, 0, 0, 0],
     "pair_tip": [0, 0, 0, 0, 0, 0, 0],
     "pair_motion": [0, 1, 2, 3, 4, 5, 6],
-    "pair_target": [0, 1, 2, 3, 4, 5, 6],
+    "pair_slot": [],
+    "jacobian_source": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41],
     "pair_prismatic": [0, 0, 0, 0, 0, 0, 0],
 }
 
@@ -103,20 +107,24 @@ def _table(name: str, dtype):
 def _frames(q, with_motions: bool):
     """The frame program: every tip's columns and, ``with_motions``, every joint's axis and origin.
 
-    Each column is a homogeneous 4-vector over the batch, (4, 1, B): w = 0 for directions, 1 for
-    points. Returns the tips' columns R0, R1, R2, p, tip after tip, (4, 4·T, B), and the joints'
-    axes and origins, (4, M, B) each (None without ``with_motions``).
+    Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
+    directions, 1 for points. Returns the tips' columns R0, R1, R2, p, tip after tip,
+    (4, 4·T, B), and the joints' axes and origins, (4, M, B) each (None without ``with_motions``).
     """
     joints = q.reshape(-1, _NUM_JOINTS).T
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q3, q4, q5, q6, q7 - 0.785398163397448
     angles = joints + _table("angle_offsets", q.dtype)[:, None]
+    trig = jnp.concatenate([jnp.sin(angles), jnp.cos(angles)])
+    # the constant columns, (4, K, 1): lanes along dimension 1
+    constants = _table("constants", q.dtype).reshape(-1, 4).T[:, :, None]
+    # the tables cut into what the frame program reads: single rows and runs of lanes
     (
         s1, s2, s3, s4, s5, s6, s_angle7, c1, c2, c3, c4, c5, c6, c_angle7,
-    ) = jnp.concatenate([jnp.sin(angles), jnp.cos(angles)])
+    ) = jnp.split(trig, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], axis=0)
     (
         R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, R_panda_link0_2,
-    ) = _table("constants", q.dtype).reshape(-1, 4, 1, 1)
+    ) = jnp.split(constants, [1, 2, 3, 4], axis=1)
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = R_panda_link0_0*c1 + R_panda_link0_1*s1
     R_panda_link1_1 = R_panda_link0_1*c1 - R_panda_link0_0*s1
@@ -134,20 +142,20 @@ def _frames(q, with_motions: bool):
     # panda_joint5 (revolute): panda_link4 -> panda_link5
     p_panda_link5 = p_panda_link4 - R_panda_link4_0*0.0825 - neg_R_panda_link4_1*0.384
     R_panda_link5_0 = R_panda_link4_0*c5 + R_panda_link3_1*s5
-    R_panda_link5_1 = R_panda_link3_1*c5 - R_panda_link4_0*s5
+    neg_R_panda_link5_1 = R_panda_link4_0*s5 - R_panda_link3_1*c5
     # panda_joint6 (revolute): panda_link5 -> panda_link6
     R_panda_link6_0 = R_panda_link5_0*c6 - neg_R_panda_link4_1*s6
     neg_R_panda_link6_1 = R_panda_link5_0*s6 + neg_R_panda_link4_1*c6
     # panda_joint7 (revolute): panda_link6 -> panda_link7
     p_panda_link7 = p_panda_link5 + R_panda_link6_0*0.088
     # panda_hand_tcp: tip frame
-    R_panda_hand_tcp_0 = R_panda_link6_0*c_angle7 - R_panda_link5_1*s_angle7
-    neg_R_panda_hand_tcp_1 = R_panda_link6_0*s_angle7 + R_panda_link5_1*c_angle7
+    R_panda_hand_tcp_0 = R_panda_link6_0*c_angle7 + neg_R_panda_link5_1*s_angle7
+    R_panda_hand_tcp_1 = neg_R_panda_link5_1*c_angle7 - R_panda_link6_0*s_angle7
     p_panda_hand_tcp = p_panda_link7 + neg_R_panda_link6_1*0.2104
 
     # every tip's columns R0, R1, R2, p
     pose_columns = jnp.concatenate(
-        [R_panda_hand_tcp_0, -neg_R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp],
+        [R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp],
         axis=1,
     )
     if not with_motions:
@@ -155,7 +163,8 @@ def _frames(q, with_motions: bool):
 
     # every moving joint's axis and origin
     axes = jnp.concatenate([jnp.broadcast_to(R_panda_link0_2, (4, 1, batch)), R_panda_link1_1,
-        R_panda_link2_1, R_panda_link3_1, neg_R_panda_link4_1, R_panda_link5_1, neg_R_panda_link6_1], axis=1)
+        R_panda_link2_1, R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1,
+        neg_R_panda_link6_1], axis=1)
     origins = jnp.concatenate([jnp.broadcast_to(p_panda_link1, (4, 1, batch)),
         jnp.broadcast_to(p_panda_link1, (4, 1, batch)), p_panda_link3, p_panda_link4, p_panda_link5,
         p_panda_link5, p_panda_link7], axis=1)
@@ -168,21 +177,19 @@ def _pose(pose_columns, batch_shape):
 
 
 def _jacobian(pose_columns, axes, origins):
-    """Every tip's geometric Jacobian, (B, T, 6, n): a column per pair of a tip and a joint above.
+    """Every tip's geometric Jacobian, (B, T·6·n): a column per pair of a tip and a joint above.
 
     A revolute joint's column is scale·[axis × (p_tip − origin); axis], a prismatic joint's
     scale·[axis; 0]; columns of mimic joints add up in their source's column of q.
     """
     batch = pose_columns.shape[2]
-    jacobian = jnp.zeros((6, _NUM_TIPS * _NUM_JOINTS, batch), dtype=pose_columns.dtype)
     pair_motion = jnp.asarray(_INDEX_TABLES["pair_motion"])
     pair_tip = jnp.asarray(_INDEX_TABLES["pair_tip"])
     axis = axes[:3, pair_motion]
     lever = pose_columns[:3, 3::4][:, pair_tip] - origins[:3, pair_motion]
     linear = jnp.cross(axis, lever, axis=0)
     columns = jnp.concatenate([linear, axis]) * _table("pair_scale", pose_columns.dtype)[:, None]
-    jacobian = jacobian.at[:, jnp.asarray(_INDEX_TABLES["pair_target"])].add(columns)
-    return jacobian.reshape(6, _NUM_TIPS, _NUM_JOINTS, batch).transpose(3, 1, 0, 2)
+    return columns.reshape(-1, batch).T  # one tip, every joint above it: no gathering
 
 
 def forward(q):

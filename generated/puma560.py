@@ -27,20 +27,26 @@ Conventions:
     jacobian: (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
               [linear velocity of the tip origin; angular velocity], both in base-frame
               axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-Results have q's dtype and device; gradients flow through every output. Poses and Jacobians
-are views with the batch dimensions innermost in memory (the code computes lanes first, batch
-last): use .reshape, or .contiguous() before .view.
+Results have q's dtype and device; gradients flow through every output. Jacobians are
+contiguous; each configuration's poses are one contiguous row of memory (contiguous outright
+with one tip).
 """
 
 import torch
 
 _NUM_JOINTS = 6
 _NUM_TIPS = 1
+_NUM_SLOTS = 6
 _POSE_SHAPE = (4, 4)
 _JACOBIAN_SHAPE = (6, 6)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every call
 # takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
 _functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+# Tensors of this many elements or more take the forms that are fastest over many configurations.
+# Under torch.compile and torch.export those forms are always taken: the compilers fuse them, and
+# a choice by size would specialise the batch dimension.
+_LARGE = 8192
+_tracing = getattr(torch.compiler, "is_compiling", lambda: False)
 # The module's floating-point buffers, exactly: joint limits; the constant columns (K, 4), in the
 # order the frame program unpacks them; the angles' offsets and map (see its "angles" comment);
 # per moving joint (M) its rate per unit q (M, n) and the tips it moves (M, T); per pair of a tip
@@ -52,6 +58,7 @@ _EXACT_BUFFERS = {
         1.7453292519943295, 4.642575810304916],
     "constants": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
         1.0]],
+    "lane_scales": [],
     "angle_offsets": [],
     "angle_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
         1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0,
@@ -62,25 +69,30 @@ _EXACT_BUFFERS = {
     "subtree": [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0]],
     "pair_scale": [1.0, -1.0, -1.0, 1.0, -1.0, 1.0],
 }
-# Index buffers: which moving joints slide; per pair, its tip, its joint, its column in the
-# flattened (T·n) Jacobian, and whether its joint slides.
+# Index buffers: which moving joints slide; per pair, its tip, its joint, whether its joint slides
+# and its slot (a pair of a tip and a column of q); per entry of a configuration's Jacobians
+# (T·6·n), where it comes from among the slots' entries (6·S, rows first), 6·S for a zero.
 _INDEX_BUFFERS = {
     "motion_prismatic": [0, 0, 0, 0, 0, 0],
     "pair_tip": [0, 0, 0, 0, 0, 0],
     "pair_motion": [0, 1, 2, 3, 4, 5],
-    "pair_target": [0, 1, 2, 3, 4, 5],
+    "pair_slot": [],
+    "jacobian_source": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35],
     "pair_prismatic": [0, 0, 0, 0, 0, 0],
 }
 _BUFFER_SHAPES = {
-    "constants": (-1, 4, 1, 1),
     "angle_offsets": (-1, 1),
+    "lane_scales": (-1, 1),
     "pair_scale": (-1, 1),
-    "motion_prismatic": (-1, 1),
     "pair_prismatic": (-1, 1),
+    "motion_prismatic": (-1, 1),
 }
-_FRAME_TABLES = ("constants", "angle_offsets", "angle_map")
+_FRAME_TABLES = ("constants", "angle_offsets", "angle_map", "lane_scales")
 _GRADIENT_TABLES = ("q_map", "subtree", "motion_prismatic")
-_JACOBIAN_TABLES = ("pair_tip", "pair_motion", "pair_target", "pair_scale", "pair_prismatic")
+_JACOBIAN_TABLES = (
+    "pair_tip", "pair_motion", "pair_scale", "pair_prismatic", "pair_slot", "jacobian_source"
+)
 
 
 def _buffer(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -91,6 +103,8 @@ def _buffer(name: str, dtype: torch.dtype | None = None, device: torch.device | 
     else:
         index_dtype = torch.bool if name.endswith("prismatic") else torch.long
         values = torch.tensor(_INDEX_BUFFERS[name], dtype=index_dtype, device=device)
+    if name == "constants":  # (K, 4) columns as written, used as (4, K, 1): lanes along dimension 1
+        return values.reshape(-1, 4).mT.reshape(4, -1, 1)
     return values.reshape(_BUFFER_SHAPES.get(name, values.shape))
 
 
@@ -110,22 +124,25 @@ def _frames(
     constants: torch.Tensor,
     angle_offsets: torch.Tensor,
     angle_map: torch.Tensor,
+    lane_scales: torch.Tensor,
     with_motions: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """The frame program: every tip's columns and, ``with_motions``, every joint's axis and origin.
 
-    Each column is a homogeneous 4-vector over the batch, (4, 1, B): w = 0 for directions, 1 for
-    points. Returns the tips' columns R0, R1, R2, p, tip after tip, (4, 4·T, B), and the joints'
-    axes and origins, (4, M, B) each (None without ``with_motions``).
+    Columns are homogeneous 4-vectors over the batch, (4, L, B) tensors of L lanes: w = 0 for
+    directions, 1 for points. Returns the tips' columns R0, R1, R2, p, tip after tip,
+    (4, 4·T, B), and the joints' axes and origins, (4, M, B) each (None without ``with_motions``).
     """
     joints = q.reshape(-1, _NUM_JOINTS).mT
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q4, q5, q6, q2 + q3
     angles = angle_map @ joints
+    trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    # the tables cut into what the frame program reads: single rows (B,) and runs of lanes
     (
         s1, s2, s4, s5, s6, s23, c1, c2, c4, c5, c6, c23,
-    ) = torch.cat([torch.sin(angles), torch.cos(angles)]).unbind()
-    R_base_0, R_base_1, R_base_2, p_base, = constants.unbind()
+    ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
+    R_base_0, R_base_1, R_base_2, p_base, = constants.split([1, 1, 1, 1], 1)
     # j1 (revolute): base -> link1
     R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
     R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
@@ -163,10 +180,32 @@ def _frames(
     return pose_columns, axes, origins
 
 
-def _pose(pose_columns: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
-    """The poses, (..., 4, 4), from the tips' columns (4, 4·T, B)."""
-    poses = pose_columns.view(4, _NUM_TIPS, 4, -1).permute(3, 1, 0, 2)
-    return poses.reshape(batch_shape + _POSE_SHAPE)
+def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a × b over the first dimension (x, y, z)."""
+    if a.numel() < _LARGE and not _tracing():
+        return torch.linalg.cross(a, b, dim=0)
+    # torch.linalg.cross is one operation, but several times slower than these over many lanes.
+    ax, ay, az = a.unbind()
+    bx, by, bz = b.unbind()
+    return torch.stack(
+        [
+            torch.addcmul(ay * bz, az, by, value=-1),
+            torch.addcmul(az * bx, ax, bz, value=-1),
+            torch.addcmul(ax * by, ay, bx, value=-1),
+        ]
+    )
+
+
+def _pose_rows(pose_columns: torch.Tensor, fresh: bool = False) -> torch.Tensor:
+    """The tips' columns (4, 4·T, B) as a row per configuration, (B, 16·T): rows, tips, columns.
+    ``fresh``: a tensor of its own even where a view would do (one configuration)."""
+    rows = pose_columns.view(16 * _NUM_TIPS, -1).mT
+    return rows.clone(memory_format=torch.contiguous_format) if fresh else rows.contiguous()
+
+
+def _pose(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    """The poses, (..., 4, 4), from their rows (B, 16·T)."""
+    return rows.view(batch_shape + _POSE_SHAPE)
 
 
 def _jacobian(
@@ -175,28 +214,28 @@ def _jacobian(
     origins: torch.Tensor,
     pair_tip: torch.Tensor,
     pair_motion: torch.Tensor,
-    pair_target: torch.Tensor,
     pair_scale: torch.Tensor,
     pair_prismatic: torch.Tensor,
+    pair_slot: torch.Tensor,
+    jacobian_source: torch.Tensor,
 ) -> torch.Tensor:
-    """Every tip's geometric Jacobian, (B, T, 6, n): a column per pair of a tip and a joint above.
+    """Every tip's geometric Jacobian, (B, T·6·n): a column per pair of a tip and a joint above.
 
     A revolute joint's column is scale·[axis × (p_tip − origin); axis], a prismatic joint's
-    scale·[axis; 0]; columns of mimic joints add up in their source's column of q.
+    scale·[axis; 0]. Each configuration's (mostly zero) row of the output is gathered from the
+    pairs' few nonzero columns.
     """
     batch = pose_columns.shape[2]
     axis = axes.index_select(1, pair_motion)[:3]
     tip_origins = pose_columns[:3, 3::4]
     lever = tip_origins.index_select(1, pair_tip) - origins[:3].index_select(1, pair_motion)
-    linear = torch.linalg.cross(axis, lever, dim=0)
+    linear = _cross(axis, lever)
     columns = torch.cat([linear, axis]) * pair_scale
-    jacobian = columns.new_zeros(6, _NUM_TIPS * _NUM_JOINTS, batch)
-    jacobian = jacobian.index_add(1, pair_target, columns)
-    return jacobian.view(6, _NUM_TIPS, _NUM_JOINTS, batch).permute(3, 1, 0, 2)
+    return columns.view(-1, batch).mT.contiguous()  # one tip, every joint above it: no gathering
 
 
 def _q_gradient(
-    grad_pose: torch.Tensor,
+    grad_rows: torch.Tensor,
     pose_columns: torch.Tensor,
     axes: torch.Tensor,
     origins: torch.Tensor,
@@ -204,24 +243,25 @@ def _q_gradient(
     subtree: torch.Tensor,
     motion_prismatic: torch.Tensor,
 ) -> torch.Tensor:
-    """dL/dq, (n, B), from dL/dpose, by accumulating each tip's wrench up the tree.
+    """dL/dq, (n, B), from dL/dpose (its rows, (B, 16·T)), accumulating the tips' wrenches up the tree.
 
     For tip t with gradient G: force f = G_p and moment n = Σ_c R_c × G_Rc + p × f about the base
     origin. A joint above the tips sums theirs, (f_j, n_j), and its rate gets
     axis · (n_j − o_j × f_j) (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
     """
     batch = pose_columns.shape[2]
-    gradient = grad_pose.reshape(batch, _NUM_TIPS, 4, 4).permute(2, 1, 3, 0)[:3]
+    gradient = grad_rows.reshape(batch, 4, _NUM_TIPS, 4).permute(1, 2, 3, 0)[:3]
     columns = pose_columns[:3].view(3, _NUM_TIPS, 4, batch)
     force = gradient[:, :, 3]
-    moment = torch.linalg.cross(columns, gradient, dim=0).sum(2)
-    wrench = torch.matmul(subtree, torch.cat([force, moment]))
-    drive = wrench[3:] - torch.linalg.cross(origins[:3], wrench[:3], dim=0)
+    moment = _cross(columns, gradient).sum(2)
+    wrench = torch.matmul(subtree, torch.cat([force, moment]).transpose(0, 1).reshape(_NUM_TIPS, -1))
+    wrench = wrench.view(-1, 6, batch).transpose(0, 1)
+    drive = wrench[3:] - _cross(origins[:3], wrench[:3])
     return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
-    """The poses with the vector-Jacobian product in closed form as their backward.
+    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as their backward.
 
     The forward pass keeps every moving joint's axis and origin; the backward accumulates the
     tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
@@ -229,20 +269,20 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q: torch.Tensor, *tables: torch.Tensor) -> torch.Tensor:
-        frame_tables, gradient_tables = tables[:3], tables[3:]
+        frame_tables, gradient_tables = tables[:4], tables[4:]
         pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
         ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
-        # A fresh tensor, not a view, so that callers may edit the poses in place.
-        return _pose(pose_columns, q.shape[:-1]).clone()
+        # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
+        return _pose_rows(pose_columns, fresh=True)
 
     @staticmethod
-    def backward(ctx, grad_pose: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+    def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         q, pose_columns, axes, origins, *tables = ctx.saved_tensors
-        frame_tables, gradient_tables = tables[:3], tables[3:]
+        frame_tables, gradient_tables = tables[:4], tables[4:]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
             pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
-        gradient = _q_gradient(grad_pose, pose_columns, axes, origins, *gradient_tables)
+        gradient = _q_gradient(grad_rows, pose_columns, axes, origins, *gradient_tables)
         return (gradient.mT.reshape(q.shape), *(None for _ in tables))
 
 
@@ -299,9 +339,10 @@ class Puma560Kinematics(torch.nn.Module):
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
             gradient_tables = self._tables(q, _GRADIENT_TABLES)
-            return _PoseWithClosedFormBackward.apply(q, *frame_tables, *gradient_tables)
-        pose_columns, _, _ = _frames(q, *frame_tables, with_motions=False)
-        return _pose(pose_columns, q.shape[:-1])
+            rows = _PoseWithClosedFormBackward.apply(q, *frame_tables, *gradient_tables)
+        else:
+            rows = _pose_rows(_frames(q, *frame_tables, with_motions=False)[0])
+        return _pose(rows, q.shape[:-1])
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω], base-frame axes."""
@@ -313,4 +354,5 @@ class Puma560Kinematics(torch.nn.Module):
         frame_tables = self._tables(q, _FRAME_TABLES)
         pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
         jacobian = _jacobian(pose_columns, axes, origins, *self._tables(q, _JACOBIAN_TABLES))
-        return _pose(pose_columns, q.shape[:-1]), jacobian.reshape(q.shape[:-1] + _JACOBIAN_SHAPE)
+        pose = _pose(_pose_rows(pose_columns), q.shape[:-1])
+        return pose, jacobian.view(q.shape[:-1] + _JACOBIAN_SHAPE)

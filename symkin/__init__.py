@@ -20,7 +20,8 @@ from ._errors import SymkinError
 from ._ik import IKResult, solve_ik
 from ._inspect import Formula, abbreviate, describe, exact_constants, formula
 from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
-from ._program import Program, lower
+from ._lower import lower
+from ._program import Program
 from ._simplify import ClosedForm, OpCount, simplify, unsimplified_ops
 from ._training import (
     matrix_to_quaternion,

@@ -16,7 +16,7 @@ from ._dh import load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError
 from ._model import RobotModel
-from ._program import lower
+from ._lower import lower
 from ._urdf import load_urdf
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"

@@ -21,7 +21,7 @@ import sympy as sp
 
 from ._errors import SymkinError
 from ._names import comment_text, sanitize
-from ._program import Assignment, Program, Ref
+from ._program import Assignment, Program, Ref, Split, View
 from ._version import __version__
 
 LINE_WIDTH = 100
@@ -44,7 +44,14 @@ class Infix:
     operators: tuple[str, ...]
 
 
-Code = str | Call | Infix
+@dataclass(frozen=True)
+class ListLiteral:
+    """``[items...]`` in generated code."""
+
+    items: tuple[str, ...]
+
+
+Code = str | Call | Infix | ListLiteral
 """Generated code as a small tree, so that long expressions can be wrapped."""
 
 
@@ -53,6 +60,8 @@ def one_line(code: Code) -> str:
         return code
     if isinstance(code, Call):
         return f"{code.function}({', '.join(one_line(a) for a in code.arguments)})"
+    if isinstance(code, ListLiteral):
+        return f"[{', '.join(code.items)}]"
     text = one_line(code.operands[0])
     for operator, operand in zip(code.operators, code.operands[1:]):
         text += operator + one_line(operand)
@@ -65,6 +74,9 @@ def layout(code: Code, indent: int, prefix: str = "", width: int = LINE_WIDTH) -
     line = pad + prefix + one_line(code)
     if len(line) <= width or isinstance(code, str):
         return line
+    if isinstance(code, ListLiteral):
+        items = listing(" " * (indent + 4), ", ".join(code.items), ",", width=width)
+        return "\n".join([f"{pad}{prefix}[", items, f"{pad}]"])
     if isinstance(code, Call):
         together = " " * (indent + 4) + ", ".join(one_line(a) for a in code.arguments)
         if len(together) <= width:
@@ -91,6 +103,9 @@ class Printer(Protocol):
 
     def output(self, ref: Ref) -> str:
         """A vector as it goes into an output: negated or broadcast to the batch where needed."""
+
+    def split(self, split: Split) -> Code:
+        """The right-hand side of a split: a sequence of its chunks."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +175,7 @@ def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions(
     scalars = [(name, *printer.scalar(expression, names)) for name, expression in program.scalars]
     pose_blocks, pose_ops = _printed_blocks(program.pose_blocks, printer, names)
     motion_blocks, motion_ops = _printed_blocks(program.motion_blocks, printer, names)
+    prologue = [_statement_line(statement, printer) for statement in program.prologue]
     frame_ops = sum(ops for _, _, ops in scalars) + backend.fixed_operations
     template = _environment().get_template(backend.template)
     return template.render(
@@ -169,14 +185,17 @@ def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions(
         signature=signature,
         program=program,
         scalars=[(name, code) for name, code, _ in scalars],
+        prologue=prologue,
         pose_blocks=pose_blocks,
         motion_blocks=motion_blocks,
         pose_columns=[printer.output(ref) for ref in program.pose_columns],
         axes=[printer.output(ref) for ref in program.axes],
         origins=[printer.output(ref) for ref in program.origins],
-        constant_names=_constant_names(program),
         exact_tables=_exact_tables(program),
         index_tables=_index_tables(program),
+        num_slots=len(set(jacobian_slots(program)[0].values())),
+        jacobian_is_dense=_jacobian_is_dense(program),
+        has_mimic_pairs=jacobian_slots(program)[1],
         operations={
             "pose": frame_ops + pose_ops,
             "full": frame_ops + pose_ops + motion_ops,
@@ -190,19 +209,31 @@ def _printed_blocks(blocks, printer: Printer, names) -> tuple[list[dict], int]:
     printed, total = [], 0
     for block in blocks:
         lines = []
-        for assignment in block.assignments:
-            code, ops = printer.combination(assignment, names)
-            lines.append((assignment.target, code))
+        for statement in block.statements:
+            if not isinstance(statement, Assignment):
+                lines.append(_statement_line(statement, printer))
+                continue
+            code, ops = printer.combination(statement, names)
+            if len(statement.lanes) > 1:
+                lines.append(("comment", f"lanes: {', '.join(statement.lanes)}"))
+            lines.append(("assign", statement.target, code))
             total += ops
         printed.append({"title": comment_text(block.title), "lines": lines})
     return printed, total
 
 
-def _constant_names(program: Program) -> list[str]:
-    """The constants' names in table order, ``_`` for those no assignment or output reads."""
-    read = {source for a in program.assignments for _, source in a.terms}
-    read |= {ref.name for ref in (*program.pose_columns, *program.axes, *program.origins)}
-    return [name if name in read else "_" for name, _ in program.constants]
+def _statement_line(statement: View | Split, printer: Printer) -> tuple:
+    """A view or a split as ``("view", name, code)`` or ``("split", names, code)`` for the templates."""
+    if isinstance(statement, Split):
+        return ("split", list(statement.names), printer.split(statement))
+    return ("view", statement.name, view_code(statement))
+
+
+def view_code(view: View) -> str:
+    """A view as Python slicing, the same for every array library: rows (axis 0) or lanes (axis 1)."""
+    step = f":{view.step}" if view.step != 1 else ""
+    where = f"{view.start}:{view.stop}{step}"
+    return f"{view.base}[{where}]" if view.axis == 0 else f"{view.base}[:, {where}]"
 
 
 def _exact_tables(program: Program) -> dict[str, str]:
@@ -213,6 +244,7 @@ def _exact_tables(program: Program) -> dict[str, str]:
         "lower": _literal(list(program.signature.lower)),
         "upper": _literal(list(program.signature.upper)),
         "constants": _literal([list(lanes) for _, lanes in program.constants]),
+        "lane_scales": _literal(list(program.lane_scales)),
         "angle_offsets": _literal(list(angles.offsets) if angles and angles.offsets else []),
         "angle_map": _literal([list(row) for row in angles.matrix] if angles and angles.matrix else []),
         "q_map": _literal([list(row) for row in motions.q_map]),
@@ -221,15 +253,43 @@ def _exact_tables(program: Program) -> dict[str, str]:
     }
 
 
+def jacobian_slots(program: Program) -> tuple[dict[int, int], bool]:
+    """Per pair of a tip and a motion, its slot: a pair of a tip and a column of q. Pairs share a
+    slot when a mimic joint and its source (or two mimic joints) are above one tip."""
+    slot_of_target: dict[tuple[int, int], int] = {}
+    slots = {}
+    for k, (t, _, column, _) in enumerate(program.motions.pairs):
+        slots[k] = slot_of_target.setdefault((t, column), len(slot_of_target))
+    return slots, len(slot_of_target) < len(slots)
+
+
+def _jacobian_is_dense(program: Program) -> bool:
+    """Whether the pairs' columns, rows first, already are the Jacobians' entries in order (one tip
+    with a column for every joint of q, in q's order): then nothing needs gathering."""
+    motions, n = program.motions, len(program.signature.joint_names)
+    return len(program.signature.tips) == 1 and [column for _, _, column, _ in motions.pairs] == list(range(n))
+
+
 def _index_tables(program: Program) -> dict[str, str]:
     """Python literals of the module's index tables (see the templates for their shapes)."""
     motions = program.motions
-    n = len(program.signature.joint_names)
+    n, tips = len(program.signature.joint_names), len(program.signature.tips)
+    slots, mimic = jacobian_slots(program)
+    count = len(set(slots.values()))
+    target_slot = {(motions.pairs[k][0], motions.pairs[k][2]): slot for k, slot in slots.items()}
+    # Entry (t, r, column) of the Jacobians reads entry (r, slot) of the slots' columns, or the zero after them.
+    source = [
+        r * count + target_slot[(t, column)] if (t, column) in target_slot else 6 * count
+        for t in range(tips)
+        for r in range(6)
+        for column in range(n)
+    ]
     return {
         "motion_prismatic": _literal([int(p) for p in motions.prismatic]),
         "pair_tip": _literal([t for t, _, _, _ in motions.pairs]),
         "pair_motion": _literal([m for _, m, _, _ in motions.pairs]),
-        "pair_target": _literal([t * n + column for t, _, column, _ in motions.pairs]),
+        "pair_slot": _literal(list(slots.values()) if mimic else []),
+        "jacobian_source": _literal(source),
         "pair_prismatic": _literal([int(motions.prismatic[m]) for _, m, _, _ in motions.pairs]),
     }
 
@@ -251,14 +311,14 @@ def float_literal(value: float) -> str:
     return repr(float(value) + 0.0)
 
 
-def unpack(names: list[str], value: str, indent: int, width: int = LINE_WIDTH) -> str:
+def unpack(names: list[str], value: Code, indent: int, width: int = LINE_WIDTH) -> str:
     """The statement ``names..., = value``, the names wrapped in parentheses when the line is too long."""
     pad = " " * indent
-    line = f"{pad}{', '.join(names)}, = {value}"
+    line = f"{pad}{', '.join(names)}, = {one_line(value)}"
     if len(line) <= width:
         return line
     inner = listing(" " * (indent + 4), ", ".join(names), ",", width=width)
-    return f"{pad}(\n{inner}\n{pad}) = {value}"
+    return f"{pad}(\n{inner}\n" + layout(value, indent, prefix=") = ", width=width)
 
 
 def listing(

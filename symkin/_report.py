@@ -17,7 +17,7 @@ from ._derive import Kinematics, derive
 from ._errors import SymkinError
 from ._inspect import axis_text, describe, formula, placement_text, short_number
 from ._model import RobotModel
-from ._program import lower
+from ._lower import lower
 from ._simplify import simplify, unsimplified_ops
 
 _LONGEST_FORMULA = 30_000  # characters of LaTeX; longer ones are left to `symkin show`

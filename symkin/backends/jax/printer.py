@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..._emit import Code, Infix, float_literal
-from ..._program import Assignment, Ref
+from ..._emit import Call, Code, Infix, ListLiteral, float_literal
+from ..._program import Assignment, Ref, Split
 
 
 class JaxPrinter:
@@ -35,6 +35,13 @@ class JaxPrinter:
         if ref.constant:
             return f"jnp.broadcast_to({ref.name}, (4, 1, batch))"
         return f"-{ref.name}" if ref.negated else ref.name
+
+    def split(self, split: Split) -> Code:
+        cuts, total = [], 0
+        for size in split.sizes[:-1]:
+            total += size
+            cuts.append(str(total))
+        return Call("jnp.split", (split.base, ListLiteral(tuple(cuts)), f"axis={split.axis}"))
 
 
 class _ScalarPrinter(sp.printing.str.StrPrinter):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..._emit import Call, Code, Infix, float_literal, one_line
-from ..._program import Assignment, Ref
+from ..._emit import Call, Code, Infix, ListLiteral, float_literal, one_line
+from ..._program import Assignment, Ref, Split
 
 
 class TorchPrinter:
@@ -47,6 +47,9 @@ class TorchPrinter:
         if ref.constant:
             return f"{ref.name}.expand(-1, -1, batch)"
         return f"-{ref.name}" if ref.negated else ref.name
+
+    def split(self, split: Split) -> Code:
+        return Call(f"{split.base}.split", (ListLiteral(tuple(map(str, split.sizes))), str(split.axis)))
 
 
 class _ScalarPrinter:
