@@ -38,7 +38,9 @@ import jax.numpy as jnp
 
 robot_name = 'panda'
 base_name = 'panda_link0'
-tip_names = ('panda_hand_tcp', )
+tip_names = (
+    'panda_hand_tcp',
+)
 joint_names = (
     'panda_joint1',
     'panda_joint2',

@@ -243,7 +243,7 @@ def _q_gradient(
     subtree: torch.Tensor,
     motion_prismatic: torch.Tensor,
 ) -> torch.Tensor:
-    """dL/dq, (n, B), from dL/dpose (its rows, (B, 16·T)), accumulating the tips' wrenches up the tree.
+    """dL/dq, (n, B), from dL/dpose (its rows, (B, 16·T)): the tips' wrenches summed up the tree.
 
     For tip t with gradient G: force f = G_p and moment n = Σ_c R_c × G_Rc + p × f about the base
     origin. A joint above the tips sums theirs, (f_j, n_j), and its rate gets
@@ -254,14 +254,15 @@ def _q_gradient(
     columns = pose_columns[:3].view(3, _NUM_TIPS, 4, batch)
     force = gradient[:, :, 3]
     moment = _cross(columns, gradient).sum(2)
-    wrench = torch.matmul(subtree, torch.cat([force, moment]).transpose(0, 1).reshape(_NUM_TIPS, -1))
+    wrench = torch.cat([force, moment]).transpose(0, 1).reshape(_NUM_TIPS, -1)
+    wrench = torch.matmul(subtree, wrench)
     wrench = wrench.view(-1, 6, batch).transpose(0, 1)
     drive = wrench[3:] - _cross(origins[:3], wrench[:3])
     return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
 
 
 class _PoseWithClosedFormBackward(torch.autograd.Function):
-    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as their backward.
+    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
     The forward pass keeps every moving joint's axis and origin; the backward accumulates the
     tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
@@ -302,7 +303,9 @@ class Puma560Kinematics(torch.nn.Module):
     robot_name = 'puma560'
     floating_base = False
     base_name = 'base'
-    tip_names = ('flange', )
+    tip_names = (
+        'flange',
+    )
     joint_names = (
         'j1',
         'j2',

@@ -38,7 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     compile_ = commands.add_parser("compile", help="write a PyTorch module for a robot's forward kinematics")
     compile_.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
     compile_.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat for several; default every leaf)")
-    compile_.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
+    compile_.add_argument("--base", metavar="LINK", help="base link, any link (default: the root link)")
+    compile_.add_argument(
+        "--floating-base", action="store_true", help="the base link is a free body: the module takes its world pose"
+    )
     compile_.add_argument("-o", "--output", metavar="OUT.py", help="output file (default: ROBOT_kinematics.py)")
     compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
     compile_.add_argument("--backend", choices=("torch", "jax"), default="torch", help="what the module is written for (default: torch)")
@@ -118,7 +121,7 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     model = load(arguments.robot)
     tips = tuple(arguments.tips) if arguments.tips else None
     progress(f"deriving the column program of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
-    kinematics = derive(model, tips, arguments.base)
+    kinematics = derive(model, tips, arguments.base, floating_base=arguments.floating_base or None)
     command = shlex.join(["symkin", *argv])
     source = generate(kinematics, EmitOptions(arguments.name, command), progress, arguments.backend)
     suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"

@@ -188,7 +188,10 @@ class Kinematics:
 
 
 def derive(
-    model: RobotModel, tips: tuple[str, ...] | str | None = None, base: str | None = None, floating_base: bool = False
+    model: RobotModel,
+    tips: tuple[str, ...] | str | None = None,
+    base: str | None = None,
+    floating_base: bool | None = None,
 ) -> Kinematics:
     """Derive the pose and Jacobian of each tip of ``model`` relative to ``base``.
 
@@ -196,7 +199,8 @@ def derive(
         model: the robot.
         tips: tip links, in output order (a single name is one tip); default :func:`default_tips`.
         base: the base link, any link of the robot; default the model's root.
-        floating_base: whether the base is a free body whose pose is an input.
+        floating_base: whether the base is a free body whose world pose is an input of the compiled
+            module; default whether the model's root is one (a URDF root ``floating`` joint).
     """
     base = model.root if base is None else base
     if base not in model.links:
@@ -220,7 +224,7 @@ def derive(
         joint_names=joint_names,
         lower=tuple(model.joint(n).lower for n in joint_names),
         upper=tuple(model.joint(n).upper for n in joint_names),
-        floating_base=floating_base,
+        floating_base=model.floating if floating_base is None else floating_base,
     )
     return _Deriver(model, signature).run()
 

@@ -81,7 +81,7 @@ def layout(code: Code, indent: int, prefix: str = "", width: int = LINE_WIDTH) -
         together = " " * (indent + 4) + ", ".join(one_line(a) for a in code.arguments)
         if len(together) <= width:
             return "\n".join([f"{pad}{prefix}{code.function}(", together, f"{pad})"])
-        inner = [layout(argument, indent + 4, width=width) + "," for argument in code.arguments]
+        inner = [layout(argument, indent + 4, width=width - 1) + "," for argument in code.arguments]
         return "\n".join([f"{pad}{prefix}{code.function}(", *inner, f"{pad})"])
     together = " " * (indent + 4) + one_line(code)
     if len(together) <= width:
@@ -195,6 +195,7 @@ def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions(
         index_tables=_index_tables(program),
         num_slots=len(set(jacobian_slots(program)[0].values())),
         jacobian_is_dense=_jacobian_is_dense(program),
+        floating=program.signature.floating_base,
         has_mimic_pairs=jacobian_slots(program)[1],
         operations={
             "pose": frame_ops + pose_ops,
@@ -332,8 +333,9 @@ def listing(
     kept = separator.rstrip()
     pieces = text.split(separator)
     lines, current = [], prefix + pieces[0]
-    for piece in pieces[1:]:
-        if len(current) + len(separator) + len(piece) + len(kept) > width:
+    for k, piece in enumerate(pieces[1:], start=1):
+        tail = len(suffix) if k == len(pieces) - 1 else len(kept)
+        if len(current) + len(separator) + len(piece) + tail > width:
             lines.append(current + kept)
             current = continuation + piece
         else:

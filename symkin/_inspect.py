@@ -31,7 +31,8 @@ def describe(model: RobotModel) -> str:
     actuated = model.actuated_joints(model.root, model.leaves) if model.leaves != (model.root,) else ()
     lines = [
         f"robot {_shown(model.name)}: {len(model.links)} links, {len(model.joints)} joints "
-        f"({len(moving)} moving, {len(model.joints) - len(moving)} fixed), root {_shown(model.root)}",
+        f"({len(moving)} moving, {len(model.joints) - len(moving)} fixed), root {_shown(model.root)}"
+        + (" (a free body: compiled modules take its pose in the world)" if model.floating else ""),
         "",
         "tree:",
         *_tree_lines(model),

@@ -143,11 +143,14 @@ class RobotModel:
         name: the robot's name.
         links: every link name, in declaration order.
         joints: every joint, in declaration order.
+        floating: whether the root link is a free body (a URDF root ``floating`` joint, an MJCF
+            ``free`` joint): its pose in the world is an input of the compiled module.
     """
 
     name: str
     links: tuple[str, ...]
     joints: tuple[Joint, ...]
+    floating: bool = False
 
     @cached_property
     def _joint_by_name(self) -> dict[str, Joint]:
@@ -255,7 +258,7 @@ class RobotModel:
         return tuple(order)
 
 
-def build_model(name: str, links: tuple[str, ...], joints: tuple[Joint, ...]) -> RobotModel:
+def build_model(name: str, links: tuple[str, ...], joints: tuple[Joint, ...], floating: bool = False) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
     Raises SymkinError naming the element and the problem when the links and
@@ -295,7 +298,40 @@ def build_model(name: str, links: tuple[str, ...], joints: tuple[Joint, ...]) ->
         listed = ", ".join(repr(r) for r in roots[:5]) + (", ..." if len(roots) > 5 else "")
         raise SymkinError(f"the robot is not one tree: {len(roots)} links have no parent joint ({listed})")
     _check_reachable(roots[0], links, joints)
-    return RobotModel(name=name, links=tuple(links), joints=tuple(joints))
+    return RobotModel(name=name, links=tuple(links), joints=tuple(joints), floating=floating)
+
+
+def planar_joints(
+    name: str,
+    parent: str,
+    child: str,
+    origin: tuple[Step, ...],
+    normal: tuple[float, float, float],
+    lower: float = -math.inf,
+    upper: float = math.inf,
+    line: int | None = None,
+) -> tuple[tuple[str, ...], tuple[Joint, ...]]:
+    """A planar joint as three: ``name:x`` and ``name:y`` slide along two in-plane axes, ``name:theta``
+    turns about the unit ``normal``. Returns the two links between them and the three joints.
+
+    The in-plane axes are u = the x axis made orthogonal to the normal (the y axis when the normal is
+    nearly x), and v = normal × u: for the usual normal z, they are x and y. ``lower``/``upper``
+    bound both translations; the rotation is unbounded.
+    """
+    nx, ny, nz = normal
+    seed = (1.0, 0.0, 0.0) if abs(nx) < 0.9 else (0.0, 1.0, 0.0)
+    dot = seed[0] * nx + seed[1] * ny + seed[2] * nz
+    u = tuple(s - dot * n for s, n in zip(seed, normal))
+    norm = math.hypot(*u)
+    u = tuple(x / norm for x in u)
+    v = (ny * u[2] - nz * u[1], nz * u[0] - nx * u[2], nx * u[1] - ny * u[0])
+    slid_x, slid_y = f"{name}:x", f"{name}:y"
+    joints = (
+        Joint(slid_x, "prismatic", parent, slid_x, origin, u, lower, upper, line=line),  # type: ignore[arg-type]
+        Joint(slid_y, "prismatic", slid_x, slid_y, (), v, lower, upper, line=line),  # type: ignore[arg-type]
+        Joint(f"{name}:theta", "continuous", slid_y, child, (), normal, line=line),
+    )
+    return (slid_x, slid_y), joints
 
 
 def _check_joint(joint: Joint) -> None:

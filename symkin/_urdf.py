@@ -19,6 +19,7 @@ from lxml import etree
 from ._errors import SymkinError, read_input
 from ._model import (
     JOINT_TYPES,
+    planar_joints,
     QUARTER_TURN_COS_SIN,
     Joint,
     Mimic,
@@ -32,10 +33,7 @@ from ._model import (
 )
 
 _XACRO_NAMESPACES = ("http://www.ros.org/wiki/xacro", "http://ros.org/wiki/xacro")
-_UNSUPPORTED_TYPES = {
-    "floating": "floating joints are not supported yet (compile from the floating body instead: use --base)",
-    "planar": "planar joints are not supported yet",
-}
+_URDF_TYPES = (*JOINT_TYPES, "planar", "floating")
 
 
 def load_urdf(path: str | os.PathLike[str]) -> RobotModel:
@@ -56,9 +54,43 @@ def parse_urdf(data: bytes | str) -> RobotModel:
         raise SymkinError(f"the root element is <{tag}>, not <robot>: this is not a URDF file")
     _refuse_xacro(root)
     name = root.get("name") or "robot"
-    links = tuple(_required(element, "name", "link") for element in root.iterchildren("link"))
-    joints = tuple(_parse_joint(element) for element in root.iterchildren("joint"))
-    return build_model(name, links, joints)
+    links = [_required(element, "name", "link") for element in root.iterchildren("link")]
+    joints: list[Joint] = []
+    floating: list[Joint] = []
+    for element in root.iterchildren("joint"):
+        joint, extra_links, expanded = _parse_joint(element)
+        if joint.type == "floating":  # type: ignore[comparison-overlap]
+            floating.append(joint)
+            continue
+        links += extra_links
+        joints += expanded
+    if floating:
+        links, joints = _free_body(floating, links, joints)
+    return build_model(name, tuple(links), tuple(joints), floating=bool(floating))
+
+
+def _free_body(floating: list[Joint], links: list[str], joints: list[Joint]) -> tuple[list[str], list[Joint]]:
+    """Drop a root ``floating`` joint and the link above it: its child becomes a free root body.
+
+    A floating joint is accepted only as the one joint out of the root link (a ``world`` link
+    with nothing else attached), which is what Pinocchio reads as a free flyer.
+    """
+    joint = floating[0]
+    if len(floating) > 1:
+        raise SymkinError(f"{floating[1].label}: only one floating joint, at the root, is supported")
+    if joint.parent not in links:
+        raise SymkinError(f"{joint.label}: parent link {joint.parent!r} is not declared")
+    if any(j.child == joint.parent for j in joints):
+        raise SymkinError(
+            f"{joint.label}: only a root joint can be floating (its parent link {joint.parent!r} is not "
+            "the root); use --floating-base --base LINK to compile with LINK as the free body"
+        )
+    if any(j.parent == joint.parent for j in joints):
+        raise SymkinError(
+            f"{joint.label}: a floating root joint must be the only joint out of link {joint.parent!r}, "
+            "which has others"
+        )
+    return [link for link in links if link != joint.parent], joints
 
 
 def _parse_xml(data: bytes) -> etree._Element:
@@ -105,14 +137,13 @@ def _required(element: etree._Element, attribute: str, what: str) -> str:
     return value
 
 
-def _parse_joint(element: etree._Element) -> Joint:
+def _parse_joint(element: etree._Element) -> tuple[Joint, list[str], list[Joint]]:
+    """The joint as declared, and the links and joints it adds to the model (a planar joint is three)."""
     name = _required(element, "name", "joint")
     label = f"joint {name!r} (line {element.sourceline})"
     joint_type = _required(element, "type", "joint")
-    if joint_type in _UNSUPPORTED_TYPES:
-        raise SymkinError(f"{label}: {_UNSUPPORTED_TYPES[joint_type]}")
-    if joint_type not in JOINT_TYPES:
-        raise SymkinError(f"{label}: unknown joint type {joint_type!r} (expected one of {', '.join(JOINT_TYPES)})")
+    if joint_type not in _URDF_TYPES:
+        raise SymkinError(f"{label}: unknown joint type {joint_type!r} (expected one of {', '.join(_URDF_TYPES)})")
     parent = _link_reference(element, "parent", label)
     child = _link_reference(element, "child", label)
     origin = element.find("origin")
@@ -121,22 +152,29 @@ def _parse_joint(element: etree._Element) -> Joint:
     axis_element = element.find("axis")
     axis = _vector(axis_element, "xyz", label, default="1 0 0") if axis_element is not None else (1.0, 0.0, 0.0)
     norm = math.hypot(*axis)
-    if joint_type != "fixed" and norm < 1e-12:
+    if joint_type not in ("fixed", "floating") and norm < 1e-12:
         raise SymkinError(f"{label}: axis xyz is the zero vector")
     unit_axis = (axis[0] / norm, axis[1] / norm, axis[2] / norm) if norm >= 1e-12 else (1.0, 0.0, 0.0)
     lower, upper = _limits(element.find("limit"), joint_type, label)
-    return Joint(
+    origin_steps = urdf_placement(xyz, rpy)
+    if joint_type == "planar":
+        if element.find("mimic") is not None:
+            raise SymkinError(f"{label}: a planar joint cannot mimic another joint")
+        links, joints = planar_joints(name, parent, child, origin_steps, unit_axis, lower, upper, element.sourceline)
+        return joints[-1], list(links), list(joints)
+    joint = Joint(
         name=name,
-        type=joint_type,
+        type=joint_type,  # type: ignore[arg-type]
         parent=parent,
         child=child,
-        origin=urdf_placement(xyz, rpy),
+        origin=origin_steps,
         axis=unit_axis if joint_type != "fixed" else (1.0, 0.0, 0.0),
         lower=lower,
         upper=upper,
-        mimic=_mimic(element.find("mimic"), label),
+        mimic=_mimic(element.find("mimic"), label) if joint_type != "floating" else None,
         line=element.sourceline,
     )
+    return joint, [], [joint]
 
 
 def _link_reference(element: etree._Element, tag: str, label: str) -> str:
@@ -171,7 +209,7 @@ def _vector(element: etree._Element, attribute: str, label: str, default: str = 
 
 def _limits(element: etree._Element | None, joint_type: str, label: str) -> tuple[float, float]:
     # Continuous and fixed joints ignore limits; urdfdom reads missing lower/upper attributes as 0.
-    if element is None or joint_type in ("continuous", "fixed"):
+    if element is None or joint_type in ("continuous", "fixed", "floating"):
         return (-math.inf, math.inf)
     number: Callable[[str], float] = lambda attribute: _number(  # noqa: E731
         element.get(attribute, "0"), f"<limit {attribute}>", label
@@ -203,6 +241,13 @@ def to_urdf(model: RobotModel) -> str:
     """
     robot = etree.Element("robot", name=model.name)
     robot.append(etree.Comment(" Written by symkin convert: kinematics only. "))
+    if model.floating:
+        # The free body hangs from a world link by a floating joint, as Pinocchio and ROS expect.
+        world = _unused("world", set(model.links))
+        etree.SubElement(robot, "link", name=world)
+        joint = etree.SubElement(robot, "joint", name=_unused(f"{model.root}_floating", {j.name for j in model.joints}), type="floating")
+        etree.SubElement(joint, "parent", link=world)
+        etree.SubElement(joint, "child", link=model.root)
     for link in model.links:
         etree.SubElement(robot, "link", name=link)
     for joint in model.joints:
@@ -223,6 +268,13 @@ def to_urdf(model: RobotModel) -> str:
                 element, "mimic", joint=joint.mimic.joint, multiplier=repr(joint.mimic.multiplier), offset=repr(joint.mimic.offset)
             )
     return etree.tostring(robot, pretty_print=True, xml_declaration=True, encoding="utf-8").decode("utf-8")
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    candidate, suffix = name, 2
+    while candidate in taken:
+        candidate, suffix = f"{name}_{suffix}", suffix + 1
+    return candidate
 
 
 def _numbers(values) -> str:

@@ -22,15 +22,23 @@ def robot_file(relative: str) -> Path:
     return path
 
 
-def compile_model(model: symkin.RobotModel, tips=None, base=None) -> torch.nn.Module:
+def compile_model(model: symkin.RobotModel, tips=None, base=None, floating_base=None) -> torch.nn.Module:
     """An instance of the module symkin generates for ``model``, in float64 (the oracles' precision)."""
-    source = symkin.generate(symkin.derive(model, tuple(tips) if tips else None, base))
+    source = symkin.generate(symkin.derive(model, tuple(tips) if tips else None, base, floating_base))
     return symkin.module_class(symkin.load_module(source))().double()
 
 
 @functools.lru_cache(maxsize=None)
-def compile_file(path: str, tips: tuple[str, ...] | None = None, base: str | None = None) -> torch.nn.Module:
-    return compile_model(symkin.load(path), tips, base)
+def compile_file(path: str, tips: tuple[str, ...] | None = None, base: str | None = None, floating_base=None) -> torch.nn.Module:
+    return compile_model(symkin.load(path), tips, base, floating_base)
+
+
+def random_base_poses(count: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
+    """(count, 7) base poses: positions within a metre, quaternions (w, x, y, z) of random norm (not unit)."""
+    generator = torch.Generator().manual_seed(seed)
+    position = torch.rand(count, 3, generator=generator, dtype=dtype) * 2 - 1
+    quaternion = torch.randn(count, 4, generator=generator, dtype=dtype)
+    return torch.cat([position, quaternion], -1)
 
 
 def sample_q(module: torch.nn.Module, batch: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
@@ -44,24 +52,29 @@ def sample_q(module: torch.nn.Module, batch: int, seed: int = 0, dtype=torch.flo
 class PinocchioOracle:
     """Poses and LOCAL_WORLD_ALIGNED Jacobians from Pinocchio, mapped to symkin's q.
 
-    Pinocchio parses the URDF itself (``mimic=True``, so mimic joints follow
-    their source with the file's multiplier and offset) and writes a
-    continuous joint as (cos θ, sin θ). Joints symkin does not list are held at 0.
-    Poses and Jacobians are re-expressed relative to ``base``.
+    Pinocchio parses the URDF itself (``mimic=True``, so mimic joints follow their source with the
+    file's multiplier and offset) and writes a continuous joint as (cos θ, sin θ). Joints symkin
+    does not list are held at 0. Without ``free_flyer``, poses and Jacobians are relative to
+    ``base``, any link: X_base_tip = oMf[base]⁻¹·oMf[tip], and the Jacobian is the tip's twist
+    relative to the base frame held fixed, from both frames' world Jacobians, in base axes. With
+    ``free_flyer``, the model has Pinocchio's free-flyer root: poses and Jacobians are world ones,
+    the base's six velocity columns first.
     """
 
-    def __init__(self, urdf: str | Path | None = None, xml: str | None = None) -> None:
+    def __init__(self, urdf: str | Path | None = None, xml: str | None = None, free_flyer: bool = False) -> None:
         import pinocchio as pin
 
         self.pin = pin
+        self.free_flyer = free_flyer
         text = xml if xml is not None else Path(urdf).read_text()
+        root = (pin.JointModelFreeFlyer(),) if free_flyer else ()
         self.mimics: dict[str, tuple[str, float, float]] = {}
         try:
-            self.model = pin.buildModelFromXML(text, mimic=True)
+            self.model = pin.buildModelFromXML(text, *root, mimic=True)
         except ValueError:
             # Pinocchio's mimic support needs the source joint above the mimic joint (Talos' grippers are not):
             # load mimic joints as free joints and drive them from the file's <mimic> tags here instead.
-            self.model = pin.buildModelFromXML(text)
+            self.model = pin.buildModelFromXML(text, *root)
             self.mimics = _mimic_tags(text)
         self.data = self.model.createData()
 
@@ -75,11 +88,16 @@ class PinocchioOracle:
             name = source
         return name, multiplier, offset
 
-    def _pin_q(self, joint_names: tuple[str, ...], q: np.ndarray) -> np.ndarray:
+    def _pin_q(self, joint_names: tuple[str, ...], q: np.ndarray, base_pose: np.ndarray | None) -> np.ndarray:
         model = self.model
         q_pin = self.pin.neutral(model)
         value = dict(zip(joint_names, q))
-        for joint_id in range(1, model.njoints):
+        first = 1
+        if self.free_flyer:
+            quaternion = base_pose[3:] / np.linalg.norm(base_pose[3:])  # (w, x, y, z) -> Pinocchio's (x, y, z, w)
+            q_pin[:7] = np.concatenate([base_pose[:3], quaternion[1:], quaternion[:1]])
+            first = 2
+        for joint_id in range(first, model.njoints):
             name, start, size = model.names[joint_id], model.idx_qs[joint_id], model.nqs[joint_id]
             if size == 0:
                 continue
@@ -91,30 +109,50 @@ class PinocchioOracle:
                 q_pin[start : start + 2] = (math.cos(angle), math.sin(angle))
         return q_pin
 
-    def __call__(self, joint_names, tips, base, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(T, 4, 4) poses and (T, 6, n) Jacobians of ``tips`` relative to ``base`` at one q."""
+    def __call__(self, joint_names, tips, base, q: np.ndarray, base_pose: np.ndarray | None = None):
+        """(T, 4, 4) poses and (T, 6, n) (free flyer: (T, 6, 6 + n)) Jacobians of ``tips`` at one q."""
         pin, model, data = self.pin, self.model, self.data
-        q_pin = self._pin_q(joint_names, q)
-        pin.computeJointJacobians(model, data, q_pin)
+        pin.computeJointJacobians(model, data, self._pin_q(joint_names, q, base_pose))
         pin.updateFramePlacements(model, data)
+        column_of = {name: i for i, name in enumerate(joint_names)}
+        first = 2 if self.free_flyer else 1
+
+        def world_jacobian(frame):
+            return pin.getFrameJacobian(model, data, frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED).reshape(6, model.nv)
+
         base_frame = model.getFrameId(base)
         X_world_base = data.oMf[base_frame]
-        above_base = set(model.supports[model.frames[base_frame].parentJoint])
-        column_of = {name: i for i, name in enumerate(joint_names)}
+        J_world_base = world_jacobian(base_frame)
         poses, jacobians = [], []
         for tip in tips:
             tip_frame = model.getFrameId(tip)
             assert tip_frame < model.nframes, f"no frame {tip!r} in Pinocchio's model"
-            poses.append((X_world_base.actInv(data.oMf[tip_frame])).homogeneous)
-            J_world = pin.getFrameJacobian(model, data, tip_frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED).reshape(6, model.nv)
-            R = X_world_base.rotation.T
-            J_base = np.vstack([R @ J_world[:3], R @ J_world[3:]])
-            jacobian = np.zeros((6, len(joint_names)))
-            for joint_id in range(1, model.njoints):
-                if joint_id in above_base or model.nvs[joint_id] == 0 or not J_base[:, model.idx_vs[joint_id]].any():
+            J_world = world_jacobian(tip_frame)
+            if self.free_flyer:
+                poses.append(data.oMf[tip_frame].homogeneous)
+                J = J_world
+            else:
+                X_world_tip = data.oMf[tip_frame]
+                poses.append(X_world_base.actInv(X_world_tip).homogeneous)
+                # The tip's twist relative to the base frame held fixed: subtract the base's velocity
+                # field at the tip's origin, then turn the rows into base axes.
+                lever = X_world_tip.translation - X_world_base.translation
+                linear = J_world[:3] - J_world_base[:3] + np.cross(lever, J_world_base[3:], axis=0)
+                R = X_world_base.rotation.T
+                J = np.vstack([R @ linear, R @ (J_world[3:] - J_world_base[3:])])
+            jacobian = np.zeros((6, (6 if self.free_flyer else 0) + len(joint_names)))
+            if self.free_flyer:
+                jacobian[:, :6] = J[:, :6]
+            shift = 6 if self.free_flyer else 0
+            for joint_id in range(first, model.njoints):
+                if model.nvs[joint_id] == 0 or not J[:, model.idx_vs[joint_id]].any():
                     continue
                 source, multiplier, _ = self._source(model.names[joint_id])
-                jacobian[:, column_of[source]] += multiplier * J_base[:, model.idx_vs[joint_id]]
+                if source not in column_of:
+                    # A joint above both frames moves them together: its relative column is zero up to rounding.
+                    assert np.abs(J[:, model.idx_vs[joint_id]]).max() < 1e-12, model.names[joint_id]
+                    continue
+                jacobian[:, shift + column_of[source]] += multiplier * J[:, model.idx_vs[joint_id]]
             jacobians.append(jacobian)
         return np.stack(poses), np.stack(jacobians)
 

@@ -16,7 +16,7 @@ import numpy as np
 @dataclass(frozen=True)
 class JointSpec:
     name: str
-    type: str  # revolute, continuous, prismatic, fixed
+    type: str  # revolute, continuous, prismatic, fixed, planar (axis: the plane's normal)
     parent: str
     child: str
     xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -64,12 +64,15 @@ def origin_matrix(xyz, rpy) -> np.ndarray:
     return _homogeneous(R, np.array(xyz, dtype=float))
 
 
-def joint_values(joints: list[JointSpec], q_names: tuple[str, ...], q: np.ndarray) -> dict[str, float]:
+def joint_values(joints: list[JointSpec], q_names: tuple[str, ...], q: np.ndarray) -> dict[str, object]:
+    """Each moving joint's value: a number, or (x, y, θ) for a planar joint (q names ``P:x``, ``P:y``, ``P:theta``)."""
     by_name = {j.name: j for j in joints}
     given = dict(zip(q_names, q))
 
-    def value(name: str) -> float:
+    def value(name: str):
         joint = by_name[name]
+        if joint.type == "planar":
+            return tuple(float(given.get(f"{name}:{part}", 0.0)) for part in ("x", "y", "theta"))
         if joint.mimic is None:
             return float(given.get(name, 0.0))
         source, multiplier, offset = joint.mimic
@@ -78,12 +81,21 @@ def joint_values(joints: list[JointSpec], q_names: tuple[str, ...], q: np.ndarra
     return {j.name: value(j.name) for j in joints if j.type != "fixed"}
 
 
-def pose(joints: list[JointSpec], base: str, tip: str, values: dict[str, float]) -> np.ndarray:
-    """X_base_tip by multiplying origin and motion matrices from base to tip."""
+def planar_axes(normal) -> tuple[np.ndarray, np.ndarray]:
+    """symkin's documented in-plane axes of a planar joint: u is x made orthogonal to the normal (y
+    when the normal is nearly x), v = normal × u."""
+    n = np.asarray(normal, dtype=float) / np.linalg.norm(normal)
+    seed = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = seed - seed.dot(n) * n
+    u /= np.linalg.norm(u)
+    return u, np.cross(n, u)
+
+
+def _from_root(joints: list[JointSpec], link: str, values: dict) -> np.ndarray:
+    """X_root_link by multiplying origin and motion matrices down from the root."""
     parent_joint = {j.child: j for j in joints}
     chain = []
-    link = tip
-    while link != base:
+    while link in parent_joint:
         joint = parent_joint[link]
         chain.append(joint)
         link = joint.parent
@@ -95,7 +107,16 @@ def pose(joints: list[JointSpec], base: str, tip: str, values: dict[str, float])
             X = X @ _homogeneous(_rot(axis, values[joint.name]), np.zeros(3))
         elif joint.type == "prismatic":
             X = X @ _homogeneous(np.eye(3), axis / np.linalg.norm(axis) * values[joint.name])
+        elif joint.type == "planar":
+            x, y, theta = values[joint.name]
+            u, v = planar_axes(axis)
+            X = X @ _homogeneous(_rot(axis, theta), x * u + y * v)
     return X
+
+
+def pose(joints: list[JointSpec], base: str, tip: str, values: dict) -> np.ndarray:
+    """X_base_tip for any two links: X_root_base⁻¹ · X_root_tip."""
+    return np.linalg.inv(_from_root(joints, base, values)) @ _from_root(joints, tip, values)
 
 
 def finite_difference_jacobian(pose_of_q, q: np.ndarray, step: float = 1e-6) -> np.ndarray:

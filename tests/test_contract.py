@@ -42,9 +42,20 @@ class Adapter:
 
         return torch.from_numpy(q)
 
+    BASE = np.array([0.3, -0.2, 0.5, 0.9, 0.1, -0.3, 0.2])
+    """The base pose floating-base modules are called with: one for every configuration (it broadcasts)."""
+
     def call(self, name: str, q: np.ndarray):
-        result = getattr(self.module, name)(self.array(q))
+        arguments = (self.array(q),)
+        if self.module.floating_base:
+            arguments += (self.array(self.BASE.astype(q.dtype)),)
+        result = getattr(self.module, name)(*arguments)
         return tuple(np.asarray(r) for r in result) if isinstance(result, tuple) else np.asarray(result)
+
+    @property
+    def base_columns(self) -> int:
+        """Columns of the base's twist ahead of q's in the Jacobian."""
+        return 6 if self.module.floating_base else 0
 
     def limits(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.module.lower, dtype=float), np.asarray(self.module.upper, dtype=float)
@@ -61,9 +72,10 @@ def generated(request) -> Adapter:
     return Adapter(request.param)
 
 
-def test_both_backends_are_checked_in():
-    backends = {Adapter(path).backend for path in GENERATED}
-    assert backends == {"torch", "jax"}
+def test_both_backends_and_a_floating_base_are_checked_in():
+    adapters = [Adapter(path) for path in GENERATED]
+    assert {a.backend for a in adapters} == {"torch", "jax"}
+    assert any(a.module.floating_base for a in adapters)
 
 
 def test_is_a_kinematics_module(generated):
@@ -71,7 +83,7 @@ def test_is_a_kinematics_module(generated):
     assert isinstance(module, symkin.KinematicsModule)
     assert isinstance(module.robot_name, str) and isinstance(module.base_name, str)
     assert all(isinstance(name, str) for name in (*module.tip_names, *module.joint_names))
-    assert module.floating_base is False
+    assert isinstance(module.floating_base, bool)
     lower, upper = generated.limits()
     assert lower.shape == upper.shape == (len(module.joint_names),) and (lower <= upper).all()
 
@@ -83,7 +95,7 @@ def test_shapes_and_agreement_between_functions(generated, batch):
     q = generated.sample(batch)
     pose, jacobian = generated.call("forward_and_jacobian", q)
     tip_axis = (tips,) if tips > 1 else ()
-    assert pose.shape == (*batch, *tip_axis, 4, 4) and jacobian.shape == (*batch, *tip_axis, 6, n)
+    assert pose.shape == (*batch, *tip_axis, 4, 4) and jacobian.shape == (*batch, *tip_axis, 6, generated.base_columns + n)
     assert pose.dtype == jacobian.dtype == np.float64
     np.testing.assert_array_equal(generated.call("forward", q), pose)
     np.testing.assert_array_equal(generated.call("jacobian", q), jacobian)
@@ -94,7 +106,7 @@ def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):
     tips = len(module.tip_names)
     q = generated.sample((4,), seed=1)
     pose = generated.call("forward", q).reshape(4, tips, 4, 4)
-    jacobian = generated.call("jacobian", q).reshape(4, tips, 6, len(module.joint_names))
+    jacobian = generated.call("jacobian", q).reshape(4, tips, 6, -1)[..., generated.base_columns :]
     R = pose[..., :3, :3]
     np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
