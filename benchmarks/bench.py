@@ -14,7 +14,8 @@ joints, 12 mimic joints and 16 leaves). Workloads, per robot, dtype and batch si
 
 Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster),
 then codegen time, import time, the generated program's size and the closed form's operation
-count, then batched IK on 1,000 reachable Panda targets. One torch thread unless --threads.
+count, then batched IK on 1,000 reachable Panda targets (against pytorch_kinematics) and whole-body IK
+on G1 with a floating base. One torch thread unless --threads.
 The full run takes about 12 minutes on a 2-core CPU, --quick about 90 s.
 """
 
@@ -220,6 +221,35 @@ def ik_comparison(repeats: int = 3) -> list[str]:
     return lines
 
 
+def whole_body_ik(repeats: int = 1) -> list[str]:
+    """symkin.solve_ik on G1 with a floating base: both feet (full poses) and both hands, 1,000 targets made
+    from random configurations and random base poses (positions within ±1 m, any orientation), float32."""
+    tips = ("left_ankle_roll_link", "right_ankle_roll_link", "left_rubber_hand", "right_rubber_hand")
+    kinematics = symkin.derive(symkin.load(ROBOTS[2].path), tips, floating_base=True)
+    module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().float()
+    generator = torch.Generator().manual_seed(0)
+    q = module.lower + (module.upper - module.lower) * torch.rand(1000, len(module.joint_names), generator=generator)
+    base = torch.cat([torch.rand(1000, 3, generator=generator) * 2 - 1, torch.randn(1000, 4, generator=generator)], -1)
+    targets = module(q, base)
+    hands_free = {"left_rubber_hand": 0.0, "right_rubber_hand": 0.0}
+    settings = [
+        ("feet and hands, full poses", {}),
+        ("feet full poses, hands positions", {"rotation_weight": hands_free}),
+    ]
+    lines = ["", "| whole-body IK, G1, floating base | success at 1 mm / 1° | seconds for 1,000 targets |", "|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    for label, options in settings:
+        times, rates = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = symkin.solve_ik(module, targets, tip=tips, generator=torch.Generator().manual_seed(1), **options)
+            times.append(time.perf_counter() - started)
+            rates.append(result.success.float().mean().item())
+        lines.append(f"| {label} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="float32, batches 1 and 1,000 (4,096 for trees), short timing")
@@ -289,6 +319,7 @@ def main() -> None:
     print("\n".join(lines[-2 - len(facts_by_robot) :]), flush=True)
     if not arguments.no_ik:
         lines += ik_comparison()
+        lines += whole_body_ik()
     if arguments.markdown:
         with open(arguments.markdown, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")

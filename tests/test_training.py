@@ -109,14 +109,64 @@ def test_ik_reaches_reachable_targets_within_limits(panda, dtype):
 
 def test_ik_rejects_bad_targets(panda):
     good = panda(sample_q(panda, 3))
-    with pytest.raises(ValueError, match=r"shape \(B, 4, 4\)"):
-        symkin.solve_ik(panda, good[0])
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 4, 4\)"):
         symkin.solve_ik(panda, good[:, :3, :])
     sheared = good.clone()
     sheared[1, 0, 1] += 0.5
     with pytest.raises(ValueError, match=r"targets\[1\] is not a rigid transform"):
         symkin.solve_ik(panda, sheared)
+    with pytest.raises(ValueError, match="not one of the module's tips"):
+        symkin.solve_ik(panda, {"panda_link3": good})
+
+
+def test_ik_takes_one_target_or_any_batch_shape(panda):
+    targets = panda(sample_q(panda, 6, seed=8)).reshape(2, 3, 4, 4)
+    result = symkin.solve_ik(panda, targets, generator=torch.Generator().manual_seed(0))
+    assert result.q.shape == (2, 3, 7) and result.success.shape == (2, 3) and result.position_error.shape == (2, 3, 1)
+    assert result.base is None and result.success.all()
+    single = symkin.solve_ik(panda, targets[1, 2], generator=torch.Generator().manual_seed(0))
+    assert single.q.shape == (7,) and single.success.shape == () and bool(single.success)
+
+
+def test_position_only_targets_on_a_three_joint_leg():
+    """A leg of three joints reaches positions but not arbitrary orientations: position-only targets succeed."""
+    leg = compile_file(str(robot_file("solo_description/robots/solo12.urdf")), ("FL_FOOT",))
+    assert len(leg.joint_names) == 3
+    reachable = leg(sample_q(leg, 100, seed=2))
+    unreachable = reachable.clone()
+    unreachable[..., :3, :3] = random_rotations(100, seed=3)
+    full = symkin.solve_ik(leg, unreachable, generator=torch.Generator().manual_seed(0))
+    assert full.success.float().mean() < 0.05  # rotations it cannot meet
+    free = symkin.solve_ik(leg, unreachable, rotation_weight=0.0, generator=torch.Generator().manual_seed(0))
+    assert free.success.float().mean() >= 0.95
+    reached = leg(free.q)
+    assert (symkin.position_error(reached, unreachable)[free.success] < 1e-3).all()
+
+
+def test_ik_for_several_tips_at_once():
+    hand = compile_file(str(robot_file("allegro_hand_description/urdf/allegro_right_hand.urdf")))
+    targets = hand(sample_q(hand, 50, seed=4))  # (50, 4, 4, 4): every fingertip
+    result = symkin.solve_ik(hand, targets, generator=torch.Generator().manual_seed(0))
+    assert result.position_error.shape == (50, 4) and result.success.float().mean() >= 0.95
+    by_name = {name: targets[:, k] for k, name in enumerate(hand.tip_names[:2])}
+    two = symkin.solve_ik(hand, by_name, rotation_weight={hand.tip_names[1]: 0.0}, generator=torch.Generator().manual_seed(0))
+    assert two.success.float().mean() >= 0.95 and two.rotation_error.shape == (50, 2)
+
+
+def test_whole_body_ik_solves_for_the_base_too():
+    tips = ("left_ankle_roll_link", "right_ankle_roll_link", "left_rubber_hand", "right_rubber_hand")
+    g1 = compile_file(str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf")), tips, None, True)
+    q = sample_q(g1, 40, seed=5)
+    base = torch.cat([torch.rand(40, 3, dtype=torch.float64), torch.randn(40, 4, dtype=torch.float64)], -1)
+    targets = g1(q, base)
+    hands_free = {"left_rubber_hand": 0.0, "right_rubber_hand": 0.0}
+    result = symkin.solve_ik(g1, targets, tip=tips, rotation_weight=hands_free, generator=torch.Generator().manual_seed(1))
+    assert result.base.shape == (40, 7) and result.q.shape == (40, 29)
+    assert result.success.float().mean() >= 0.85
+    reached = g1(result.q, result.base)
+    ok = result.success
+    assert (symkin.position_error(reached, targets)[ok] < 1e-3).all()
+    assert (symkin.rotation_error(reached[:, :2], targets[:, :2])[ok] < math.radians(1)).all()
 
 
 def test_train_ik_example_lowers_the_loss(tmp_path):
