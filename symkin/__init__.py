@@ -16,10 +16,11 @@ from ._contract import KinematicsModule
 from ._derive import Kinematics, Motion, Signature, Tip, Vector, derive
 from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
-from ._errors import SymkinError
+from ._errors import SymkinError, SymkinNote
 from ._ik import IKResult, solve_ik
 from ._inspect import Formula, abbreviate, describe, exact_constants, formula
-from ._model import Joint, Mimic, RobotModel, Rotation, Translation, build_model, urdf_placement
+from ._mjcf import load_mjcf
+from ._model import Joint, Mimic, Quaternion, RobotModel, Rotation, Translation, build_model, urdf_placement
 from ._lower import lower
 from ._program import Program
 from ._simplify import ClosedForm, OpCount, simplify, unsimplified_ops
@@ -50,11 +51,13 @@ __all__ = [
     "Motion",
     "OpCount",
     "Placement",
+    "Quaternion",
     "Program",
     "RobotModel",
     "Rotation",
     "Signature",
     "SymkinError",
+    "SymkinNote",
     "Tip",
     "Translation",
     "Vector",
@@ -70,6 +73,7 @@ __all__ = [
     "generate",
     "load",
     "load_dh",
+    "load_mjcf",
     "load_module",
     "load_urdf",
     "lower",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from ._compile import generate, load, stderr_progress, write_atomically
+from ._compile import generate, load, stderr_note, stderr_progress, write_atomically
 from ._derive import derive
 from ._emit import EmitOptions, check_class_name
 from ._errors import SymkinError
@@ -30,13 +30,24 @@ class _Parser(argparse.ArgumentParser):
         raise SymkinError(message)
 
 
+def _robot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("robot", help="URDF or MJCF file, DH table (.toml), or example-robot-data:PATH")
+    parser.add_argument(
+        "--couple-joints", action="store_true", help="MJCF: linear joint equalities become mimic joints (default: all joints in q)"
+    )
+
+
+def _load(arguments: argparse.Namespace):
+    return load(arguments.robot, arguments.couple_joints, notes=stderr_note)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symkin", description="Compile robot kinematics to standalone PyTorch code.")
     parser.add_argument("--version", action="version", version=f"symkin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     compile_ = commands.add_parser("compile", help="write a PyTorch module for a robot's forward kinematics")
-    compile_.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    _robot_arguments(compile_)
     compile_.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat for several; default every leaf)")
     compile_.add_argument("--base", metavar="LINK", help="base link, any link (default: the root link)")
     compile_.add_argument(
@@ -49,16 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     compile_.set_defaults(run=_compile)
 
     convert = commands.add_parser("convert", help="write a robot (e.g. a DH table) as an equivalent URDF")
-    convert.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    _robot_arguments(convert)
     convert.add_argument("-o", "--output", required=True, metavar="OUT.urdf", help="URDF file to write")
     convert.set_defaults(run=_convert)
 
     info = commands.add_parser("info", help="print the kinematic tree: links, joints, actuated joints, leaves")
-    info.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    _robot_arguments(info)
     info.set_defaults(run=_info)
 
     show = commands.add_parser("show", help="print closed-form expressions of a tip's pose or Jacobian")
-    show.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    _robot_arguments(show)
     show.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat; default every leaf)")
     show.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
     show.add_argument("--what", choices=WHATS, default="pose", help="which quantity (default: pose)")
@@ -66,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(run=_show)
 
     report = commands.add_parser("report", help="write a Markdown report with formulas and pictures (needs symkin[report])")
-    report.add_argument("robot", help="URDF file, DH table (.toml), or example-robot-data:PATH")
+    _robot_arguments(report)
     report.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat; default every leaf)")
     report.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
     report.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md and its pictures")
@@ -76,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _kinematics(arguments: argparse.Namespace):
-    model = load(arguments.robot)
+    model = _load(arguments)
     return model, derive(model, tuple(arguments.tips) if arguments.tips else None, arguments.base)
 
 
@@ -88,12 +99,12 @@ def _write(path: Path, text: str) -> None:
 
 
 def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    _write(Path(arguments.output), to_urdf(load(arguments.robot)))
+    _write(Path(arguments.output), to_urdf(_load(arguments)))
     return 0
 
 
 def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    print(describe(load(arguments.robot)))
+    print(describe(_load(arguments)))
     return 0
 
 
@@ -118,7 +129,7 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
         check_class_name(arguments.name)
     started = time.perf_counter()
     progress(f"parsing {arguments.robot}")
-    model = load(arguments.robot)
+    model = _load(arguments)
     tips = tuple(arguments.tips) if arguments.tips else None
     progress(f"deriving the column program of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
     kinematics = derive(model, tips, arguments.base, floating_base=arguments.floating_base or None)

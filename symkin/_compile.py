@@ -14,7 +14,8 @@ from . import backends
 from ._derive import Kinematics
 from ._dh import load_dh
 from ._emit import EmitOptions, emit
-from ._errors import SymkinError
+from ._errors import Notes, SymkinError, read_input, warn_note
+from ._mjcf import is_mjcf, load_mjcf
 from ._model import RobotModel
 from ._lower import lower
 from ._urdf import load_urdf
@@ -36,17 +37,24 @@ def resolve_robot_path(spelling: str) -> Path:
     return robots / spelling[len(EXAMPLE_ROBOT_DATA) :]
 
 
-def load(path: str | os.PathLike[str]) -> RobotModel:
-    """Load a robot: a URDF file, or a Denavit–Hartenberg table in a ``.toml`` file.
+def load(path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None) -> RobotModel:
+    """Load a robot: a URDF file, an MJCF file (through the ``mujoco`` package), or a
+    Denavit–Hartenberg table in a ``.toml`` file.
 
     ``path`` may also be ``example-robot-data:RELATIVE/PATH`` (see :data:`EXAMPLE_ROBOT_DATA`).
-    Errors are :class:`SymkinError` naming the file as it was spelled.
+    ``couple_joints``: MJCF joint equalities that are linear become mimic joints (see
+    :func:`~symkin._mjcf.load_mjcf`). ``notes`` receives what was read with a remark (an ignored
+    element, a harmless defect); by default each is a :class:`SymkinNote` warning. Errors are
+    :class:`SymkinError` naming the file as it was spelled.
     """
     spelling = os.fspath(path)
     resolved = resolve_robot_path(spelling)
+    sink = notes or warn_note
     try:
         if resolved.suffix.lower() == ".toml":
             return load_dh(resolved)
+        if is_mjcf(read_input(resolved)):
+            return load_mjcf(resolved, couple_joints, sink)
         return load_urdf(resolved)
     except SymkinError as error:
         raise SymkinError(error.message, spelling) from None
@@ -115,3 +123,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 def stderr_progress(message: str) -> None:
     print(f"symkin: {message}", file=sys.stderr, flush=True)
+
+
+def stderr_note(message: str) -> None:
+    print(f"symkin: note: {message}", file=sys.stderr, flush=True)

@@ -34,6 +34,7 @@ from ._model import (
     QUARTER_TURN_COS_SIN,
     Joint,
     PathStep,
+    Quaternion,
     RobotModel,
     Rotation,
     Step,
@@ -493,6 +494,8 @@ def _compose(R: Rot, t: Vec, steps: tuple[Step, ...]) -> tuple[Rot, Vec]:
             t = t + R * sp.Matrix([_exact(v) for v in step.xyz])
         elif isinstance(step, Rotation):
             R = R * _axis_rotation(_UNIT_AXES[step.axis], *_cos_sin(step.angle))
+        elif isinstance(step, Quaternion):
+            R = R * sp.Matrix([[_exact(v) for v in row] for row in step.matrix()])
     # Folding can land on a whole number (cos²+sin² of π/4 gives 1.0): make it exact, so 1.0*x prints as x.
     return R.applyfunc(_integral_exact), t.applyfunc(_integral_exact)
 

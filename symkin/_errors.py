@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+
+Notes = Callable[[str], None]
+"""Where loaders send remarks about what they read: an ignored element, a harmless defect."""
+
+
+class SymkinNote(UserWarning):
+    """A remark about an input file that is not an error (see :data:`Notes`)."""
+
+
+def warn_note(message: str) -> None:
+    """The default :data:`Notes`: a :class:`SymkinNote` warning."""
+    warnings.warn(message, SymkinNote, stacklevel=4)
 
 
 class SymkinError(Exception):

@@ -17,7 +17,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from ._derive import Kinematics
 from ._errors import SymkinError
-from ._model import RobotModel, Rotation, Translation, quarter_turns
+from ._model import Quaternion, RobotModel, Rotation, Translation, quarter_turns
 from ._names import comment_text, joint_label
 
 WHATS = ("pose", "position", "rotation", "jacobian")
@@ -235,6 +235,8 @@ def placement_text(steps) -> str:
     for step in steps:
         if isinstance(step, Translation):
             parts.append("T(" + " ".join(short_number(v) for v in step.xyz) + ")")
+        elif isinstance(step, Quaternion):
+            parts.append("Q(" + " ".join(short_number(v) for v in step.wxyz) + ")")
         elif isinstance(step, Rotation):
             k = quarter_turns(step.angle)
             angle = sp.Rational(k, 2) * sp.pi if k is not None else _exact_number(step.angle)

@@ -36,7 +36,28 @@ class Rotation:
     angle: float
 
 
-Step = Translation | Rotation
+@dataclass(frozen=True)
+class Quaternion:
+    """A rotation by the quaternion ``wxyz`` (w first; normalised where it is used), as MJCF gives them."""
+
+    wxyz: tuple[float, float, float, float]
+
+    def matrix(self) -> tuple[tuple[float, ...], ...]:
+        """The rotation matrix, in float64; within 1e-10 of a signed permutation (a rotation by
+        quarter turns), exactly that permutation."""
+        norm = math.sqrt(sum(v * v for v in self.wxyz))
+        w, x, y, z = (v / norm for v in self.wxyz)
+        rows = (
+            (1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
+            (2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
+            (2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
+        )
+        if all(abs(v - round(v)) <= RIGHT_ANGLE_TOLERANCE for row in rows for v in row):
+            return tuple(tuple(float(round(v)) + 0.0 for v in row) for row in rows)
+        return rows
+
+
+Step = Translation | Rotation | Quaternion
 """One elementary step of a fixed placement."""
 
 _LINKS_SHOWN = 12
@@ -145,12 +166,15 @@ class RobotModel:
         joints: every joint, in declaration order.
         floating: whether the root link is a free body (a URDF root ``floating`` joint, an MJCF
             ``free`` joint): its pose in the world is an input of the compiled module.
+        sites: links that are frames attached to a body (MJCF sites): tips when asked for, never
+            leaves; a body with only sites below it is a leaf.
     """
 
     name: str
     links: tuple[str, ...]
     joints: tuple[Joint, ...]
     floating: bool = False
+    sites: tuple[str, ...] = ()
 
     @cached_property
     def _joint_by_name(self) -> dict[str, Joint]:
@@ -167,9 +191,10 @@ class RobotModel:
 
     @cached_property
     def leaves(self) -> tuple[str, ...]:
-        """Links that are nobody's parent, in declaration order."""
-        parents = {j.parent for j in self.joints}
-        return tuple(link for link in self.links if link not in parents)
+        """Links that are nobody's parent (sites aside), in declaration order; sites are not leaves."""
+        sites = set(self.sites)
+        parents = {j.parent for j in self.joints if j.child not in sites}
+        return tuple(link for link in self.links if link not in parents and link not in sites)
 
     def joint(self, name: str) -> Joint:
         return self._joint_by_name[name]
@@ -258,7 +283,9 @@ class RobotModel:
         return tuple(order)
 
 
-def build_model(name: str, links: tuple[str, ...], joints: tuple[Joint, ...], floating: bool = False) -> RobotModel:
+def build_model(
+    name: str, links: tuple[str, ...], joints: tuple[Joint, ...], floating: bool = False, sites: tuple[str, ...] = ()
+) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
     Raises SymkinError naming the element and the problem when the links and
@@ -298,7 +325,7 @@ def build_model(name: str, links: tuple[str, ...], joints: tuple[Joint, ...], fl
         listed = ", ".join(repr(r) for r in roots[:5]) + (", ..." if len(roots) > 5 else "")
         raise SymkinError(f"the robot is not one tree: {len(roots)} links have no parent joint ({listed})")
     _check_reachable(roots[0], links, joints)
-    return RobotModel(name=name, links=tuple(links), joints=tuple(joints), floating=floating)
+    return RobotModel(name=name, links=tuple(links), joints=tuple(joints), floating=floating, sites=tuple(sites))
 
 
 def planar_joints(
@@ -339,7 +366,12 @@ def _check_joint(joint: Joint) -> None:
         raise SymkinError(f"{joint.label}: unknown joint type {joint.type!r}")
     finite = list(joint.axis)
     for step in joint.origin:
-        finite.extend(step.xyz if isinstance(step, Translation) else (step.angle,))
+        if isinstance(step, Quaternion):
+            finite.extend(step.wxyz)
+            if not any(step.wxyz):
+                raise SymkinError(f"{joint.label}: an orientation quaternion is zero")
+        else:
+            finite.extend(step.xyz if isinstance(step, Translation) else (step.angle,))
     if joint.mimic is not None:
         finite += [joint.mimic.multiplier, joint.mimic.offset]
     if not all(math.isfinite(v) for v in finite):

@@ -23,6 +23,7 @@ from ._model import (
     QUARTER_TURN_COS_SIN,
     Joint,
     Mimic,
+    Quaternion,
     RobotModel,
     Rotation,
     Step,
@@ -248,9 +249,25 @@ def to_urdf(model: RobotModel) -> str:
         joint = etree.SubElement(robot, "joint", name=_unused(f"{model.root}_floating", {j.name for j in model.joints}), type="floating")
         etree.SubElement(joint, "parent", link=world)
         etree.SubElement(joint, "child", link=model.root)
+    planar = _planar_groups(model)
+    hidden = {link for group in planar.values() for link in (group[0].child, group[1].child)}
     for link in model.links:
-        etree.SubElement(robot, "link", name=link)
+        if link not in hidden:
+            etree.SubElement(robot, "link", name=link)
     for joint in model.joints:
+        if joint.name in planar:
+            x, y, theta = planar[joint.name]
+            element = etree.SubElement(robot, "joint", name=joint.name[: -len(":x")], type="planar")
+            xyz, rpy = _xyz_rpy(joint.origin)
+            etree.SubElement(element, "parent", link=x.parent)
+            etree.SubElement(element, "child", link=theta.child)
+            etree.SubElement(element, "origin", xyz=_numbers(xyz), rpy=_numbers(rpy))
+            etree.SubElement(element, "axis", xyz=_numbers(theta.axis))
+            if math.isfinite(x.lower) and math.isfinite(x.upper):
+                etree.SubElement(element, "limit", lower=repr(x.lower), upper=repr(x.upper), effort="0", velocity="0")
+            continue
+        if any(joint in group[1:] for group in planar.values()):
+            continue
         element = etree.SubElement(robot, "joint", name=joint.name, type=joint.type)
         xyz, rpy = _xyz_rpy(joint.origin)
         etree.SubElement(element, "parent", link=joint.parent)
@@ -261,13 +278,31 @@ def to_urdf(model: RobotModel) -> str:
         if joint.type in ("revolute", "prismatic"):
             if math.isfinite(joint.lower) and math.isfinite(joint.upper):
                 etree.SubElement(element, "limit", lower=repr(joint.lower), upper=repr(joint.upper), effort="0", velocity="0")
-            elif joint.type == "revolute" or math.isfinite(joint.lower) or math.isfinite(joint.upper):
+            else:  # URDF requires both limits of revolute and prismatic joints
                 raise SymkinError(f"{joint.label}: URDF cannot express the unbounded limits of a {joint.type} joint")
         if joint.mimic is not None and joint.moves:
             etree.SubElement(
                 element, "mimic", joint=joint.mimic.joint, multiplier=repr(joint.mimic.multiplier), offset=repr(joint.mimic.offset)
             )
     return etree.tostring(robot, pretty_print=True, xml_declaration=True, encoding="utf-8").decode("utf-8")
+
+
+def _planar_groups(model: RobotModel) -> dict[str, tuple[Joint, Joint, Joint]]:
+    """The planar joints of the file, as :func:`~symkin._model.planar_joints` expanded them: ``P:x``
+    and ``P:y`` sliding through links of those names along the in-plane axes of ``P:theta``'s axis."""
+    groups = {}
+    for x in model.joints:
+        if not x.name.endswith(":x"):
+            continue
+        name = x.name[: -len(":x")]
+        try:
+            y, theta = model.joint(f"{name}:y"), model.joint(f"{name}:theta")
+        except KeyError:
+            continue
+        links, expected = planar_joints(name, x.parent, theta.child, x.origin, theta.axis, x.lower, x.upper)
+        if (x, y, theta) == expected:
+            groups[x.name] = (x, y, theta)
+    return groups
 
 
 def _unused(name: str, taken: set[str]) -> str:
@@ -288,8 +323,8 @@ def _xyz_rpy(steps: tuple[Step, ...]) -> tuple[tuple[float, float, float], tuple
     for step in steps:
         if isinstance(step, Translation):
             t = [t[i] + sum(R[i][k] * step.xyz[k] for k in range(3)) for i in range(3)]
-        elif isinstance(step, Rotation):
-            E = _elementary(step)
+        elif isinstance(step, (Rotation, Quaternion)):
+            E = _elementary(step) if isinstance(step, Rotation) else [list(row) for row in step.matrix()]
             R = [[sum(R[i][k] * E[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
     pitch = math.atan2(-R[2][0], math.hypot(R[0][0], R[1][0]))
     if math.hypot(R[0][0], R[1][0]) > 1e-12:

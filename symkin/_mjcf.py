@@ -1,0 +1,238 @@
+"""Read an MJCF file into a :class:`RobotModel`, through MuJoCo itself.
+
+MJCF has defaults classes, ``childclass``, ``<include>``, ``<frame>``, angle units, Euler
+sequences and five ways to write an orientation; MuJoCo's own compiler resolves all of them, and
+this module reads the compiled model (``mujoco.MjModel``): bodies and their placements, joints
+with their anchors, axes, ranges and reference positions, sites, equality constraints.
+
+What maps to what:
+
+- a body is a link; the world body is the root link ``world``, unless one body hanging from it has
+  a ``free`` joint: that body is then the root, a free body (a floating-base robot), and the world
+  and what else hangs from it without joints are left out;
+- a ``hinge`` is a revolute joint (continuous when not limited), a ``slide`` a prismatic one. A body
+  with several joints becomes a chain: the first joint moves an intermediate link
+  ``<body>/<joint>``, the next the next, applied in order, each about its own anchor (the joint's
+  ``pos``), as MuJoCo applies them. Joint values are qpos, including MuJoCo's reference position:
+  a hinge with ``ref`` r is at its body's placement when q = r;
+- a site is a link fixed to its body, named after the site (``<name>.site`` if a body has the name);
+- a ``joint`` equality with a linear polynomial, ``q1 = a0 + a1·q2``, becomes a mimic relation when
+  ``couple_joints``; every other equality is left out, with a note.
+
+Not mapped: ``ball`` joints (an error naming the joint), a free joint anywhere but on a body
+hanging from the world, several free bodies.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from ._errors import Notes, SymkinError
+from ._model import Joint, Mimic, Quaternion, RobotModel, Step, Translation, build_model
+
+# mjtJoint and mjtEq values, as MuJoCo numbers them.
+_FREE, _BALL, _SLIDE, _HINGE = 0, 1, 2, 3
+_EQ_JOINT = 2
+_EQ_NAMES = {0: "connect", 1: "weld", 2: "joint", 3: "tendon", 4: "flex"}
+
+
+def load_mjcf(path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None) -> RobotModel:
+    """Compile the MJCF file at ``path`` with MuJoCo and read its kinematics (see the module docstring)."""
+    model = _compile(Path(path), notes or (lambda message: None))
+    return _Reader(model, couple_joints, notes or (lambda message: None)).model(Path(path).stem)
+
+
+def is_mjcf(data: bytes) -> bool:
+    """Whether the file's root element is ``<mujoco>``."""
+    start = data.lstrip()[:4096]
+    while start.startswith(b"<?") or start.startswith(b"<!--"):
+        end = start.find(b"?>" if start.startswith(b"<?") else b"-->")
+        if end < 0:
+            return False
+        start = start[end + 2 :].lstrip().lstrip(b">").lstrip()
+    return start.startswith(b"<mujoco")
+
+
+def _compile(path: Path, notes: Notes):
+    try:
+        import mujoco
+    except ImportError:
+        raise SymkinError("reading MJCF needs the mujoco package: pip install 'symkin[mjcf]' (or pip install mujoco)") from None
+    if not path.is_file():
+        raise SymkinError("cannot read file: No such file or directory")
+    previous = mujoco.set_mju_user_warning(lambda message: notes(f"MuJoCo: {' '.join(str(message).split())}"))
+    try:
+        return mujoco.MjModel.from_xml_path(str(path))
+    except ValueError as error:
+        raise SymkinError(f"MuJoCo rejected the file: {' '.join(str(error).split())}") from None
+    finally:
+        mujoco.set_mju_user_warning(previous)
+
+
+class _Reader:
+    def __init__(self, model, couple_joints: bool, notes: Notes) -> None:
+        import mujoco
+
+        self.m = model
+        self.mujoco = mujoco
+        self.couple_joints = couple_joints
+        self.notes = notes
+        self.body_names = [self._name(mujoco.mjtObj.mjOBJ_BODY, i, "body") for i in range(model.nbody)]
+        self.joint_names = [self._name(mujoco.mjtObj.mjOBJ_JOINT, i, "joint") for i in range(model.njnt)]
+        self.body_names[0] = "world"
+
+    def _name(self, kind, index: int, prefix: str) -> str:
+        return self.mujoco.mj_id2name(self.m, kind, index) or f"{prefix}{index}"
+
+    def model(self, default_name: str) -> RobotModel:
+        m = self.m
+        mimics = self._couplings()
+        free = [j for j in range(m.njnt) if m.jnt_type[j] == _FREE]
+        for j in range(m.njnt):
+            if m.jnt_type[j] == _BALL:
+                raise SymkinError(f"joint {self.joint_names[j]!r}: ball joints are not supported (a quaternion in qpos)")
+        if len(free) > 1:
+            listed = ", ".join(repr(self.body_names[m.jnt_bodyid[j]]) for j in free)
+            raise SymkinError(f"several free bodies ({listed}): symkin compiles one mechanism with at most one free root")
+        root_body = 0
+        if free:
+            body = int(m.jnt_bodyid[free[0]])
+            if m.body_parentid[body] != 0:
+                raise SymkinError(f"joint {self.joint_names[free[0]]!r}: a free joint must be on a body that hangs from the world")
+            if m.body_jntnum[body] > 1:
+                raise SymkinError(f"body {self.body_names[body]!r}: a free joint must be the body's only joint")
+            root_body = body
+        bodies = self._subtree(root_body)
+        links: list[str] = [self.body_names[b] for b in bodies]
+        joints: list[Joint] = []
+        for body in bodies[1:]:
+            links_added, joints_added = self._body_joints(body, mimics)
+            links += links_added
+            joints += joints_added
+        taken = set(links)
+        sites: list[str] = []
+        for site in range(m.nsite):
+            body = int(m.site_bodyid[site])
+            if body not in bodies:
+                continue
+            name = self._name(self.mujoco.mjtObj.mjOBJ_SITE, site, "site")
+            if name in taken:
+                name = f"{name}.site"
+            taken.add(name)
+            links.append(name)
+            sites.append(name)
+            placement = _placement(m.site_pos[site], m.site_quat[site])
+            joints.append(Joint(name, "fixed", self.body_names[body], name, placement))
+        dropped = [self.body_names[b] for b in range(1, m.nbody) if b not in bodies]
+        if dropped and root_body:
+            self.notes(f"left out with the world: {', '.join(dropped[:6])}{', …' if len(dropped) > 6 else ''}")
+        return build_model(_model_name(m, default_name), tuple(links), tuple(joints), floating=bool(root_body), sites=tuple(sites))
+
+    def _subtree(self, root: int) -> list[int]:
+        """``root`` and the bodies below it, in MuJoCo's order (which is depth first)."""
+        inside = {root}
+        for body in range(root + 1, self.m.nbody):
+            if int(self.m.body_parentid[body]) in inside:
+                inside.add(body)
+        return [root] + [b for b in range(root + 1, self.m.nbody) if b in inside]
+
+    def _body_joints(self, body: int, mimics: dict[int, Mimic]) -> tuple[list[str], list[Joint]]:
+        """The joints that place ``body`` on its parent: a chain through intermediate links when the
+        body has several joints, then a fixed joint back from the last joint's anchor."""
+        m = self.m
+        name, parent = self.body_names[body], self.body_names[int(m.body_parentid[body])]
+        placement: tuple[Step, ...] = _placement(m.body_pos[body], m.body_quat[body])
+        moving = [j for j in range(m.body_jntadr[body], m.body_jntadr[body] + m.body_jntnum[body]) if m.jnt_type[j] != _FREE]
+        if m.body_jntnum[body] and m.jnt_type[m.body_jntadr[body]] == _FREE:
+            moving = []  # the free root body: its placement is the base pose
+        links: list[str] = []
+        joints: list[Joint] = []
+        anchor_back: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        for k, j in enumerate(moving):
+            anchor = tuple(float(v) for v in m.jnt_pos[j])
+            axis = _unit(m.jnt_axis[j])
+            reference = float(m.qpos0[m.jnt_qposadr[j]])
+            steps = list(placement) + [Translation(_sum(anchor_back, anchor))]
+            # MuJoCo moves a joint by qpos − ref: the body is at its placement when q = ref.
+            if m.jnt_type[j] == _HINGE and reference:
+                half = -reference / 2
+                steps.append(Quaternion((math.cos(half), *(a * math.sin(half) for a in axis))))
+            elif m.jnt_type[j] == _SLIDE and reference:
+                steps.append(Translation(tuple(-reference * a for a in axis)))  # type: ignore[arg-type]
+            child = name if k == len(moving) - 1 and not any(anchor) else f"{name}/{self.joint_names[j]}"
+            if child != name:
+                links.append(child)
+            limited = bool(m.jnt_limited[j])
+            lower, upper = (float(m.jnt_range[j][0]), float(m.jnt_range[j][1])) if limited else (-math.inf, math.inf)
+            kind = "prismatic" if m.jnt_type[j] == _SLIDE else ("revolute" if limited else "continuous")
+            joints.append(
+                Joint(self.joint_names[j], kind, parent, child, _clean(steps), axis, lower, upper, mimics.get(j))  # type: ignore[arg-type]
+            )
+            parent, placement, anchor_back = child, (), tuple(-v for v in anchor)  # type: ignore[assignment]
+        if not moving:
+            joints.append(Joint(f"{name}/placement", "fixed", parent, name, placement))
+        elif parent != name:
+            joints.append(Joint(f"{name}/anchor", "fixed", parent, name, _clean([Translation(anchor_back)])))
+        return links, joints
+
+    def _couplings(self) -> dict[int, Mimic]:
+        """Joint equalities as mimic relations (when asked and linear); a note for every other equality."""
+        m = self.m
+        mimics: dict[int, Mimic] = {}
+        for e in range(m.neq):
+            kind = int(m.eq_type[e])
+            name = self.mujoco.mj_id2name(m, self.mujoco.mjtObj.mjOBJ_EQUALITY, e) or f"equality {e}"
+            if kind != _EQ_JOINT:
+                self.notes(f"{_EQ_NAMES.get(kind, 'an')} equality {name!r} is not kinematics: left out")
+                continue
+            first, second = int(m.eq_obj1id[e]), int(m.eq_obj2id[e])
+            coefficients = [float(v) for v in m.eq_data[e][:5]]
+            if not self.couple_joints:
+                self.notes(f"joint equality {name!r} left out: every joint is in q (--couple-joints makes linear ones mimic joints)")
+                continue
+            if second < 0 or any(coefficients[2:]):
+                self.notes(f"joint equality {name!r} is not a linear coupling of two joints: left out")
+                continue
+            # q1 − ref1 = a0 + a1·(q2 − ref2), in qpos terms q1 = a1·q2 + (a0 + ref1 − a1·ref2).
+            ref1 = float(m.qpos0[m.jnt_qposadr[first]])
+            ref2 = float(m.qpos0[m.jnt_qposadr[second]])
+            a0, a1 = coefficients[0], coefficients[1]
+            mimics[first] = Mimic(self.joint_names[second], a1, a0 + ref1 - a1 * ref2)
+        return mimics
+
+
+def _model_name(model, default: str) -> str:
+    """The ``<mujoco model="…">`` name (first in MuJoCo's table of names), or the file's stem."""
+    names = bytes(model.names)
+    return names[: names.find(b"\0")].decode("utf-8", "replace") or default
+
+
+def _placement(position, quaternion) -> tuple[Step, ...]:
+    steps: list[Step] = [Translation(tuple(float(v) for v in position))]  # type: ignore[arg-type]
+    wxyz = tuple(float(v) for v in quaternion)
+    if wxyz != (1.0, 0.0, 0.0, 0.0):
+        steps.append(Quaternion(wxyz))  # type: ignore[arg-type]
+    return _clean(steps)
+
+
+def _clean(steps: list[Step]) -> tuple[Step, ...]:
+    """The steps with consecutive translations added up and zero ones dropped."""
+    merged: list[Step] = []
+    for step in steps:
+        if isinstance(step, Translation) and merged and isinstance(merged[-1], Translation):
+            merged[-1] = Translation(_sum(merged[-1].xyz, step.xyz))
+        else:
+            merged.append(step)
+    return tuple(s for s in merged if not (isinstance(s, Translation) and s.xyz == (0.0, 0.0, 0.0)))
+
+
+def _unit(vector) -> tuple[float, float, float]:
+    norm = math.sqrt(sum(float(v) ** 2 for v in vector))
+    x, y, z = (float(v) / norm for v in vector)
+    return (x, y, z)
+
+
+def _sum(a, b) -> tuple[float, float, float]:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
