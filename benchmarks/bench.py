@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 
 import symkin
-from symkin._compile import resolve_robot_path
+from symkin._load import resolve_robot_path
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The pipeline, one function per stage::
 
-    robot = symkin.load("panda.urdf")                      # parse: URDF or DH table -> RobotModel
+    robot = symkin.load("panda.urdf")                      # parse: URDF, MJCF or DH table -> RobotModel
     kin = symkin.derive(robot, tips="panda_hand_tcp")      # derive: the column program, exact constants
     kin.pose("panda_hand_tcp")                             # closed forms on demand: 4x4 sympy.Matrix
     symkin.formula(kin, "panda_hand_tcp").latex()          # inspect: c1, s23 ... abbreviations, LaTeX
@@ -11,31 +11,52 @@ The pipeline, one function per stage::
     Panda = symkin.module_class(symkin.load_module(source))
 """
 
-from ._compile import EXAMPLE_ROBOT_DATA, generate, load, load_module, module_class
+from ._compile import generate, load_module, module_class
 from ._contract import KinematicsModule
 from ._derive import Kinematics, Motion, Signature, Tip, Vector, derive
+from ._describe import describe
 from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError, SymkinNote
-from ._ik import IKResult, solve_ik
-from ._inspect import Formula, abbreviate, describe, exact_constants, formula
+from ._inspect import Formula, abbreviate, exact_constants, formula
+from ._load import EXAMPLE_ROBOT_DATA, load
+from ._lower import lower
 from ._mjcf import load_mjcf
 from ._model import Joint, Mimic, Quaternion, RobotModel, Rotation, Translation, build_model, urdf_placement
-from ._lower import lower
 from ._program import Program
 from ._simplify import ClosedForm, OpCount, simplify, unsimplified_ops
-from ._training import (
-    matrix_to_quaternion,
-    matrix_to_rotation_6d,
-    pose_error,
-    position_error,
-    quaternion_to_matrix,
-    rotation_6d_to_matrix,
-    rotation_error,
-    rotation_vector,
-)
 from ._urdf import load_urdf, parse_urdf, to_urdf
 from ._version import __version__
+
+# These need torch, which is imported when one of them is first used: the command line and the code
+# generator do without it.
+_TORCH_NAMES = {
+    "IKResult": "._ik",
+    "solve_ik": "._ik",
+    "matrix_to_quaternion": "._training",
+    "matrix_to_rotation_6d": "._training",
+    "pose_error": "._training",
+    "position_error": "._training",
+    "quaternion_to_matrix": "._training",
+    "rotation_6d_to_matrix": "._training",
+    "rotation_error": "._training",
+    "rotation_vector": "._training",
+}
+
+
+def __getattr__(name: str):
+    if name in _TORCH_NAMES:
+        import importlib
+
+        value = getattr(importlib.import_module(_TORCH_NAMES[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "EXAMPLE_ROBOT_DATA",

@@ -1,7 +1,9 @@
 """The ``symkin`` command line.
 
-Every input problem ends in one line ``symkin: error: FILE: …`` on stderr and
-exit status 2, with no traceback and no output file.
+Every input problem ends in one line ``symkin: error: FILE: …`` on stderr and exit status 2,
+with no traceback and no output file. Remarks about an input that are not errors are
+``symkin: note: …`` lines. Commands import what they use when they run: ``--version``,
+``info``, ``show`` and ``convert`` never import torch, and ``compile`` does not either.
 """
 
 from __future__ import annotations
@@ -11,18 +13,13 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
-from ._compile import generate, load, stderr_note, stderr_progress, write_atomically
-from ._derive import derive
-from ._emit import EmitOptions, check_class_name
 from ._errors import SymkinError
-from ._inspect import FORMATS, WHATS, describe, formula
-from ._report import write_report
-from ._names import sanitize
-from ._urdf import to_urdf
 from ._version import __version__
+
+ALL_LEAVES = "all-leaves"
+"""``--tip all-leaves``: every leaf link below the base, those fixed to it included."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,85 +27,145 @@ class _Parser(argparse.ArgumentParser):
         raise SymkinError(message)
 
 
-def _robot_arguments(parser: argparse.ArgumentParser) -> None:
+def _robot_arguments(parser: argparse.ArgumentParser, tips: bool = True) -> None:
     parser.add_argument("robot", help="URDF or MJCF file, DH table (.toml), or example-robot-data:PATH")
     parser.add_argument(
-        "--couple-joints", action="store_true", help="MJCF: linear joint equalities become mimic joints (default: all joints in q)"
+        "--couple-joints", action="store_true", help="MJCF: linear joint equalities become mimic joints (default: every joint in q)"
     )
-
-
-def _load(arguments: argparse.Namespace):
-    return load(arguments.robot, arguments.couple_joints, notes=stderr_note)
+    if tips:
+        parser.add_argument(
+            "--tip",
+            action="append",
+            dest="tips",
+            metavar="LINK",
+            help=f"tip link or MJCF site (repeat for several; default: the leaves that move; {ALL_LEAVES}: every leaf)",
+        )
+        parser.add_argument("--base", metavar="LINK", help="base link, any link (default: the root link)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symkin", description="Compile robot kinematics to standalone PyTorch code.")
+    parser = _Parser(prog="symkin", description="Compile robot kinematics to standalone PyTorch or JAX code.")
     parser.add_argument("--version", action="version", version=f"symkin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    compile_ = commands.add_parser("compile", help="write a PyTorch module for a robot's forward kinematics")
+    compile_ = commands.add_parser("compile", help="write a module computing a robot's poses and Jacobians")
     _robot_arguments(compile_)
-    compile_.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat for several; default every leaf)")
-    compile_.add_argument("--base", metavar="LINK", help="base link, any link (default: the root link)")
-    compile_.add_argument(
-        "--floating-base", action="store_true", help="the base link is a free body: the module takes its world pose"
-    )
-    compile_.add_argument("-o", "--output", metavar="OUT.py", help="output file (default: ROBOT_kinematics.py)")
+    compile_.add_argument("--floating-base", action="store_true", help="the base link is a free body: the module takes its world pose")
+    compile_.add_argument("-o", "--output", metavar="OUT", help="file, folder, or - for stdout (default: ROBOT_kinematics.py)")
     compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
     compile_.add_argument("--backend", choices=("torch", "jax"), default="torch", help="what the module is written for (default: torch)")
-    compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+    compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages or notes on stderr")
     compile_.set_defaults(run=_compile)
 
-    convert = commands.add_parser("convert", help="write a robot (e.g. a DH table) as an equivalent URDF")
-    _robot_arguments(convert)
-    convert.add_argument("-o", "--output", required=True, metavar="OUT.urdf", help="URDF file to write")
+    convert = commands.add_parser("convert", help="write a robot (a DH table, an MJCF file) as an equivalent URDF")
+    _robot_arguments(convert, tips=False)
+    convert.add_argument("-o", "--output", metavar="OUT", help="file, folder, or - for stdout (default: ROBOT.urdf)")
     convert.set_defaults(run=_convert)
 
-    info = commands.add_parser("info", help="print the kinematic tree: links, joints, actuated joints, leaves")
-    _robot_arguments(info)
+    info = commands.add_parser("info", help="print the kinematic tree (with example-robot-data: alone, list its robot files)")
+    _robot_arguments(info, tips=False)
     info.set_defaults(run=_info)
 
     show = commands.add_parser("show", help="print closed-form expressions of a tip's pose or Jacobian")
     _robot_arguments(show)
-    show.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat; default every leaf)")
-    show.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
-    show.add_argument("--what", choices=WHATS, default="pose", help="which quantity (default: pose)")
-    show.add_argument("--format", choices=FORMATS, default="pretty", help="output format (default: pretty)")
+    show.add_argument("--what", choices=("pose", "position", "rotation", "jacobian"), default="pose", help="which quantity (default: pose)")
+    show.add_argument("--format", choices=("pretty", "latex", "python"), default="pretty", help="output format (default: pretty)")
     show.set_defaults(run=_show)
 
     report = commands.add_parser("report", help="write a Markdown report with formulas and pictures (needs symkin[report])")
     _robot_arguments(report)
-    report.add_argument("--tip", action="append", dest="tips", metavar="LINK", help="tip link (repeat; default every leaf)")
-    report.add_argument("--base", metavar="LINK", help="base link (default: the root link)")
     report.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md and its pictures")
-    report.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress messages or notes on stderr")
     report.set_defaults(run=_report)
     return parser
 
 
-def _kinematics(arguments: argparse.Namespace):
+def _progress(arguments: argparse.Namespace):
+    if getattr(arguments, "quiet", False):
+        return lambda message: None
+    return lambda message: print(f"symkin: {message}", file=sys.stderr, flush=True)
+
+
+def _notes(arguments: argparse.Namespace):
+    if getattr(arguments, "quiet", False):
+        return lambda message: None
+    return lambda message: print(f"symkin: note: {message}", file=sys.stderr, flush=True)
+
+
+def _load(arguments: argparse.Namespace):
+    from ._load import load
+
+    return load(arguments.robot, arguments.couple_joints, notes=_notes(arguments))
+
+
+def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None):
+    """The model and its kinematics for the tips asked for (with a note on leaves left out)."""
+    from ._derive import derive
+    from ._model import default_tips
+
     model = _load(arguments)
-    return model, derive(model, tuple(arguments.tips) if arguments.tips else None, arguments.base)
+    base = arguments.base or model.root
+    if base not in model.links:
+        raise SymkinError(model.unknown_link_message("base", base))
+    tips = tuple(arguments.tips) if arguments.tips else None
+    if tips == (ALL_LEAVES,) and ALL_LEAVES not in model.links:
+        chosen, rigid = default_tips(model, base)
+        tips = tuple(link for link in model.leaves if link in set(chosen) | set(rigid))
+    elif tips is None:
+        tips, rigid = default_tips(model, base)
+        if rigid:
+            _notes(arguments)(
+                f"default tips are the {len(tips)} leaves that move; left out, fixed to {base!r}: {', '.join(rigid)} "
+                f"(ask with --tip NAME, or --tip {ALL_LEAVES})"
+            )
+    return model, derive(model, tips, base, floating_base=floating_base)
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        write_atomically(path, text)
-    except OSError as error:
-        raise SymkinError(f"cannot write {path}: {error.strerror or error}") from None
+def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ._compile import generate
+    from ._emit import EmitOptions, check_class_name
+    from ._files import write_output
+    from ._names import sanitize
+
+    progress = _progress(arguments)
+    if arguments.name is not None:
+        check_class_name(arguments.name)
+    started = time.perf_counter()
+    progress(f"parsing {arguments.robot}")
+    model, kinematics = _kinematics(arguments, floating_base=arguments.floating_base or None)
+    progress(f"derived the column program: {len(kinematics.tips)} tip(s), {len(kinematics.joint_names)} joint(s) of {model.name!r}")
+    source = generate(kinematics, EmitOptions(arguments.name, shlex.join(["symkin", *argv])), progress, arguments.backend)
+    suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"
+    written = write_output(arguments.output, f"{sanitize(model.name).lower()}_kinematics{suffix}.py", source)
+    progress(f"wrote {written} ({len(kinematics.joint_names)} joints, {len(kinematics.tips)} tips, {time.perf_counter() - started:.1f} s)")
+    return 0
 
 
 def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    _write(Path(arguments.output), to_urdf(_load(arguments)))
+    from ._files import write_output
+    from ._names import sanitize
+    from ._urdf import to_urdf
+
+    model = _load(arguments)
+    write_output(arguments.output, f"{sanitize(model.name).lower()}.urdf", to_urdf(model))
     return 0
 
 
 def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ._load import EXAMPLE_ROBOT_DATA, example_robot_data_files
+
+    if arguments.robot == EXAMPLE_ROBOT_DATA:
+        print("\n".join(example_robot_data_files()))
+        return 0
+    from ._describe import describe
+
     print(describe(_load(arguments)))
     return 0
 
 
 def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ._inspect import formula
+
     _, kinematics = _kinematics(arguments)
     texts = [formula(kinematics, tip, arguments.what).render(arguments.format) for tip in kinematics.tips]
     print("\n\n".join(text.rstrip("\n") for text in texts))
@@ -116,29 +173,14 @@ def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _report(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    progress = (lambda message: None) if arguments.quiet else stderr_progress
+    from pathlib import Path
+
+    from ._report import write_report
+
+    progress = _progress(arguments)
     model, kinematics = _kinematics(arguments)
     path = write_report(model, kinematics, Path(arguments.output), progress)
     progress(f"wrote {path}")
-    return 0
-
-
-def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    progress = (lambda message: None) if arguments.quiet else stderr_progress
-    if arguments.name is not None:
-        check_class_name(arguments.name)
-    started = time.perf_counter()
-    progress(f"parsing {arguments.robot}")
-    model = _load(arguments)
-    tips = tuple(arguments.tips) if arguments.tips else None
-    progress(f"deriving the column program of {len(tips) if tips else 'every leaf'} tip(s) of {model.name!r}")
-    kinematics = derive(model, tips, arguments.base, floating_base=arguments.floating_base or None)
-    command = shlex.join(["symkin", *argv])
-    source = generate(kinematics, EmitOptions(arguments.name, command), progress, arguments.backend)
-    suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"
-    output = Path(arguments.output or f"{sanitize(model.name).lower()}_kinematics{suffix}.py")
-    _write(output, source)
-    progress(f"wrote {output} ({len(kinematics.joint_names)} joints, {len(kinematics.tips)} tips, {time.perf_counter() - started:.1f} s)")
     return 0
 
 

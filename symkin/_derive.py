@@ -39,6 +39,7 @@ from ._model import (
     Rotation,
     Step,
     Translation,
+    default_tips,
     quarter_turns,
 )
 
@@ -198,7 +199,8 @@ def derive(
 
     Args:
         model: the robot.
-        tips: tip links, in output order (a single name is one tip); default :func:`default_tips`.
+        tips: tip links, in output order (a single name is one tip); default the leaves that move
+            relative to the base (see :func:`~symkin._model.default_tips`).
         base: the base link, any link of the robot; default the model's root.
         floating_base: whether the base is a free body whose world pose is an input of the compiled
             module; default whether the model's root is one (a URDF root ``floating`` joint).
@@ -209,7 +211,7 @@ def derive(
     if isinstance(tips, str):
         tips = (tips,)
     if tips is None:
-        tips = default_tips(model, base)
+        tips = default_tips(model, base)[0]
     tips = tuple(tips)
     for tip in tips:
         if tip not in model.links:
@@ -228,15 +230,6 @@ def derive(
         floating_base=model.floating if floating_base is None else floating_base,
     )
     return _Deriver(model, signature).run()
-
-
-def default_tips(model: RobotModel, base: str) -> tuple[str, ...]:
-    """The leaf links below ``base`` (every leaf, when nothing is below it), in declaration order."""
-    below = tuple(leaf for leaf in model.leaves if leaf != base and model.is_below(leaf, base))
-    tips = below or tuple(leaf for leaf in model.leaves if leaf != base)
-    if not tips:
-        raise SymkinError(f"robot {model.name!r} has no link other than {base!r}")
-    return tips
 
 
 Rot = sp.Matrix  # 3×3, exact

@@ -17,65 +17,12 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from ._derive import Kinematics
 from ._errors import SymkinError
-from ._model import Quaternion, RobotModel, Rotation, Translation, quarter_turns
+from ._describe import shown as _shown
 from ._names import comment_text, joint_label
 
 WHATS = ("pose", "position", "rotation", "jacobian")
 FORMATS = ("pretty", "latex", "python")
 _EXACT_TOLERANCE = 1e-12
-
-
-def describe(model: RobotModel) -> str:
-    """The kinematic tree as text: every joint with its type, axis, limits and mimic; actuated joints; leaves."""
-    moving = [j for j in model.joints if j.moves]
-    actuated = model.actuated_joints(model.root, model.leaves) if model.leaves != (model.root,) else ()
-    lines = [
-        f"robot {_shown(model.name)}: {len(model.links)} links, {len(model.joints)} joints "
-        f"({len(moving)} moving, {len(model.joints) - len(moving)} fixed), root {_shown(model.root)}"
-        + (" (a free body: compiled modules take its pose in the world)" if model.floating else ""),
-        "",
-        "tree:",
-        *_tree_lines(model),
-        "",
-        "joints:",
-    ]
-    for joint in model.joints:
-        details = [joint.type]
-        if joint.moves:
-            details.append(f"axis {axis_text(joint.axis)}")
-            if joint.type != "continuous" and (math.isfinite(joint.lower) or math.isfinite(joint.upper)):
-                details.append(f"limits [{short_number(joint.lower)}, {short_number(joint.upper)}]")
-        if joint.origin:
-            details.append(f"origin {placement_text(joint.origin)}")
-        if joint.mimic is not None and joint.moves:
-            details.append(
-                f"mimics {_shown(joint.mimic.joint)} (×{short_number(joint.mimic.multiplier)} + {short_number(joint.mimic.offset)})"
-            )
-        lines.append(f"  {_shown(joint.name)}: {_shown(joint.parent)} -> {_shown(joint.child)}, " + ", ".join(details))
-    lines += [
-        "",
-        f"actuated joints (q order, base {_shown(model.root)} to every leaf): "
-        + (", ".join(f"q{i + 1}={_shown(n)}" for i, n in enumerate(actuated)) or "none"),
-        "leaf links: " + ", ".join(_shown(leaf) for leaf in model.leaves),
-        f"DOF: {len(actuated)}",
-    ]
-    return "\n".join(lines)
-
-
-def _tree_lines(model: RobotModel) -> list[str]:
-    children: dict[str, list] = {}
-    for joint in model.joints:
-        children.setdefault(joint.parent, []).append(joint)
-    lines = [_shown(model.root)]
-    stack = [(joint, "", i == len(children.get(model.root, [])) - 1) for i, joint in enumerate(children.get(model.root, []))]
-    stack.reverse()
-    while stack:
-        joint, indent, last = stack.pop()
-        lines.append(f"{indent}{'└─' if last else '├─'} {_shown(joint.child)}  [{_shown(joint.name)}, {joint.type}]")
-        below = children.get(joint.child, [])
-        deeper = indent + ("   " if last else "│  ")
-        stack.extend(reversed([(child, deeper, i == len(below) - 1) for i, child in enumerate(below)]))
-    return lines
 
 
 @dataclass(frozen=True)
@@ -208,37 +155,3 @@ def _title(formula: Formula) -> str:
     quantity = {"pose": "X", "position": "p", "rotation": "R", "jacobian": "J"}[formula.what]
     joints = ", ".join(f"q{i + 1}={_shown(n)}" for i, n in enumerate(formula.joint_names))
     return f"{quantity}_base_tip: {formula.what} of {_shown(formula.tip)} in {_shown(formula.base)}; {joints}"
-
-
-def _shown(name: str) -> str:
-    """A name as text on one line: printable characters as they are, the rest escaped."""
-    return comment_text(name)
-
-
-def short_number(value: float) -> str:
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.6g}"
-
-
-def axis_text(axis: tuple[float, float, float]) -> str:
-    for name, unit in (("x", (1.0, 0.0, 0.0)), ("y", (0.0, 1.0, 0.0)), ("z", (0.0, 0.0, 1.0))):
-        if axis == unit:
-            return f"+{name}"
-        if axis == tuple(-u for u in unit):
-            return f"-{name}"
-    return "(" + " ".join(short_number(a) for a in axis) + ")"
-
-
-def placement_text(steps) -> str:
-    parts = []
-    for step in steps:
-        if isinstance(step, Translation):
-            parts.append("T(" + " ".join(short_number(v) for v in step.xyz) + ")")
-        elif isinstance(step, Quaternion):
-            parts.append("Q(" + " ".join(short_number(v) for v in step.wxyz) + ")")
-        elif isinstance(step, Rotation):
-            k = quarter_turns(step.angle)
-            angle = sp.Rational(k, 2) * sp.pi if k is not None else _exact_number(step.angle)
-            parts.append(f"R{step.axis}({angle})")
-    return "·".join(parts)

@@ -12,10 +12,12 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from ._compile import generate, load_module, module_class, write_atomically
+from ._compile import generate, load_module, module_class
+from ._files import write_atomically
 from ._derive import Kinematics, derive
 from ._errors import SymkinError
-from ._inspect import axis_text, describe, formula, placement_text, short_number
+from ._describe import axis_text, describe, placement_text, short_number
+from ._inspect import formula
 from ._model import RobotModel
 from ._lower import lower
 from ._simplify import simplify, unsimplified_ops

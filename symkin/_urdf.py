@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
 
-from ._errors import SymkinError, read_input
+from ._errors import Notes, SymkinError, read_input, warn_note
 from ._model import (
     JOINT_TYPES,
     planar_joints,
@@ -37,23 +38,31 @@ _XACRO_NAMESPACES = ("http://www.ros.org/wiki/xacro", "http://ros.org/wiki/xacro
 _URDF_TYPES = (*JOINT_TYPES, "planar", "floating")
 
 
-def load_urdf(path: str | os.PathLike[str]) -> RobotModel:
-    """Read and parse the URDF file at ``path``. Errors name the file."""
+def load_urdf(path: str | os.PathLike[str], notes: Notes | None = None) -> RobotModel:
+    """Read and parse the URDF file at ``path``. Errors name the file; remarks go to ``notes``."""
     path = Path(path)
     data = read_input(path)
     try:
-        return parse_urdf(data)
+        return parse_urdf(data, notes)
     except SymkinError as error:
         raise error.with_source(str(path)) from None
 
 
-def parse_urdf(data: bytes | str) -> RobotModel:
-    """Parse URDF text into a validated :class:`RobotModel`."""
-    root = _parse_xml(data.encode() if isinstance(data, str) else data)
+def parse_urdf(data: bytes | str, notes: Notes | None = None) -> RobotModel:
+    """Parse URDF text into a validated :class:`RobotModel`.
+
+    Harmless defects of widely used files are read with a remark to ``notes`` (by default a
+    :class:`SymkinNote` warning): an XML declaration after a comment or blank line, or with
+    version 0.0; a default XML namespace on ``<robot>``; xacro left only in visual, collision or
+    other parts that are not kinematics (ignored).
+    """
+    notes = notes or warn_note
+    root = _parse_xml(data.encode() if isinstance(data, str) else data, notes)
     if not isinstance(root.tag, str) or etree.QName(root).localname != "robot":
         tag = etree.QName(root).localname if isinstance(root.tag, str) else "?"
         raise SymkinError(f"the root element is <{tag}>, not <robot>: this is not a URDF file")
-    _refuse_xacro(root)
+    _drop_default_namespace(root, notes)
+    _refuse_xacro(root, notes)
     name = root.get("name") or "robot"
     links = [_required(element, "name", "link") for element in root.iterchildren("link")]
     joints: list[Joint] = []
@@ -94,12 +103,13 @@ def _free_body(floating: list[Joint], links: list[str], joints: list[Joint]) -> 
     return [link for link in links if link != joint.parent], joints
 
 
-def _parse_xml(data: bytes) -> etree._Element:
+def _parse_xml(data: bytes, notes: Notes) -> etree._Element:
     if not data.strip():
         raise SymkinError("the file is empty")
     if b"<!DOCTYPE" in data:
         # Refused before parsing: no entity is declared, expanded or fetched, whatever the libxml2 build.
         raise SymkinError("the document declares a DTD; symkin refuses DTDs and entities in URDF files")
+    data = _mended_declaration(data, notes)
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
     )
@@ -115,20 +125,90 @@ def _parse_xml(data: bytes) -> etree._Element:
     return root
 
 
-def _refuse_xacro(root: etree._Element) -> None:
+_DECLARATION = re.compile(rb"<\?xml\s[^>]*?\?>")
+
+
+def _mended_declaration(data: bytes, notes: Notes) -> bytes:
+    """The document with its XML declaration fixed where widely used files get it wrong: after a
+    comment or blank lines (dropped), or with a version other than 1.0 or 1.1 (read as 1.0)."""
+    found = _DECLARATION.search(data)
+    if found is None:
+        return data
+    declaration = found.group()
+    line = data.count(b"\n", 0, found.start()) + 1
+    version = re.search(rb"version\s*=\s*[\"']([^\"']*)[\"']", declaration)
+    if found.start() > 0 and data[: found.start()].lstrip(b"\xef\xbb\xbf"):
+        encoding = re.search(rb"encoding\s*=\s*[\"']([^\"']*)[\"']", declaration)
+        notes(f"the XML declaration is not at the start of the file (line {line}): read without it")
+        rest = data[: found.start()] + data[found.end() :]
+        if encoding and encoding.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+            rest = rest.decode(encoding.group(1).decode("ascii", "replace"), "replace").encode("utf-8")
+        return rest
+    if version and version.group(1) not in (b"1.0", b"1.1"):
+        notes(f"the XML declaration says version {version.group(1).decode('ascii', 'replace')!r}: read as XML 1.0")
+        mended = declaration[: version.start(1)] + b"1.0" + declaration[version.end(1) :]
+        return data[: found.start()] + mended + data[found.end() :]
+    return data
+
+
+def _drop_default_namespace(root: etree._Element, notes: Notes) -> None:
+    """A ``<robot xmlns="…">`` (an older schema) read as plain URDF: its elements lose that namespace."""
+    namespace = etree.QName(root).namespace
+    if namespace is None or namespace in _XACRO_NAMESPACES:
+        return
+    notes(f"<robot> has the XML namespace {namespace!r}: read as plain URDF")
     for element in root.iter():
-        if isinstance(element.tag, str) and etree.QName(element).namespace in _XACRO_NAMESPACES:
-            raise SymkinError(
-                f"line {element.sourceline}: <xacro:{etree.QName(element).localname}> found: "
-                "this is a xacro file; expand it first (xacro ROBOT.urdf.xacro > ROBOT.urdf)"
-            )
-    for element in root.iter("link", "joint", "origin", "axis", "limit", "mimic", "parent", "child"):
-        for attribute, value in element.attrib.items():
-            if "${" in value or "$(" in value:
+        if isinstance(element.tag, str) and etree.QName(element).namespace == namespace:
+            element.tag = etree.QName(element).localname
+    etree.cleanup_namespaces(root)
+
+
+def _is_kinematics(element: etree._Element, root: etree._Element) -> bool:
+    """Whether ``element`` is part of the tree: ``<robot>``, a ``<link>`` element itself, or a
+    ``<joint>`` and anything in it; a xacro element right under ``<robot>`` may make links or
+    joints. What lies inside a link (visual, collision, inertial) and other top-level elements
+    (gazebo, transmission, material) is not."""
+    lineage = []
+    while element is not root and element is not None:
+        lineage.append(element)
+        element = element.getparent()
+    if not lineage:
+        return True
+    top = lineage[-1]
+    if not isinstance(top.tag, str):
+        return False
+    name = etree.QName(top)
+    if name.namespace in _XACRO_NAMESPACES:
+        return True
+    return name.localname == "joint" or (name.localname == "link" and len(lineage) == 1)
+
+
+def _refuse_xacro(root: etree._Element, notes: Notes) -> None:
+    """Refuse xacro that touches the kinematic tree; note xacro left only elsewhere (it is ignored)."""
+    ignored = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        is_xacro = etree.QName(element).namespace in _XACRO_NAMESPACES
+        expressions = [(a, v) for a, v in element.attrib.items() if "${" in v or "$(" in v]
+        if not is_xacro and not expressions:
+            continue
+        where = f"line {element.sourceline}"
+        if _is_kinematics(element, root):
+            if is_xacro:
                 raise SymkinError(
-                    f"line {element.sourceline}: <{element.tag} {attribute}={value!r}> is a xacro expression; "
-                    "expand the file with xacro first"
+                    f"{where}: <xacro:{etree.QName(element).localname}> found: "
+                    "this is a xacro file; expand it first (xacro ROBOT.urdf.xacro > ROBOT.urdf)"
                 )
+            attribute, value = expressions[0]
+            raise SymkinError(
+                f"{where}: <{etree.QName(element).localname} {attribute}={value!r}> is a xacro expression; "
+                "expand the file with xacro first"
+            )
+        ignored.append(f"<{'xacro:' if is_xacro else ''}{etree.QName(element).localname}> ({where})")
+    if ignored:
+        shown = ", ".join(ignored[:4]) + (f" and {len(ignored) - 4} more" if len(ignored) > 4 else "")
+        notes(f"xacro left outside links and joints ignored: {shown}")
 
 
 def _required(element: etree._Element, attribute: str, what: str) -> str:
@@ -217,7 +297,7 @@ def _limits(element: etree._Element | None, joint_type: str, label: str) -> tupl
     )
     lower, upper = number("lower"), number("upper")
     if lower > upper:
-        raise SymkinError(f"{label}: <limit> lower {lower} is above upper {upper}")
+        raise SymkinError(f"{label}: <limit> at line {element.sourceline}: lower {lower} is above upper {upper}; swap them")
     return (lower, upper)
 
 

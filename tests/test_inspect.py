@@ -83,7 +83,7 @@ def test_info(capsys):
     assert status == 0
     assert "panda_finger_joint2: panda_hand -> panda_rightfinger, prismatic, axis -y" in out
     assert "mimics panda_finger_joint1" in out
-    assert "DOF: 8" in out and "leaf links: panda_hand_tcp, panda_leftfinger, panda_rightfinger" in out
+    assert "DOF: 8" in out and "default tips (leaves that move relative to panda_link0): panda_hand_tcp, panda_leftfinger, panda_rightfinger" in out
     assert "q8=panda_finger_joint1" in out
     status, out, _ = run(["info", ROBOTS["puma560"][0]], capsys)
     assert status == 0 and "DOF: 6" in out and "origin Rx(pi/2)" in out

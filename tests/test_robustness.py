@@ -146,7 +146,8 @@ def random_trees(draw):
             if not moving:
                 kind = "revolute"
             else:
-                mimic = (draw(st.sampled_from(moving)), draw(st.floats(-2, 2)), draw(st.floats(-0.5, 0.5)))
+                multiplier = draw(st.one_of(st.sampled_from([1.0, -1.0]), st.floats(-2, 2)))
+                mimic = (draw(st.sampled_from(moving)), multiplier, draw(st.one_of(st.just(0.0), st.floats(-0.5, 0.5))))
                 kind = draw(st.sampled_from(["revolute", "prismatic"]))
         joints.append(JointSpec(
             f"j{i}", kind, parent, f"l{i}",
@@ -163,6 +164,7 @@ def test_random_trees_match_the_numeric_reference(tree, seed):
     links, joints = tree
     model = symkin.parse_urdf(urdf_text("random", links, joints))
     module = compile_model(model)
+    assert symkin.simplify(symkin.derive(model)).ops.arithmetic >= 0  # the closed form's count never crashes
     if not module.joint_names:
         q = torch.zeros(2, 0, dtype=torch.float64)
     else:
@@ -216,3 +218,69 @@ def test_generated_module_imports_without_side_effects(tmp_path):
     result = subprocess.run([sys.executable, "-c", script, str(REPO / "generated")], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "[]" and result.stderr == ""
     assert list(tmp_path.iterdir()) == []
+
+
+# --- quirks of real files -------------------------------------------------------------------------
+
+CLEAN = """<robot name="r">
+  <link name="a"><visual><geometry><box size="1 1 1"/></geometry></visual></link>
+  <link name="b"/>
+  <joint name="j" type="revolute"><parent link="a"/><child link="b"/><origin xyz="0.1 0 0.2" rpy="0 0.3 0"/>
+    <axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
+</robot>
+"""
+QUIRKS = {
+    "a default XML namespace": (CLEAN.replace('<robot name="r">', '<robot name="r" xmlns="http://www.ros.org/wiki/urdf">'), "XML namespace"),
+    "xacro left in a visual": (
+        CLEAN.replace('<robot name="r">', '<robot name="r" xmlns:xacro="http://www.ros.org/wiki/xacro">').replace(
+            "<geometry><box size=\"1 1 1\"/></geometry>", '<xacro:box_material color="${grey}"/><origin xyz="${offset} 0 0"/>'
+        ),
+        "xacro left outside links and joints ignored: <xacro:box_material> (line 2), <origin> (line 2)",
+    ),
+    "a comment before the XML declaration": ('<!-- exported -->\n<?xml version="1.0" encoding="utf-8"?>\n' + CLEAN, "not at the start of the file (line 2)"),
+    "XML version 0.0": ('<?xml version="0.0"?>\n' + CLEAN, "version '0.0': read as XML 1.0"),
+}
+
+
+@pytest.mark.parametrize("quirk", QUIRKS)
+def test_harmless_defects_of_real_files_are_read_with_a_note(quirk):
+    text, expected_note = QUIRKS[quirk]
+    notes: list[str] = []
+    model = symkin.parse_urdf(text, notes=notes.append)
+    assert any(expected_note in note for note in notes), notes
+    clean = compile_model(symkin.parse_urdf(CLEAN, notes=lambda message: None))
+    q = sample_q(clean, 4)
+    torch.testing.assert_close(compile_model(model).forward_and_jacobian(q), clean.forward_and_jacobian(q), rtol=0, atol=0)
+
+
+def test_xacro_that_touches_the_tree_is_still_refused():
+    inside_a_joint = CLEAN.replace('<robot name="r">', '<robot name="r" xmlns:xacro="http://www.ros.org/wiki/xacro">').replace(
+        '<axis xyz="0 1 0"/>', '<axis xyz="0 ${y} 0"/>'
+    )
+    with pytest.raises(symkin.SymkinError, match=r"line 5: <axis xyz='0 \$\{y\} 0'> is a xacro expression"):
+        symkin.parse_urdf(inside_a_joint)
+    macro = CLEAN.replace('<robot name="r">', '<robot name="r" xmlns:xacro="http://www.ros.org/wiki/xacro"><xacro:arm prefix="l"/>')
+    with pytest.raises(symkin.SymkinError, match="<xacro:arm> found: this is a xacro file"):
+        symkin.parse_urdf(macro)
+
+
+def test_mimic_joints_that_cancel_their_source_compile_and_count():
+    """A public gripper's two joints in a row, axes -x then +x, the second mimicking the first: the
+    rotations cancel and SymPy leaves cos(q)**2 + sin(q)**2 in the closed form. It once crashed the count."""
+    joints = [
+        JointSpec("drive", "revolute", "palm", "knuckle", xyz=(0, 0.02, 0.05), axis=(-1, 0, 0)),
+        JointSpec("follow", "revolute", "knuckle", "finger", xyz=(0, 0.04, 0), axis=(1, 0, 0), mimic=("drive", 1.0, 0.0)),
+        JointSpec("tip", "revolute", "finger", "fingertip", xyz=(0, 0.03, 0), axis=(1, 0, 0), mimic=("drive", -1.0, 0.0)),
+    ]
+    xml = urdf_text("gripper", ["palm", "knuckle", "finger", "fingertip"], joints)
+    kinematics = symkin.derive(symkin.parse_urdf(xml))
+    assert symkin.simplify(kinematics).ops.arithmetic > 0 and symkin.unsimplified_ops(kinematics).arithmetic > 0
+    module = compile_model(symkin.parse_urdf(xml))
+    q = sample_q(module, 3)
+    from helpers import PinocchioOracle
+
+    oracle = PinocchioOracle(xml=xml)
+    for i in range(3):
+        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, "palm", q[i].numpy())
+        np.testing.assert_allclose(module(q[i]).numpy(), expected_pose[0], atol=1e-12)
+        np.testing.assert_allclose(module.jacobian(q[i]).numpy(), expected_jacobian[0], atol=1e-12)

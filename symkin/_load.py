@@ -1,0 +1,81 @@
+"""Reading a robot: a URDF or MJCF file, or a DH table, by path or inside example-robot-data.
+
+Light to import: neither SymPy nor torch is needed to read or describe a model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sysconfig
+from pathlib import Path
+
+from ._dh import load_dh
+from ._errors import Notes, SymkinError, read_input, warn_note
+from ._mjcf import is_mjcf, load_mjcf
+from ._model import RobotModel
+from ._urdf import load_urdf
+
+EXAMPLE_ROBOT_DATA = "example-robot-data:"
+"""Prefix of a robot path inside the ``example-robot-data`` package, e.g.
+``example-robot-data:panda_description/urdf/panda.urdf``: the same spelling works on every machine."""
+
+ROBOT_SUFFIXES = (".urdf", ".xml", ".toml")
+
+
+def example_robot_data_folder() -> Path:
+    """Where example-robot-data keeps its robots; a SymkinError when it is not installed."""
+    robots = Path(sysconfig.get_paths()["purelib"]) / "cmeel.prefix/share/example-robot-data/robots"
+    if not robots.is_dir():
+        raise SymkinError("the example-robot-data package is not installed (pip install example-robot-data)", EXAMPLE_ROBOT_DATA)
+    return robots
+
+
+def example_robot_data_files() -> list[str]:
+    """Every robot file in example-robot-data, as ``example-robot-data:RELATIVE/PATH``, sorted."""
+    robots = example_robot_data_folder()
+    return sorted(
+        EXAMPLE_ROBOT_DATA + path.relative_to(robots).as_posix()
+        for path in robots.rglob("*")
+        if path.suffix in (".urdf", ".toml") and path.is_file()
+    )
+
+
+def resolve_robot_path(spelling: str) -> Path:
+    """The file a robot argument names: a path, or ``example-robot-data:RELATIVE/PATH``.
+
+    A missing example-robot-data file is a SymkinError saying where it looked, closest names first.
+    """
+    if not spelling.startswith(EXAMPLE_ROBOT_DATA):
+        return Path(spelling)
+    robots = example_robot_data_folder()
+    path = robots / spelling[len(EXAMPLE_ROBOT_DATA) :]
+    if spelling == EXAMPLE_ROBOT_DATA or not path.is_file():
+        known = example_robot_data_files()
+        close = difflib.get_close_matches(spelling, known, n=5, cutoff=0.5)
+        hint = f"; closest: {', '.join(close)}" if close else f"; it has {len(known)} robot files (symkin info {EXAMPLE_ROBOT_DATA} lists them)"
+        raise SymkinError(f"no such file in {robots}{hint}", spelling)
+    return path
+
+
+def load(path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None) -> RobotModel:
+    """Load a robot: a URDF file, an MJCF file (through the ``mujoco`` package), or a
+    Denavit–Hartenberg table in a ``.toml`` file.
+
+    ``path`` may also be ``example-robot-data:RELATIVE/PATH`` (see :data:`EXAMPLE_ROBOT_DATA`).
+    ``couple_joints``: MJCF joint equalities that are linear become mimic joints (see
+    :func:`~symkin._mjcf.load_mjcf`). ``notes`` receives what was read with a remark (an ignored
+    element, a harmless defect); by default each is a :class:`SymkinNote` warning. Errors are
+    :class:`SymkinError` naming the file as it was spelled.
+    """
+    spelling = os.fspath(path)
+    sink = notes or warn_note
+    try:
+        resolved = resolve_robot_path(spelling)
+        if resolved.suffix.lower() == ".toml":
+            return load_dh(resolved)
+        if is_mjcf(read_input(resolved)):
+            return load_mjcf(resolved, couple_joints, sink)
+        return load_urdf(resolved, sink)
+    except SymkinError as error:
+        raise SymkinError(error.message, spelling) from None
