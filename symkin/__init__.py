@@ -18,7 +18,7 @@ from ._describe import describe
 from ._dh import DHRow, Placement, dh_model, load_dh
 from ._emit import EmitOptions, emit
 from ._errors import SymkinError, SymkinNote
-from ._inspect import Formula, abbreviate, exact_constants, formula
+from ._inspect import Formula, FramedFormula, abbreviate, exact_constants, formula
 from ._load import EXAMPLE_ROBOT_DATA, load
 from ._lower import lower
 from ._mjcf import load_mjcf
@@ -64,6 +64,7 @@ __all__ = [
     "DHRow",
     "EmitOptions",
     "Formula",
+    "FramedFormula",
     "IKResult",
     "Joint",
     "Kinematics",

@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     _robot_arguments(show)
     show.add_argument("--what", choices=("pose", "position", "rotation", "jacobian"), default="pose", help="which quantity (default: pose)")
     show.add_argument("--format", choices=("pretty", "latex", "python"), default="pretty", help="output format (default: pretty)")
+    show.add_argument(
+        "--form",
+        choices=("auto", "expanded", "frames"),
+        default="auto",
+        help="every entry written out, or built through the frames along the way "
+        "(default: auto, frames beyond 7 moving joints)",
+    )
     show.set_defaults(run=_show)
 
     report = commands.add_parser("report", help="write a Markdown report with formulas and pictures (needs symkin[report])")
@@ -167,7 +174,7 @@ def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     from ._inspect import formula
 
     _, kinematics = _kinematics(arguments)
-    texts = [formula(kinematics, tip, arguments.what).render(arguments.format) for tip in kinematics.tips]
+    texts = [formula(kinematics, tip, arguments.what, arguments.form).render(arguments.format) for tip in kinematics.tips]
     print("\n\n".join(text.rstrip("\n") for text in texts))
     return 0
 

@@ -17,7 +17,7 @@ from ._files import write_atomically
 from ._derive import Kinematics, derive
 from ._errors import SymkinError
 from ._describe import axis_text, describe, placement_text, short_number
-from ._inspect import formula
+from ._inspect import FramedFormula, formula
 from ._model import RobotModel
 from ._lower import lower
 from ._simplify import simplify, unsimplified_ops
@@ -35,14 +35,15 @@ def write_report(model: RobotModel, kinematics: Kinematics, folder: Path, progre
     folder.mkdir(parents=True, exist_ok=True)
     progress("drawing the skeleton with a module generated for every link")
     pictures = _draw_skeletons(model, kinematics.base, set(kinematics.tips), folder)
-    progress("writing formulas and operation counts")
-    markdown = _markdown(model, kinematics, pictures)
+    markdown = _markdown(model, kinematics, pictures, progress)
     path = folder / "report.md"
     write_atomically(path, markdown)
     return path
 
 
-def _markdown(model: RobotModel, kinematics: Kinematics, pictures: list[tuple[str, str]]) -> str:
+def _markdown(
+    model: RobotModel, kinematics: Kinematics, pictures: list[tuple[str, str, str]], progress: Callable[[str], None]
+) -> str:
     name = _md(model.name)
     lines = [
         f"# Kinematics of {name}",
@@ -52,10 +53,11 @@ def _markdown(model: RobotModel, kinematics: Kinematics, pictures: list[tuple[st
         "",
         "## Skeleton",
         "",
-        "Joint origins joined by links (grey), joint axes as short arrows (red), tips marked (blue).",
+        "Joint origins joined by links (grey), joint axes as short arrows (red), the base (black), tips (blue).",
         "",
     ]
-    lines += [f"![{caption}]({file})\n" for caption, file in pictures]
+    for caption, file, configuration in pictures:
+        lines += [f"![{caption}]({file})", "", configuration, ""]
     lines += ["## Tree", "", "```", describe(model).replace("```", "'''"), "```", ""]
     lines += [
         "## Joints",
@@ -76,15 +78,20 @@ def _markdown(model: RobotModel, kinematics: Kinematics, pictures: list[tuple[st
         )
     joints = ", ".join(f"$q_{{{i + 1}}}$ = {_md(n)}" for i, n in enumerate(kinematics.joint_names))
     lines += ["", "## Formulas", "", f"Joint variables: {joints}.", ""]
-    for tip in kinematics.tips:
+    for number, tip in enumerate(kinematics.tips, 1):
+        progress(f"writing the formulas of tip {number}/{len(kinematics.tips)}")
         for what, symbol in (("pose", "X"), ("jacobian", "J")):
-            latex = formula(kinematics, tip, what).latex()
-            lines.append(f"**{'Pose' if what == 'pose' else 'Geometric Jacobian (rows v; ω, base-frame axes)'} of {_md(tip)}:**")
-            lines.append("")
+            readable = formula(kinematics, tip, what)
+            latex = readable.latex()
+            title = "Pose" if what == "pose" else "Geometric Jacobian (rows v; ω, base-frame axes)"
+            framed = isinstance(readable, FramedFormula)
+            through = ", through the frames along the way (columns x, y, z and origin p of each)" if framed else ""
+            lines += [f"**{title} of {_md(tip)}{through}:**", ""]
             if len(latex) <= _LONGEST_FORMULA:
-                lines += ["$$", f"{symbol} = {latex}", "$$", ""]
+                lines += ["$$", latex if framed else f"{symbol} = {latex}", "$$", ""]
             else:
                 lines += [f"({len(latex):,} characters of LaTeX: see `symkin show --tip {_code(tip)} --what {what}`)", ""]
+    progress("counting operations")
     pose_ops, full_ops = simplify(kinematics, jacobian=False).ops, simplify(kinematics).ops
     pose_before, full_before = unsimplified_ops(kinematics, jacobian=False), unsimplified_ops(kinematics)
     lines += [
@@ -112,7 +119,8 @@ def _generated_cost(kinematics: Kinematics) -> str:
     )
 
 
-def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) -> list[tuple[str, str]]:
+def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) -> list[tuple[str, str, str]]:
+    """Two pictures, at q = 0 (within limits) and at a seeded random q: ``(caption, file, configuration)``."""
     import matplotlib.pyplot as plt
     import torch
 
@@ -134,12 +142,16 @@ def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) 
         figure.tight_layout()
         figure.savefig(folder / file, dpi=110)
         plt.close(figure)
-        pictures.append((f"{model.name} at the {label}", file))
+        values = ", ".join(f"{_md(name)} = {value:.4g}" for name, value in zip(module.joint_names, q.tolist()))
+        pictures.append((f"{model.name} at the {label}", file, f"Drawn at {values or 'no joints'} (rad or m)."))
     return pictures
 
 
 def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> None:
     import numpy as np
+
+    from matplotlib.lines import Line2D
+    from mpl_toolkits.mplot3d import proj3d
 
     origin = {base: np.zeros(3), **{link: X[:3, 3] for link, X in frames.items()}}
     points = np.array(list(origin.values()))
@@ -152,18 +164,44 @@ def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> N
         if joint.moves:
             direction = frames[joint.child][:3, :3] @ np.array(joint.axis) * span * 0.06
             axes.quiver(*b, *direction, color="tab:red", linewidth=1.2)
-    for tip in tips:
-        if tip in origin:
-            axes.scatter(*origin[tip], color="tab:blue", s=30)
-            axes.text(*origin[tip], f" {tip}", color="tab:blue", fontsize=7)
-    axes.scatter(0, 0, 0, color="black", marker="s", s=25)
     center = (points.max(axis=0) + points.min(axis=0)) / 2
     for setter, c in zip((axes.set_xlim, axes.set_ylim, axes.set_zlim), center):
         setter(c - span / 2 * 1.1, c + span / 2 * 1.1)
     axes.set_box_aspect((1, 1, 1))
+    # Tips whose labels would overprint in the picture (a tool frame on its flange, two cameras in the
+    # head) share one label; measured in pixels, after the projection.
+    axes.figure.canvas.draw()
+    pixels = {
+        tip: axes.transData.transform(proj3d.proj_transform(*origin[tip], axes.get_proj())[:2]) for tip in tips & origin.keys()
+    }
+    spots: list[list[str]] = []
+    for tip in sorted(pixels):
+        near = [names for names in spots if _label_overlaps(pixels[names[0]] - pixels[tip])]
+        if near:
+            near[0].append(tip)
+        else:
+            spots.append([tip])
+    for tip in pixels:
+        axes.scatter(*origin[tip], color="tab:blue", s=30)
+    for names in spots:
+        axes.text(*origin[names[0]], f"  {', '.join(names)}", color="tab:blue", fontsize=7)
+    axes.scatter(0, 0, 0, color="black", marker="s", s=25)
+    axes.text(0, 0, 0, f"{base}  ", color="black", fontsize=7, horizontalalignment="right")
+    legend = [
+        Line2D([], [], color="0.45", linewidth=2, label="link (joint origin to joint origin)"),
+        Line2D([], [], color="tab:red", linewidth=1.2, label="joint axis"),
+        Line2D([], [], color="black", marker="s", linestyle="", label=f"base {base}"),
+        Line2D([], [], color="tab:blue", marker="o", linestyle="", label="tip"),
+    ]
+    axes.legend(handles=legend, loc="upper left", fontsize=8)
     axes.set_xlabel("x [m]")
     axes.set_ylabel("y [m]")
     axes.set_zlabel("z [m]")
+
+
+def _label_overlaps(offset) -> bool:
+    """Whether labels written to the right of two points ``offset`` pixels apart would overprint."""
+    return abs(offset[1]) < 9 and abs(offset[0]) < 60
 
 
 def _md(text: str) -> str:

@@ -36,10 +36,12 @@ def random_q(module, seed=0) -> torch.Tensor:
     return lower + (upper - lower) * torch.rand(len(module.joint_names), generator=generator, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("form", ["expanded", "frames"])
 @pytest.mark.parametrize("what", symkin._inspect.WHATS)
-def test_readable_forms_equal_the_generated_code(robot, what):
+def test_readable_forms_equal_the_generated_code(robot, what, form):
     _, _, tip, _, kinematics, module = robot
-    shown = symkin.formula(kinematics, tip, what)
+    shown = symkin.formula(kinematics, tip, what, form)
+    assert isinstance(shown, symkin.FramedFormula) == (form == "frames")
     evaluate = sp.lambdify(kinematics.q, shown.expanded().tolist(), "math")
     namespace: dict = {}
     exec(shown.python(), namespace)
@@ -49,6 +51,24 @@ def test_readable_forms_equal_the_generated_code(robot, what):
         expected = {"pose": pose, "position": pose[:3, 3:], "rotation": pose[:3, :3], "jacobian": jacobian}[what].numpy()
         np.testing.assert_allclose(np.array(evaluate(*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0)
         np.testing.assert_allclose(np.array(namespace[what](*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0)
+
+
+def test_long_chains_are_shown_through_frames():
+    """A humanoid's hand has ten joints above it: written out, its Jacobian runs to tens of thousands
+    of characters; through the frames along the way it stays a page, and still computes the same."""
+    model = symkin.load(str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf")))
+    kinematics = symkin.derive(model, ("right_rubber_hand",), "pelvis")
+    module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
+    shown = symkin.formula(kinematics, "right_rubber_hand", "jacobian")
+    assert isinstance(shown, symkin.FramedFormula) and len(kinematics.q) > symkin._inspect.EXPANDED_UP_TO
+    text = shown.pretty()
+    assert len(text) < 8000 and "v[q10] = " in text and " × (" in text
+    assert "\\begin{aligned}" in shown.latex() and "\\mathbf{p}_{\\mathrm{right\\_rubber\\_hand}}" in shown.latex()
+    namespace: dict = {}
+    exec(shown.python(), namespace)
+    q = random_q(module, 3)
+    _, jacobian = module.forward_and_jacobian(q)
+    np.testing.assert_allclose(np.array(namespace["jacobian"](*q.tolist())), jacobian.numpy(), atol=1e-12, rtol=0)
 
 
 def test_textbook_abbreviations_and_angle_sums(robot):
@@ -97,6 +117,10 @@ def test_show_prints_each_format(fmt, what, capsys):
     assert status == 0 and err == ""
     marker = {"pretty": "c₂₃", "latex": "c_{23}", "python": "c23 = math.cos(q2 + q3)"}[fmt]
     assert marker in out
+    status, out, err = run(["show", path, "--tip", tip, "--base", base, "--what", what, "--format", fmt, "--form", "frames"], capsys)
+    assert status == 0 and err == ""
+    marker = {"pretty": "p_tool0 = p_wrist_3_link + 0.0823⋅y_wrist_2_link", "latex": "\\mathbf{p}_{\\mathrm{tool0}} &=", "python": "p_tool0 = _sum("}[fmt]
+    assert marker in out
 
 
 @pytest.mark.parametrize(
@@ -105,6 +129,7 @@ def test_show_prints_each_format(fmt, what, capsys):
         (["show", ROBOTS["ur5"][0], "--tip", "nowhere"], "tip link 'nowhere' is not in robot 'ur5'"),
         (["show", ROBOTS["ur5"][0], "--format", "html"], "argument --format: invalid choice: 'html'"),
         (["show", ROBOTS["ur5"][0], "--what", "velocity"], "argument --what: invalid choice: 'velocity'"),
+        (["show", ROBOTS["ur5"][0], "--form", "short"], "argument --form: invalid choice: 'short'"),
         (["info", "missing.urdf"], "missing.urdf: cannot read file"),
     ],
 )
@@ -126,3 +151,30 @@ def test_report_has_no_broken_images(name, tmp_path, capsys):
         data = (tmp_path / "report" / image).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
     assert "$$" in markdown and "## Joints" in markdown and "after CSE" in markdown
+
+
+def test_report_pictures_label_each_spot_once_and_say_what_they_draw(tmp_path, capsys):
+    """UR5's ee_link and tool0 sit at one spot: one label names both instead of overprinting."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from symkin._report import _plot
+
+    path, _, base = ROBOTS["ur5"]
+    model = symkin.load(path)
+    links = tuple(link for link in model.links if link != base and model.is_below(link, base))
+    module = symkin.module_class(symkin.load_module(symkin.generate(symkin.derive(model, links, base))))()
+    poses = module(torch.zeros(6, dtype=torch.float64)).numpy()
+    figure = plt.figure()
+    axes = figure.add_subplot(projection="3d")
+    _plot(axes, model, base, {link: poses[i] for i, link in enumerate(links)}, {"ee_link", "tool0", "shoulder_link"})
+    labels = sorted(text.get_text().strip() for text in axes.texts)
+    plt.close(figure)
+    assert labels == ["base_link", "ee_link, tool0", "shoulder_link"]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [
+        "link (joint origin to joint origin)", "joint axis", "base base_link", "tip"
+    ]
+    status, _, _ = run(["report", path, "--tip", "tool0", "--base", base, "-o", str(tmp_path), "-q"], capsys)
+    markdown = (tmp_path / "report.md").read_text()
+    assert status == 0 and "Drawn at shoulder\\_pan\\_joint = 0, shoulder\\_lift\\_joint = 0" in markdown
