@@ -283,7 +283,7 @@ def _frames(
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a × b over the first dimension (x, y, z)."""
-    if a.numel() < _LARGE and not _tracing():
+    if not _tracing() and a.numel() < _LARGE:
         return torch.linalg.cross(a, b, dim=0)
     # torch.linalg.cross is one operation, but several times slower than these over many lanes.
     ax, ay, az = a.unbind()
@@ -333,7 +333,7 @@ def _jacobian(
     linear = _cross(axis, lever)
     columns = torch.cat([linear, axis]) * pair_scale
     source = torch.cat([columns.view(-1, batch), columns.new_zeros(1, batch)])
-    if source.numel() < _LARGE and not _tracing():
+    if not _tracing() and source.numel() < _LARGE:
         return source.index_select(0, jacobian_source).mT.contiguous()
     # Over many configurations, transpose the few nonzero columns rather than the whole output.
     return source.mT.contiguous().index_select(1, jacobian_source)

@@ -194,7 +194,7 @@ def _frames(
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a × b over the first dimension (x, y, z)."""
-    if a.numel() < _LARGE and not _tracing():
+    if not _tracing() and a.numel() < _LARGE:
         return torch.linalg.cross(a, b, dim=0)
     # torch.linalg.cross is one operation, but several times slower than these over many lanes.
     ax, ay, az = a.unbind()
