@@ -183,3 +183,19 @@ def test_templates_ship_inside_the_installed_package():
 
     for backend in ("torch", "jax"):
         assert resources.files("symkin.templates").joinpath(backend, "module.py.jinja").is_file()
+
+
+@pytest.mark.parametrize(
+    "robot, expected",
+    [
+        ("panda", "PandaKinematics"),
+        ("g1_29dof_rev_1_0", "G1_29dofRev1_0Kinematics"),
+        ("b1-z1", "B1Z1Kinematics"),
+        ("ur5_robot", "Ur5RobotKinematics"),
+        ("2link", "Robot2linkKinematics"),
+    ],
+)
+def test_default_class_names_keep_number_boundaries(robot, expected):
+    from symkin._emit import default_class_name
+
+    assert default_class_name(robot) == expected and expected.isidentifier()

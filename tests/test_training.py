@@ -173,11 +173,11 @@ def test_train_ik_example_lowers_the_loss(tmp_path):
     spec = importlib.util.spec_from_file_location("train_ik", REPO / "examples/train_ik.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    result = example.main(["--steps", "150", "--batch-size", "256", "--curve", str(tmp_path / "curve.png")])
+    result = example.main(["--steps", "150", "--batch-size", "256", "--rotation-weight", "0.2", "--out", str(tmp_path / "plots" / "curve.png")])
     losses = [loss for _, loss in result["history"]]
     assert sum(losses[-20:]) / 20 < 0.7 * sum(losses[:20]) / 20
     assert result["after"][0] < result["before"][0]
-    assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "plots" / "curve.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
