@@ -140,11 +140,11 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     started = time.perf_counter()
     progress(f"parsing {arguments.robot}")
     model, kinematics = _kinematics(arguments, floating_base=arguments.floating_base or None)
-    progress(f"derived the column program: {len(kinematics.tips)} tip(s), {len(kinematics.joint_names)} joint(s) of {model.name!r}")
+    progress(f"derived the column program: {_count(kinematics.tips, 'tip')}, {_count(kinematics.joint_names, 'joint')} of {model.name!r}")
     source = generate(kinematics, EmitOptions(arguments.name, shlex.join(["symkin", *argv])), progress, arguments.backend)
     suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"
     written = write_output(arguments.output, f"{sanitize(model.name).lower()}_kinematics{suffix}.py", source)
-    progress(f"wrote {written} ({len(kinematics.joint_names)} joints, {len(kinematics.tips)} tips, {time.perf_counter() - started:.1f} s)")
+    progress(f"wrote {written} ({_count(kinematics.joint_names, 'joint')}, {_count(kinematics.tips, 'tip')}, {time.perf_counter() - started:.1f} s)")
     return 0
 
 
@@ -206,3 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("symkin: interrupted", file=sys.stderr)
         return 130
+
+
+def _count(items: Sequence[object], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"

@@ -25,7 +25,7 @@ CASES = [
     ("pr2_description/urdf/pr2.urdf", ("r_gripper_tool_frame",), "torso_lift_link"),  # base below the root
     ("g1_description/urdf/g1_29dof_rev_1_0.urdf", None, None),  # 29-DOF humanoid, every leaf
     ("talos_data/robots/talos_full_v2.urdf", None, None),  # humanoid with 12 mimic gripper joints
-    ("tiago_description/robots/tiago_dual.urdf", None, None),  # 101 joints, 37 tips
+    ("tiago_description/robots/tiago_dual.urdf", None, None),  # 101 joints, 31 moving leaves
 ]
 
 
