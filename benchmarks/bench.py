@@ -17,7 +17,7 @@ Prints the median time of each and the ratio (theirs / ours: above 1 means symki
 then codegen time, import time, the generated program's size and the closed form's operation
 count, then batched IK on 1,000 reachable Panda targets (against pytorch_kinematics) and whole-body IK
 on G1 with a floating base. One torch thread unless --threads.
-The full run takes about 4 minutes on a 2-core CPU, --quick about 30 s.
+The full run takes about 4 minutes on a 2-core CPU, --quick about 20 s.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the pose error between the FK result and the target, so gradients flow from
 the pose error through the kinematics into the network. No IK solver and no
 joint-space labels are needed: targets are FK of random in-limit configurations.
 
-    python examples/train_ik.py --out curve.png      # about 50 s on 2 CPU cores (README)
+    python examples/train_ik.py --out curve.png      # about a minute on 2 CPU cores
     python examples/train_ik.py --device cuda --steps 20000 --batch-size 4096
 """
 

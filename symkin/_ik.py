@@ -77,8 +77,8 @@ def solve_ik(
         restarts: initial configurations per target: random within the limits (within ±π for
             unbounded joints); with ``initial`` given, it is the first.
         initial: optional (..., n) starting joint values.
-        initial_base: optional (..., 7) or (7,) starting base pose (default: at the origin,
-            unrotated).
+        initial_base: optional (..., 7) or (7,) starting base pose (default: per restart, the base
+            placed so that the first full-pose tip sits on its target).
         generator: random source for the restarts, for reproducible results.
     """
     names, goal, batch_shape = _targets(module, targets, tip)
