@@ -24,6 +24,7 @@ What keeps it small:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -171,6 +172,17 @@ class Kinematics:
             return self.tip_frames[self.tips.index(name)]
         except ValueError:
             raise SymkinError(f"{name!r} is not a tip of these kinematics (tips: {', '.join(self.tips)})") from None
+
+    def dependencies(self, roots: Iterable[int]) -> list[int]:
+        """The vectors the roots are made from, roots included, in definition (dependency) order."""
+        reached: set[int] = set()
+        stack = list(roots)
+        while stack:
+            index = stack.pop()
+            if index not in reached:
+                reached.add(index)
+                stack.extend(source for _, source in self.vectors[index].terms)
+        return sorted(reached)
 
     def entries(self, index: int) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
         """The x, y, z of vector ``index`` in closed form."""

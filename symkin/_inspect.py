@@ -9,6 +9,7 @@ exact constants where a float is within 1e-12 of a simple one (π/2, √2/2, 1/3
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -25,8 +26,27 @@ FORMATS = ("pretty", "latex", "python")
 _EXACT_TOLERANCE = 1e-12
 
 
+class _Readable(ABC):
+    """What both readable forms share: one text per format."""
+
+    @abstractmethod
+    def pretty(self) -> str: ...
+
+    @abstractmethod
+    def latex(self) -> str: ...
+
+    @abstractmethod
+    def python(self) -> str: ...
+
+    def render(self, format: str) -> str:
+        """The text in ``format``: one of pretty, latex, python."""
+        if format not in FORMATS:
+            raise SymkinError(f"unknown format {format!r} (expected one of {', '.join(FORMATS)})")
+        return {"pretty": self.pretty, "latex": self.latex, "python": self.python}[format]()
+
+
 @dataclass(frozen=True)
-class Formula:
+class Formula(_Readable):
     """A readable closed form of one tip's pose, position, rotation or Jacobian.
 
     Attributes:
@@ -79,11 +99,6 @@ class Formula:
         lines.append("    ]")
         return "\n".join(lines) + "\n"
 
-    def render(self, format: str) -> str:
-        if format not in FORMATS:
-            raise SymkinError(f"unknown format {format!r} (expected one of {', '.join(FORMATS)})")
-        return {"pretty": self.pretty, "latex": self.latex, "python": self.python}[format]()
-
 
 class FrameVector(sp.Symbol):
     """A named 3-vector of a frame (``p_forearm_link``), printed by its whole name: not a subscript."""
@@ -121,7 +136,7 @@ class Cross(sp.Function):
 
 
 @dataclass(frozen=True)
-class FramedFormula:
+class FramedFormula(_Readable):
     """One tip's pose, position, rotation or Jacobian through named intermediate frames, for long chains.
 
     Every vector is a column of some frame, as a textbook writes it: ``x_F``, ``y_F``, ``z_F`` the
@@ -230,11 +245,6 @@ class FramedFormula:
         lines.append("    ]")
         return "\n".join(lines) + "\n"
 
-    def render(self, format: str) -> str:
-        if format not in FORMATS:
-            raise SymkinError(f"unknown format {format!r} (expected one of {', '.join(FORMATS)})")
-        return {"pretty": self.pretty, "latex": self.latex, "python": self.python}[format]()
-
 
 FORMS = ("auto", "expanded", "frames")
 EXPANDED_UP_TO = 7
@@ -310,17 +320,10 @@ def _framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
         roots = [frame.columns[3]] + [i for m in motions for i in (m.axis, m.origin)]
     else:
         roots = {"pose": list(frame.columns), "position": [frame.columns[3]], "rotation": list(frame.columns[:3])}[what]
-    needed: set[int] = set()
-    stack = list(roots)
-    while stack:
-        index = stack.pop()
-        if index not in needed:
-            needed.add(index)
-            stack.extend(source for _, source in kinematics.vectors[index].terms)
     symbols: dict[int, sp.Symbol] = {}
     taken: set[str] = set()
     constants, definitions = {}, []
-    for index in sorted(needed):
+    for index in kinematics.dependencies(roots):
         vector = kinematics.vectors[index]
         prefix = {"R0": "x", "R1": "y", "R2": "z", "p": "p", "axis": "a"}.get(vector.quantity, "o")
         name = unique_name(f"{prefix}_{sanitize(vector.frame)}", taken)

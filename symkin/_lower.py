@@ -101,8 +101,8 @@ class _Naming:
         kinematics = self.kinematics
         pose_roots = [i for tip in kinematics.tip_frames for i in tip.columns]
         motion_roots = [i for m in kinematics.motions for i in (m.axis, m.origin)]
-        pose_needed = self._needed(pose_roots)
-        motion_needed = sorted(set(self._needed(motion_roots)) - set(pose_needed))
+        pose_needed = kinematics.dependencies(pose_roots)
+        motion_needed = sorted(set(kinematics.dependencies(motion_roots)) - set(pose_needed))
         coefficients = [c for i in pose_needed + motion_needed for c, _ in self.vectors[i].terms]
         angles = _angles(coefficients, kinematics.q)
         labels = [_angle_label(a, kinematics.q, k) for k, a in enumerate(angles)]
@@ -153,17 +153,6 @@ class _Naming:
                     if stored in self.index_of:
                         found.setdefault(self.index_of[stored], None)
         return list(found)
-
-    def _needed(self, roots: Iterable[int]) -> list[int]:
-        """The vectors the roots depend on, in definition order (which is dependency order)."""
-        reached: set[int] = set()
-        stack = list(roots)
-        while stack:
-            index = stack.pop()
-            if index not in reached:
-                reached.add(index)
-                stack.extend(source for _, source in self.vectors[index].terms)
-        return sorted(reached)
 
     def _blocks(self, indices: list[int]) -> list[tuple[str, list[Assignment]]]:
         blocks: list[tuple[str, list[Assignment]]] = []
