@@ -21,7 +21,12 @@ class MujocoOracle:
         import mujoco
 
         self.mujoco = mujoco
-        self.model = mujoco.MjModel.from_xml_path(str(path))
+        # MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working folder.
+        previous = mujoco.set_mju_user_warning(lambda message: None)
+        try:
+            self.model = mujoco.MjModel.from_xml_path(str(path))
+        finally:
+            mujoco.set_mju_user_warning(previous)
         self.data = mujoco.MjData(self.model)
 
     def _id(self, kind, name: str, prefix: str) -> int:
