@@ -141,8 +141,8 @@ class FramedFormula(_Readable):
 
     Every vector is a column of some frame, as a textbook writes it: ``x_F``, ``y_F``, ``z_F`` the
     axes of frame F (its rotation's columns), ``p_F`` its origin, ``a_J`` the axis of joint J, ``o_F``
-    a constant offset of F's origin. Each is
-    a combination of earlier ones with coefficients in the abbreviations (``c1``, ``s23``).
+    a constant offset of F's origin. Each is a combination of earlier ones with coefficients in the
+    abbreviations (``c1``, ``s23``).
 
     Attributes:
         tip, base, what, joint_names, abbreviations: as in :class:`Formula`.
