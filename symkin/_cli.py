@@ -9,6 +9,7 @@ with no traceback and no output file. Remarks about an input that are not errors
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -206,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("symkin: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`symkin show … | head`): not an error, and nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _count(items: Sequence[object], noun: str) -> str:

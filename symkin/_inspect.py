@@ -51,6 +51,7 @@ class Formula(_Readable):
 
     Attributes:
         tip, base, what: which quantity (``what`` is one of pose, position, rotation, jacobian).
+        floating_base: whether the base is a free body; the formula is relative to it all the same.
         expression: the matrix in the abbreviations and ``q1 … qn``, constants exact where simple.
         abbreviations: ``{c23: cos(q2 + q3), …}`` in the order they are first used.
         joint_names: the joint behind each ``q``.
@@ -62,6 +63,7 @@ class Formula(_Readable):
     expression: sp.Matrix
     abbreviations: dict[sp.Symbol, sp.Expr]
     joint_names: tuple[str, ...]
+    floating_base: bool = False
 
     def expanded(self) -> sp.Matrix:
         """The same matrix with every abbreviation written out: a function of q alone."""
@@ -145,7 +147,7 @@ class FramedFormula(_Readable):
     abbreviations (``c1``, ``s23``).
 
     Attributes:
-        tip, base, what, joint_names, abbreviations: as in :class:`Formula`.
+        tip, base, what, joint_names, abbreviations, floating_base: as in :class:`Formula`.
         constants: vectors with constant entries: ``{symbol: (x, y, z)}``.
         frames: ``(symbol, expression)`` definitions, each in earlier symbols, in order.
         result: the quantity in the symbols: pose and rotation their columns (then the origin for a
@@ -160,6 +162,7 @@ class FramedFormula(_Readable):
     result: tuple[sp.Expr, ...]
     abbreviations: dict[sp.Symbol, sp.Expr]
     joint_names: tuple[str, ...]
+    floating_base: bool = False
 
     def expanded(self) -> sp.Matrix:
         """The same matrix as :meth:`Formula.expanded`: every frame and abbreviation written out."""
@@ -269,7 +272,9 @@ def formula(kinematics: Kinematics, tip: str, what: str = "pose", form: str = "a
         matrix = {"pose": pose, "position": pose[:3, 3], "rotation": pose[:3, :3]}[what]
     exact = matrix.applyfunc(exact_constants)
     expression, abbreviations = abbreviate(exact, kinematics.q)
-    return Formula(tip, kinematics.base, what, expression, abbreviations, kinematics.joint_names)
+    return Formula(
+        tip, kinematics.base, what, expression, abbreviations, kinematics.joint_names, kinematics.signature.floating_base
+    )
 
 
 def abbreviate(matrix: sp.Matrix, q: tuple[sp.Symbol, ...]) -> tuple[sp.Matrix, dict[sp.Symbol, sp.Expr]]:
@@ -353,7 +358,15 @@ def _framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
     count = len(definitions)
     frames = tuple((s, abbreviated[k]) for k, (s, _) in enumerate(definitions))
     return FramedFormula(
-        tip, kinematics.base, what, constants, frames, tuple(abbreviated[count:]), abbreviations, kinematics.joint_names
+        tip,
+        kinematics.base,
+        what,
+        constants,
+        frames,
+        tuple(abbreviated[count:]),
+        abbreviations,
+        kinematics.joint_names,
+        kinematics.signature.floating_base,
     )
 
 
@@ -409,11 +422,12 @@ class _PythonPrinter(PythonCodePrinter):
         return repr(float(expr))
 
 
-def _joint_symbols(formula: Formula) -> list[sp.Symbol]:
+def _joint_symbols(formula: Formula | FramedFormula) -> list[sp.Symbol]:
     return [sp.Symbol(f"q{i + 1}", real=True) for i in range(len(formula.joint_names))]
 
 
-def _title(formula: Formula) -> str:
+def _title(formula: Formula | FramedFormula) -> str:
     quantity = {"pose": "X", "position": "p", "rotation": "R", "jacobian": "J"}[formula.what]
     joints = ", ".join(f"q{i + 1}={_shown(n)}" for i, n in enumerate(formula.joint_names))
-    return f"{quantity}_base_tip: {formula.what} of {_shown(formula.tip)} in {_shown(formula.base)}; {joints}"
+    free = " (a free body: in the world, X_world_tip = X_world_base · X_base_tip)" if formula.floating_base else ""
+    return f"{quantity}_base_tip: {formula.what} of {_shown(formula.tip)} in {_shown(formula.base)}{free}; {joints}"

@@ -199,3 +199,17 @@ def test_default_class_names_keep_number_boundaries(robot, expected):
     from symkin._emit import default_class_name
 
     assert default_class_name(robot) == expected and expected.isidentifier()
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """`symkin show … | head -1`: a closed pipe ends the command quietly (status 1), without a traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before symkin writes anything
+    ur5 = "example-robot-data:ur_description/urdf/ur5_robot.urdf"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "symkin", "show", ur5, "--tip", "tool0"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1 and result.stderr == ""

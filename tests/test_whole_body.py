@@ -232,3 +232,17 @@ def test_planar_and_floating_in_info_and_convert():
     again = symkin.parse_urdf(text)
     q = sample_q(compile_model(model), 3)
     torch.testing.assert_close(compile_model(again)(q), compile_model(model)(q), rtol=0, atol=1e-12)
+
+
+def test_show_and_report_of_a_floating_robot_say_the_base_is_free(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from symkin._cli import main
+
+    path = tmp_path / "drone_arm.urdf"
+    path.write_text(ROOT_FLOATING)
+    assert main(["show", str(path), "--what", "position"]) == 0
+    out = capsys.readouterr().out
+    assert "position of hand in body (a free body: in the world, X_world_tip = X_world_base · X_base_tip)" in out
+    assert main(["report", str(path), "-o", str(tmp_path / "report"), "-q"]) == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "Base link `body` (a free body" in markdown and "skeleton_random.png" in markdown
