@@ -143,12 +143,12 @@ def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) 
         figure = plt.figure(figsize=(7, 7))
         axes = figure.add_subplot(projection="3d")
         _plot(axes, model, base, frames, tips)
-        axes.set_title(f"{model.name}: {label}")
+        axes.set_title(f"{_plain(model.name)}: {label}")
         figure.tight_layout()
         figure.savefig(folder / file, dpi=110)
         plt.close(figure)
         values = ", ".join(f"{_md(name)} = {value:.4g}" for name, value in zip(module.joint_names, q.tolist()))
-        pictures.append((f"{model.name} at the {label}", file, f"Drawn at {values or 'no joints'} (rad or m)."))
+        pictures.append((f"{_md(model.name)} at the {label}", file, f"Drawn at {values or 'no joints'} (rad or m)."))
     return pictures
 
 
@@ -189,19 +189,24 @@ def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> N
     for tip in pixels:
         axes.scatter(*origin[tip], color="tab:blue", s=30)
     for names in spots:
-        axes.text(*origin[names[0]], f"  {', '.join(names)}", color="tab:blue", fontsize=7)
+        axes.text(*origin[names[0]], f"  {_plain(', '.join(names))}", color="tab:blue", fontsize=7)
     axes.scatter(0, 0, 0, color="black", marker="s", s=25)
-    axes.text(0, 0, 0, f"{base}  ", color="black", fontsize=7, horizontalalignment="right")
+    axes.text(0, 0, 0, f"{_plain(base)}  ", color="black", fontsize=7, horizontalalignment="right")
     legend = [
         Line2D([], [], color="0.45", linewidth=2, label="link (joint origin to joint origin)"),
         Line2D([], [], color="tab:red", linewidth=1.2, label="joint axis"),
-        Line2D([], [], color="black", marker="s", linestyle="", label=f"base {base}"),
+        Line2D([], [], color="black", marker="s", linestyle="", label=f"base {_plain(base)}"),
         Line2D([], [], color="tab:blue", marker="o", linestyle="", label="tip"),
     ]
     axes.legend(handles=legend, loc="upper left", fontsize=8)
     axes.set_xlabel("x [m]")
     axes.set_ylabel("y [m]")
     axes.set_zlabel("z [m]")
+
+
+def _plain(name: str) -> str:
+    """A name as matplotlib text: its ``$`` signs are not mathematics."""
+    return name.replace("$", "\\$")
 
 
 def _label_overlaps(offset) -> bool:

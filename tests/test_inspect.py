@@ -178,3 +178,22 @@ def test_report_pictures_label_each_spot_once_and_say_what_they_draw(tmp_path, c
     status, _, _ = run(["report", path, "--tip", "tool0", "--base", base, "-o", str(tmp_path), "-q"], capsys)
     markdown = (tmp_path / "report.md").read_text()
     assert status == 0 and "Drawn at shoulder\\_pan\\_joint = 0, shoulder\\_lift\\_joint = 0" in markdown
+
+
+def test_report_survives_names_that_look_like_markup(tmp_path, capsys):
+    """Dollar signs are mathematics to matplotlib and brackets are links to Markdown: names stay text."""
+    pytest.importorskip("matplotlib")
+    urdf = tmp_path / "marked.urdf"
+    urdf.write_text(
+        """<robot name="r]($x">
+  <link name="base$"/><link name="tip$\\frac{$"/><link name="a_b]"/>
+  <joint name="j$1" type="revolute"><parent link="base$"/><child link="tip$\\frac{$"/>
+    <axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
+  <joint name="j[2]" type="revolute"><parent link="base$"/><child link="a_b]"/><origin xyz="0.1 0 0"/>
+    <axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
+</robot>"""
+    )
+    status, _, err = run(["report", str(urdf), "-o", str(tmp_path / "report"), "-q"], capsys)
+    assert status == 0 and err == ""
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "![r\\](\\$x at the zero configuration](skeleton_zero.png)" in markdown
