@@ -432,7 +432,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q: torch.Tensor, *tables: torch.Tensor) -> torch.Tensor:
-        frame_tables, gradient_tables = tables[:4], tables[4:]
+        frame_tables = tables[:4]
         pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
         ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.

@@ -24,7 +24,7 @@ What keeps it small:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -98,6 +98,10 @@ class Tip:
     motions: tuple[int, ...]
 
 
+Entries = Callable[[int], tuple[sp.Expr, sp.Expr, sp.Expr]]
+"""A vector's x, y, z by its index."""
+
+
 @dataclass(frozen=True)
 class Signature:
     """What a compiled module is about, shared by every stage after derive.
@@ -150,19 +154,25 @@ class Kinematics:
     def base(self) -> str:
         return self.signature.base
 
-    def pose(self, tip: str) -> sp.Matrix:
-        """``X_base_tip`` (4×4) in closed form: expressions in the joint symbols ``q``."""
-        columns = [self.entries(i) for i in self.tip(tip).columns]
+    def pose(self, tip: str, entries: Entries | None = None) -> sp.Matrix:
+        """``X_base_tip`` (4×4) in closed form: expressions in the joint symbols ``q``.
+
+        ``entries`` gives a vector's x, y, z by index (default: :meth:`entries`, written out).
+        """
+        entries = entries or self.entries
+        columns = [entries(i) for i in self.tip(tip).columns]
         return sp.Matrix([[columns[c][r] for c in range(4)] for r in range(3)] + [[0, 0, 0, 1]])
 
-    def jacobian(self, tip: str) -> sp.Matrix:
-        """The tip's 6×n geometric Jacobian in closed form, rows [v; ω] in base-frame axes."""
+    def jacobian(self, tip: str, entries: Entries | None = None) -> sp.Matrix:
+        """The tip's 6×n geometric Jacobian in closed form, rows [v; ω] in base-frame axes
+        (``entries`` as for :meth:`pose`)."""
+        entries = entries or self.entries
         frame = self.tip(tip)
-        p_tip = sp.Matrix(self.entries(frame.columns[3]))
+        p_tip = sp.Matrix(entries(frame.columns[3]))
         jacobian = sp.zeros(6, len(self.q))
         for motion in (self.motions[m] for m in frame.motions):
-            z = sp.Matrix(self.entries(motion.axis))
-            linear = z.cross(p_tip - sp.Matrix(self.entries(motion.origin))) if motion.revolute else z
+            z = sp.Matrix(entries(motion.axis))
+            linear = z.cross(p_tip - sp.Matrix(entries(motion.origin))) if motion.revolute else z
             angular = z if motion.revolute else sp.zeros(3, 1)
             jacobian[:, motion.column] += motion.scale * sp.Matrix.vstack(linear, angular)
         return jacobian

@@ -177,6 +177,7 @@ def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions(
     motion_blocks, motion_ops = _printed_blocks(program.motion_blocks, printer, names)
     prologue = [_statement_line(statement, printer) for statement in program.prologue]
     frame_ops = sum(ops for _, _, ops in scalars) + backend.fixed_operations
+    slots, mimic_pairs = jacobian_slots(program)
     template = _environment().get_template(backend.template)
     return template.render(
         version=__version__,
@@ -192,11 +193,11 @@ def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions(
         axes=[printer.output(ref) for ref in program.axes],
         origins=[printer.output(ref) for ref in program.origins],
         exact_tables=_exact_tables(program),
-        index_tables=_index_tables(program),
-        num_slots=len(set(jacobian_slots(program)[0].values())),
+        index_tables=_index_tables(program, slots, mimic_pairs),
+        num_slots=len(set(slots.values())),
         jacobian_is_dense=_jacobian_is_dense(program),
         floating=program.signature.floating_base,
-        has_mimic_pairs=jacobian_slots(program)[1],
+        has_mimic_pairs=mimic_pairs,
         operations={
             "pose": frame_ops + pose_ops,
             "full": frame_ops + pose_ops + motion_ops,
@@ -271,11 +272,11 @@ def _jacobian_is_dense(program: Program) -> bool:
     return len(program.signature.tips) == 1 and [column for _, _, column, _ in motions.pairs] == list(range(n))
 
 
-def _index_tables(program: Program) -> dict[str, str]:
-    """Python literals of the module's index tables (see the templates for their shapes)."""
+def _index_tables(program: Program, slots: dict[int, int], mimic: bool) -> dict[str, str]:
+    """Python literals of the module's index tables (see the templates for their shapes), with the
+    pairs' ``slots`` and whether any ``mimic`` pairs share one (from :func:`jacobian_slots`)."""
     motions = program.motions
     n, tips = len(program.signature.joint_names), len(program.signature.tips)
-    slots, mimic = jacobian_slots(program)
     count = len(set(slots.values()))
     target_slot = {(motions.pairs[k][0], motions.pairs[k][2]): slot for k, slot in slots.items()}
     # Entry (t, r, column) of the Jacobians reads entry (r, slot) of the slots' columns, or the zero after them.
@@ -303,6 +304,11 @@ def _literal(value) -> str:
     if isinstance(value, int):
         return str(value)
     return float_literal(value)
+
+
+def number_literal(value: sp.Expr) -> str:
+    """A SymPy number as Python source: an integer as such, anything else as :func:`float_literal`."""
+    return str(int(value)) if value.is_Integer else float_literal(float(value))
 
 
 def float_literal(value: float) -> str:

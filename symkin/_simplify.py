@@ -109,22 +109,11 @@ class _EntrySymbols:
             self.entries.append(tuple(lanes))  # type: ignore[arg-type]
 
     def outputs(self, jacobian: bool) -> list[sp.Expr]:
-        kinematics = self.kinematics
-        outputs: list[sp.Expr] = []
-        for tip in kinematics.tip_frames:
-            columns = [self.entries[i] for i in tip.columns]
-            outputs += [columns[c][r] for r in range(3) for c in range(4)] + [sp.Integer(v) for v in (0, 0, 0, 1)]
-        if not jacobian:
-            return outputs
-        for tip in kinematics.tip_frames:
-            p_tip = sp.Matrix(self.entries[tip.columns[3]])
-            matrix = sp.zeros(6, len(kinematics.q))
-            for motion in (kinematics.motions[m] for m in tip.motions):
-                z = sp.Matrix(self.entries[motion.axis])
-                linear = z.cross(p_tip - sp.Matrix(self.entries[motion.origin])) if motion.revolute else z
-                angular = z if motion.revolute else sp.zeros(3, 1)
-                matrix[:, motion.column] += motion.scale * sp.Matrix.vstack(linear, angular)
-            outputs += list(matrix)
+        """Every tip's pose entries, then (``jacobian``) every tip's Jacobian entries, row by row."""
+        tips, entries = self.kinematics.tips, self.entries.__getitem__
+        outputs = [e for tip in tips for e in self.kinematics.pose(tip, entries)]
+        if jacobian:
+            outputs += [e for tip in tips for e in self.kinematics.jacobian(tip, entries)]
         return outputs
 
     def definitions_for(self, outputs: list[sp.Expr]) -> dict[sp.Symbol, sp.Expr]:

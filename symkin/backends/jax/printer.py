@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..._emit import Call, Code, Infix, ListLiteral, float_literal
+from ..._emit import Call, Code, Infix, ListLiteral, float_literal, number_literal
 from ..._program import Assignment, Ref, Split
 
 
@@ -17,7 +17,7 @@ class JaxPrinter:
         for k, (coefficient, source) in enumerate(terms):
             number, symbol = coefficient.as_coeff_Mul()
             negative = number < 0
-            factors = [source] + ([names[symbol]] if symbol != 1 else []) + ([_number(abs(number))] if abs(number) != 1 else [])
+            factors = [source] + ([names[symbol]] if symbol != 1 else []) + ([number_literal(abs(number))] if abs(number) != 1 else [])
             product = "*".join(factors)
             if k == 0:
                 operands.append(f"-{product}" if negative else product)
@@ -56,7 +56,3 @@ class _ScalarPrinter(sp.printing.str.StrPrinter):
 
     def _print_Float(self, expr: sp.Float) -> str:
         return float_literal(float(expr))
-
-
-def _number(value: sp.Expr) -> str:
-    return str(int(value)) if value.is_Integer else float_literal(float(value))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..._emit import Call, Code, Infix, ListLiteral, float_literal, one_line
+from ..._emit import Call, Code, Infix, ListLiteral, number_literal, one_line
 from ..._program import Assignment, Ref, Split
 
 
@@ -26,15 +26,15 @@ class TorchPrinter:
         if number == -1:
             code, ops = "-" + one_line(code), ops + 1
         elif number != 1:
-            code, ops = Infix((code, _number(number)), ("*",)), ops + 1
+            code, ops = Infix((code, number_literal(number)), ("*",)), ops + 1
         for coefficient, source in rest:
             number, symbol = coefficient.as_coeff_Mul()
             if symbol == 1 and number in (1, -1):
                 code = Infix((code, source), (" + " if number == 1 else " - ",))
             elif symbol == 1:
-                code = Call("torch.add", (code, source, f"alpha={_number(number)}"))
+                code = Call("torch.add", (code, source, f"alpha={number_literal(number)}"))
             else:
-                value = () if number == 1 else (f"value={_number(number)}",)
+                value = () if number == 1 else (f"value={number_literal(number)}",)
                 code = Call("torch.addcmul", (code, source, names[symbol], *value))
             ops += 1
         return code, ops
@@ -64,7 +64,7 @@ class _ScalarPrinter:
         if expr.is_Symbol:
             return self.names[expr]
         if expr.is_Number:
-            return _number(expr)
+            return number_literal(expr)
         if expr.is_Add:
             return self._add(expr)
         if expr.is_Mul:
@@ -80,13 +80,13 @@ class _ScalarPrinter:
             coefficient, factors = _coefficient_and_factors(term)
             self.ops += 1
             if term.is_Number:
-                code = Infix((code, _number(abs(term))), (" - " if term < 0 else " + ",))
+                code = Infix((code, number_literal(abs(term))), (" - " if term < 0 else " + ",))
             elif len(factors) == 1 and coefficient in (1, -1):
                 code = Infix((code, self._factor(factors[0])), (" + " if coefficient == 1 else " - ",))
             elif len(factors) == 1:
-                code = Call("torch.add", (code, self(factors[0]), f"alpha={_number(coefficient)}"))
+                code = Call("torch.add", (code, self(factors[0]), f"alpha={number_literal(coefficient)}"))
             elif len(factors) == 2:
-                value = () if coefficient == 1 else (f"value={_number(coefficient)}",)
+                value = () if coefficient == 1 else (f"value={number_literal(coefficient)}",)
                 code = Call("torch.addcmul", (code, self(factors[0]), self(factors[1]), *value))
             elif term.could_extract_minus_sign():
                 code = Infix((code, self._factor(-term)), (" - ",))
@@ -103,7 +103,7 @@ class _ScalarPrinter:
             return "-" + "*".join(printed)
         if coefficient != 1:
             self.ops += 1
-            printed.insert(0, _number(coefficient))
+            printed.insert(0, number_literal(coefficient))
         return "*".join(printed)
 
     def _factor(self, expr: sp.Expr) -> str:
@@ -131,7 +131,3 @@ def _accumulation_order(term: sp.Expr) -> tuple[bool, bool, bool]:
     """Start a sum with a plain positive tensor term if there is one; constants go last."""
     coefficient, _ = _coefficient_and_factors(term)
     return (term.is_Number, coefficient not in (1, -1), term.could_extract_minus_sign())
-
-
-def _number(value: sp.Expr) -> str:
-    return str(int(value)) if value.is_Integer else float_literal(float(value))
