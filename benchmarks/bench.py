@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import torch
 
 import symkin
-from symkin._load import resolve_robot_path
-from symkin._model import default_tips
+from symkin.readers.load import resolve_robot_path
+from symkin.model.robot import default_tips
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 
 import symkin
 from symkin import Joint, build_model, urdf_placement
-from symkin._model import default_tips
+from symkin.model.robot import default_tips
 
 REAL_ROBOTS = [
     ("G1 humanoid, 29 DOF", "example-robot-data:g1_description/urdf/g1_29dof_rev_1_0.urdf"),

@@ -1,117 +1,124 @@
-"""symkin: compile robot kinematics to standalone, differentiable, vectorized code (PyTorch or JAX).
+"""symkin: compile robot kinematics to standalone, differentiable, vectorized code.
 
 The pipeline, one function per stage::
 
-    robot = symkin.load("panda.urdf")                      # parse: URDF, MJCF or DH table -> RobotModel
-    kin = symkin.derive(robot, tips="panda_hand_tcp")      # derive: the column program, exact constants
-    kin.pose("panda_hand_tcp")                             # closed forms on demand: 4x4 sympy.Matrix
-    symkin.formula(kin, "panda_hand_tcp").latex()          # inspect: c1, s23 ... abbreviations, LaTeX
-    program = symkin.lower(kin)                            # lower: names, tables, outputs (any backend)
-    source = symkin.generate(kin)                          # lower + emit: the module's source
+    robot = symkin.load("panda.urdf")                  # parse: URDF, MJCF or DH -> RobotModel
+    kin = symkin.derive(robot, tips="panda_hand_tcp")  # derive: the column program, exact constants
+    kin.pose("panda_hand_tcp")                         # closed forms on demand: 4x4 sympy.Matrix
+    symkin.formula(kin, "panda_hand_tcp").latex()      # inspect: c1, s23 ... abbreviations, LaTeX
+    program = symkin.lower(kin)                        # lower: names, tables, outputs (any backend)
+    source = symkin.generate(kin)                      # lower + emit: the module's source
     Panda = symkin.module_class(symkin.load_module(source))
+
+Every name below is imported from its module when it is first used, so that ``import symkin``
+(and the command line's quick commands) load neither SymPy, Jinja2, lxml nor torch.
 """
 
-from ._compile import generate, load_module, module_class
-from ._contract import KinematicsModule
-from ._derive import Kinematics, Motion, Signature, Tip, Vector, derive
-from ._describe import describe
-from ._dh import DHRow, Placement, dh_model, load_dh
-from ._emit import EmitOptions, emit
-from ._errors import SymkinError, SymkinNote
-from ._inspect import Formula, FramedFormula, abbreviate, exact_constants, formula
-from ._load import EXAMPLE_ROBOT_DATA, load
-from ._lower import lower
-from ._mjcf import load_mjcf
-from ._model import Joint, Mimic, Quaternion, RobotModel, Rotation, Translation, build_model, urdf_placement
-from ._program import Program
-from ._simplify import ClosedForm, OpCount, simplify, unsimplified_ops
-from ._urdf import load_urdf, parse_urdf, to_urdf
-from ._version import __version__
+from __future__ import annotations
 
-# These need torch, which is imported when one of them is first used: the command line and the code
-# generator do without it.
-_TORCH_NAMES = {
-    "IKResult": "._ik",
-    "solve_ik": "._ik",
-    "matrix_to_quaternion": "._training",
-    "matrix_to_rotation_6d": "._training",
-    "pose_error": "._training",
-    "position_error": "._training",
-    "quaternion_to_matrix": "._training",
-    "rotation_6d_to_matrix": "._training",
-    "rotation_error": "._training",
-    "rotation_vector": "._training",
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from symkin._version import __version__
+from symkin.errors import SymkinError, SymkinNote
+
+_LAZY = {
+    "symkin.compiler.derive": ("Kinematics", "Motion", "Signature", "Tip", "Vector", "derive"),
+    "symkin.compiler.emit": ("EmitOptions", "emit"),
+    "symkin.compiler.generate": ("generate", "load_module", "module_class"),
+    "symkin.compiler.lower": ("lower",),
+    "symkin.compiler.program": ("Program",),
+    "symkin.contract": ("KinematicsModule",),
+    "symkin.inspection.closed_form": ("ClosedForm", "OpCount", "simplify", "unsimplified_ops"),
+    "symkin.inspection.describe": ("describe",),
+    "symkin.inspection.formulas": (
+        "Formula",
+        "FramedFormula",
+        "abbreviate",
+        "exact_constants",
+        "formula",
+    ),
+    "symkin.model.robot": (
+        "Joint",
+        "Mimic",
+        "Quaternion",
+        "RobotModel",
+        "Rotation",
+        "Translation",
+        "build_model",
+        "urdf_placement",
+    ),
+    "symkin.readers.dh": ("DHRow", "Placement", "dh_model", "load_dh"),
+    "symkin.readers.load": ("EXAMPLE_ROBOT_DATA", "load"),
+    "symkin.readers.mjcf": ("load_mjcf",),
+    "symkin.readers.urdf": ("load_urdf", "parse_urdf", "to_urdf"),
+    "symkin.tools.ik": ("IKResult", "solve_ik"),
+    "symkin.tools.losses": (
+        "matrix_to_quaternion",
+        "matrix_to_rotation_6d",
+        "pose_error",
+        "position_error",
+        "quaternion_to_matrix",
+        "rotation_6d_to_matrix",
+        "rotation_error",
+        "rotation_vector",
+    ),
 }
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+if TYPE_CHECKING:
+    from symkin.compiler.derive import Kinematics, Motion, Signature, Tip, Vector, derive
+    from symkin.compiler.emit import EmitOptions, emit
+    from symkin.compiler.generate import generate, load_module, module_class
+    from symkin.compiler.lower import lower
+    from symkin.compiler.program import Program
+    from symkin.contract import KinematicsModule
+    from symkin.inspection.closed_form import ClosedForm, OpCount, simplify, unsimplified_ops
+    from symkin.inspection.describe import describe
+    from symkin.inspection.formulas import (
+        Formula,
+        FramedFormula,
+        abbreviate,
+        exact_constants,
+        formula,
+    )
+    from symkin.model.robot import (
+        Joint,
+        Mimic,
+        Quaternion,
+        RobotModel,
+        Rotation,
+        Translation,
+        build_model,
+        urdf_placement,
+    )
+    from symkin.readers.dh import DHRow, Placement, dh_model, load_dh
+    from symkin.readers.load import EXAMPLE_ROBOT_DATA, load
+    from symkin.readers.mjcf import load_mjcf
+    from symkin.readers.urdf import load_urdf, parse_urdf, to_urdf
+    from symkin.tools.ik import IKResult, solve_ik
+    from symkin.tools.losses import (
+        matrix_to_quaternion,
+        matrix_to_rotation_6d,
+        pose_error,
+        position_error,
+        quaternion_to_matrix,
+        rotation_6d_to_matrix,
+        rotation_error,
+        rotation_vector,
+    )
 
 
-def __getattr__(name: str):
-    if name in _TORCH_NAMES:
-        import importlib
-
-        value = getattr(importlib.import_module(_TORCH_NAMES[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = [
-    "EXAMPLE_ROBOT_DATA",
-    "ClosedForm",
-    "DHRow",
-    "EmitOptions",
-    "Formula",
-    "FramedFormula",
-    "IKResult",
-    "Joint",
-    "Kinematics",
-    "KinematicsModule",
-    "Mimic",
-    "Motion",
-    "OpCount",
-    "Placement",
-    "Quaternion",
-    "Program",
-    "RobotModel",
-    "Rotation",
-    "Signature",
-    "SymkinError",
-    "SymkinNote",
-    "Tip",
-    "Translation",
-    "Vector",
-    "__version__",
-    "abbreviate",
-    "build_model",
-    "derive",
-    "describe",
-    "dh_model",
-    "emit",
-    "exact_constants",
-    "formula",
-    "generate",
-    "load",
-    "load_dh",
-    "load_mjcf",
-    "load_module",
-    "load_urdf",
-    "lower",
-    "matrix_to_quaternion",
-    "matrix_to_rotation_6d",
-    "module_class",
-    "parse_urdf",
-    "pose_error",
-    "position_error",
-    "quaternion_to_matrix",
-    "rotation_6d_to_matrix",
-    "rotation_error",
-    "rotation_vector",
-    "simplify",
-    "solve_ik",
-    "to_urdf",
-    "unsimplified_ops",
-    "urdf_placement",
-]
+__all__ = sorted([*_MODULE_OF, "SymkinError", "SymkinNote", "__version__"])

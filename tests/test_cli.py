@@ -12,7 +12,7 @@ import torch
 
 import symkin
 from helpers import REPO, robot_file
-from symkin._cli import main
+from symkin.cli import main
 
 PANDA_EXAMPLE = str(REPO / "examples/panda.urdf")
 
@@ -163,7 +163,7 @@ def test_commands_that_need_no_torch_do_not_import_it(tmp_path):
     urdf = str(REPO / "examples/panda.urdf")
     for argv in (["--version"], ["info", urdf], ["show", urdf, "--tip", "panda_link3"], ["convert", urdf, "-o", str(tmp_path / "p.urdf")],
                  ["compile", urdf, "-q", "-o", str(tmp_path / "p.py")]):
-        script = "import sys\nfrom symkin._cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, file=sys.stderr)"
+        script = "import sys\nfrom symkin.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, file=sys.stderr)"
         result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True)
         assert result.stderr.strip().endswith("False"), (argv, result.stderr)
 
@@ -196,7 +196,7 @@ def test_templates_ship_inside_the_installed_package():
     ],
 )
 def test_default_class_names_keep_number_boundaries(robot, expected):
-    from symkin._emit import default_class_name
+    from symkin.compiler.emit import default_class_name
 
     assert default_class_name(robot) == expected and expected.isidentifier()
 

@@ -12,7 +12,7 @@ import torch
 import symkin
 from helpers import REPO, PinocchioOracle, compile_file, robot_file, sample_q
 from reference import finite_difference_jacobian, origin_matrix
-from symkin._cli import main
+from symkin.cli import main
 
 EXAMPLES = REPO / "examples"
 

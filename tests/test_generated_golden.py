@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
-from symkin._cli import main
+from symkin.cli import main
 
 GOLDEN = sorted((REPO / "generated").glob("*.py"))
 COMMAND_PREFIX = "# Command: "

@@ -11,8 +11,9 @@ import sympy as sp
 import torch
 
 import symkin
+import symkin.inspection.formulas
 from helpers import REPO, compile_model, robot_file
-from symkin._cli import main
+from symkin.cli import main
 
 ROBOTS = {
     "panda": (str(robot_file("panda_description/urdf/panda.urdf")), "panda_hand_tcp", None),
@@ -37,7 +38,7 @@ def random_q(module, seed=0) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("form", ["expanded", "frames"])
-@pytest.mark.parametrize("what", symkin._inspect.WHATS)
+@pytest.mark.parametrize("what", symkin.inspection.formulas.WHATS)
 def test_readable_forms_equal_the_generated_code(robot, what, form):
     _, _, tip, _, kinematics, module = robot
     shown = symkin.formula(kinematics, tip, what, form)
@@ -60,7 +61,7 @@ def test_long_chains_are_shown_through_frames():
     kinematics = symkin.derive(model, ("right_rubber_hand",), "pelvis")
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
     shown = symkin.formula(kinematics, "right_rubber_hand", "jacobian")
-    assert isinstance(shown, symkin.FramedFormula) and len(kinematics.q) > symkin._inspect.EXPANDED_UP_TO
+    assert isinstance(shown, symkin.FramedFormula) and len(kinematics.q) > symkin.inspection.formulas.EXPANDED_UP_TO
     text = shown.pretty()
     assert len(text) < 8000 and "v[q10] = " in text and " × (" in text
     assert "\\begin{aligned}" in shown.latex() and "\\mathbf{p}_{\\mathrm{right\\_rubber\\_hand}}" in shown.latex()
@@ -159,7 +160,7 @@ def test_report_pictures_label_each_spot_once_and_say_what_they_draw(tmp_path, c
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from symkin._report import _plot
+    from symkin.inspection.report import _plot
 
     path, _, base = ROBOTS["ur5"]
     model = symkin.load(path)

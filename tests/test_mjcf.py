@@ -16,7 +16,7 @@ import symkin  # noqa: E402
 from helpers import as_tips, compile_model, random_base_poses, sample_q  # noqa: E402
 from mjcf_oracle import MujocoOracle  # noqa: E402
 from reference import finite_difference_jacobian  # noqa: E402
-from symkin._cli import main  # noqa: E402
+from symkin.cli import main  # noqa: E402
 
 GYMNASIUM = Path(gymnasium.__file__).parent / "envs/mujoco/assets"
 MUJOCO_TESTDATA = Path(mujoco.__file__).parent / "testdata"

@@ -15,7 +15,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import symkin
-from symkin._program import Split
+from symkin.compiler.program import Split
 from helpers import compile_file, robot_file, sample_q
 from reference import JointSpec, urdf_text
 

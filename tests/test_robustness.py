@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import symkin
 from helpers import compile_model, sample_q
 from reference import JointSpec, finite_difference_jacobian, joint_values, pose, urdf_text
-from symkin._cli import main
+from symkin.cli import main
 
 BAD_INPUTS = Path(__file__).parent / "bad_inputs"
 CORPUS = sorted(p for p in BAD_INPUTS.iterdir() if p.suffix in (".urdf", ".toml"))

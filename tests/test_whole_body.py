@@ -236,7 +236,7 @@ def test_planar_and_floating_in_info_and_convert():
 
 def test_show_and_report_of_a_floating_robot_say_the_base_is_free(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from symkin._cli import main
+    from symkin.cli import main
 
     path = tmp_path / "drone_arm.urdf"
     path.write_text(ROOT_FLOATING)

@@ -1,12 +1,12 @@
 """Code generators. A backend is a folder here with its printer and config (``BACKEND``), and its
-templates in ``templates/<name>/``; every backend prints the same :class:`~symkin._program.Program`."""
+templates in ``templates/<name>/``; every backend prints the same :class:`~symkin.compiler.program.Program`."""
 
 from __future__ import annotations
 
 import importlib
 
-from .._emit import Backend
-from .._errors import SymkinError
+from symkin.compiler.emit import Backend
+from symkin.errors import SymkinError
 
 NAMES = ("torch", "jax")
 

@@ -1,6 +1,6 @@
 """The JAX backend: pure functions that import only ``jax`` and ``jax.numpy`` (``templates/jax/``)."""
 
-from ..._emit import Backend
+from symkin.compiler.emit import Backend
 from .printer import JaxPrinter
 
 BACKEND = Backend(

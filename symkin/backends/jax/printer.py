@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..._emit import Call, Code, Infix, ListLiteral, float_literal, number_literal
-from ..._program import Assignment, Ref, Split
+from symkin.compiler.emit import Call, Code, Infix, ListLiteral, float_literal, number_literal
+from symkin.compiler.program import Assignment, Ref, Split
 
 
 class JaxPrinter:

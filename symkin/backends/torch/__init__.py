@@ -1,6 +1,6 @@
 """The PyTorch backend: a ``torch.nn.Module`` that imports only ``torch`` (``templates/torch/``)."""
 
-from ..._emit import Backend
+from symkin.compiler.emit import Backend
 from .printer import TorchPrinter
 
 BACKEND = Backend(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..._emit import Call, Code, Infix, ListLiteral, number_literal, one_line
-from ..._program import Assignment, Ref, Split
+from symkin.compiler.emit import Call, Code, Infix, ListLiteral, number_literal, one_line
+from symkin.compiler.program import Assignment, Ref, Split
 
 
 class TorchPrinter:

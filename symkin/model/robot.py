@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from ._errors import SymkinError
+from symkin.errors import SymkinError
 
 JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
 JOINT_TYPES: tuple[str, ...] = ("revolute", "continuous", "prismatic", "fixed")

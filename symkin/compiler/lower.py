@@ -1,4 +1,4 @@
-"""Lower the column program into the program a backend prints (:mod:`symkin._program`).
+"""Lower the column program into the program a backend prints (:mod:`symkin.compiler.program`).
 
 Two passes:
 
@@ -23,9 +23,9 @@ from typing import Iterable
 
 import sympy as sp
 
-from ._derive import Kinematics, Vector
-from ._names import joint_label, sanitize, unique_name
-from ._program import AngleTable, Assignment, Block, Lanes, MotionTables, Program, Ref, Split, Statement, View
+from symkin.compiler.derive import Kinematics, Vector
+from symkin.names import joint_label, sanitize, unique_name
+from symkin.compiler.program import AngleTable, Assignment, Block, Lanes, MotionTables, Program, Ref, Split, Statement, View
 
 
 def lower(kinematics: Kinematics, pack: bool = True) -> Program:

@@ -15,7 +15,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ._errors import SymkinError
+from symkin.errors import SymkinError
 
 STDOUT = "-"
 

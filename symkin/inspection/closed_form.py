@@ -3,7 +3,7 @@
 This is the textbook measure of a kinematic model's cost (SymPyBotics and OpenSYMORO report it):
 every pose entry and Jacobian entry of every tip as scalar expressions, common subexpressions
 eliminated once over all of them. It is computed from the same column program the generated code
-runs (:mod:`symkin._derive`), on demand, for ``symkin report`` and comparisons; the generated code
+runs (:mod:`symkin.compiler.derive`), on demand, for ``symkin report`` and comparisons; the generated code
 itself evaluates the columns as 4-lane vectors (its own counts are in its header).
 """
 
@@ -14,7 +14,7 @@ from typing import Iterable
 
 import sympy as sp
 
-from ._derive import Kinematics
+from symkin.compiler.derive import Kinematics
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ import math
 import os
 from pathlib import Path
 
-from ._errors import Notes, SymkinError
-from ._model import Joint, Mimic, Quaternion, RobotModel, Step, Translation, build_model
+from symkin.errors import Notes, SymkinError
+from symkin.model.robot import Joint, Mimic, Quaternion, RobotModel, Step, Translation, build_model
 
 # mjtJoint and mjtEq values, as MuJoCo numbers them.
 _FREE, _BALL, _SLIDE, _HINGE = 0, 1, 2, 3

@@ -16,10 +16,10 @@ from fractions import Fraction
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from ._derive import Kinematics
-from ._errors import SymkinError
-from ._describe import shown as _shown
-from ._names import comment_text, joint_label, sanitize, unique_name
+from symkin.compiler.derive import Kinematics
+from symkin.errors import SymkinError
+from symkin.inspection.describe import shown as _shown
+from symkin.names import comment_text, joint_label, sanitize, unique_name
 
 WHATS = ("pose", "position", "rotation", "jacobian")
 FORMATS = ("pretty", "latex", "python")

@@ -1,7 +1,7 @@
 """The program a backend prints: named column tensors, views, tables and outputs.
 
-Nothing here knows a tensor library; :mod:`symkin._lower` makes a program from the column
-program of :mod:`symkin._derive`, and a backend's printer and template print it. The program
+Nothing here knows a tensor library; :mod:`symkin.compiler.lower` makes a program from the column
+program of :mod:`symkin.compiler.derive`, and a backend's printer and template print it. The program
 computes, over a batch of B configurations:
 
 - the angle table, ``angles`` (rows, B), from the joint values ``joints`` (n, B), and the sines
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ._derive import Signature
+from symkin.compiler.derive import Signature
 
 Lanes = tuple[float, float, float, float]
 

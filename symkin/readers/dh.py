@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import SymkinError, read_input
-from ._model import Joint, RobotModel, Rotation, Step, Translation, build_model, urdf_placement
+from symkin.errors import SymkinError, read_input
+from symkin.model.robot import Joint, RobotModel, Rotation, Step, Translation, build_model, urdf_placement
 
 CONVENTIONS = ("standard", "modified")
 _JOINT_FIELDS = {"name", "type", "a", "alpha", "d", "theta", "lower", "upper"}

@@ -30,8 +30,8 @@ from functools import cached_property
 
 import sympy as sp
 
-from ._errors import SymkinError
-from ._model import (
+from symkin.errors import SymkinError
+from symkin.model.robot import (
     QUARTER_TURN_COS_SIN,
     Joint,
     PathStep,
@@ -222,7 +222,7 @@ def derive(
     Args:
         model: the robot.
         tips: tip links, in output order (a single name is one tip); default the leaves that move
-            relative to the base (see :func:`~symkin._model.default_tips`).
+            relative to the base (see :func:`~symkin.model.robot.default_tips`).
         base: the base link, any link of the robot; default the model's root.
         floating_base: whether the base is a free body whose world pose is an input of the compiled
             module; default whether the model's root is one (a URDF root ``floating`` joint).

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._contract import KinematicsModule
-from ._training import _check_shape, matrix_to_quaternion, quaternion_to_matrix, rotation_vector
+from symkin.contract import KinematicsModule
+from symkin.tools.losses import _check_shape, matrix_to_quaternion, quaternion_to_matrix, rotation_vector
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ._errors import SymkinError
-from ._version import __version__
+from symkin.errors import SymkinError
+from symkin._version import __version__
 
 ALL_LEAVES = "all-leaves"
 """``--tip all-leaves``: every leaf link below the base, those fixed to it included."""
@@ -101,15 +101,15 @@ def _notes(arguments: argparse.Namespace):
 
 
 def _load(arguments: argparse.Namespace):
-    from ._load import load
+    from symkin.readers.load import load
 
     return load(arguments.robot, arguments.couple_joints, notes=_notes(arguments))
 
 
 def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None):
     """The model and its kinematics for the tips asked for (with a note on leaves left out)."""
-    from ._derive import derive
-    from ._model import default_tips
+    from symkin.compiler.derive import derive
+    from symkin.model.robot import default_tips
 
     model = _load(arguments)
     base = arguments.base or model.root
@@ -130,10 +130,10 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ._compile import generate
-    from ._emit import EmitOptions, check_class_name
-    from ._files import write_output
-    from ._names import sanitize
+    from symkin.compiler.generate import generate
+    from symkin.compiler.emit import EmitOptions, check_class_name
+    from symkin.files import write_output
+    from symkin.names import sanitize
 
     progress = _progress(arguments)
     if arguments.name is not None:
@@ -150,9 +150,9 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ._files import write_output
-    from ._names import sanitize
-    from ._urdf import to_urdf
+    from symkin.files import write_output
+    from symkin.names import sanitize
+    from symkin.readers.urdf import to_urdf
 
     model = _load(arguments)
     write_output(arguments.output, f"{sanitize(model.name).lower()}.urdf", to_urdf(model))
@@ -160,19 +160,19 @@ def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ._load import EXAMPLE_ROBOT_DATA, example_robot_data_files
+    from symkin.readers.load import EXAMPLE_ROBOT_DATA, example_robot_data_files
 
     if arguments.robot == EXAMPLE_ROBOT_DATA:
         print("\n".join(example_robot_data_files()))
         return 0
-    from ._describe import describe
+    from symkin.inspection.describe import describe
 
     print(describe(_load(arguments)))
     return 0
 
 
 def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ._inspect import formula
+    from symkin.inspection.formulas import formula
 
     _, kinematics = _kinematics(arguments)
     texts = [formula(kinematics, tip, arguments.what, arguments.form).render(arguments.format) for tip in kinematics.tips]
@@ -183,7 +183,7 @@ def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 def _report(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     from pathlib import Path
 
-    from ._report import write_report
+    from symkin.inspection.report import write_report
 
     progress = _progress(arguments)
     model, kinematics = _kinematics(arguments)

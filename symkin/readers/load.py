@@ -10,11 +10,11 @@ import os
 import sysconfig
 from pathlib import Path
 
-from ._dh import load_dh
-from ._errors import Notes, SymkinError, read_input, warn_note
-from ._mjcf import is_mjcf, load_mjcf
-from ._model import RobotModel
-from ._urdf import load_urdf
+from symkin.readers.dh import load_dh
+from symkin.errors import Notes, SymkinError, read_input, warn_note
+from symkin.readers.mjcf import is_mjcf, load_mjcf
+from symkin.model.robot import RobotModel
+from symkin.readers.urdf import load_urdf
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"
 """Prefix of a robot path inside the ``example-robot-data`` package, e.g.
@@ -64,7 +64,7 @@ def load(path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes
 
     ``path`` may also be ``example-robot-data:RELATIVE/PATH`` (see :data:`EXAMPLE_ROBOT_DATA`).
     ``couple_joints``: MJCF joint equalities that are linear become mimic joints (see
-    :func:`~symkin._mjcf.load_mjcf`). ``notes`` receives what was read with a remark (an ignored
+    :func:`~symkin.readers.mjcf.load_mjcf`). ``notes`` receives what was read with a remark (an ignored
     element, a harmless defect); by default each is a :class:`SymkinNote` warning. Errors are
     :class:`SymkinError` naming the file as it was spelled.
     """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from ._model import Quaternion, RobotModel, Rotation, Translation, default_tips, quarter_turns
-from ._names import comment_text
+from symkin.model.robot import Quaternion, RobotModel, Rotation, Translation, default_tips, quarter_turns
+from symkin.names import comment_text
 
 
 def describe(model: RobotModel) -> str:

@@ -12,15 +12,15 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from ._compile import generate, load_module, module_class
-from ._files import write_atomically
-from ._derive import Kinematics, derive
-from ._errors import SymkinError
-from ._describe import axis_text, describe, placement_text, short_number
-from ._inspect import FramedFormula, formula
-from ._model import RobotModel
-from ._lower import lower
-from ._simplify import simplify, unsimplified_ops
+from symkin.compiler.generate import generate, load_module, module_class
+from symkin.files import write_atomically
+from symkin.compiler.derive import Kinematics, derive
+from symkin.errors import SymkinError
+from symkin.inspection.describe import axis_text, describe, placement_text, short_number
+from symkin.inspection.formulas import FramedFormula, formula
+from symkin.model.robot import RobotModel
+from symkin.compiler.lower import lower
+from symkin.inspection.closed_form import simplify, unsimplified_ops
 
 _LONGEST_FORMULA = 30_000  # characters of LaTeX; longer ones are left to `symkin show`
 

@@ -5,7 +5,7 @@ Jacobian assembly); the backend's printer turns the program's expressions into c
 renders the template with ``StrictUndefined`` and lays the code out in lines of at most
 :data:`LINE_WIDTH` characters. Every name that came from an input file reaches the source only as
 a Python string literal (``ascii``), in a comment with control characters escaped, or as an
-identifier sanitised by :mod:`symkin._program`; input text is never template source.
+identifier sanitised by :mod:`symkin.compiler.program`; input text is never template source.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Protocol
 import jinja2
 import sympy as sp
 
-from ._errors import SymkinError
-from ._names import comment_text, sanitize
-from ._program import Assignment, Program, Ref, Split, View
-from ._version import __version__
+from symkin.errors import SymkinError
+from symkin.names import comment_text, sanitize
+from symkin.compiler.program import Assignment, Program, Ref, Split, View
+from symkin._version import __version__
 
 LINE_WIDTH = 100
 """Longest line of generated code (a name from the input is cut to 40 characters to keep it so)."""

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from ._errors import Notes, SymkinError, read_input, warn_note
-from ._model import (
+from symkin.errors import Notes, SymkinError, read_input, warn_note
+from symkin.model.robot import (
     JOINT_TYPES,
     planar_joints,
     QUARTER_TURN_COS_SIN,
@@ -368,7 +368,7 @@ def to_urdf(model: RobotModel) -> str:
 
 
 def _planar_groups(model: RobotModel) -> dict[str, tuple[Joint, Joint, Joint]]:
-    """The planar joints of the file, as :func:`~symkin._model.planar_joints` expanded them: ``P:x``
+    """The planar joints of the file, as :func:`~symkin.model.robot.planar_joints` expanded them: ``P:x``
     and ``P:y`` sliding through links of those names along the in-plane axes of ``P:theta``'s axis."""
     groups = {}
     for x in model.joints:

@@ -7,10 +7,10 @@ import sys
 import types
 from collections.abc import Callable
 
-from . import backends
-from ._derive import Kinematics
-from ._emit import EmitOptions, emit
-from ._lower import lower
+from symkin import backends
+from symkin.compiler.derive import Kinematics
+from symkin.compiler.emit import EmitOptions, emit
+from symkin.compiler.lower import lower
 
 Progress = Callable[[str], None]
 
@@ -18,8 +18,8 @@ Progress = Callable[[str], None]
 def generate(
     kinematics: Kinematics, options: EmitOptions = EmitOptions(), progress: Progress | None = None, backend: str = "torch"
 ) -> str:
-    """The source of a standalone module for ``kinematics``: :func:`~symkin._lower.lower`, then
-    :func:`~symkin._emit.emit` with the named backend (``"torch"`` or ``"jax"``)."""
+    """The source of a standalone module for ``kinematics``: :func:`~symkin.compiler.lower.lower`, then
+    :func:`~symkin.compiler.emit.emit` with the named backend (``"torch"`` or ``"jax"``)."""
     report = progress or (lambda message: None)
     chosen = backends.backend(backend)
     program = lower(kinematics)

@@ -1,0 +1,1 @@
+"""The compiler's stages: derive (model → column program), lower (→ program), emit (→ source)."""

@@ -1,0 +1,1 @@
+"""Reading what symkin derived: formulas, the closed form's operation counts, the tree, reports."""

@@ -1,0 +1,1 @@
+"""The kinematic model every input format is read into: links, joints, placements, masses."""

@@ -1,0 +1,1 @@
+"""Tools for users of generated torch modules: losses and rotation conversions, inverse kinematics."""
