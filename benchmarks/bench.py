@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import torch
 
 import symkin
-from symkin.readers.load import resolve_robot_path
 from symkin.model.robot import default_tips
+from symkin.readers.load import resolve_robot_path
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,28 @@ class Robot:
 
 
 ROBOTS = [
-    Robot("Panda", "example-robot-data:panda_description/urdf/panda.urdf", "panda_link0", ("panda_hand_tcp",), False),
-    Robot("UR5", "example-robot-data:ur_description/urdf/ur5_robot.urdf", "base_link", ("tool0",), False),
+    Robot(
+        "Panda",
+        "example-robot-data:panda_description/urdf/panda.urdf",
+        "panda_link0",
+        ("panda_hand_tcp",),
+        False,
+    ),
+    Robot(
+        "UR5",
+        "example-robot-data:ur_description/urdf/ur5_robot.urdf",
+        "base_link",
+        ("tool0",),
+        False,
+    ),
     Robot("G1", "example-robot-data:g1_description/urdf/g1_29dof_rev_1_0.urdf", None, None, True),
-    Robot("Allegro", "example-robot-data:allegro_hand_description/urdf/allegro_right_hand.urdf", None, None, True),
+    Robot(
+        "Allegro",
+        "example-robot-data:allegro_hand_description/urdf/allegro_right_hand.urdf",
+        None,
+        None,
+        True,
+    ),
     Robot("Talos", "example-robot-data:talos_data/robots/talos_full_v2.urdf", None, None, True),
 ]
 
@@ -78,13 +96,18 @@ class Peer:
         for j, source in enumerate(sources):
             self.map[ours_index[source.source], j] = source.multiplier
             self.offset[j] = source.offset
-        self.serial_columns = [[names.index(n) for n in s.get_joint_parameter_names()] for s in self.serial]
+        self.serial_columns = [
+            [names.index(n) for n in s.get_joint_parameter_names()] for s in self.serial
+        ]
         self.tips = ours.tip_names
 
     def to(self, dtype: torch.dtype, device: str) -> Peer:
         self.chain = self.chain.to(dtype=dtype, device=device)
         self.serial = [s.to(dtype=dtype, device=device) for s in self.serial]
-        self.map, self.offset = self.map.to(dtype=dtype, device=device), self.offset.to(dtype=dtype, device=device)
+        self.map, self.offset = (
+            self.map.to(dtype=dtype, device=device),
+            self.offset.to(dtype=dtype, device=device),
+        )
         return self
 
     def q(self, ours_q: torch.Tensor) -> torch.Tensor:
@@ -121,7 +144,9 @@ def compile_symkin(robot: Robot) -> tuple[torch.nn.Module, dict]:
     return module, facts
 
 
-def median_times(functions: list[Callable[[], object]], budget_s: float, min_rounds: int = 5) -> list[float]:
+def median_times(
+    functions: list[Callable[[], object]], budget_s: float, min_rounds: int = 5
+) -> list[float]:
     """Median seconds per call of each function, timed round-robin so drift hits all alike."""
     for f in functions:  # warm-up
         f()
@@ -138,7 +163,9 @@ def median_times(functions: list[Callable[[], object]], budget_s: float, min_rou
     return [statistics.median(times) for times in samples]
 
 
-def workloads(ours: torch.nn.Module, peer: Peer, q: torch.Tensor, compiled: bool) -> dict[str, tuple[Callable, Callable]]:
+def workloads(
+    ours: torch.nn.Module, peer: Peer, q: torch.Tensor, compiled: bool
+) -> dict[str, tuple[Callable, Callable]]:
     q_peer = peer.q(q)
 
     def forward_backward(pose, x0):
@@ -187,7 +214,9 @@ def ik_comparison(repeats: int = 3) -> list[str]:
     module, _ = compile_symkin(robot)
     module = module.float()
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        chain = pk.build_serial_chain_from_urdf(resolve_robot_path(robot.path).read_bytes(), robot.tips[0], robot.base)
+        chain = pk.build_serial_chain_from_urdf(
+            resolve_robot_path(robot.path).read_bytes(), robot.tips[0], robot.base
+        )
     chain = chain.to(dtype=torch.float32)
     generator = torch.Generator().manual_seed(0)
     q = module.lower + (module.upper - module.lower) * torch.rand(1000, 7, generator=generator)
@@ -202,17 +231,35 @@ def ik_comparison(repeats: int = 3) -> list[str]:
         return solver.solve(pk.Transform3d(matrix=targets)).converged_any.float().mean().item()
 
     def run_symkin(restarts: int, iterations: int):
-        result = symkin.solve_ik(module, targets, restarts=restarts, max_iterations=iterations, generator=torch.Generator().manual_seed(1))
+        result = symkin.solve_ik(
+            module,
+            targets,
+            restarts=restarts,
+            max_iterations=iterations,
+            generator=torch.Generator().manual_seed(1),
+        )
         return result.success.float().mean().item()
 
     settings = [
-        ("pytorch_kinematics PseudoInverseIK", "10 retries, 50 iterations, lr 1 (its defaults)", lambda: run_pk(10, 50, 1.0)),
-        ("pytorch_kinematics PseudoInverseIK", "20 retries, 60 iterations, lr 0.2", lambda: run_pk(20, 60, 0.2)),
+        (
+            "pytorch_kinematics PseudoInverseIK",
+            "10 retries, 50 iterations, lr 1 (its defaults)",
+            lambda: run_pk(10, 50, 1.0),
+        ),
+        (
+            "pytorch_kinematics PseudoInverseIK",
+            "20 retries, 60 iterations, lr 0.2",
+            lambda: run_pk(20, 60, 0.2),
+        ),
         ("symkin solve_ik", "8 restarts, 60 iterations", lambda: run_symkin(8, 60)),
         ("symkin solve_ik", "16 restarts, 60 iterations (defaults)", lambda: run_symkin(16, 60)),
         ("symkin solve_ik", "32 restarts, 60 iterations", lambda: run_symkin(32, 60)),
     ]
-    lines = ["", "| IK solver | setting | success at 1 mm / 1° | seconds for 1,000 targets |", "|---|---|---|---|"]
+    lines = [
+        "",
+        "| IK solver | setting | success at 1 mm / 1° | seconds for 1,000 targets |",
+        "|---|---|---|---|",
+    ]
     print("\n".join(lines), flush=True)
     for solver, setting, run in settings:
         times, rates = [], []
@@ -220,7 +267,9 @@ def ik_comparison(repeats: int = 3) -> list[str]:
             started = time.perf_counter()
             rates.append(run())
             times.append(time.perf_counter() - started)
-        lines.append(f"| {solver} | {setting} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |")
+        lines.append(
+            f"| {solver} | {setting} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |"
+        )
         print(lines[-1], flush=True)
     return lines
 
@@ -228,48 +277,82 @@ def ik_comparison(repeats: int = 3) -> list[str]:
 def whole_body_ik(repeats: int = 1) -> list[str]:
     """symkin.solve_ik on G1 with a floating base: both feet (full poses) and both hands, 1,000 targets made
     from random configurations and random base poses (positions within ±1 m, any orientation), float32."""
-    tips = ("left_ankle_roll_link", "right_ankle_roll_link", "left_rubber_hand", "right_rubber_hand")
+    tips = (
+        "left_ankle_roll_link",
+        "right_ankle_roll_link",
+        "left_rubber_hand",
+        "right_rubber_hand",
+    )
     kinematics = symkin.derive(symkin.load(ROBOTS[2].path), tips, floating_base=True)
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().float()
     generator = torch.Generator().manual_seed(0)
-    q = module.lower + (module.upper - module.lower) * torch.rand(1000, len(module.joint_names), generator=generator)
-    base = torch.cat([torch.rand(1000, 3, generator=generator) * 2 - 1, torch.randn(1000, 4, generator=generator)], -1)
+    q = module.lower + (module.upper - module.lower) * torch.rand(
+        1000, len(module.joint_names), generator=generator
+    )
+    base = torch.cat(
+        [
+            torch.rand(1000, 3, generator=generator) * 2 - 1,
+            torch.randn(1000, 4, generator=generator),
+        ],
+        -1,
+    )
     targets = module(q, base)
     hands_free = {"left_rubber_hand": 0.0, "right_rubber_hand": 0.0}
     settings = [
         ("feet and hands, full poses", {}),
         ("feet full poses, hands positions", {"rotation_weight": hands_free}),
     ]
-    lines = ["", "| whole-body IK, G1, floating base | success at 1 mm / 1° | seconds for 1,000 targets |", "|---|---|---|"]
+    lines = [
+        "",
+        "| whole-body IK, G1, floating base | success at 1 mm / 1° | seconds for 1,000 targets |",
+        "|---|---|---|",
+    ]
     print("\n".join(lines), flush=True)
     for label, options in settings:
         times, rates = [], []
         for _ in range(repeats):
             started = time.perf_counter()
-            result = symkin.solve_ik(module, targets, tip=tips, generator=torch.Generator().manual_seed(1), **options)
+            result = symkin.solve_ik(
+                module, targets, tip=tips, generator=torch.Generator().manual_seed(1), **options
+            )
             times.append(time.perf_counter() - started)
             rates.append(result.success.float().mean().item())
-        lines.append(f"| {label} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |")
+        lines.append(
+            f"| {label} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |"
+        )
         print(lines[-1], flush=True)
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="float32, batches 1 and 1,000 (4,096 for trees), short timing")
-    parser.add_argument("--robots", nargs="+", choices=[r.label for r in ROBOTS], default=[r.label for r in ROBOTS])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="float32, batches 1 and 1,000 (4,096 for trees), short timing",
+    )
+    parser.add_argument(
+        "--robots", nargs="+", choices=[r.label for r in ROBOTS], default=[r.label for r in ROBOTS]
+    )
     parser.add_argument("--arm-batches", type=int, nargs="+", default=[1, 1000, 100000])
     parser.add_argument("--tree-batches", type=int, nargs="+", default=[1, 1000, 4096])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile workload")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per setting")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, for fair ratios)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1, for fair ratios)"
+    )
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument("--no-ik", action="store_true", help="skip the IK comparison")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.arm_batches, arguments.tree_batches = [1, 1000], [1, 4096]
-        arguments.dtypes, arguments.budget, arguments.no_compile, arguments.no_ik = ["float32"], 0.25, True, True
+        arguments.dtypes, arguments.budget, arguments.no_compile, arguments.no_ik = (
+            ["float32"],
+            0.25,
+            True,
+            True,
+        )
     torch.set_num_threads(arguments.threads)
 
     import pytorch_kinematics
@@ -298,12 +381,22 @@ def main() -> None:
                 theirs = peer.to(dtype, device)
                 for batch in arguments.tree_batches if robot.tree else arguments.arm_batches:
                     generator = torch.Generator().manual_seed(batch)
-                    q = (torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype) * 2 - 1).to(device)
+                    q = (
+                        torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype)
+                        * 2
+                        - 1
+                    ).to(device)
                     check_agreement(ours, theirs, q)
-                    compiled = not arguments.no_compile and dtype == torch.float32 and not robot.tree
-                    for workload, (f_ours, f_theirs) in workloads(ours, theirs, q, compiled).items():
+                    compiled = (
+                        not arguments.no_compile and dtype == torch.float32 and not robot.tree
+                    )
+                    for workload, (f_ours, f_theirs) in workloads(
+                        ours, theirs, q, compiled
+                    ).items():
                         budget = arguments.budget * (3 if batch >= 100000 else 1)
-                        ours_s, theirs_s = median_times([f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5)
+                        ours_s, theirs_s = median_times(
+                            [f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5
+                        )
                         line = (
                             f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
                             f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | {theirs_s / ours_s:.1f}× |"

@@ -25,10 +25,14 @@ ROBOTS = [
 
 
 def worst_errors(path: str, samples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    module = symkin.module_class(symkin.load_module(symkin.generate(symkin.derive(symkin.load(path)))))()
+    module = symkin.module_class(
+        symkin.load_module(symkin.generate(symkin.derive(symkin.load(path))))
+    )()
     generator = torch.Generator().manual_seed(seed)
     lower, upper = module.lower.clamp(min=-math.pi), module.upper.clamp(max=math.pi)
-    q = lower + (upper - lower) * torch.rand(samples, len(module.joint_names), generator=generator, dtype=torch.float64)
+    q = lower + (upper - lower) * torch.rand(
+        samples, len(module.joint_names), generator=generator, dtype=torch.float64
+    )
     pose64, jacobian64 = module.forward_and_jacobian(q)
     pose32, jacobian32 = module.forward_and_jacobian(q.float())
     position = symkin.position_error(pose32.double(), pose64).max().item()
@@ -42,7 +46,10 @@ def main() -> None:
     print("|---|---|---|---|")
     for label, path, _ in ROBOTS:
         position, rotation, jacobian = worst_errors(path)
-        print(f"| {label} | {position * 1e6:.2f} µm | {math.degrees(rotation) * 3600:.2f} arcsec ({rotation:.1e} rad) | {jacobian:.1e} |", flush=True)
+        print(
+            f"| {label} | {position * 1e6:.2f} µm | {math.degrees(rotation) * 3600:.2f} arcsec ({rotation:.1e} rad) | {jacobian:.1e} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

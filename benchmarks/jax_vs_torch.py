@@ -18,15 +18,17 @@ import platform
 import time
 
 # One thread for XLA, as for torch: set before jax is imported.
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from bench import ROBOTS, median_times  # noqa: E402
 
 import symkin  # noqa: E402
-from bench import ROBOTS, median_times  # noqa: E402
 
 
 def modules(path: str, tips, base):
@@ -53,26 +55,39 @@ def torch_workloads(module, compiled: bool):
         module(q).sum().backward()
         return q.grad
 
-    functions = {"forward": module.forward, "forward + backward": forward_backward, "jacobian": module.jacobian}
+    functions = {
+        "forward": module.forward,
+        "forward + backward": forward_backward,
+        "jacobian": module.jacobian,
+    }
     if compiled:
-        functions = {name: torch.compile(f, fullgraph=name != "forward + backward") for name, f in functions.items()}
+        functions = {
+            name: torch.compile(f, fullgraph=name != "forward + backward")
+            for name, f in functions.items()
+        }
     return functions
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer robots and batch sizes, shorter timing")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer robots and batch sizes, shorter timing"
+    )
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     budget = 0.3 if arguments.quick else 1.0
     robots = [ROBOTS[0], ROBOTS[2]]
     batches = (1, 1000) if arguments.quick else (1, 1000, 100_000)
-    print(f"# jax {jax.__version__}, torch {torch.__version__}, {platform.processor() or platform.machine()}, one thread, float32")
+    print(
+        f"# jax {jax.__version__}, torch {torch.__version__}, {platform.processor() or platform.machine()}, one thread, float32"
+    )
     for robot in robots:
         torch_module, jax_module = modules(robot.path, robot.tips, robot.base)
         n = len(torch_module.joint_names)
         print(f"\n{robot.label}: {n} joints, {len(torch_module.tip_names)} tip(s)")
-        print("| workload | batch | JAX jit µs | torch eager µs | torch compiled µs | JAX compile s |")
+        print(
+            "| workload | batch | JAX jit µs | torch eager µs | torch compiled µs | JAX compile s |"
+        )
         print("|---|---|---|---|---|---|")
         for batch in batches:
             q = torch.rand(batch, n, generator=torch.Generator().manual_seed(batch)) * 2 - 1
@@ -95,7 +110,10 @@ def main() -> None:
                     [run_jax, lambda f=eager[name]: f(q), lambda f=compiled[name]: f(q)], budget
                 )
                 jax_us, eager_us, compiled_us = (t * 1e6 for t in times)
-                print(f"| {name} | {batch:,} | {jax_us:,.0f} | {eager_us:,.0f} | {compiled_us:,.0f} | {jit_s:.2f} |", flush=True)
+                print(
+                    f"| {name} | {batch:,} | {jax_us:,.0f} | {eager_us:,.0f} | {compiled_us:,.0f} | {jit_s:.2f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

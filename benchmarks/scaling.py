@@ -30,9 +30,18 @@ def random_chain(joints: int, seed: int = 0) -> symkin.RobotModel:
     quarter = [0.0, math.pi / 2, -math.pi / 2]
     links = tuple(f"l{i}" for i in range(joints + 1))
     chain = tuple(
-        Joint(f"j{i}", "revolute", links[i], links[i + 1],
-              urdf_placement((rng.uniform(-0.3, 0.3), 0.0, rng.uniform(0.0, 0.3)), (rng.choice(quarter), 0.0, rng.choice(quarter))),
-              lower=-3.0, upper=3.0)
+        Joint(
+            f"j{i}",
+            "revolute",
+            links[i],
+            links[i + 1],
+            urdf_placement(
+                (rng.uniform(-0.3, 0.3), 0.0, rng.uniform(0.0, 0.3)),
+                (rng.choice(quarter), 0.0, rng.choice(quarter)),
+            ),
+            lower=-3.0,
+            upper=3.0,
+        )
         for i in range(joints)
     )
     return build_model("chain", links, chain)

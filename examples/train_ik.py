@@ -54,12 +54,16 @@ class PoseToJoints(torch.nn.Module):
 
 
 def sample_targets(fk: torch.nn.Module, count: int, generator: torch.Generator) -> torch.Tensor:
-    q = fk.lower + (fk.upper - fk.lower) * torch.rand(count, len(fk.joint_names), generator=generator, device=fk.lower.device)
+    q = fk.lower + (fk.upper - fk.lower) * torch.rand(
+        count, len(fk.joint_names), generator=generator, device=fk.lower.device
+    )
     with torch.no_grad():
         return fk(q)
 
 
-def evaluate(model: PoseToJoints, fk: torch.nn.Module, targets: torch.Tensor) -> tuple[float, float]:
+def evaluate(
+    model: PoseToJoints, fk: torch.nn.Module, targets: torch.Tensor
+) -> tuple[float, float]:
     """Mean position error (mm) and rotation error (degrees) on held-out targets."""
     with torch.no_grad():
         reached = fk(model(targets))
@@ -69,7 +73,15 @@ def evaluate(model: PoseToJoints, fk: torch.nn.Module, targets: torch.Tensor) ->
         )
 
 
-def train(steps: int, batch_size: int, device: str, learning_rate: float, rotation_weight: float, seed: int, log_every: int = 100):
+def train(
+    steps: int,
+    batch_size: int,
+    device: str,
+    learning_rate: float,
+    rotation_weight: float,
+    seed: int,
+    log_every: int = 100,
+):
     torch.manual_seed(seed)
     fk = compile_panda().to(device=device, dtype=torch.float32)
     model = PoseToJoints(fk.lower, fk.upper).to(device)
@@ -81,7 +93,9 @@ def train(steps: int, batch_size: int, device: str, learning_rate: float, rotati
     history: list[tuple[int, float]] = []
     for step in range(1, steps + 1):
         targets = sample_targets(fk, batch_size, generator)
-        loss = symkin.pose_error(fk(model(targets)), targets, rotation_weight=rotation_weight).mean()
+        loss = symkin.pose_error(
+            fk(model(targets)), targets, rotation_weight=rotation_weight
+        ).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -121,17 +135,33 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--rotation-weight", type=float, default=0.1, help="metres per radian in the loss")
+    parser.add_argument(
+        "--rotation-weight", type=float, default=0.1, help="metres per radian in the loss"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("train_ik_curve.png"), help="where to save the training curve (a PNG)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("train_ik_curve.png"),
+        help="where to save the training curve (a PNG)",
+    )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
     _, _, _, before, after, history = train(
-        arguments.steps, arguments.batch_size, arguments.device, arguments.lr, arguments.rotation_weight, arguments.seed
+        arguments.steps,
+        arguments.batch_size,
+        arguments.device,
+        arguments.lr,
+        arguments.rotation_weight,
+        arguments.seed,
     )
     elapsed = time.perf_counter() - started
-    print(f"held-out targets, before training: position {before[0]:.1f} mm, rotation {before[1]:.1f}°")
-    print(f"held-out targets, after training:  position {after[0]:.1f} mm, rotation {after[1]:.1f}°")
+    print(
+        f"held-out targets, before training: position {before[0]:.1f} mm, rotation {before[1]:.1f}°"
+    )
+    print(
+        f"held-out targets, after training:  position {after[0]:.1f} mm, rotation {after[1]:.1f}°"
+    )
     print(f"{arguments.steps} steps in {elapsed:.0f} s")
     plot(history, arguments.rotation_weight, arguments.out)
     return {"before": before, "after": after, "history": history, "seconds": elapsed}

@@ -16,8 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import NoReturn
 
-from symkin.errors import SymkinError
 from symkin._version import __version__
+from symkin.errors import SymkinError
 
 ALL_LEAVES = "all-leaves"
 """``--tip all-leaves``: every leaf link below the base, those fixed to it included."""
@@ -29,9 +29,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _robot_arguments(parser: argparse.ArgumentParser, tips: bool = True) -> None:
-    parser.add_argument("robot", help="URDF or MJCF file, DH table (.toml), or example-robot-data:PATH")
     parser.add_argument(
-        "--couple-joints", action="store_true", help="MJCF: linear joint equalities become mimic joints (default: every joint in q)"
+        "robot", help="URDF or MJCF file, DH table (.toml), or example-robot-data:PATH"
+    )
+    parser.add_argument(
+        "--couple-joints",
+        action="store_true",
+        help="MJCF: linear joint equalities become mimic joints (default: every joint in q)",
     )
     if tips:
         parser.add_argument(
@@ -41,36 +45,79 @@ def _robot_arguments(parser: argparse.ArgumentParser, tips: bool = True) -> None
             metavar="LINK",
             help=f"tip link or MJCF site (repeat for several; default: the leaves that move; {ALL_LEAVES}: every leaf)",
         )
-        parser.add_argument("--base", metavar="LINK", help="base link, any link (default: the root link)")
+        parser.add_argument(
+            "--base", metavar="LINK", help="base link, any link (default: the root link)"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symkin", description="Compile robot kinematics to standalone PyTorch or JAX code.")
+    parser = _Parser(
+        prog="symkin", description="Compile robot kinematics to standalone PyTorch or JAX code."
+    )
     parser.add_argument("--version", action="version", version=f"symkin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    compile_ = commands.add_parser("compile", help="write a module computing a robot's poses and Jacobians")
+    compile_ = commands.add_parser(
+        "compile", help="write a module computing a robot's poses and Jacobians"
+    )
     _robot_arguments(compile_)
-    compile_.add_argument("--floating-base", action="store_true", help="the base link is a free body: the module takes its world pose")
-    compile_.add_argument("-o", "--output", metavar="OUT", help="file, folder, or - for stdout (default: ROBOT_kinematics.py)")
-    compile_.add_argument("--name", metavar="CLASS", help="class name (default: from the robot name)")
-    compile_.add_argument("--backend", choices=("torch", "jax"), default="torch", help="what the module is written for (default: torch)")
-    compile_.add_argument("-q", "--quiet", action="store_true", help="no progress messages or notes on stderr")
+    compile_.add_argument(
+        "--floating-base",
+        action="store_true",
+        help="the base link is a free body: the module takes its world pose",
+    )
+    compile_.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="file, folder, or - for stdout (default: ROBOT_kinematics.py)",
+    )
+    compile_.add_argument(
+        "--name", metavar="CLASS", help="class name (default: from the robot name)"
+    )
+    compile_.add_argument(
+        "--backend",
+        choices=("torch", "jax"),
+        default="torch",
+        help="what the module is written for (default: torch)",
+    )
+    compile_.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages or notes on stderr"
+    )
     compile_.set_defaults(run=_compile)
 
-    convert = commands.add_parser("convert", help="write a robot (a DH table, an MJCF file) as an equivalent URDF")
+    convert = commands.add_parser(
+        "convert", help="write a robot (a DH table, an MJCF file) as an equivalent URDF"
+    )
     _robot_arguments(convert, tips=False)
-    convert.add_argument("-o", "--output", metavar="OUT", help="file, folder, or - for stdout (default: ROBOT.urdf)")
+    convert.add_argument(
+        "-o", "--output", metavar="OUT", help="file, folder, or - for stdout (default: ROBOT.urdf)"
+    )
     convert.set_defaults(run=_convert)
 
-    info = commands.add_parser("info", help="print the kinematic tree (with example-robot-data: alone, list its robot files)")
+    info = commands.add_parser(
+        "info",
+        help="print the kinematic tree (with example-robot-data: alone, list its robot files)",
+    )
     _robot_arguments(info, tips=False)
     info.set_defaults(run=_info)
 
-    show = commands.add_parser("show", help="print closed-form expressions of a tip's pose or Jacobian")
+    show = commands.add_parser(
+        "show", help="print closed-form expressions of a tip's pose or Jacobian"
+    )
     _robot_arguments(show)
-    show.add_argument("--what", choices=("pose", "position", "rotation", "jacobian"), default="pose", help="which quantity (default: pose)")
-    show.add_argument("--format", choices=("pretty", "latex", "python"), default="pretty", help="output format (default: pretty)")
+    show.add_argument(
+        "--what",
+        choices=("pose", "position", "rotation", "jacobian"),
+        default="pose",
+        help="which quantity (default: pose)",
+    )
+    show.add_argument(
+        "--format",
+        choices=("pretty", "latex", "python"),
+        default="pretty",
+        help="output format (default: pretty)",
+    )
     show.add_argument(
         "--form",
         choices=("auto", "expanded", "frames"),
@@ -80,10 +127,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.set_defaults(run=_show)
 
-    report = commands.add_parser("report", help="write a Markdown report with formulas and pictures (needs symkin[report])")
+    report = commands.add_parser(
+        "report", help="write a Markdown report with formulas and pictures (needs symkin[report])"
+    )
     _robot_arguments(report)
-    report.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for report.md and its pictures")
-    report.add_argument("-q", "--quiet", action="store_true", help="no progress messages or notes on stderr")
+    report.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="folder for report.md and its pictures"
+    )
+    report.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages or notes on stderr"
+    )
     report.set_defaults(run=_report)
     return parser
 
@@ -130,8 +183,8 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from symkin.compiler.generate import generate
     from symkin.compiler.emit import EmitOptions, check_class_name
+    from symkin.compiler.generate import generate
     from symkin.files import write_output
     from symkin.names import sanitize
 
@@ -141,11 +194,22 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     started = time.perf_counter()
     progress(f"parsing {arguments.robot}")
     model, kinematics = _kinematics(arguments, floating_base=arguments.floating_base or None)
-    progress(f"derived the column program: {_count(kinematics.tips, 'tip')}, {_count(kinematics.joint_names, 'joint')} of {model.name!r}")
-    source = generate(kinematics, EmitOptions(arguments.name, shlex.join(["symkin", *argv])), progress, arguments.backend)
+    progress(
+        f"derived the column program: {_count(kinematics.tips, 'tip')}, {_count(kinematics.joint_names, 'joint')} of {model.name!r}"
+    )
+    source = generate(
+        kinematics,
+        EmitOptions(arguments.name, shlex.join(["symkin", *argv])),
+        progress,
+        arguments.backend,
+    )
     suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"
-    written = write_output(arguments.output, f"{sanitize(model.name).lower()}_kinematics{suffix}.py", source)
-    progress(f"wrote {written} ({_count(kinematics.joint_names, 'joint')}, {_count(kinematics.tips, 'tip')}, {time.perf_counter() - started:.1f} s)")
+    written = write_output(
+        arguments.output, f"{sanitize(model.name).lower()}_kinematics{suffix}.py", source
+    )
+    progress(
+        f"wrote {written} ({_count(kinematics.joint_names, 'joint')}, {_count(kinematics.tips, 'tip')}, {time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 
@@ -175,7 +239,10 @@ def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     from symkin.inspection.formulas import formula
 
     _, kinematics = _kinematics(arguments)
-    texts = [formula(kinematics, tip, arguments.what, arguments.form).render(arguments.format) for tip in kinematics.tips]
+    texts = [
+        formula(kinematics, tip, arguments.what, arguments.form).render(arguments.format)
+        for tip in kinematics.tips
+    ]
     print("\n\n".join(text.rstrip("\n") for text in texts))
     return 0
 

@@ -22,14 +22,20 @@ def robot_file(relative: str) -> Path:
     return path
 
 
-def compile_model(model: symkin.RobotModel, tips=None, base=None, floating_base=None) -> torch.nn.Module:
+def compile_model(
+    model: symkin.RobotModel, tips=None, base=None, floating_base=None
+) -> torch.nn.Module:
     """An instance of the module symkin generates for ``model``, in float64 (the oracles' precision)."""
-    source = symkin.generate(symkin.derive(model, tuple(tips) if tips else None, base, floating_base))
+    source = symkin.generate(
+        symkin.derive(model, tuple(tips) if tips else None, base, floating_base)
+    )
     return symkin.module_class(symkin.load_module(source))().double()
 
 
-@functools.lru_cache(maxsize=None)
-def compile_file(path: str, tips: tuple[str, ...] | None = None, base: str | None = None, floating_base=None) -> torch.nn.Module:
+@functools.cache
+def compile_file(
+    path: str, tips: tuple[str, ...] | None = None, base: str | None = None, floating_base=None
+) -> torch.nn.Module:
     return compile_model(symkin.load(path), tips, base, floating_base)
 
 
@@ -41,12 +47,16 @@ def random_base_poses(count: int, seed: int = 0, dtype=torch.float64) -> torch.T
     return torch.cat([position, quaternion], -1)
 
 
-def sample_q(module: torch.nn.Module, batch: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
+def sample_q(
+    module: torch.nn.Module, batch: int, seed: int = 0, dtype=torch.float64
+) -> torch.Tensor:
     """Joint values uniformly within limits (within ±π where a joint is unbounded)."""
     generator = torch.Generator().manual_seed(seed)
     lower = module.lower.clamp(min=-math.pi).to(dtype)
     upper = module.upper.clamp(max=math.pi).to(dtype)
-    return lower + (upper - lower) * torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype)
+    return lower + (upper - lower) * torch.rand(
+        batch, len(module.joint_names), generator=generator, dtype=dtype
+    )
 
 
 class PinocchioOracle:
@@ -61,7 +71,9 @@ class PinocchioOracle:
     the base's six velocity columns first.
     """
 
-    def __init__(self, urdf: str | Path | None = None, xml: str | None = None, free_flyer: bool = False) -> None:
+    def __init__(
+        self, urdf: str | Path | None = None, xml: str | None = None, free_flyer: bool = False
+    ) -> None:
         import pinocchio as pin
 
         self.pin = pin
@@ -88,13 +100,17 @@ class PinocchioOracle:
             name = source
         return name, multiplier, offset
 
-    def _pin_q(self, joint_names: tuple[str, ...], q: np.ndarray, base_pose: np.ndarray | None) -> np.ndarray:
+    def _pin_q(
+        self, joint_names: tuple[str, ...], q: np.ndarray, base_pose: np.ndarray | None
+    ) -> np.ndarray:
         model = self.model
         q_pin = self.pin.neutral(model)
         value = dict(zip(joint_names, q))
         first = 1
         if self.free_flyer:
-            quaternion = base_pose[3:] / np.linalg.norm(base_pose[3:])  # (w, x, y, z) -> Pinocchio's (x, y, z, w)
+            quaternion = base_pose[3:] / np.linalg.norm(
+                base_pose[3:]
+            )  # (w, x, y, z) -> Pinocchio's (x, y, z, w)
             q_pin[:7] = np.concatenate([base_pose[:3], quaternion[1:], quaternion[:1]])
             first = 2
         for joint_id in range(first, model.njoints):
@@ -118,7 +134,9 @@ class PinocchioOracle:
         first = 2 if self.free_flyer else 1
 
         def world_jacobian(frame):
-            return pin.getFrameJacobian(model, data, frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED).reshape(6, model.nv)
+            return pin.getFrameJacobian(
+                model, data, frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+            ).reshape(6, model.nv)
 
         base_frame = model.getFrameId(base)
         X_world_base = data.oMf[base_frame]
@@ -165,7 +183,11 @@ def _mimic_tags(urdf_text: str) -> dict[str, tuple[str, float, float]]:
     for joint in ElementTree.fromstring(urdf_text).findall("joint"):
         mimic = joint.find("mimic")
         if mimic is not None and joint.get("type") != "fixed":
-            tags[joint.get("name")] = (mimic.get("joint"), float(mimic.get("multiplier", 1)), float(mimic.get("offset", 0)))
+            tags[joint.get("name")] = (
+                mimic.get("joint"),
+                float(mimic.get("multiplier", 1)),
+                float(mimic.get("offset", 0)),
+            )
     return tags
 
 

@@ -38,7 +38,10 @@ class MujocoOracle:
 
     def joint_names_in_qpos_order(self) -> list[str]:
         m, mujoco = self.model, self.mujoco
-        joints = sorted((j for j in range(m.njnt) if m.jnt_type[j] in (HINGE, SLIDE)), key=lambda j: m.jnt_qposadr[j])
+        joints = sorted(
+            (j for j in range(m.njnt) if m.jnt_type[j] in (HINGE, SLIDE)),
+            key=lambda j: m.jnt_qposadr[j],
+        )
         return [mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, j) or f"joint{j}" for j in joints]
 
     def __call__(self, joint_names, tips, q: np.ndarray, base_pose: np.ndarray | None = None):

@@ -34,13 +34,19 @@ def urdf_text(name: str, links: list[str], joints: list[JointSpec]) -> str:
         lines.append(f"  <joint name={quoteattr(j.name)} type={quoteattr(j.type)}>")
         lines.append(f"    <parent link={quoteattr(j.parent)}/>")
         lines.append(f"    <child link={quoteattr(j.child)}/>")
-        lines.append(f'    <origin xyz="{" ".join(map(repr, j.xyz))}" rpy="{" ".join(map(repr, j.rpy))}"/>')
+        lines.append(
+            f'    <origin xyz="{" ".join(map(repr, j.xyz))}" rpy="{" ".join(map(repr, j.rpy))}"/>'
+        )
         lines.append(f'    <axis xyz="{" ".join(map(repr, j.axis))}"/>')
         if j.type in ("revolute", "prismatic"):
-            lines.append(f'    <limit lower="{j.lower!r}" upper="{j.upper!r}" effort="1" velocity="1"/>')
+            lines.append(
+                f'    <limit lower="{j.lower!r}" upper="{j.upper!r}" effort="1" velocity="1"/>'
+            )
         if j.mimic is not None:
             source, multiplier, offset = j.mimic
-            lines.append(f'    <mimic joint={quoteattr(source)} multiplier="{multiplier!r}" offset="{offset!r}"/>')
+            lines.append(
+                f'    <mimic joint={quoteattr(source)} multiplier="{multiplier!r}" offset="{offset!r}"/>'
+            )
         lines.append("  </joint>")
     lines.append("</robot>")
     return "\n".join(lines) + "\n"
@@ -60,11 +66,17 @@ def _homogeneous(R: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def origin_matrix(xyz, rpy) -> np.ndarray:
     roll, pitch, yaw = rpy
-    R = _rot(np.array([0, 0, 1.0]), yaw) @ _rot(np.array([0, 1.0, 0]), pitch) @ _rot(np.array([1.0, 0, 0]), roll)
+    R = (
+        _rot(np.array([0, 0, 1.0]), yaw)
+        @ _rot(np.array([0, 1.0, 0]), pitch)
+        @ _rot(np.array([1.0, 0, 0]), roll)
+    )
     return _homogeneous(R, np.array(xyz, dtype=float))
 
 
-def joint_values(joints: list[JointSpec], q_names: tuple[str, ...], q: np.ndarray) -> dict[str, object]:
+def joint_values(
+    joints: list[JointSpec], q_names: tuple[str, ...], q: np.ndarray
+) -> dict[str, object]:
     """Each moving joint's value: a number, or (x, y, θ) for a planar joint (q names ``P:x``, ``P:y``, ``P:theta``)."""
     by_name = {j.name: j for j in joints}
     given = dict(zip(q_names, q))

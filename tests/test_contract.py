@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import symkin
 from helpers import REPO
 from reference import finite_difference_jacobian
+
+import symkin
 
 GENERATED = sorted((REPO / "generated").glob("*.py"))
 
@@ -50,7 +50,11 @@ class Adapter:
         if self.module.floating_base:
             arguments += (self.array(self.BASE.astype(q.dtype)),)
         result = getattr(self.module, name)(*arguments)
-        return tuple(np.asarray(r) for r in result) if isinstance(result, tuple) else np.asarray(result)
+        return (
+            tuple(np.asarray(r) for r in result)
+            if isinstance(result, tuple)
+            else np.asarray(result)
+        )
 
     @property
     def base_columns(self) -> int:
@@ -58,7 +62,9 @@ class Adapter:
         return 6 if self.module.floating_base else 0
 
     def limits(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(self.module.lower, dtype=float), np.asarray(self.module.upper, dtype=float)
+        return np.asarray(self.module.lower, dtype=float), np.asarray(
+            self.module.upper, dtype=float
+        )
 
     def sample(self, batch: tuple[int, ...], seed: int = 0) -> np.ndarray:
         lower, upper = self.limits()
@@ -95,7 +101,12 @@ def test_shapes_and_agreement_between_functions(generated, batch):
     q = generated.sample(batch)
     pose, jacobian = generated.call("forward_and_jacobian", q)
     tip_axis = (tips,) if tips > 1 else ()
-    assert pose.shape == (*batch, *tip_axis, 4, 4) and jacobian.shape == (*batch, *tip_axis, 6, generated.base_columns + n)
+    assert pose.shape == (*batch, *tip_axis, 4, 4) and jacobian.shape == (
+        *batch,
+        *tip_axis,
+        6,
+        generated.base_columns + n,
+    )
     assert pose.dtype == jacobian.dtype == np.float64
     np.testing.assert_array_equal(generated.call("forward", q), pose)
     np.testing.assert_array_equal(generated.call("jacobian", q), jacobian)
@@ -108,12 +119,18 @@ def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):
     pose = generated.call("forward", q).reshape(4, tips, 4, 4)
     jacobian = generated.call("jacobian", q).reshape(4, tips, 6, -1)[..., generated.base_columns :]
     R = pose[..., :3, :3]
-    np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(
+        R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12
+    )
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
-    np.testing.assert_array_equal(pose[..., 3, :], np.broadcast_to([0.0, 0.0, 0.0, 1.0], pose[..., 3, :].shape))
+    np.testing.assert_array_equal(
+        pose[..., 3, :], np.broadcast_to([0.0, 0.0, 0.0, 1.0], pose[..., 3, :].shape)
+    )
     for i in range(4):
         for t in range(tips):
-            numeric = finite_difference_jacobian(lambda x: generated.call("forward", x).reshape(tips, 4, 4)[t], q[i])
+            numeric = finite_difference_jacobian(
+                lambda x: generated.call("forward", x).reshape(tips, 4, 4)[t], q[i]
+            )
             np.testing.assert_allclose(jacobian[i, t], numeric, atol=1e-7)
 
 
@@ -133,14 +150,24 @@ def test_bad_q_is_a_value_error(generated):
 
 
 def test_torch_and_jax_modules_of_one_robot_agree():
-    torch_module, jax_module = Adapter(REPO / "generated/panda.py"), Adapter(REPO / "generated/panda_jax.py")
+    torch_module, jax_module = (
+        Adapter(REPO / "generated/panda.py"),
+        Adapter(REPO / "generated/panda_jax.py"),
+    )
     assert torch_module.module.joint_names == jax_module.module.joint_names
     q = torch_module.sample((20,))
     for name in ("forward", "jacobian"):
-        np.testing.assert_allclose(torch_module.call(name, q), jax_module.call(name, q), atol=1e-14, rtol=0)
+        np.testing.assert_allclose(
+            torch_module.call(name, q), jax_module.call(name, q), atol=1e-14, rtol=0
+        )
 
 
 def test_jax_module_imports_only_jax(tmp_path):
     script = "import sys; sys.path.insert(0, sys.argv[1]); import panda_jax; print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", script, str(REPO / "generated")], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "generated")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr

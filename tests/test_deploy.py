@@ -13,9 +13,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import REPO, random_base_poses, sample_q
 
 import symkin
-from helpers import REPO, random_base_poses, sample_q
 
 BATCHES = (1, 9, 1000)
 
@@ -70,7 +70,9 @@ def test_torch_export_keeps_the_batch_dynamic(name, method, tmp_path):
     loaded = torch.export.load(tmp_path / "kinematics.pt2").module()
     for batch in BATCHES:
         example = inputs(kinematics, batch, seed=batch)
-        for got, expected in zip(outputs(loaded(*example)), outputs(program(*example)), strict=True):
+        for got, expected in zip(
+            outputs(loaded(*example)), outputs(program(*example)), strict=True
+        ):
             assert got.shape == expected.shape and got.shape[0] == batch
             torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
 
@@ -86,10 +88,16 @@ def test_onnx_runs_in_onnxruntime_at_any_batch(name, method, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         onnx_program = torch.onnx.export(
-            program, example, dynamic_shapes=tuple({0: batch} for _ in example), dynamo=True, verbose=False
+            program,
+            example,
+            dynamic_shapes=tuple({0: batch} for _ in example),
+            dynamo=True,
+            verbose=False,
         )
     onnx_program.save(str(tmp_path / "kinematics.onnx"))
-    session = onnxruntime.InferenceSession(str(tmp_path / "kinematics.onnx"), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        str(tmp_path / "kinematics.onnx"), providers=["CPUExecutionProvider"]
+    )
     for size in BATCHES:
         example = inputs(kinematics, size, seed=size)
         feed = {i.name: x.numpy() for i, x in zip(session.get_inputs(), example, strict=True)}
@@ -106,7 +114,9 @@ def test_aot_inductor_package_runs_at_any_batch(tmp_path):
         pytest.skip("AOTInductor needs a C++ compiler")
     kinematics = generated("solo12_floating")
     program = Method(kinematics, "forward_and_jacobian")
-    package = torch._inductor.aoti_compile_and_package(export(program, kinematics), package_path=str(tmp_path / "solo12.pt2"))
+    package = torch._inductor.aoti_compile_and_package(
+        export(program, kinematics), package_path=str(tmp_path / "solo12.pt2")
+    )
     runner = torch._inductor.aoti_load_package(package)
     for batch in BATCHES:
         example = inputs(kinematics, batch, seed=batch)

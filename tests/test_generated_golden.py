@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO
+
 from symkin.cli import main
 
 GOLDEN = sorted((REPO / "generated").glob("*.py"))
@@ -58,7 +58,9 @@ def test_regenerates_byte_identically(path, tmp_path):
     produced = regenerate(path, tmp_path)
     if os.environ.get("SYMKIN_UPDATE_GOLDEN"):
         path.write_bytes(produced)
-    assert produced == path.read_bytes(), f"{path.name} is stale: regenerate with SYMKIN_UPDATE_GOLDEN=1"
+    assert produced == path.read_bytes(), (
+        f"{path.name} is stale: regenerate with SYMKIN_UPDATE_GOLDEN=1"
+    )
 
 
 def test_output_does_not_depend_on_hash_seed(tmp_path):
@@ -67,7 +69,16 @@ def test_output_does_not_depend_on_hash_seed(tmp_path):
         workdir = tmp_path / seed
         workdir.mkdir()
         subprocess.run(
-            [sys.executable, "-m", "symkin", "compile", "example-robot-data:ur_description/urdf/ur5_robot.urdf", "-o", "ur5.py", "-q"],
+            [
+                sys.executable,
+                "-m",
+                "symkin",
+                "compile",
+                "example-robot-data:ur_description/urdf/ur5_robot.urdf",
+                "-o",
+                "ur5.py",
+                "-q",
+            ],
             env={**os.environ, "PYTHONHASHSEED": seed},
             cwd=workdir,
             check=True,

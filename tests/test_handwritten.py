@@ -7,17 +7,20 @@ import math
 import numpy as np
 import pytest
 import torch
-
-import symkin
 from helpers import PinocchioOracle, as_tips, compile_model, sample_q
 from reference import JointSpec, finite_difference_jacobian, joint_values, pose, urdf_text
+
+import symkin
 
 LINKS = ["base", "a", "b", "c", "d"]
 
 
 def chain(*specs) -> list[JointSpec]:
     """Joints j1, j2, … from base through a, b, c, d, each spec a dict of JointSpec fields."""
-    return [JointSpec(name=f"j{i + 1}", parent=LINKS[i], child=LINKS[i + 1], **spec) for i, spec in enumerate(specs)]
+    return [
+        JointSpec(name=f"j{i + 1}", parent=LINKS[i], child=LINKS[i + 1], **spec)
+        for i, spec in enumerate(specs)
+    ]
 
 
 FEATURES = {
@@ -32,7 +35,14 @@ FEATURES = {
     "prismatic": chain(
         dict(type="prismatic", xyz=(0, 0, 0.1), axis=(0, 0, 1), lower=0.0, upper=0.5),
         dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 0, 1)),
-        dict(type="prismatic", xyz=(0, 0.1, 0), rpy=(0.3, 0, 0), axis=(1, 0, 0), lower=-0.2, upper=0.2),
+        dict(
+            type="prismatic",
+            xyz=(0, 0.1, 0),
+            rpy=(0.3, 0, 0),
+            axis=(1, 0, 0),
+            lower=-0.2,
+            upper=0.2,
+        ),
     ),
     "fixed": chain(
         dict(type="fixed", xyz=(0, 0, 0.5), rpy=(0, 0, math.pi / 2)),
@@ -53,8 +63,15 @@ FEATURES = {
     ),
     "rpy origins": chain(
         dict(type="revolute", xyz=(0.1, -0.2, 0.3), rpy=(0.3, -0.7, 1.1), axis=(0, 0, 1)),
-        dict(type="revolute", xyz=(0.2, 0.1, 0), rpy=(math.pi / 2, 0, -math.pi / 2), axis=(0, 1, 0)),
-        dict(type="revolute", xyz=(0, 0, 0.1), rpy=(1.5707963267948966, 3.14159265359, 0.2), axis=(1, 0, 0)),
+        dict(
+            type="revolute", xyz=(0.2, 0.1, 0), rpy=(math.pi / 2, 0, -math.pi / 2), axis=(0, 1, 0)
+        ),
+        dict(
+            type="revolute",
+            xyz=(0, 0, 0.1),
+            rpy=(1.5707963267948966, 3.14159265359, 0.2),
+            axis=(1, 0, 0),
+        ),
     ),
 }
 
@@ -75,17 +92,23 @@ def test_feature_matches_pinocchio_and_reference(feature):
         np.testing.assert_allclose(jacobians[i].numpy(), expected_jacobian[0], atol=1e-9, rtol=0)
 
         def reference_pose(q_vector):
-            return pose(joints, "base", links[-1], joint_values(joints, module.joint_names, q_vector))
+            return pose(
+                joints, "base", links[-1], joint_values(joints, module.joint_names, q_vector)
+            )
 
         np.testing.assert_allclose(poses[i].numpy(), reference_pose(q_i), atol=1e-12, rtol=0)
-        np.testing.assert_allclose(jacobians[i].numpy(), finite_difference_jacobian(reference_pose, q_i), atol=1e-7, rtol=0)
+        np.testing.assert_allclose(
+            jacobians[i].numpy(), finite_difference_jacobian(reference_pose, q_i), atol=1e-7, rtol=0
+        )
 
 
 def test_mimic_joints_are_not_in_q_and_chains_resolve():
     joints = chain(
         dict(type="revolute", xyz=(0, 0, 0.2), axis=(0, 0, 1)),
         dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 1, 0), mimic=("j1", 2.0, 0.1)),
-        dict(type="revolute", xyz=(0.3, 0, 0), axis=(0, 1, 0), mimic=("j2", -1.5, 0.2)),  # a mimic of a mimic
+        dict(
+            type="revolute", xyz=(0.3, 0, 0), axis=(0, 1, 0), mimic=("j2", -1.5, 0.2)
+        ),  # a mimic of a mimic
     )
     module = compile_model(symkin.parse_urdf(urdf_text("m", LINKS[:4], joints)))
     assert module.joint_names == ("j1",)
@@ -93,7 +116,9 @@ def test_mimic_joints_are_not_in_q_and_chains_resolve():
     for i in range(5):
         values = joint_values(joints, module.joint_names, q[i].numpy())
         assert values["j3"] == pytest.approx(-1.5 * (2.0 * q[i, 0].item() + 0.1) + 0.2)
-        np.testing.assert_allclose(module(q[i]).numpy(), pose(joints, "base", "c", values), atol=1e-12)
+        np.testing.assert_allclose(
+            module(q[i]).numpy(), pose(joints, "base", "c", values), atol=1e-12
+        )
 
 
 def test_q_order_follows_tips_in_the_order_given():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from helpers import REPO, robot_file
 
 import symkin
 import symkin.inspection.formulas
-from helpers import REPO, compile_model, robot_file
 from symkin.cli import main
 
 ROBOTS = {
@@ -34,7 +34,9 @@ def robot(request):
 def random_q(module, seed=0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     lower, upper = module.lower.clamp(min=-math.pi), module.upper.clamp(max=math.pi)
-    return lower + (upper - lower) * torch.rand(len(module.joint_names), generator=generator, dtype=torch.float64)
+    return lower + (upper - lower) * torch.rand(
+        len(module.joint_names), generator=generator, dtype=torch.float64
+    )
 
 
 @pytest.mark.parametrize("form", ["expanded", "frames"])
@@ -49,9 +51,18 @@ def test_readable_forms_equal_the_generated_code(robot, what, form):
     for seed in range(5):
         q = random_q(module, seed)
         pose, jacobian = module.forward_and_jacobian(q)
-        expected = {"pose": pose, "position": pose[:3, 3:], "rotation": pose[:3, :3], "jacobian": jacobian}[what].numpy()
-        np.testing.assert_allclose(np.array(evaluate(*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0)
-        np.testing.assert_allclose(np.array(namespace[what](*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0)
+        expected = {
+            "pose": pose,
+            "position": pose[:3, 3:],
+            "rotation": pose[:3, :3],
+            "jacobian": jacobian,
+        }[what].numpy()
+        np.testing.assert_allclose(
+            np.array(evaluate(*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0
+        )
+        np.testing.assert_allclose(
+            np.array(namespace[what](*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0
+        )
 
 
 def test_long_chains_are_shown_through_frames():
@@ -61,22 +72,32 @@ def test_long_chains_are_shown_through_frames():
     kinematics = symkin.derive(model, ("right_rubber_hand",), "pelvis")
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
     shown = symkin.formula(kinematics, "right_rubber_hand", "jacobian")
-    assert isinstance(shown, symkin.FramedFormula) and len(kinematics.q) > symkin.inspection.formulas.EXPANDED_UP_TO
+    assert (
+        isinstance(shown, symkin.FramedFormula)
+        and len(kinematics.q) > symkin.inspection.formulas.EXPANDED_UP_TO
+    )
     text = shown.pretty()
     assert len(text) < 8000 and "v[q10] = " in text and " × (" in text
-    assert "\\begin{aligned}" in shown.latex() and "\\mathbf{p}_{\\mathrm{right\\_rubber\\_hand}}" in shown.latex()
+    assert (
+        "\\begin{aligned}" in shown.latex()
+        and "\\mathbf{p}_{\\mathrm{right\\_rubber\\_hand}}" in shown.latex()
+    )
     namespace: dict = {}
     exec(shown.python(), namespace)
     q = random_q(module, 3)
     _, jacobian = module.forward_and_jacobian(q)
-    np.testing.assert_allclose(np.array(namespace["jacobian"](*q.tolist())), jacobian.numpy(), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(
+        np.array(namespace["jacobian"](*q.tolist())), jacobian.numpy(), atol=1e-12, rtol=0
+    )
 
 
 def test_textbook_abbreviations_and_angle_sums(robot):
     name, _, tip, _, kinematics, _ = robot
     shown = symkin.formula(kinematics, tip, "position")
     assert all(re.fullmatch(r"[cs]\d+", s.name) for s in shown.abbreviations)
-    assert not shown.expression.atoms(sp.Float) or all(len(repr(float(f))) < 20 for f in shown.expression.atoms(sp.Float))
+    assert not shown.expression.atoms(sp.Float) or all(
+        len(repr(float(f))) < 20 for f in shown.expression.atoms(sp.Float)
+    )
     if name == "ur5":  # shoulder lift, elbow and wrist 1 have parallel axes
         assert {"c23", "s23", "c234", "s234"} <= {s.name for s in shown.abbreviations}
         assert "c₂₃" in shown.pretty() and "c_{234}" in shown.latex()
@@ -104,7 +125,11 @@ def test_info(capsys):
     assert status == 0
     assert "panda_finger_joint2: panda_hand -> panda_rightfinger, prismatic, axis -y" in out
     assert "mimics panda_finger_joint1" in out
-    assert "DOF: 8" in out and "default tips (leaves that move relative to panda_link0): panda_hand_tcp, panda_leftfinger, panda_rightfinger" in out
+    assert (
+        "DOF: 8" in out
+        and "default tips (leaves that move relative to panda_link0): panda_hand_tcp, panda_leftfinger, panda_rightfinger"
+        in out
+    )
     assert "q8=panda_finger_joint1" in out
     status, out, _ = run(["info", ROBOTS["puma560"][0]], capsys)
     assert status == 0 and "DOF: 6" in out and "origin Rx(pi/2)" in out
@@ -114,22 +139,53 @@ def test_info(capsys):
 @pytest.mark.parametrize("what", ["pose", "jacobian"])
 def test_show_prints_each_format(fmt, what, capsys):
     path, tip, base = ROBOTS["ur5"]
-    status, out, err = run(["show", path, "--tip", tip, "--base", base, "--what", what, "--format", fmt], capsys)
+    status, out, err = run(
+        ["show", path, "--tip", tip, "--base", base, "--what", what, "--format", fmt], capsys
+    )
     assert status == 0 and err == ""
     marker = {"pretty": "c₂₃", "latex": "c_{23}", "python": "c23 = math.cos(q2 + q3)"}[fmt]
     assert marker in out
-    status, out, err = run(["show", path, "--tip", tip, "--base", base, "--what", what, "--format", fmt, "--form", "frames"], capsys)
+    status, out, err = run(
+        [
+            "show",
+            path,
+            "--tip",
+            tip,
+            "--base",
+            base,
+            "--what",
+            what,
+            "--format",
+            fmt,
+            "--form",
+            "frames",
+        ],
+        capsys,
+    )
     assert status == 0 and err == ""
-    marker = {"pretty": "p_tool0 = p_wrist_3_link + 0.0823⋅y_wrist_2_link", "latex": "\\mathbf{p}_{\\mathrm{tool0}} &=", "python": "p_tool0 = _sum("}[fmt]
+    marker = {
+        "pretty": "p_tool0 = p_wrist_3_link + 0.0823⋅y_wrist_2_link",
+        "latex": "\\mathbf{p}_{\\mathrm{tool0}} &=",
+        "python": "p_tool0 = _sum(",
+    }[fmt]
     assert marker in out
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["show", ROBOTS["ur5"][0], "--tip", "nowhere"], "tip link 'nowhere' is not in robot 'ur5'"),
-        (["show", ROBOTS["ur5"][0], "--format", "html"], "argument --format: invalid choice: 'html'"),
-        (["show", ROBOTS["ur5"][0], "--what", "velocity"], "argument --what: invalid choice: 'velocity'"),
+        (
+            ["show", ROBOTS["ur5"][0], "--tip", "nowhere"],
+            "tip link 'nowhere' is not in robot 'ur5'",
+        ),
+        (
+            ["show", ROBOTS["ur5"][0], "--format", "html"],
+            "argument --format: invalid choice: 'html'",
+        ),
+        (
+            ["show", ROBOTS["ur5"][0], "--what", "velocity"],
+            "argument --what: invalid choice: 'velocity'",
+        ),
         (["show", ROBOTS["ur5"][0], "--form", "short"], "argument --form: invalid choice: 'short'"),
         (["info", "missing.urdf"], "missing.urdf: cannot read file"),
     ],
@@ -143,7 +199,9 @@ def test_bad_arguments(argv, message, capsys):
 @pytest.mark.parametrize("name", list(ROBOTS))
 def test_report_has_no_broken_images(name, tmp_path, capsys):
     path, tip, base = ROBOTS[name]
-    argv = ["report", path, "--tip", tip, "-o", str(tmp_path / "report"), "-q"] + (["--base", base] if base else [])
+    argv = ["report", path, "--tip", tip, "-o", str(tmp_path / "report"), "-q"] + (
+        ["--base", base] if base else []
+    )
     assert run(argv, capsys)[0] == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
@@ -165,20 +223,36 @@ def test_report_pictures_label_each_spot_once_and_say_what_they_draw(tmp_path, c
     path, _, base = ROBOTS["ur5"]
     model = symkin.load(path)
     links = tuple(link for link in model.links if link != base and model.is_below(link, base))
-    module = symkin.module_class(symkin.load_module(symkin.generate(symkin.derive(model, links, base))))()
+    module = symkin.module_class(
+        symkin.load_module(symkin.generate(symkin.derive(model, links, base)))
+    )()
     poses = module(torch.zeros(6, dtype=torch.float64)).numpy()
     figure = plt.figure()
     axes = figure.add_subplot(projection="3d")
-    _plot(axes, model, base, {link: poses[i] for i, link in enumerate(links)}, {"ee_link", "tool0", "shoulder_link"})
+    _plot(
+        axes,
+        model,
+        base,
+        {link: poses[i] for i, link in enumerate(links)},
+        {"ee_link", "tool0", "shoulder_link"},
+    )
     labels = sorted(text.get_text().strip() for text in axes.texts)
     plt.close(figure)
     assert labels == ["base_link", "ee_link, tool0", "shoulder_link"]
     assert [t.get_text() for t in axes.get_legend().get_texts()] == [
-        "link (joint origin to joint origin)", "joint axis", "base base_link", "tip"
+        "link (joint origin to joint origin)",
+        "joint axis",
+        "base base_link",
+        "tip",
     ]
-    status, _, _ = run(["report", path, "--tip", "tool0", "--base", base, "-o", str(tmp_path), "-q"], capsys)
+    status, _, _ = run(
+        ["report", path, "--tip", "tool0", "--base", base, "-o", str(tmp_path), "-q"], capsys
+    )
     markdown = (tmp_path / "report.md").read_text()
-    assert status == 0 and "Drawn at shoulder\\_pan\\_joint = 0, shoulder\\_lift\\_joint = 0" in markdown
+    assert (
+        status == 0
+        and "Drawn at shoulder\\_pan\\_joint = 0, shoulder\\_lift\\_joint = 0" in markdown
+    )
 
 
 def test_report_survives_names_that_look_like_markup(tmp_path, capsys):

@@ -10,19 +10,21 @@ import pytest
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
-
-import symkin  # noqa: E402
 from helpers import PinocchioOracle, as_tips, compile_file, robot_file, sample_q  # noqa: E402
 from test_pinocchio_oracle import CASES  # noqa: E402
 
+import symkin  # noqa: E402
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def jax_module(path: str, tips: tuple[str, ...] | None = None, base: str | None = None):
     source = symkin.generate(symkin.derive(symkin.load(path), tips, base), backend="jax")
     return symkin.load_module(source)
 
 
-@pytest.mark.parametrize("relative, tips, base", CASES, ids=[f"{c[0].split('/')[-1]}:{c[1] or 'leaves'}" for c in CASES])
+@pytest.mark.parametrize(
+    "relative, tips, base", CASES, ids=[f"{c[0].split('/')[-1]}:{c[1] or 'leaves'}" for c in CASES]
+)
 def test_matches_pinocchio_and_the_torch_module(relative, tips, base):
     path = str(robot_file(relative))
     module = jax_module(path, tips, base)
@@ -35,9 +37,13 @@ def test_matches_pinocchio_and_the_torch_module(relative, tips, base):
     np.testing.assert_allclose(np.asarray(jacobians), torch_jacobians.numpy(), atol=1e-12, rtol=0)
     oracle = PinocchioOracle(path)
     poses = as_tips(torch_poses.new_tensor(np.asarray(poses)), len(module.tip_names)).numpy()
-    jacobians = as_tips(torch_jacobians.new_tensor(np.asarray(jacobians)), len(module.tip_names)).numpy()
+    jacobians = as_tips(
+        torch_jacobians.new_tensor(np.asarray(jacobians)), len(module.tip_names)
+    ).numpy()
     for i in range(0, 8, 3):
-        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, module.base_name, q[i].numpy())
+        expected_pose, expected_jacobian = oracle(
+            module.joint_names, module.tip_names, module.base_name, q[i].numpy()
+        )
         np.testing.assert_allclose(poses[i], expected_pose, rtol=0, atol=1e-9)
         np.testing.assert_allclose(jacobians[i], expected_jacobian, rtol=0, atol=1e-9)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +11,26 @@ import torch
 mujoco = pytest.importorskip("mujoco")
 gymnasium = pytest.importorskip("gymnasium")
 
-import symkin  # noqa: E402
 from helpers import as_tips, compile_model, random_base_poses, sample_q  # noqa: E402
 from mjcf_oracle import MujocoOracle  # noqa: E402
 from reference import finite_difference_jacobian  # noqa: E402
+
+import symkin  # noqa: E402
 from symkin.cli import main  # noqa: E402
 
 GYMNASIUM = Path(gymnasium.__file__).parent / "envs/mujoco/assets"
 MUJOCO_TESTDATA = Path(mujoco.__file__).parent / "testdata"
-GYMNASIUM_FILES = ["ant", "half_cheetah", "hopper", "humanoid", "walker2d", "reacher", "pusher", "swimmer", "inverted_double_pendulum"]
+GYMNASIUM_FILES = [
+    "ant",
+    "half_cheetah",
+    "hopper",
+    "humanoid",
+    "walker2d",
+    "reacher",
+    "pusher",
+    "swimmer",
+    "inverted_double_pendulum",
+]
 
 
 def check_against_mujoco(path: Path, tips=None, base=None, couple_joints=False, configurations=5):
@@ -37,7 +47,9 @@ def check_against_mujoco(path: Path, tips=None, base=None, couple_joints=False, 
     poses, jacobians = as_tips(poses, tips_count).numpy(), as_tips(jacobians, tips_count).numpy()
     for i in range(configurations):
         base_pose = bases[i].numpy() if module.floating_base else None
-        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, q[i].numpy(), base_pose)
+        expected_pose, expected_jacobian = oracle(
+            module.joint_names, module.tip_names, q[i].numpy(), base_pose
+        )
         np.testing.assert_allclose(poses[i], expected_pose, rtol=0, atol=1e-9)
         np.testing.assert_allclose(jacobians[i], expected_jacobian, rtol=0, atol=1e-9)
     return module, oracle
@@ -55,29 +67,46 @@ def test_the_example_arm_and_its_attachment_site_match_mujoco():
     from helpers import REPO
 
     module, _ = check_against_mujoco(REPO / "examples/arm.xml", ("attachment_site",))
-    assert module.joint_names == ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3")
+    assert module.joint_names == (
+        "shoulder_pan",
+        "shoulder_lift",
+        "elbow",
+        "wrist_1",
+        "wrist_2",
+        "wrist_3",
+    )
 
 
 def test_a_free_joint_makes_a_floating_base_module_fed_from_qpos():
     path = GYMNASIUM / "humanoid.xml"
     module, oracle = check_against_mujoco(path)
-    assert module.floating_base and module.base_name == "torso" and "world" not in symkin.load(path).links
+    assert (
+        module.floating_base
+        and module.base_name == "torso"
+        and "world" not in symkin.load(path).links
+    )
     qpos = np.array(oracle.model.qpos0, dtype=np.float64)
     qpos[7:] = sample_q(module, 1, seed=3)[0].numpy()
     qpos[:7] = random_base_poses(1, seed=4)[0].numpy()
     qpos[3:7] /= np.linalg.norm(qpos[3:7])
     oracle.data.qpos[:] = qpos
     mujoco.mj_kinematics(oracle.model, oracle.data)
-    poses = module(torch.from_numpy(qpos[7:]), torch.from_numpy(qpos[:7]))  # straight from MuJoCo's qpos
+    poses = module(
+        torch.from_numpy(qpos[7:]), torch.from_numpy(qpos[:7])
+    )  # straight from MuJoCo's qpos
     for t, tip in enumerate(module.tip_names):
         body = mujoco.mj_name2id(oracle.model, mujoco.mjtObj.mjOBJ_BODY, tip)
         np.testing.assert_allclose(poses[t, :3, 3].numpy(), oracle.data.xpos[body], atol=1e-12)
 
 
 def test_mujocos_own_test_model_is_refused_clearly(capsys, tmp_path):
-    status = main(["compile", str(MUJOCO_TESTDATA / "model.xml"), "-o", str(tmp_path / "out.py"), "-q"])
+    status = main(
+        ["compile", str(MUJOCO_TESTDATA / "model.xml"), "-o", str(tmp_path / "out.py"), "-q"]
+    )
     err = capsys.readouterr().err
-    assert status == 2 and err.splitlines()[-1].endswith("joint 'wheel_0': ball joints are not supported (a quaternion in qpos)")
+    assert status == 2 and err.splitlines()[-1].endswith(
+        "joint 'wheel_0': ball joints are not supported (a quaternion in qpos)"
+    )
     assert "Traceback" not in err and not (tmp_path / "out.py").exists()
 
 
@@ -197,21 +226,37 @@ def test_feature_matches_mujoco(feature, tmp_path):
     module, _ = check_against_mujoco(path, tips)
     q = sample_q(module, 2, seed=5)
     for i in range(2):  # and the Jacobian is the derivative of the pose, joint by joint
+
         def pose_of(x):
-            arguments = (torch.from_numpy(x),) + ((random_base_poses(1, seed=6)[0],) if module.floating_base else ())
+            arguments = (torch.from_numpy(x),) + (
+                (random_base_poses(1, seed=6)[0],) if module.floating_base else ()
+            )
             return as_tips(module(*arguments), len(module.tip_names))[0].numpy()
 
-        jacobian = as_tips(module.jacobian(q[i], *((random_base_poses(1, seed=6)[0],) if module.floating_base else ())), len(module.tip_names))[0]
+        jacobian = as_tips(
+            module.jacobian(
+                q[i], *((random_base_poses(1, seed=6)[0],) if module.floating_base else ())
+            ),
+            len(module.tip_names),
+        )[0]
         shift = 6 if module.floating_base else 0
-        np.testing.assert_allclose(jacobian[:, shift:].numpy(), finite_difference_jacobian(pose_of, q[i].numpy()), atol=1e-7)
+        np.testing.assert_allclose(
+            jacobian[:, shift:].numpy(),
+            finite_difference_jacobian(pose_of, q[i].numpy()),
+            atol=1e-7,
+        )
 
 
 def test_includes_are_resolved(tmp_path):
-    (tmp_path / "arm.xml").write_text("""<mujoco><compiler boundmass="1e-3" boundinertia="1e-6"/><worldbody>
+    (
+        tmp_path / "arm.xml"
+    ).write_text("""<mujoco><compiler boundmass="1e-3" boundinertia="1e-6"/><worldbody>
       <body name="upper" pos="0 0 0.2"><joint name="shoulder" axis="0 1 0"/>
         <body name="lower" pos="0.3 0 0"><joint name="elbow" axis="0 1 0"/></body>
       </body></worldbody></mujoco>""")
-    (tmp_path / "robot.xml").write_text("""<mujoco model="with_include"><include file="arm.xml"/></mujoco>""")
+    (tmp_path / "robot.xml").write_text(
+        """<mujoco model="with_include"><include file="arm.xml"/></mujoco>"""
+    )
     module, _ = check_against_mujoco(tmp_path / "robot.xml")
     assert module.joint_names == ("shoulder", "elbow")
 
@@ -249,13 +294,23 @@ def test_joint_equalities_couple_joints_only_when_asked(tmp_path):
     path.write_text(COUPLED)
     notes: list[str] = []
     every = symkin.load(path, notes=notes.append)
-    assert "right_finger" in symkin.derive(every).joint_names  # by default every joint is in q, as in qpos
-    assert any("connect equality 'tie'" in n for n in notes) and any("--couple-joints" in n for n in notes)
+    assert (
+        "right_finger" in symkin.derive(every).joint_names
+    )  # by default every joint is in q, as in qpos
+    assert any("connect equality 'tie'" in n for n in notes) and any(
+        "--couple-joints" in n for n in notes
+    )
     notes.clear()
     coupled = symkin.load(path, couple_joints=True, notes=notes.append)
     kinematics = symkin.derive(coupled)
-    assert kinematics.joint_names == ("wrist", "left_finger", "thumb")  # the linear one is a mimic joint now
-    assert any("'curl' is not a linear coupling" in n for n in notes)  # the quadratic one stays a joint of q
+    assert kinematics.joint_names == (
+        "wrist",
+        "left_finger",
+        "thumb",
+    )  # the linear one is a mimic joint now
+    assert any(
+        "'curl' is not a linear coupling" in n for n in notes
+    )  # the quadratic one stays a joint of q
     module = compile_model(coupled)
     oracle = MujocoOracle(path)
     q = sample_q(module, 4, seed=9)
@@ -266,7 +321,9 @@ def test_joint_equalities_couple_joints_only_when_asked(tmp_path):
         # MuJoCo's equality holds right − ref_right = 0.002 + 1.5·(left − ref_left): set qpos to satisfy it.
         values["right_finger"] = 0.01 + 0.002 + 1.5 * left
         names = tuple(values)
-        expected_pose, expected_jacobian = oracle(names, module.tip_names, np.array(list(values.values())))
+        expected_pose, expected_jacobian = oracle(
+            names, module.tip_names, np.array(list(values.values()))
+        )
         np.testing.assert_allclose(poses[i].numpy(), expected_pose, atol=1e-12)
         # The mimic joint's column adds into its source's, with the multiplier.
         combined = expected_jacobian[..., [0, 1, 2]].copy()
@@ -276,32 +333,51 @@ def test_joint_equalities_couple_joints_only_when_asked(tmp_path):
 
 def test_cli_reads_mjcf_and_converts_it_to_urdf(tmp_path, capsys):
     path = tmp_path / "robot.xml"
-    path.write_text(FEATURES["several joints in one body, with anchors off its origin and reference positions"])
+    path.write_text(
+        FEATURES["several joints in one body, with anchors off its origin and reference positions"]
+    )
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "thigh/hip_x" in out and "DOF: 7" in out
     assert main(["compile", str(path), "-o", str(tmp_path / "joints.py"), "-q"]) == 0
-    assert main(["convert", str(path), "-o", str(tmp_path / "joints.urdf")]) == 2  # unbounded slides: no URDF equivalent
-    assert "URDF cannot express the unbounded limits of a prismatic joint" in capsys.readouterr().err
+    assert (
+        main(["convert", str(path), "-o", str(tmp_path / "joints.urdf")]) == 2
+    )  # unbounded slides: no URDF equivalent
+    assert (
+        "URDF cannot express the unbounded limits of a prismatic joint" in capsys.readouterr().err
+    )
     bounded = tmp_path / "bounded.xml"
     bounded.write_text(FEATURES["defaults and childclass"])
     assert main(["convert", str(bounded), "-o", str(tmp_path / "bounded.urdf")]) == 0
     original, converted = symkin.load(bounded), symkin.load(tmp_path / "bounded.urdf")
     q = sample_q(compile_model(original), 5)
-    torch.testing.assert_close(compile_model(converted).forward_and_jacobian(q), compile_model(original).forward_and_jacobian(q), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        compile_model(converted).forward_and_jacobian(q),
+        compile_model(original).forward_and_jacobian(q),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_missing_mujoco_is_one_line(monkeypatch, tmp_path):
     path = tmp_path / "robot.xml"
     path.write_text(FEATURES["frames"])
     monkeypatch.setitem(__import__("sys").modules, "mujoco", None)
-    with pytest.raises(symkin.SymkinError, match=r"reading MJCF needs the mujoco package: pip install 'symkin\[mjcf\]'"):
+    with pytest.raises(
+        symkin.SymkinError,
+        match=r"reading MJCF needs the mujoco package: pip install 'symkin\[mjcf\]'",
+    ):
         symkin.load(path)
 
 
 def test_a_file_mujoco_rejects_is_one_line(tmp_path, capsys):
     path = tmp_path / "broken.xml"
-    path.write_text("""<mujoco><worldbody><body name="a"><joint name="j" type="hinge" axis="0 0 0"/></body></worldbody></mujoco>""")
+    path.write_text(
+        """<mujoco><worldbody><body name="a"><joint name="j" type="hinge" axis="0 0 0"/></body></worldbody></mujoco>"""
+    )
     assert main(["compile", str(path), "-q", "-o", str(tmp_path / "x.py")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"symkin: error: {path}: MuJoCo rejected the file: ") and err.count("\n") == 1
+    assert (
+        err.startswith(f"symkin: error: {path}: MuJoCo rejected the file: ")
+        and err.count("\n") == 1
+    )

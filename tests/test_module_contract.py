@@ -6,7 +6,6 @@ import copy
 
 import pytest
 import torch
-
 from helpers import as_tips, compile_file, robot_file, sample_q
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
@@ -28,7 +27,11 @@ def test_attributes(panda, hand):
     assert panda.joint_names == tuple(f"panda_joint{i}" for i in range(1, 8))
     assert panda.tip_names == ("panda_hand_tcp",) and panda.base_name == "panda_link0"
     assert panda.lower.shape == panda.upper.shape == (7,) and (panda.lower < panda.upper).all()
-    assert panda.lower.dtype == torch.float64 and panda.lower[0].item() == -2.8973 and panda.upper[3].item() == -0.0698
+    assert (
+        panda.lower.dtype == torch.float64
+        and panda.lower[0].item() == -2.8973
+        and panda.upper[3].item() == -0.0698
+    )
     assert len(hand.tip_names) == 4 and len(hand.joint_names) == 16
     assert "lower" not in panda.state_dict()  # limits are constants, not learned state
 
@@ -48,8 +51,12 @@ def test_any_leading_batch_shape(panda, hand, batch):
 def test_pose_is_a_rigid_transform(hand):
     pose = hand(sample_q(hand, 50))
     R = pose[..., :3, :3]
-    torch.testing.assert_close(R @ R.transpose(-1, -2), torch.eye(3, dtype=R.dtype).expand_as(R), atol=1e-12, rtol=0)
-    torch.testing.assert_close(torch.linalg.det(R), torch.ones(R.shape[:-2], dtype=R.dtype), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        R @ R.transpose(-1, -2), torch.eye(3, dtype=R.dtype).expand_as(R), atol=1e-12, rtol=0
+    )
+    torch.testing.assert_close(
+        torch.linalg.det(R), torch.ones(R.shape[:-2], dtype=R.dtype), atol=1e-12, rtol=0
+    )
     assert (pose[..., 3, :] == torch.tensor([0, 0, 0, 1], dtype=pose.dtype)).all()
 
 
@@ -69,7 +76,12 @@ def test_constant_buffers_never_cost_float64_precision(panda):
     q64 = sample_q(panda, 50)
     reference = type(panda)()  # fresh: float64 buffers
     converted = copy.deepcopy(panda).float()
-    assert converted.constants.dtype == converted.angle_offsets.dtype == converted.lower.dtype == torch.float32
+    assert (
+        converted.constants.dtype
+        == converted.angle_offsets.dtype
+        == converted.lower.dtype
+        == torch.float32
+    )
     round_trip = copy.deepcopy(converted).double()
     for module in (converted, round_trip):
         torch.testing.assert_close(module(q64), reference(q64), rtol=0, atol=0)

@@ -11,16 +11,17 @@ import random
 
 import pytest
 import torch
-
+from helpers import compile_file, robot_file, sample_q
+from reference import JointSpec, urdf_text
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import symkin
 from symkin.compiler.program import Split
-from helpers import compile_file, robot_file, sample_q
-from reference import JointSpec, urdf_text
 
 
-def program_ops(path: str, tip: str, base: str | None = None, jacobian: bool = True) -> symkin.OpCount:
+def program_ops(
+    path: str, tip: str, base: str | None = None, jacobian: bool = True
+) -> symkin.OpCount:
     return symkin.simplify(symkin.derive(symkin.load(path), (tip,), base), jacobian=jacobian).ops
 
 
@@ -30,7 +31,13 @@ def test_panda_pose_and_jacobian_within_200_operations():
     assert (ops.sin, ops.cos) == (7, 7), ops
 
 
-@pytest.mark.parametrize("relative, tip", [("panda_description/urdf/panda.urdf", "panda_hand_tcp"), ("ur_description/urdf/ur5_robot.urdf", "tool0")])
+@pytest.mark.parametrize(
+    "relative, tip",
+    [
+        ("panda_description/urdf/panda.urdf", "panda_hand_tcp"),
+        ("ur_description/urdf/ur5_robot.urdf", "tool0"),
+    ],
+)
 def test_cse_cuts_the_written_out_closed_form_at_least_fourfold(relative, tip):
     kinematics = symkin.derive(symkin.load(str(robot_file(relative))), (tip,))
     before, after = symkin.unsimplified_ops(kinematics), symkin.simplify(kinematics).ops
@@ -41,8 +48,15 @@ def random_chain(count: int, seed: int) -> str:
     rng = random.Random(seed)
     quarter = [0.0, math.pi / 2, -math.pi / 2, math.pi]
     joints = [
-        JointSpec(f"j{i}", "revolute", f"l{i}", f"l{i + 1}", xyz=(rng.uniform(-0.3, 0.3), 0.0, rng.uniform(0, 0.3)),
-                  rpy=(rng.choice(quarter), 0.0, rng.choice(quarter)), axis=(0, 0, 1))
+        JointSpec(
+            f"j{i}",
+            "revolute",
+            f"l{i}",
+            f"l{i + 1}",
+            xyz=(rng.uniform(-0.3, 0.3), 0.0, rng.uniform(0, 0.3)),
+            rpy=(rng.choice(quarter), 0.0, rng.choice(quarter)),
+            axis=(0, 0, 1),
+        )
         for i in range(count)
     ]
     return urdf_text("chain", [f"l{i}" for i in range(count + 1)], joints)
@@ -51,7 +65,9 @@ def random_chain(count: int, seed: int) -> str:
 def test_operation_count_grows_linearly_with_chain_length():
     per_joint = []
     for count in (10, 20, 40):
-        kinematics = symkin.derive(symkin.parse_urdf(random_chain(count, seed=count)), (f"l{count}",))
+        kinematics = symkin.derive(
+            symkin.parse_urdf(random_chain(count, seed=count)), (f"l{count}",)
+        )
         per_joint.append(symkin.simplify(kinematics).ops.arithmetic / count)
     assert max(per_joint) < 1.6 * min(per_joint), per_joint
 
@@ -88,13 +104,21 @@ def count_operations(module: torch.nn.Module) -> tuple[int, int, int]:
         x = q.clone().requires_grad_()
         module(x).sum().backward()
 
-    return tensor_ops(lambda: module(q)), tensor_ops(lambda: module.forward_and_jacobian(q)), tensor_ops(forward_backward)
+    return (
+        tensor_ops(lambda: module(q)),
+        tensor_ops(lambda: module.forward_and_jacobian(q)),
+        tensor_ops(forward_backward),
+    )
 
 
 def test_panda_runs_few_tensor_operations(panda):
     """The column layout's point: the scalar program of the first version dispatched 100 / 162 / 190 ops."""
     forward, jacobian, forward_backward = count_operations(panda)
-    assert forward <= 46 and jacobian <= 65 and forward_backward <= 84, (forward, jacobian, forward_backward)
+    assert forward <= 46 and jacobian <= 65 and forward_backward <= 84, (
+        forward,
+        jacobian,
+        forward_backward,
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,18 +136,27 @@ def test_trees_run_few_tensor_operations(relative, most):
 
 def test_isomorphic_chains_are_packed_into_lanes():
     """Solo12's four legs are one chain of packed assignments: every assignment has four lanes."""
-    program = symkin.lower(symkin.derive(symkin.load(str(robot_file("solo_description/robots/solo12.urdf")))))
+    program = symkin.lower(
+        symkin.derive(symkin.load(str(robot_file("solo_description/robots/solo12.urdf"))))
+    )
     assert {len(a.lanes) for a in program.assignments} == {4}
-    unpacked = symkin.lower(symkin.derive(symkin.load(str(robot_file("solo_description/robots/solo12.urdf")))), pack=False)
+    unpacked = symkin.lower(
+        symkin.derive(symkin.load(str(robot_file("solo_description/robots/solo12.urdf")))),
+        pack=False,
+    )
     assert sum(len(a.lanes) for a in program.assignments) == len(unpacked.assignments)
 
 
 def test_pose_columns_stored_negated_are_few():
     """A negated output is a tensor op of its own: the Panda's program needs at most one."""
-    kinematics = symkin.derive(symkin.load(str(robot_file("panda_description/urdf/panda.urdf"))), ("panda_hand_tcp",))
+    kinematics = symkin.derive(
+        symkin.load(str(robot_file("panda_description/urdf/panda.urdf"))), ("panda_hand_tcp",)
+    )
     program = symkin.lower(kinematics)
     assert sum(ref.negated for ref in program.pose_columns) <= 1
-    assert not any(ref.negated for ref in program.axes)  # an axis's sign is folded into the motion tables
+    assert not any(
+        ref.negated for ref in program.axes
+    )  # an axis's sign is folded into the motion tables
 
 
 def test_compiles_with_fullgraph(panda):
@@ -148,12 +181,18 @@ def test_torch_func_transforms(panda):
     torch.testing.assert_close(position_jacobian, panda.jacobian(q[0])[:3], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("relative", ["g1_description/urdf/g1_29dof_rev_1_0.urdf", "tiago_description/robots/tiago_dual.urdf"])
+@pytest.mark.parametrize(
+    "relative",
+    ["g1_description/urdf/g1_29dof_rev_1_0.urdf", "tiago_description/robots/tiago_dual.urdf"],
+)
 def test_every_name_in_a_program_is_unique(relative):
     """Every name the frame program defines (joint rows, table cuts, coefficients, columns) is defined once."""
     program = symkin.lower(symkin.derive(symkin.load(str(robot_file(relative)))))
     names = [name for _, name in program.joints] + [name for name, _ in program.scalars]
-    for statement in (*program.prologue, *(s for block in (*program.pose_blocks, *program.motion_blocks) for s in block.statements)):
+    for statement in (
+        *program.prologue,
+        *(s for block in (*program.pose_blocks, *program.motion_blocks) for s in block.statements),
+    ):
         if isinstance(statement, Split):
             names += statement.names
         else:
@@ -164,7 +203,11 @@ def test_every_name_in_a_program_is_unique(relative):
 
 
 def test_sines_and_cosines_are_named_like_the_textbook():
-    program = symkin.lower(symkin.derive(symkin.load(str(robot_file("ur_description/urdf/ur5_robot.urdf"))), ("tool0",)))
+    program = symkin.lower(
+        symkin.derive(
+            symkin.load(str(robot_file("ur_description/urdf/ur5_robot.urdf"))), ("tool0",)
+        )
+    )
     trig = next(s for s in program.prologue if isinstance(s, Split) and s.base == "trig")
     rows = len(program.angles.labels)
     labels = dict(zip(trig.names[:rows], program.angles.labels))

@@ -7,9 +7,9 @@ import math
 
 import pytest
 import torch
+from helpers import REPO, compile_file, robot_file, sample_q
 
 import symkin
-from helpers import REPO, compile_file, robot_file, sample_q
 
 
 def random_rotations(count: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
@@ -18,8 +18,12 @@ def random_rotations(count: int, seed: int = 0, dtype=torch.float64) -> torch.Te
 
 
 def rotation_about(axis, angle, dtype=torch.float64) -> torch.Tensor:
-    axis = torch.tensor(axis, dtype=dtype) / torch.linalg.vector_norm(torch.tensor(axis, dtype=dtype))
-    K = torch.tensor([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]], dtype=dtype)
+    axis = torch.tensor(axis, dtype=dtype) / torch.linalg.vector_norm(
+        torch.tensor(axis, dtype=dtype)
+    )
+    K = torch.tensor(
+        [[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]], dtype=dtype
+    )
     return torch.eye(3, dtype=dtype) + math.sin(angle) * K + (1 - math.cos(angle)) * K @ K
 
 
@@ -35,13 +39,20 @@ def test_rotation_error_is_the_geodesic_angle():
     base = random_rotations(5)
     for angle in (0.0, 1e-7, 0.3, 2.0, math.pi - 1e-6, math.pi):
         turned = base @ rotation_about((1, 2, 3), angle)
-        torch.testing.assert_close(symkin.rotation_error(turned, base), torch.full((5,), angle, dtype=torch.float64), atol=1e-7, rtol=0)
+        torch.testing.assert_close(
+            symkin.rotation_error(turned, base),
+            torch.full((5,), angle, dtype=torch.float64),
+            atol=1e-7,
+            rtol=0,
+        )
 
 
 @pytest.mark.parametrize("angle", [0.0, math.pi, math.pi - 1e-9])
 def test_rotation_error_gradient_is_finite_at_zero_and_near_pi(angle):
     target = random_rotations(4)
-    d6 = symkin.matrix_to_rotation_6d(target @ rotation_about((0.3, -1, 0.5), angle)).requires_grad_()
+    d6 = symkin.matrix_to_rotation_6d(
+        target @ rotation_about((0.3, -1, 0.5), angle)
+    ).requires_grad_()
     error = symkin.rotation_error(symkin.rotation_6d_to_matrix(d6), target).sum()
     (gradient,) = torch.autograd.grad(error, d6)
     assert torch.isfinite(gradient).all()
@@ -54,10 +65,16 @@ def test_gradcheck_losses_and_conversions():
     R = random_rotations(3)
     target = as_pose(random_rotations(3, seed=1), torch.randn(3, 3, dtype=torch.float64))
     X = as_pose(R, torch.randn(3, 3, dtype=torch.float64)).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x: symkin.pose_error(x, target, rotation_weight=0.3), (X,))
+    assert torch.autograd.gradcheck(
+        lambda x: symkin.pose_error(x, target, rotation_weight=0.3), (X,)
+    )
     assert torch.autograd.gradcheck(symkin.matrix_to_quaternion, (R.clone().requires_grad_(),))
-    assert torch.autograd.gradcheck(symkin.quaternion_to_matrix, (torch.randn(3, 4, dtype=torch.float64, requires_grad=True),))
-    assert torch.autograd.gradcheck(symkin.rotation_6d_to_matrix, (torch.randn(3, 6, dtype=torch.float64, requires_grad=True),))
+    assert torch.autograd.gradcheck(
+        symkin.quaternion_to_matrix, (torch.randn(3, 4, dtype=torch.float64, requires_grad=True),)
+    )
+    assert torch.autograd.gradcheck(
+        symkin.rotation_6d_to_matrix, (torch.randn(3, 6, dtype=torch.float64, requires_grad=True),)
+    )
     assert torch.autograd.gradcheck(symkin.rotation_vector, (R.clone().requires_grad_(),))
 
 
@@ -67,18 +84,34 @@ def test_quaternion_is_w_first_and_round_trips():
     assert (quaternion[:, 0] >= 0).all()
     torch.testing.assert_close(symkin.quaternion_to_matrix(quaternion), R, atol=1e-12, rtol=0)
     quarter_turn_about_z = rotation_about((0, 0, 1), math.pi / 2)
-    expected = torch.tensor([math.cos(math.pi / 4), 0, 0, math.sin(math.pi / 4)], dtype=torch.float64)
-    torch.testing.assert_close(symkin.matrix_to_quaternion(quarter_turn_about_z), expected, atol=1e-12, rtol=0)
+    expected = torch.tensor(
+        [math.cos(math.pi / 4), 0, 0, math.sin(math.pi / 4)], dtype=torch.float64
+    )
+    torch.testing.assert_close(
+        symkin.matrix_to_quaternion(quarter_turn_about_z), expected, atol=1e-12, rtol=0
+    )
     half_turn = rotation_about((1, 1, 0), math.pi)  # w = 0: the hard case for the branch choice
-    torch.testing.assert_close(symkin.quaternion_to_matrix(symkin.matrix_to_quaternion(half_turn)), half_turn, atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        symkin.quaternion_to_matrix(symkin.matrix_to_quaternion(half_turn)),
+        half_turn,
+        atol=1e-12,
+        rtol=0,
+    )
 
 
 def test_rotation_6d_round_trips_and_rotation_vector_matches_angle():
     R = random_rotations(50)
-    torch.testing.assert_close(symkin.rotation_6d_to_matrix(symkin.matrix_to_rotation_6d(R)), R, atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        symkin.rotation_6d_to_matrix(symkin.matrix_to_rotation_6d(R)), R, atol=1e-12, rtol=0
+    )
     for angle in (1e-9, 0.5, 3.0, math.pi):
         vector = symkin.rotation_vector(rotation_about((2, -1, 0.5), angle))
-        torch.testing.assert_close(torch.linalg.vector_norm(vector), torch.tensor(angle, dtype=torch.float64), atol=1e-9, rtol=0)
+        torch.testing.assert_close(
+            torch.linalg.vector_norm(vector),
+            torch.tensor(angle, dtype=torch.float64),
+            atol=1e-9,
+            rtol=0,
+        )
 
 
 def test_helpers_reject_wrong_shapes():
@@ -122,7 +155,11 @@ def test_ik_rejects_bad_targets(panda):
 def test_ik_takes_one_target_or_any_batch_shape(panda):
     targets = panda(sample_q(panda, 6, seed=8)).reshape(2, 3, 4, 4)
     result = symkin.solve_ik(panda, targets, generator=torch.Generator().manual_seed(0))
-    assert result.q.shape == (2, 3, 7) and result.success.shape == (2, 3) and result.position_error.shape == (2, 3, 1)
+    assert (
+        result.q.shape == (2, 3, 7)
+        and result.success.shape == (2, 3)
+        and result.position_error.shape == (2, 3, 1)
+    )
     assert result.base is None and result.success.all()
     single = symkin.solve_ik(panda, targets[1, 2], generator=torch.Generator().manual_seed(0))
     assert single.q.shape == (7,) and single.success.shape == () and bool(single.success)
@@ -137,7 +174,9 @@ def test_position_only_targets_on_a_three_joint_leg():
     unreachable[..., :3, :3] = random_rotations(100, seed=3)
     full = symkin.solve_ik(leg, unreachable, generator=torch.Generator().manual_seed(0))
     assert full.success.float().mean() < 0.05  # rotations it cannot meet
-    free = symkin.solve_ik(leg, unreachable, rotation_weight=0.0, generator=torch.Generator().manual_seed(0))
+    free = symkin.solve_ik(
+        leg, unreachable, rotation_weight=0.0, generator=torch.Generator().manual_seed(0)
+    )
     assert free.success.float().mean() >= 0.95
     reached = leg(free.q)
     assert (symkin.position_error(reached, unreachable)[free.success] < 1e-3).all()
@@ -149,18 +188,38 @@ def test_ik_for_several_tips_at_once():
     result = symkin.solve_ik(hand, targets, generator=torch.Generator().manual_seed(0))
     assert result.position_error.shape == (50, 4) and result.success.float().mean() >= 0.95
     by_name = {name: targets[:, k] for k, name in enumerate(hand.tip_names[:2])}
-    two = symkin.solve_ik(hand, by_name, rotation_weight={hand.tip_names[1]: 0.0}, generator=torch.Generator().manual_seed(0))
+    two = symkin.solve_ik(
+        hand,
+        by_name,
+        rotation_weight={hand.tip_names[1]: 0.0},
+        generator=torch.Generator().manual_seed(0),
+    )
     assert two.success.float().mean() >= 0.95 and two.rotation_error.shape == (50, 2)
 
 
 def test_whole_body_ik_solves_for_the_base_too():
-    tips = ("left_ankle_roll_link", "right_ankle_roll_link", "left_rubber_hand", "right_rubber_hand")
-    g1 = compile_file(str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf")), tips, None, True)
+    tips = (
+        "left_ankle_roll_link",
+        "right_ankle_roll_link",
+        "left_rubber_hand",
+        "right_rubber_hand",
+    )
+    g1 = compile_file(
+        str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf")), tips, None, True
+    )
     q = sample_q(g1, 40, seed=5)
-    base = torch.cat([torch.rand(40, 3, dtype=torch.float64), torch.randn(40, 4, dtype=torch.float64)], -1)
+    base = torch.cat(
+        [torch.rand(40, 3, dtype=torch.float64), torch.randn(40, 4, dtype=torch.float64)], -1
+    )
     targets = g1(q, base)
     hands_free = {"left_rubber_hand": 0.0, "right_rubber_hand": 0.0}
-    result = symkin.solve_ik(g1, targets, tip=tips, rotation_weight=hands_free, generator=torch.Generator().manual_seed(1))
+    result = symkin.solve_ik(
+        g1,
+        targets,
+        tip=tips,
+        rotation_weight=hands_free,
+        generator=torch.Generator().manual_seed(1),
+    )
     assert result.base.shape == (40, 7) and result.q.shape == (40, 29)
     assert result.success.float().mean() >= 0.85
     reached = g1(result.q, result.base)
@@ -173,7 +232,18 @@ def test_train_ik_example_lowers_the_loss(tmp_path):
     spec = importlib.util.spec_from_file_location("train_ik", REPO / "examples/train_ik.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    result = example.main(["--steps", "150", "--batch-size", "256", "--rotation-weight", "0.2", "--out", str(tmp_path / "plots" / "curve.png")])
+    result = example.main(
+        [
+            "--steps",
+            "150",
+            "--batch-size",
+            "256",
+            "--rotation-weight",
+            "0.2",
+            "--out",
+            str(tmp_path / "plots" / "curve.png"),
+        ]
+    )
     losses = [loss for _, loss in result["history"]]
     assert sum(losses[-20:]) / 20 < 0.7 * sum(losses[:20]) / 20
     assert result["after"][0] < result["before"][0]

@@ -7,10 +7,18 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import (
+    PinocchioOracle,
+    as_tips,
+    compile_file,
+    compile_model,
+    random_base_poses,
+    robot_file,
+    sample_q,
+)
+from reference import JointSpec, finite_difference_jacobian, joint_values, pose, urdf_text
 
 import symkin
-from helpers import PinocchioOracle, as_tips, compile_file, compile_model, random_base_poses, robot_file, sample_q
-from reference import JointSpec, finite_difference_jacobian, joint_values, pose, urdf_text
 
 # --- floating bases -----------------------------------------------------------------------------
 
@@ -33,7 +41,9 @@ def test_floating_base_matches_pinocchio_free_flyer(relative, tips):
     assert jacobians.shape == (6, *(() if tips_count == 1 else (tips_count,)), 6, 6 + n)
     poses, jacobians = as_tips(poses, tips_count).numpy(), as_tips(jacobians, tips_count).numpy()
     for i in range(6):
-        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, module.base_name, q[i].numpy(), base[i].numpy())
+        expected_pose, expected_jacobian = oracle(
+            module.joint_names, module.tip_names, module.base_name, q[i].numpy(), base[i].numpy()
+        )
         np.testing.assert_allclose(poses[i], expected_pose, rtol=0, atol=1e-9)
         np.testing.assert_allclose(jacobians[i], expected_jacobian, rtol=0, atol=1e-9)
 
@@ -49,7 +59,9 @@ def test_base_as_a_transform_or_a_quaternion(solo):
     transform = torch.eye(4, dtype=torch.float64).repeat(5, 1, 1)
     transform[:, :3, :3], transform[:, :3, 3] = rotation, base[:, :3]
     for name in ("forward", "jacobian"):
-        torch.testing.assert_close(getattr(solo, name)(q, transform), getattr(solo, name)(q, base), rtol=0, atol=1e-14)
+        torch.testing.assert_close(
+            getattr(solo, name)(q, transform), getattr(solo, name)(q, base), rtol=0, atol=1e-14
+        )
 
 
 def test_batch_shapes_of_q_and_base_broadcast(solo):
@@ -60,7 +72,9 @@ def test_batch_shapes_of_q_and_base_broadcast(solo):
     many_bases = random_base_poses(2)
     one_q = q[0, 0]
     assert solo(one_q, many_bases).shape == (2, 4, 4, 4)
-    torch.testing.assert_close(solo(one_q, many_bases)[1], solo(one_q, many_bases[1]), rtol=0, atol=0)
+    torch.testing.assert_close(
+        solo(one_q, many_bases)[1], solo(one_q, many_bases[1]), rtol=0, atol=0
+    )
 
 
 def test_gradients_reach_q_and_both_forms_of_base(solo):
@@ -68,7 +82,9 @@ def test_gradients_reach_q_and_both_forms_of_base(solo):
     base = random_base_poses(2).requires_grad_()
     assert torch.autograd.gradcheck(lambda x, b: solo(x, b), (q, base))
     assert torch.autograd.gradcheck(lambda x, b: solo.jacobian(x, b), (q, base))
-    transform = torch.linalg.matrix_exp(torch.randn(2, 4, 4, dtype=torch.float64) * torch.tensor([1.0, 1.0, 1.0, 0.0]).unsqueeze(-1)).requires_grad_()
+    transform = torch.linalg.matrix_exp(
+        torch.randn(2, 4, 4, dtype=torch.float64) * torch.tensor([1.0, 1.0, 1.0, 0.0]).unsqueeze(-1)
+    ).requires_grad_()
     assert torch.autograd.gradcheck(lambda x, b: solo(x, b), (q, transform))
     assert torch.autograd.gradgradcheck(lambda x, b: solo(x, b), (q, base))
 
@@ -76,7 +92,9 @@ def test_gradients_reach_q_and_both_forms_of_base(solo):
 def test_base_quaternion_is_normalised_and_a_zero_one_is_refused(solo):
     q, base = sample_q(solo, 3), random_base_poses(3)
     scaled = base.clone()
-    scaled[:, 3:] *= torch.tensor([[0.1], [3.0], [-2.0]], dtype=torch.float64)  # -q is the same rotation as q
+    scaled[:, 3:] *= torch.tensor(
+        [[0.1], [3.0], [-2.0]], dtype=torch.float64
+    )  # -q is the same rotation as q
     torch.testing.assert_close(solo(q, scaled), solo(q, base), rtol=0, atol=1e-14)
     zero = base.clone()
     zero[1, 3:] = 0
@@ -93,7 +111,9 @@ def test_floating_module_compiles_with_fullgraph(solo):
     compiled = torch.compile(solo, fullgraph=True, backend="aot_eager")
     torch.testing.assert_close(compiled(q, base), solo(q, base), rtol=0, atol=1e-14)
     both = torch.compile(solo.forward_and_jacobian, fullgraph=True, backend="aot_eager")
-    torch.testing.assert_close(both(q, base), solo.forward_and_jacobian(q, base), rtol=0, atol=1e-14)
+    torch.testing.assert_close(
+        both(q, base), solo.forward_and_jacobian(q, base), rtol=0, atol=1e-14
+    )
 
 
 ROOT_FLOATING = """<robot name="drone_arm">
@@ -110,7 +130,11 @@ def test_a_root_floating_joint_makes_a_floating_robot():
     model = symkin.parse_urdf(ROOT_FLOATING)
     assert model.floating and model.root == "body" and "world" not in model.links
     module = compile_model(model)
-    assert module.floating_base and module.joint_names == ("shoulder", "wrist") and module.tip_names == ("hand",)
+    assert (
+        module.floating_base
+        and module.joint_names == ("shoulder", "wrist")
+        and module.tip_names == ("hand",)
+    )
     without_world = ROOT_FLOATING.replace('<link name="world"/>', "").replace(
         '<joint name="free" type="floating"><parent link="world"/><child link="body"/></joint>', ""
     )
@@ -118,7 +142,9 @@ def test_a_root_floating_joint_makes_a_floating_robot():
     q, base = sample_q(module, 4), random_base_poses(4)
     poses, jacobians = module.forward_and_jacobian(q, base)
     for i in range(4):
-        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, "body", q[i].numpy(), base[i].numpy())
+        expected_pose, expected_jacobian = oracle(
+            module.joint_names, module.tip_names, "body", q[i].numpy(), base[i].numpy()
+        )
         np.testing.assert_allclose(poses[i].numpy(), expected_pose[0], atol=1e-12)
         np.testing.assert_allclose(jacobians[i].numpy(), expected_jacobian[0], atol=1e-12)
     # Written back as URDF, the free body hangs from a world link by a floating joint again.
@@ -128,13 +154,23 @@ def test_a_root_floating_joint_makes_a_floating_robot():
 # --- frames between any two links ---------------------------------------------------------------
 
 RELATIVE = [
-    ("g1_description/urdf/g1_29dof_rev_1_0.urdf", ("right_rubber_hand", "head_link"), "left_ankle_roll_link"),
+    (
+        "g1_description/urdf/g1_29dof_rev_1_0.urdf",
+        ("right_rubber_hand", "head_link"),
+        "left_ankle_roll_link",
+    ),
     ("allegro_hand_description/urdf/allegro_right_hand.urdf", ("link_15.0_tip",), "link_3.0_tip"),
-    ("talos_data/robots/talos_full_v2.urdf", ("gripper_left_fingertip_1_link",), "gripper_right_fingertip_1_link"),
+    (
+        "talos_data/robots/talos_full_v2.urdf",
+        ("gripper_left_fingertip_1_link",),
+        "gripper_right_fingertip_1_link",
+    ),
 ]
 
 
-@pytest.mark.parametrize("relative, tips, base", RELATIVE, ids=[c[0].split("/")[-1] for c in RELATIVE])
+@pytest.mark.parametrize(
+    "relative, tips, base", RELATIVE, ids=[c[0].split("/")[-1] for c in RELATIVE]
+)
 def test_frames_between_any_two_links_match_pinocchio(relative, tips, base):
     path = str(robot_file(relative))
     module = compile_file(path, tips, base)
@@ -143,11 +179,15 @@ def test_frames_between_any_two_links_match_pinocchio(relative, tips, base):
     poses, jacobians = module.forward_and_jacobian(q)
     poses, jacobians = as_tips(poses, len(tips)).numpy(), as_tips(jacobians, len(tips)).numpy()
     for i in range(5):
-        expected_pose, expected_jacobian = oracle(module.joint_names, module.tip_names, base, q[i].numpy())
+        expected_pose, expected_jacobian = oracle(
+            module.joint_names, module.tip_names, base, q[i].numpy()
+        )
         np.testing.assert_allclose(poses[i], expected_pose, rtol=0, atol=1e-9)
         np.testing.assert_allclose(jacobians[i], expected_jacobian, rtol=0, atol=1e-9)
         for t in range(len(tips)):
-            numeric = finite_difference_jacobian(lambda x: as_tips(module(torch.from_numpy(x)), len(tips))[t].numpy(), q[i].numpy())
+            numeric = finite_difference_jacobian(
+                lambda x: as_tips(module(torch.from_numpy(x)), len(tips))[t].numpy(), q[i].numpy()
+            )
             np.testing.assert_allclose(jacobians[i, t], numeric, atol=1e-7)
 
 
@@ -155,9 +195,22 @@ def test_joints_on_the_way_up_enter_inverted():
     """A tree where the path from the base climbs through a prismatic joint and a mimic joint."""
     links = ["root", "a", "b", "c", "d", "e"]
     joints = [
-        JointSpec("j1", "revolute", "root", "a", xyz=(0.1, 0, 0.2), rpy=(0.2, 0, 0.5), axis=(0, 0, 1)),
-        JointSpec("j2", "prismatic", "a", "b", xyz=(0, 0.1, 0), axis=(0.6, 0.8, 0), lower=-0.2, upper=0.2),
-        JointSpec("j3", "revolute", "b", "c", xyz=(0.3, 0, 0), rpy=(math.pi / 2, 0, 0), axis=(0, 1, 0), mimic=("j1", -0.7, 0.1)),
+        JointSpec(
+            "j1", "revolute", "root", "a", xyz=(0.1, 0, 0.2), rpy=(0.2, 0, 0.5), axis=(0, 0, 1)
+        ),
+        JointSpec(
+            "j2", "prismatic", "a", "b", xyz=(0, 0.1, 0), axis=(0.6, 0.8, 0), lower=-0.2, upper=0.2
+        ),
+        JointSpec(
+            "j3",
+            "revolute",
+            "b",
+            "c",
+            xyz=(0.3, 0, 0),
+            rpy=(math.pi / 2, 0, 0),
+            axis=(0, 1, 0),
+            mimic=("j1", -0.7, 0.1),
+        ),
         JointSpec("j4", "revolute", "root", "d", xyz=(-0.2, 0, 0.1), axis=(1, 0, 0)),
         JointSpec("j5", "continuous", "d", "e", xyz=(0, 0.2, 0), rpy=(0, 0.4, 0), axis=(0, 0, 1)),
     ]
@@ -169,12 +222,19 @@ def test_joints_on_the_way_up_enter_inverted():
     poses, jacobians = module.forward_and_jacobian(q)
     for i in range(4):
         for t, tip in enumerate(("e", "a")):
+
             def reference(x, tip=tip):
                 return pose(joints, "c", tip, joint_values(joints, module.joint_names, x))
 
             np.testing.assert_allclose(poses[i, t].numpy(), reference(q[i].numpy()), atol=1e-12)
-            np.testing.assert_allclose(jacobians[i, t].numpy(), finite_difference_jacobian(reference, q[i].numpy()), atol=1e-7)
-        expected_pose, expected_jacobian = PinocchioOracle(xml=urdf_text("climb", links, joints))(module.joint_names, ("e", "a"), "c", q[i].numpy())
+            np.testing.assert_allclose(
+                jacobians[i, t].numpy(),
+                finite_difference_jacobian(reference, q[i].numpy()),
+                atol=1e-7,
+            )
+        expected_pose, expected_jacobian = PinocchioOracle(xml=urdf_text("climb", links, joints))(
+            module.joint_names, ("e", "a"), "c", q[i].numpy()
+        )
         np.testing.assert_allclose(jacobians[i].numpy(), expected_jacobian, atol=1e-9)
 
 
@@ -184,7 +244,15 @@ def test_joints_on_the_way_up_enter_inverted():
 def planar_robot(normal) -> tuple[list[str], list[JointSpec]]:
     links = ["ground", "cart", "pole"]
     joints = [
-        JointSpec("plane", "planar", "ground", "cart", xyz=(0.1, -0.2, 0.05), rpy=(0.1, 0.2, 0.3), axis=normal),
+        JointSpec(
+            "plane",
+            "planar",
+            "ground",
+            "cart",
+            xyz=(0.1, -0.2, 0.05),
+            rpy=(0.1, 0.2, 0.3),
+            axis=normal,
+        ),
         JointSpec("hinge", "revolute", "cart", "pole", xyz=(0, 0, 0.2), axis=(0, 1, 0)),
     ]
     return links, joints
@@ -199,11 +267,14 @@ def test_planar_joints_match_the_numeric_reference(normal):
     q = sample_q(module, 4, seed=1) * torch.tensor([3.0, 3.0, 1.0, 1.0], dtype=torch.float64)
     poses, jacobians = module.forward_and_jacobian(q)
     for i in range(4):
+
         def reference(x):
             return pose(joints, "ground", "pole", joint_values(joints, module.joint_names, x))
 
         np.testing.assert_allclose(poses[i].numpy(), reference(q[i].numpy()), atol=1e-12)
-        np.testing.assert_allclose(jacobians[i].numpy(), finite_difference_jacobian(reference, q[i].numpy()), atol=1e-7)
+        np.testing.assert_allclose(
+            jacobians[i].numpy(), finite_difference_jacobian(reference, q[i].numpy()), atol=1e-7
+        )
 
 
 def test_planar_joint_matches_pinocchio():
@@ -219,8 +290,12 @@ def test_planar_joint_matches_pinocchio():
     q = sample_q(module, 5, seed=3) * torch.tensor([3.0, 3.0, 1.0, 1.0], dtype=torch.float64)
     for i in range(5):
         x, y, theta, hinge = q[i].tolist()
-        pin.framesForwardKinematics(model, data, np.array([x, y, math.cos(theta), math.sin(theta), hinge]))
-        np.testing.assert_allclose(module(q[i]).numpy(), data.oMf[model.getFrameId("pole")].homogeneous, atol=1e-12)
+        pin.framesForwardKinematics(
+            model, data, np.array([x, y, math.cos(theta), math.sin(theta), hinge])
+        )
+        np.testing.assert_allclose(
+            module(q[i]).numpy(), data.oMf[model.getFrameId("pole")].homogeneous, atol=1e-12
+        )
 
 
 def test_planar_and_floating_in_info_and_convert():
@@ -228,7 +303,9 @@ def test_planar_and_floating_in_info_and_convert():
     model = symkin.parse_urdf(urdf_text("planar", links, joints))
     assert "plane:theta" in symkin.describe(model)
     text = symkin.to_urdf(model)
-    assert text.count('type="planar"') == 1 and "plane:x" not in text  # written back as the one planar joint
+    assert (
+        text.count('type="planar"') == 1 and "plane:x" not in text
+    )  # written back as the one planar joint
     again = symkin.parse_urdf(text)
     q = sample_q(compile_model(model), 3)
     torch.testing.assert_close(compile_model(again)(q), compile_model(model)(q), rtol=0, atol=1e-12)
@@ -242,7 +319,10 @@ def test_show_and_report_of_a_floating_robot_say_the_base_is_free(tmp_path, caps
     path.write_text(ROOT_FLOATING)
     assert main(["show", str(path), "--what", "position"]) == 0
     out = capsys.readouterr().out
-    assert "position of hand in body (a free body: in the world, X_world_tip = X_world_base · X_base_tip)" in out
+    assert (
+        "position of hand in body (a free body: in the world, X_world_tip = X_world_base · X_base_tip)"
+        in out
+    )
     assert main(["report", str(path), "-o", str(tmp_path / "report"), "-q"]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "Base link `body` (a free body" in markdown and "skeleton_random.png" in markdown

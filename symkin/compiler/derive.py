@@ -181,7 +181,9 @@ class Kinematics:
         try:
             return self.tip_frames[self.tips.index(name)]
         except ValueError:
-            raise SymkinError(f"{name!r} is not a tip of these kinematics (tips: {', '.join(self.tips)})") from None
+            raise SymkinError(
+                f"{name!r} is not a tip of these kinematics (tips: {', '.join(self.tips)})"
+            ) from None
 
     def dependencies(self, roots: Iterable[int]) -> list[int]:
         """The vectors the roots are made from, roots included, in definition (dependency) order."""
@@ -206,7 +208,9 @@ class Kinematics:
                 closed.append(vector.constant[:3])
             else:
                 closed.append(
-                    tuple(sp.Add(*(c * closed[s][lane] for c, s in vector.terms)) for lane in range(3))  # type: ignore[arg-type]
+                    tuple(
+                        sp.Add(*(c * closed[s][lane] for c, s in vector.terms)) for lane in range(3)
+                    )  # type: ignore[arg-type]
                 )
         return closed
 
@@ -294,7 +298,10 @@ class _Deriver:
         self.motion_of: dict[str, int] = {}
         self.joint: str | None = None
         base = signature.base
-        axes = tuple(self._constant(lanes, base, f"R{k}") for k, lanes in enumerate(((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0))))
+        axes = tuple(
+            self._constant(lanes, base, f"R{k}")
+            for k, lanes in enumerate(((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0)))
+        )
         origin = self._constant((0, 0, 0, 1), base, "p")
         self.frames: dict[str, _Frame] = {base: _Frame(axes, origin, sp.eye(3), sp.zeros(3, 1))}  # type: ignore[arg-type]
 
@@ -313,7 +320,9 @@ class _Deriver:
                 link = target
             self.joint = None
             tips.append(Tip(tip, self._tip_columns(tip), tuple(motions)))
-        return Kinematics(self.signature, self.q, tuple(self.vectors), tuple(tips), tuple(self.motions))
+        return Kinematics(
+            self.signature, self.q, tuple(self.vectors), tuple(tips), tuple(self.motions)
+        )
 
     # --- vectors -------------------------------------------------------------------------------------
 
@@ -367,14 +376,23 @@ class _Deriver:
                 lanes[lane] += number * value
         return lanes
 
-    def _combine(self, columns: tuple[int, ...], M: sp.Matrix, frame: str, quantity: str, offset: int | None = None) -> tuple[int, ...]:
+    def _combine(
+        self,
+        columns: tuple[int, ...],
+        M: sp.Matrix,
+        frame: str,
+        quantity: str,
+        offset: int | None = None,
+    ) -> tuple[int, ...]:
         """The vectors of ``offset + columns · M``, one per column of ``M``."""
         result = []
         for c in range(M.cols):
             terms = [(M[k, c], columns[k]) for k in range(M.rows)]
             if offset is not None:
                 terms.insert(0, (sp.Integer(1), offset))
-            result.append(self._combination(terms, frame, quantity if M.cols == 1 else f"{quantity}{c}"))
+            result.append(
+                self._combination(terms, frame, quantity if M.cols == 1 else f"{quantity}{c}")
+            )
         return tuple(result)
 
     # --- frames --------------------------------------------------------------------------------------
@@ -406,7 +424,10 @@ class _Deriver:
         before, after = (joint.child, joint.name) if upward else (joint.name, joint.child)
         axis = sp.Matrix([_exact(a) for a in joint.axis])
         resolved = self.model.resolve_mimic(joint)
-        value = sign * (_exact(resolved.multiplier) * self.q[self.column[resolved.source]] + _exact(resolved.offset))
+        value = sign * (
+            _exact(resolved.multiplier) * self.q[self.column[resolved.source]]
+            + _exact(resolved.offset)
+        )
         revolute = joint.type in ("revolute", "continuous")
         # A revolute joint turns about the origin it shares with the child link: name the point after the link.
         origin_frame = joint.child if revolute or upward else joint.name
@@ -420,7 +441,9 @@ class _Deriver:
         else:
             columns = self._combine(frame.R, frame.pending_R, before, "R")
         if revolute:
-            R = self._combine(columns, _axis_rotation(axis, sp.cos(value), sp.sin(value)), after, "R")
+            R = self._combine(
+                columns, _axis_rotation(axis, sp.cos(value), sp.sin(value)), after, "R"
+            )
             p = origin
             turn = _Turn(columns, axis, value)  # type: ignore[arg-type]
         else:
@@ -446,12 +469,19 @@ class _Deriver:
 
     def _tip_columns(self, tip: str) -> tuple[int, int, int, int]:
         frame = self.frames[tip]
-        extra_turn = _angle_about(frame.pending_R, frame.turn.axis) if frame.turn is not None else None
+        extra_turn = (
+            _angle_about(frame.pending_R, frame.turn.axis) if frame.turn is not None else None
+        )
         if extra_turn is not None:
             # A constant turn about the last joint's own axis adds to its angle: one addition
             # instead of a 3×3 product (the Panda hand's -45° about joint 7's axis).
             angle = frame.turn.angle + extra_turn  # type: ignore[union-attr]
-            R = self._combine(frame.turn.columns, _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle)), tip, "R")  # type: ignore[union-attr]
+            R = self._combine(
+                frame.turn.columns,
+                _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle)),
+                tip,
+                "R",
+            )  # type: ignore[union-attr]
         else:
             R = self._combine(frame.R, frame.pending_R, tip, "R")
         (p,) = self._combine(frame.R, frame.pending_t, tip, "p", offset=frame.p)
@@ -466,7 +496,10 @@ def _angle_about(R: Rot, k: Vec) -> sp.Float | None:
     """φ if the constant ``R`` is a rotation by φ about the unit axis ``k`` that is not a quarter turn, else None."""
     R_float = [[float(R[r, c]) for c in range(3)] for r in range(3)]
     k_float = [float(v) for v in k]
-    if any(abs(sum(R_float[r][c] * k_float[c] for c in range(3)) - k_float[r]) > 1e-15 for r in range(3)):
+    if any(
+        abs(sum(R_float[r][c] * k_float[c] for c in range(3)) - k_float[r]) > 1e-15
+        for r in range(3)
+    ):
         return None
     cos = (R_float[0][0] + R_float[1][1] + R_float[2][2] - 1) / 2
     sin = (

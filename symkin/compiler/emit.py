@@ -19,10 +19,10 @@ from typing import Protocol
 import jinja2
 import sympy as sp
 
+from symkin._version import __version__
+from symkin.compiler.program import Assignment, Program, Ref, Split, View
 from symkin.errors import SymkinError
 from symkin.names import comment_text, sanitize
-from symkin.compiler.program import Assignment, Program, Ref, Split, View
-from symkin._version import __version__
 
 LINE_WIDTH = 100
 """Longest line of generated code (a name from the input is cut to 40 characters to keep it so)."""
@@ -159,8 +159,15 @@ def default_class_name(robot_name: str) -> str:
 
 
 def check_class_name(name: str) -> str:
-    if not name.isidentifier() or not name.isascii() or keyword.iskeyword(name) or name.startswith("_"):
-        raise SymkinError(f"--name {name!r} is not a usable Python class name (ASCII letters, digits, _)")
+    if (
+        not name.isidentifier()
+        or not name.isascii()
+        or keyword.iskeyword(name)
+        or name.startswith("_")
+    ):
+        raise SymkinError(
+            f"--name {name!r} is not a usable Python class name (ASCII letters, digits, _)"
+        )
     if name in ("torch", "jax", "jnp"):
         raise SymkinError(f"--name {name!r} would shadow the module the generated code uses")
     return name
@@ -248,7 +255,9 @@ def _exact_tables(program: Program) -> dict[str, str]:
         "constants": _literal([list(lanes) for _, lanes in program.constants]),
         "lane_scales": _literal(list(program.lane_scales)),
         "angle_offsets": _literal(list(angles.offsets) if angles and angles.offsets else []),
-        "angle_map": _literal([list(row) for row in angles.matrix] if angles and angles.matrix else []),
+        "angle_map": _literal(
+            [list(row) for row in angles.matrix] if angles and angles.matrix else []
+        ),
         "q_map": _literal([list(row) for row in motions.q_map]),
         "subtree": _literal([list(row) for row in motions.subtree]),
         "pair_scale": _literal([scale for _, _, _, scale in motions.pairs]),
@@ -269,7 +278,9 @@ def _jacobian_is_dense(program: Program) -> bool:
     """Whether the pairs' columns, rows first, already are the Jacobians' entries in order (one tip
     with a column for every joint of q, in q's order): then nothing needs gathering."""
     motions, n = program.motions, len(program.signature.joint_names)
-    return len(program.signature.tips) == 1 and [column for _, _, column, _ in motions.pairs] == list(range(n))
+    return len(program.signature.tips) == 1 and [
+        column for _, _, column, _ in motions.pairs
+    ] == list(range(n))
 
 
 def _index_tables(program: Program, slots: dict[int, int], mimic: bool) -> dict[str, str]:
@@ -329,7 +340,12 @@ def unpack(names: list[str], value: Code, indent: int, width: int = LINE_WIDTH) 
 
 
 def listing(
-    prefix: str, text: str, suffix: str = "", separator: str = ", ", continuation: str | None = None, width: int = LINE_WIDTH
+    prefix: str,
+    text: str,
+    suffix: str = "",
+    separator: str = ", ",
+    continuation: str | None = None,
+    width: int = LINE_WIDTH,
 ) -> str:
     """``prefix + text + suffix`` with ``text`` broken after each ``separator`` where a line would be
     too long. Continuation lines start with ``continuation``, by default four spaces deeper than

@@ -16,7 +16,10 @@ Progress = Callable[[str], None]
 
 
 def generate(
-    kinematics: Kinematics, options: EmitOptions = EmitOptions(), progress: Progress | None = None, backend: str = "torch"
+    kinematics: Kinematics,
+    options: EmitOptions = EmitOptions(),
+    progress: Progress | None = None,
+    backend: str = "torch",
 ) -> str:
     """The source of a standalone module for ``kinematics``: :func:`~symkin.compiler.lower.lower`, then
     :func:`~symkin.compiler.emit.emit` with the named backend (``"torch"`` or ``"jax"``)."""
@@ -24,7 +27,9 @@ def generate(
     chosen = backends.backend(backend)
     program = lower(kinematics)
     lanes = sum(len(a.lanes) for a in program.assignments)
-    report(f"lowered: {lanes} columns in {len(program.assignments)} tensor assignments, {len(program.motions.pairs)} tip-joint pairs")
+    report(
+        f"lowered: {lanes} columns in {len(program.assignments)} tensor assignments, {len(program.motions.pairs)} tip-joint pairs"
+    )
     source = emit(program, chosen, options)
     report(f"emitted a {chosen.library} module")
     return source
@@ -51,8 +56,12 @@ def module_class(module: types.ModuleType) -> type:
     classes = [
         value
         for value in vars(module).values()
-        if isinstance(value, type) and issubclass(value, torch.nn.Module) and value.__module__ == module.__name__
+        if isinstance(value, type)
+        and issubclass(value, torch.nn.Module)
+        and value.__module__ == module.__name__
     ]
     if len(classes) != 1:
-        raise ValueError(f"expected one torch.nn.Module subclass in the generated module, found {len(classes)}")
+        raise ValueError(
+            f"expected one torch.nn.Module subclass in the generated module, found {len(classes)}"
+        )
     return classes[0]

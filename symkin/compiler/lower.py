@@ -18,14 +18,25 @@ Two passes:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import sympy as sp
 
 from symkin.compiler.derive import Kinematics, Vector
+from symkin.compiler.program import (
+    AngleTable,
+    Assignment,
+    Block,
+    Lanes,
+    MotionTables,
+    Program,
+    Ref,
+    Split,
+    Statement,
+    View,
+)
 from symkin.names import joint_label, sanitize, unique_name
-from symkin.compiler.program import AngleTable, Assignment, Block, Lanes, MotionTables, Program, Ref, Split, Statement, View
 
 
 def lower(kinematics: Kinematics, pack: bool = True) -> Program:
@@ -108,9 +119,13 @@ class _Naming:
         labels = [_angle_label(a, kinematics.q, k) for k, a in enumerate(angles)]
         sines = [sp.Symbol(f"s{label}", real=True) for label in labels]
         cosines = [sp.Symbol(f"c{label}", real=True) for label in labels]
-        self.trig = {sp.sin(a): s for a, s in zip(angles, sines)} | {sp.cos(a): c for a, c in zip(angles, cosines)}
+        self.trig = {sp.sin(a): s for a, s in zip(angles, sines)} | {
+            sp.cos(a): c for a, c in zip(angles, cosines)
+        }
         scalars, self.compound = _coefficient_cse([c.xreplace(self.trig) for c in coefficients])
-        self.taken |= {s.name for s in (*kinematics.q, *sines, *cosines)} | {s.name for s, _ in scalars}
+        self.taken |= {s.name for s in (*kinematics.q, *sines, *cosines)} | {
+            s.name for s, _ in scalars
+        }
         pose_blocks = self._blocks(pose_needed)
         motion_blocks = self._blocks(motion_needed)
         axes = tuple(self._output(m.axis) for m in kinematics.motions)
@@ -118,7 +133,9 @@ class _Naming:
             kinematics=kinematics,
             pose_blocks=pose_blocks,
             motion_blocks=motion_blocks,
-            pose_columns=tuple(self._output(i) for tip in kinematics.tip_frames for i in tip.columns),
+            pose_columns=tuple(
+                self._output(i) for tip in kinematics.tip_frames for i in tip.columns
+            ),
             axes=tuple(Ref(r.name, False, r.constant) for r in axes),
             origins=tuple(self._output(m.origin) for m in kinematics.motions),
             constants={name: lanes for lanes, name in self.constants.items()},
@@ -169,7 +186,9 @@ class _Naming:
     def _title(self, vector: Vector) -> str:
         motion = next((m for m in self.kinematics.motions if m.joint == vector.joint), None)
         if motion is None:
-            return f"{vector.frame}: tip frame" if vector.joint is None else f"{vector.joint}: fixed"
+            return (
+                f"{vector.frame}: tip frame" if vector.joint is None else f"{vector.joint}: fixed"
+            )
         kind = "revolute" if motion.revolute else "prismatic"
         if motion.upward:
             return f"{motion.joint} ({kind}, crossed upward): {motion.child} -> {motion.parent}"
@@ -192,7 +211,9 @@ class _Naming:
             terms.append((-replaced if ref.negated else replaced, ref.name))
         if len(terms) == 1 and terms[0][0] in (1, -1):
             source_ref = next(r for r in self.ref.values() if r.name == terms[0][1])
-            self.ref[index] = Ref(terms[0][1], negated=terms[0][0] == -1, constant=source_ref.constant)
+            self.ref[index] = Ref(
+                terms[0][1], negated=terms[0][0] == -1, constant=source_ref.constant
+            )
             return None
         signs = [c.as_coeff_Mul()[0] < 0 for c, _ in terms]
         negated = all(signs) or (index in self.prefer_negated and any(signs))
@@ -213,7 +234,9 @@ class _Naming:
 
     def _vector_name(self, vector: Vector, prefix: str = "") -> str:
         if vector.frame not in self.frame_identifiers:
-            self.frame_identifiers[vector.frame] = unique_name(sanitize(vector.frame), set(self.frame_identifiers.values()))
+            self.frame_identifiers[vector.frame] = unique_name(
+                sanitize(vector.frame), set(self.frame_identifiers.values())
+            )
         frame = self.frame_identifiers[vector.frame]
         quantity = vector.quantity
         if quantity == "offset":
@@ -238,8 +261,14 @@ class _Naming:
             scale = float(motion.scale) * (-1.0 if axis_negated[m] else 1.0)
             q_map[m][motion.column] += scale
             scales.append(scale)
-        subtree = [[float(m in tip.motions) for tip in tips] for m in range(len(kinematics.motions))]
-        pairs = tuple((t, m, kinematics.motions[m].column, scales[m]) for t, tip in enumerate(tips) for m in tip.motions)
+        subtree = [
+            [float(m in tip.motions) for tip in tips] for m in range(len(kinematics.motions))
+        ]
+        pairs = tuple(
+            (t, m, kinematics.motions[m].column, scales[m])
+            for t, tip in enumerate(tips)
+            for m in tip.motions
+        )
         return MotionTables(
             joint_names=tuple(m.joint for m in kinematics.motions),
             prismatic=tuple(not m.revolute for m in kinematics.motions),
@@ -268,10 +297,14 @@ class _Packer:
         self.named = named
         self.pack = pack
         self.q = named.kinematics.q
-        self.names: dict[sp.Symbol, str] = {s: s.name for s in self.q} | {s: s.name for s, _ in named.scalars}
+        self.names: dict[sp.Symbol, str] = {s: s.name for s in self.q} | {
+            s: s.name for s, _ in named.scalars
+        }
         self.names |= {s: s.name for s in named.trig}
         self.taken: set[str] = set(self.names.values()) | set(named.constants)
-        self.taken |= {a.target for _, block in (*named.pose_blocks, *named.motion_blocks) for a in block}
+        self.taken |= {
+            a.target for _, block in (*named.pose_blocks, *named.motion_blocks) for a in block
+        }
         self.lane_of: dict[str, tuple[str, int]] = {}  # a vector's name -> (tensor, lane)
         self.width: dict[str, int] = {}
         self.views: dict[tuple, str] = {}
@@ -280,7 +313,9 @@ class _Packer:
         self.lane_scales: list[float] = []
         self.constant_lanes: list[tuple[str, Lanes]] = list(named.constants.items())
         self.constant_tables: dict[tuple[Lanes, ...], str] = {}
-        self.pending_views: list[View] = []  # lanes viewed out of packed tensors, before their first use
+        self.pending_views: list[
+            View
+        ] = []  # lanes viewed out of packed tensors, before their first use
         self.table_views: list[View] = []  # rows or lanes of the constant tables
         self.lane_name: dict[tuple[str, int], str] = {}
 
@@ -317,7 +352,9 @@ class _Packer:
 
     # --- grouping ---
 
-    def _pack_part(self, blocks: list[tuple[str, list[Assignment]]]) -> list[tuple[str, list[Statement]]]:
+    def _pack_part(
+        self, blocks: list[tuple[str, list[Assignment]]]
+    ) -> list[tuple[str, list[Statement]]]:
         """Pack the assignments of one part (pose, or motions only) and lay them out in blocks."""
         items = [(title, a) for title, assignments in blocks for a in assignments]
         role = {}
@@ -333,7 +370,11 @@ class _Packer:
             group = [(title, seed)]
             if self.pack and self._packable(seed):
                 for other_title, other in items[i + 1 :]:
-                    if other.target in done or role[other.target] != role[seed.target] or not self._available(other):
+                    if (
+                        other.target in done
+                        or role[other.target] != role[seed.target]
+                        or not self._available(other)
+                    ):
                         continue
                     if self._plan([a for _, a in group] + [other]) is not None:
                         group.append((other_title, other))
@@ -347,7 +388,9 @@ class _Packer:
             self.pending_views = []
         return laid_out
 
-    def _flush_into(self, blocks: list[tuple[str, list[Statement]]], title: str) -> tuple[Block, ...]:
+    def _flush_into(
+        self, blocks: list[tuple[str, list[Statement]]], title: str
+    ) -> tuple[Block, ...]:
         if self.pending_views:
             blocks.append((title, list(self.pending_views)))
             self.pending_views = []
@@ -362,13 +405,18 @@ class _Packer:
         return "joint" if symbol in self.q else "compound"
 
     def _shape(self, assignment: Assignment) -> tuple:
-        return tuple((self._kind(c), source in self.named.constants) for c, source in assignment.terms)
+        return tuple(
+            (self._kind(c), source in self.named.constants) for c, source in assignment.terms
+        )
 
     def _packable(self, assignment: Assignment) -> bool:
         return all(self._kind(c) != "compound" for c, _ in assignment.terms)
 
     def _available(self, assignment: Assignment) -> bool:
-        return all(source in self.named.constants or source in self.lane_of for _, source in assignment.terms)
+        return all(
+            source in self.named.constants or source in self.lane_of
+            for _, source in assignment.terms
+        )
 
     # --- planning a packed assignment ---
 
@@ -388,8 +436,12 @@ class _Packer:
             sources = [a.terms[p][1] for a in lanes]
             if all(s in self.named.constants for s in sources):
                 # Numbers, and the sign of a sine taken of a negated angle, go into the constant table.
-                factors = [float(n) * (signs[k] if kind == "sin" else 1) for k, n in enumerate(numbers)]
-                columns = tuple(tuple(f * v for v in self.named.constants[s]) for f, s in zip(factors, sources))
+                factors = [
+                    float(n) * (signs[k] if kind == "sin" else 1) for k, n in enumerate(numbers)
+                ]
+                columns = tuple(
+                    tuple(f * v for v in self.named.constants[s]) for f, s in zip(factors, sources)
+                )
                 plan.append((kind, (1.0, symbols), ("constants", columns)))
                 continue
             if any(s in self.named.constants for s in sources):
@@ -398,7 +450,18 @@ class _Packer:
             if source is None:
                 return None
             if kind == "number":
-                plan.append((kind, (numbers[0] if len(set(numbers)) == 1 else tuple(float(n) for n in numbers), None), source))
+                plan.append(
+                    (
+                        kind,
+                        (
+                            numbers[0]
+                            if len(set(numbers)) == 1
+                            else tuple(float(n) for n in numbers),
+                            None,
+                        ),
+                        source,
+                    )
+                )
                 continue
             base = numbers[0]
             expected = [base * (signs[k] if kind == "sin" else 1) for k in range(len(lanes))]
@@ -420,7 +483,14 @@ class _Packer:
                 if abs(number) != abs(base):
                     return None
                 signs[k] = 1 if number == base else -1
-        angles = [{self.named.trig[c.as_coeff_Mul()[1]][1] for c, _ in a.terms if self._kind(c) in ("sin", "cos")} for a in lanes]
+        angles = [
+            {
+                self.named.trig[c.as_coeff_Mul()[1]][1]
+                for c, _ in a.terms
+                if self._kind(c) in ("sin", "cos")
+            }
+            for a in lanes
+        ]
         if len(lanes) > 1 and any(len(a) > 1 for a in angles):
             return None  # one angle per lane: a sign per lane then says which
         return signs
@@ -435,7 +505,11 @@ class _Packer:
         tensor = places[0][0]
         lanes = [lane for _, lane in places]
         step = lanes[1] - lanes[0]
-        if any(t != tensor for t, _ in places) or step <= 0 or any(lanes[k] != lanes[0] + k * step for k in range(len(lanes))):
+        if (
+            any(t != tensor for t, _ in places)
+            or step <= 0
+            or any(lanes[k] != lanes[0] + k * step for k in range(len(lanes)))
+        ):
             return None
         return ("lanes", tensor, lanes[0], step)
 
@@ -444,7 +518,10 @@ class _Packer:
     def _emit(self, lanes: list[Assignment]) -> Assignment:
         if len(lanes) == 1:
             single = lanes[0]
-            terms = tuple((c, self._column(s) if s not in self.named.constants else s) for c, s in single.terms)
+            terms = tuple(
+                (c, self._column(s) if s not in self.named.constants else s)
+                for c, s in single.terms
+            )
             self.lane_of[single.target] = (single.target, 0)
             self.lane_name[(single.target, 0)] = single.target
             self.width[single.target] = 1
@@ -462,15 +539,20 @@ class _Packer:
                 _, tensor, start, step = source
                 source_name = self._lanes_view(tensor, start, step, len(lanes))
             if kind == "number":
-                coefficient = sp.Float(number) if not isinstance(number, tuple) else self._scale_table(number)
+                coefficient = (
+                    sp.Float(number) if not isinstance(number, tuple) else self._scale_table(number)
+                )
                 if not isinstance(number, tuple) and float(number).is_integer():
                     coefficient = sp.Integer(int(number))
             else:
                 angles = tuple(
-                    (signs[k] if kind in ("sin", "cos") else 1) * (self.named.trig[s][1] if kind in ("sin", "cos") else s)  # type: ignore[index]
+                    (signs[k] if kind in ("sin", "cos") else 1)
+                    * (self.named.trig[s][1] if kind in ("sin", "cos") else s)  # type: ignore[index]
                     for k, s in enumerate(symbols)
                 )
-                coefficient = self._slice(_Slice(kind, angles)) * (sp.Integer(int(number)) if float(number).is_integer() else sp.Float(number))
+                coefficient = self._slice(_Slice(kind, angles)) * (
+                    sp.Integer(int(number)) if float(number).is_integer() else sp.Float(number)
+                )
             terms.append((coefficient, source_name))
         target = unique_name(f"{lanes[0].target}_lanes{len(lanes)}", self.taken)
         self.taken.add(target)
@@ -498,7 +580,9 @@ class _Packer:
             return tensor
         key = (tensor, 1, start, start + step * (count - 1) + 1, step)
         if key not in self.views:
-            name = unique_name(f"{tensor}_{start}_{key[3]}" + (f"_{step}" if step != 1 else ""), self.taken)
+            name = unique_name(
+                f"{tensor}_{start}_{key[3]}" + (f"_{step}" if step != 1 else ""), self.taken
+            )
             self.taken.add(name)
             self.views[key] = name
             self.pending_views.append(View(name, tensor, 1, start, key[3], step))
@@ -519,11 +603,15 @@ class _Packer:
         if numbers not in self.scale_tables:
             start = len(self.lane_scales)
             self.lane_scales.extend(numbers)
-            symbol = sp.Symbol(unique_name(f"scales_{start}_{start + len(numbers)}", self.taken), real=True)
+            symbol = sp.Symbol(
+                unique_name(f"scales_{start}_{start + len(numbers)}", self.taken), real=True
+            )
             self.taken.add(symbol.name)
             self.names[symbol] = symbol.name
             self.scale_tables[numbers] = symbol
-            self.table_views.append(View(symbol.name, "lane_scales", 0, start, start + len(numbers)))
+            self.table_views.append(
+                View(symbol.name, "lane_scales", 0, start, start + len(numbers))
+            )
         return self.scale_tables[numbers]
 
     def _slice(self, wanted: _Slice) -> sp.Symbol:
@@ -539,14 +627,22 @@ class _Packer:
 
     def _outputs(self, refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
         """The outputs as pieces to concatenate: runs of consecutive lanes of one tensor become one view."""
-        pieces: list[tuple[str, int, int, bool, bool]] = []  # tensor, start, stop, negated, constant
+        pieces: list[
+            tuple[str, int, int, bool, bool]
+        ] = []  # tensor, start, stop, negated, constant
         for ref in refs:
             if ref.constant:
                 pieces.append((ref.name, 0, 1, ref.negated, True))
                 continue
             tensor, lane = self.lane_of[ref.name]
             last = pieces[-1] if pieces else None
-            if last and not last[4] and last[0] == tensor and last[2] == lane and last[3] == ref.negated:
+            if (
+                last
+                and not last[4]
+                and last[0] == tensor
+                and last[2] == lane
+                and last[3] == ref.negated
+            ):
                 pieces[-1] = (tensor, last[1], lane + 1, ref.negated, False)
             else:
                 pieces.append((tensor, lane, lane + 1, ref.negated, False))
@@ -560,7 +656,9 @@ class _Packer:
                 result.append(Ref(self._lanes_view(tensor, start, 1, stop - start), negated))
         return tuple(result)
 
-    def _prologue(self, sines, cosines, views: list[View], read: set[str]) -> tuple[Split | View, ...]:
+    def _prologue(
+        self, sines, cosines, views: list[View], read: set[str]
+    ) -> tuple[Split | View, ...]:
         """The tables cut into what the frame program reads, one split per table."""
         rows = len(sines)
         wanted: dict[str, list[tuple[str, int, int, int]]] = {}
@@ -573,7 +671,12 @@ class _Packer:
                 wanted.setdefault("constants", []).append((name, k, k + 1, 1))
         for view in views:
             wanted.setdefault(view.base, []).append((view.name, view.start, view.stop, view.step))
-        sizes = {"trig": 2 * rows, "angles": rows, "constants": len(self.constant_lanes), "lane_scales": len(self.lane_scales)}
+        sizes = {
+            "trig": 2 * rows,
+            "angles": rows,
+            "constants": len(self.constant_lanes),
+            "lane_scales": len(self.lane_scales),
+        }
         axes = {"trig": 0, "angles": 0, "constants": 1, "lane_scales": 0}
         statements: list[Split | View] = []
         for base in ("trig", "angles", "constants", "lane_scales"):
@@ -591,7 +694,9 @@ class _Packer:
 
     # --- the angle table ---
 
-    def _angle_table(self, used: set[sp.Symbol]) -> tuple[AngleTable | None, tuple[str, ...], tuple[str, ...], list[View]]:
+    def _angle_table(
+        self, used: set[sp.Symbol]
+    ) -> tuple[AngleTable | None, tuple[str, ...], tuple[str, ...], list[View]]:
         """Rows for every single sine, cosine and joint value the coefficients use (plain joints
         first, in q order), then a run of rows for every slice, which becomes a view of the sines,
         the cosines or the angles."""
@@ -615,18 +720,30 @@ class _Packer:
             if symbol not in used:
                 continue
             start = starts[wanted.angles]
-            base, offset = ("angles", 0) if wanted.function == "joint" else ("trig", 0 if wanted.function == "sin" else len(rows))
-            views.append(View(symbol.name, base, 0, offset + start, offset + start + len(wanted.angles)))
+            base, offset = (
+                ("angles", 0)
+                if wanted.function == "joint"
+                else ("trig", 0 if wanted.function == "sin" else len(rows))
+            )
+            views.append(
+                View(symbol.name, base, 0, offset + start, offset + start + len(wanted.angles))
+            )
         if not rows:
             return None, (), (), views
         return _angle_table(tuple(rows), self.q), tuple(sines), tuple(cosines), views
 
 
-def _cut(base: str, axis: int, size: int, wanted: list[tuple[str, int, int, int]]) -> list[Split | View]:
+def _cut(
+    base: str, axis: int, size: int, wanted: list[tuple[str, int, int, int]]
+) -> list[Split | View]:
     """Views ``(name, start, stop, step)`` of ``base`` as one split into consecutive chunks (every
     view that is exactly a chunk), then slices for the rest (strided, or spanning chunks)."""
-    contiguous = [(name, start, stop) for name, start, stop, step in wanted if step == 1 and name != "_"]
-    bounds = sorted({0, size} | {start for _, start, _ in contiguous} | {stop for _, _, stop in contiguous})
+    contiguous = [
+        (name, start, stop) for name, start, stop, step in wanted if step == 1 and name != "_"
+    ]
+    bounds = sorted(
+        {0, size} | {start for _, start, _ in contiguous} | {stop for _, _, stop in contiguous}
+    )
     chunks = list(zip(bounds, bounds[1:]))
     chunk_name: dict[tuple[int, int], str] = {}
     rest: list[View] = []
@@ -649,7 +766,9 @@ def _split_lanes(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
     for block in blocks:
         for statement in block.statements:
             if isinstance(statement, View) and statement.axis == 1:
-                wanted.setdefault(statement.base, []).append((statement.name, statement.start, statement.stop, statement.step))
+                wanted.setdefault(statement.base, []).append(
+                    (statement.name, statement.start, statement.stop, statement.step)
+                )
             elif isinstance(statement, Assignment):
                 width[statement.target] = len(statement.lanes)
     result = []
@@ -660,7 +779,9 @@ def _split_lanes(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
                 continue
             statements.append(statement)
             if isinstance(statement, Assignment) and statement.target in wanted:
-                statements += _cut(statement.target, 1, width[statement.target], wanted[statement.target])
+                statements += _cut(
+                    statement.target, 1, width[statement.target], wanted[statement.target]
+                )
         result.append(Block(block.title, tuple(statements)))
     return tuple(result)
 
@@ -696,13 +817,19 @@ def _angle_table(angles: tuple[sp.Expr, ...], q: tuple[sp.Symbol, ...]) -> Angle
         offsets = tuple(offset for _, offset in linear)
         lo, hi = single[0], single[-1] + 1
         source: str | tuple[int, int] = "joints" if (lo, hi) == (0, n) else (lo, hi)
-        return AngleTable(source, offsets if any(offsets) else None, None, tuple(sp.sstr(a) for a in angles))
+        return AngleTable(
+            source, offsets if any(offsets) else None, None, tuple(sp.sstr(a) for a in angles)
+        )
     matrix = tuple(tuple(c.get(i, 0.0) for i in range(n)) for c, _ in linear)
     offsets = tuple(offset for _, offset in linear)
-    return AngleTable("map", offsets if any(offsets) else None, matrix, tuple(sp.sstr(a) for a in angles))
+    return AngleTable(
+        "map", offsets if any(offsets) else None, matrix, tuple(sp.sstr(a) for a in angles)
+    )
 
 
-def _coefficient_cse(coefficients: list[sp.Expr]) -> tuple[tuple[tuple[sp.Symbol, sp.Expr], ...], dict[sp.Expr, sp.Expr]]:
+def _coefficient_cse(
+    coefficients: list[sp.Expr],
+) -> tuple[tuple[tuple[sp.Symbol, sp.Expr], ...], dict[sp.Expr, sp.Expr]]:
     """Name every compound coefficient (anything but a number times one symbol) once.
 
     Returns the scalar assignments and a map from each compound coefficient to its

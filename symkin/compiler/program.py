@@ -161,7 +161,9 @@ class Program:
     @property
     def assignments(self) -> tuple[Assignment, ...]:
         """Every assignment, pose part first."""
-        return tuple(a for block in (*self.pose_blocks, *self.motion_blocks) for a in block.assignments)
+        return tuple(
+            a for block in (*self.pose_blocks, *self.motion_blocks) for a in block.assignments
+        )
 
     def lane_operations(self, motions: bool) -> int:
         """Multiplications and additions per configuration on the 4-lane columns of the frame program

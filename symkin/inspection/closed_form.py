@@ -9,8 +9,8 @@ itself evaluates the columns as 4-lane vectors (its own counts are in its header
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import sympy as sp
 
@@ -56,8 +56,13 @@ def simplify(kinematics: Kinematics, jacobian: bool = True) -> ClosedForm:
     entries = _EntrySymbols(kinematics)
     outputs = entries.outputs(jacobian)
     definitions = entries.definitions_for(outputs)
-    calls = sorted({c for e in (*definitions.values(), *outputs) for c in e.atoms(sp.sin, sp.cos)}, key=sp.default_sort_key)
-    trig = {call: sp.Symbol(f"_{type(call).__name__}{k}", real=True) for k, call in enumerate(calls)}
+    calls = sorted(
+        {c for e in (*definitions.values(), *outputs) for c in e.atoms(sp.sin, sp.cos)},
+        key=sp.default_sort_key,
+    )
+    trig = {
+        call: sp.Symbol(f"_{type(call).__name__}{k}", real=True) for k, call in enumerate(calls)
+    }
     expressions = [e.xreplace(trig) for e in (*definitions.values(), *outputs)]
     replacements, reduced = sp.cse(expressions, symbols=sp.numbered_symbols("_t", real=True))
     assignments = tuple(replacements) + tuple(zip(definitions, reduced[: len(definitions)]))
@@ -124,7 +129,9 @@ class _EntrySymbols:
             symbol = stack.pop()
             if symbol not in reached:
                 reached.add(symbol)
-                stack.extend(s for s in self.definitions[symbol].free_symbols if s in self.definitions)
+                stack.extend(
+                    s for s in self.definitions[symbol].free_symbols if s in self.definitions
+                )
         return {s: e for s, e in self.definitions.items() if s in reached}
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from symkin.model.robot import Quaternion, RobotModel, Rotation, Translation, default_tips, quarter_turns
+from symkin.model.robot import (
+    Quaternion,
+    RobotModel,
+    Rotation,
+    Translation,
+    default_tips,
+    quarter_turns,
+)
 from symkin.names import comment_text
 
 
@@ -29,24 +36,37 @@ def describe(model: RobotModel) -> str:
         details = [joint.type]
         if joint.moves:
             details.append(f"axis {axis_text(joint.axis)}")
-            if joint.type != "continuous" and (math.isfinite(joint.lower) or math.isfinite(joint.upper)):
+            if joint.type != "continuous" and (
+                math.isfinite(joint.lower) or math.isfinite(joint.upper)
+            ):
                 details.append(f"limits [{short_number(joint.lower)}, {short_number(joint.upper)}]")
         if joint.origin:
             details.append(f"origin {placement_text(joint.origin)}")
         if joint.mimic is not None and joint.moves:
-            multiplier, offset = short_number(joint.mimic.multiplier), short_number(joint.mimic.offset)
+            multiplier, offset = (
+                short_number(joint.mimic.multiplier),
+                short_number(joint.mimic.offset),
+            )
             details.append(f"mimics {shown(joint.mimic.joint)} (×{multiplier} + {offset})")
-        lines.append(f"  {shown(joint.name)}: {shown(joint.parent)} -> {shown(joint.child)}, " + ", ".join(details))
+        lines.append(
+            f"  {shown(joint.name)}: {shown(joint.parent)} -> {shown(joint.child)}, "
+            + ", ".join(details)
+        )
     lines += [
         "",
-        f"default tips (leaves that move relative to {shown(model.root)}): " + ", ".join(shown(t) for t in tips),
+        f"default tips (leaves that move relative to {shown(model.root)}): "
+        + ", ".join(shown(t) for t in tips),
     ]
     if rigid:
-        lines.append("leaves fixed to the root, not default tips (--tip NAME or --tip all-leaves): " + ", ".join(shown(t) for t in rigid))
+        lines.append(
+            "leaves fixed to the root, not default tips (--tip NAME or --tip all-leaves): "
+            + ", ".join(shown(t) for t in rigid)
+        )
     if model.sites:
         lines.append("sites (tips when asked for): " + ", ".join(shown(s) for s in model.sites))
     lines += [
-        "actuated joints (q order for the default tips): " + (", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(actuated)) or "none"),
+        "actuated joints (q order for the default tips): "
+        + (", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(actuated)) or "none"),
         f"DOF: {len(actuated)}",
     ]
     return "\n".join(lines)
@@ -57,14 +77,21 @@ def _tree_lines(model: RobotModel) -> list[str]:
     for joint in model.joints:
         children.setdefault(joint.parent, []).append(joint)
     lines = [shown(model.root)]
-    stack = [(joint, "", i == len(children.get(model.root, [])) - 1) for i, joint in enumerate(children.get(model.root, []))]
+    stack = [
+        (joint, "", i == len(children.get(model.root, [])) - 1)
+        for i, joint in enumerate(children.get(model.root, []))
+    ]
     stack.reverse()
     while stack:
         joint, indent, last = stack.pop()
-        lines.append(f"{indent}{'└─' if last else '├─'} {shown(joint.child)}  [{shown(joint.name)}, {joint.type}]")
+        lines.append(
+            f"{indent}{'└─' if last else '├─'} {shown(joint.child)}  [{shown(joint.name)}, {joint.type}]"
+        )
         below = children.get(joint.child, [])
         deeper = indent + ("   " if last else "│  ")
-        stack.extend(reversed([(child, deeper, i == len(below) - 1) for i, child in enumerate(below)]))
+        stack.extend(
+            reversed([(child, deeper, i == len(below) - 1) for i, child in enumerate(below)])
+        )
     return lines
 
 
@@ -98,7 +125,12 @@ def angle_text(angle: float) -> str:
     turns = Fraction(k, 2)
     sign = "-" if turns < 0 else ""
     numerator, denominator = abs(turns.numerator), turns.denominator
-    return sign + ("" if numerator == 1 else f"{numerator}*") + "pi" + ("" if denominator == 1 else f"/{denominator}")
+    return (
+        sign
+        + ("" if numerator == 1 else f"{numerator}*")
+        + "pi"
+        + ("" if denominator == 1 else f"/{denominator}")
+    )
 
 
 def placement_text(steps) -> str:

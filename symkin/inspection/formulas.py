@@ -79,13 +79,20 @@ class Formula(_Readable):
         """Unicode text, one matrix entry per line, after the abbreviations."""
         lines = [f"{_title(self)}", ""]
         if self.abbreviations:
-            lines.append("where " + ", ".join(f"{sp.pretty(s)} = {sp.pretty(e)}" for s, e in self.abbreviations.items()))
+            lines.append(
+                "where "
+                + ", ".join(
+                    f"{sp.pretty(s)} = {sp.pretty(e)}" for s, e in self.abbreviations.items()
+                )
+            )
             lines.append("")
         rows, cols = self.expression.shape
         for r in range(rows):
             for c in range(cols):
                 entry = sp.pretty(self.expression[r, c], use_unicode=True, wrap_line=False)
-                lines.append(f"[{r},{c}] = {entry}" if "\n" not in entry else f"[{r},{c}] =\n{entry}")
+                lines.append(
+                    f"[{r},{c}] = {entry}" if "\n" not in entry else f"[{r},{c}] =\n{entry}"
+                )
         return "\n".join(lines)
 
     def python(self) -> str:
@@ -97,7 +104,11 @@ class Formula(_Readable):
         rows, cols = self.expression.shape
         lines.append("    return [")
         for r in range(rows):
-            lines.append("        [" + ", ".join(printer.doprint(self.expression[r, c]) for c in range(cols)) + "],")
+            lines.append(
+                "        ["
+                + ", ".join(printer.doprint(self.expression[r, c]) for c in range(cols))
+                + "],"
+            )
         lines.append("    ]")
         return "\n".join(lines) + "\n"
 
@@ -129,7 +140,9 @@ class Cross(sp.Function):
         return f"{printer._print(self.args[0])} × ({printer._print(self.args[1])})"
 
     def _latex(self, printer) -> str:
-        return f"{printer._print(self.args[0])} \\times \\left({printer._print(self.args[1])}\\right)"
+        return (
+            f"{printer._print(self.args[0])} \\times \\left({printer._print(self.args[1])}\\right)"
+        )
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
@@ -171,7 +184,12 @@ class FramedFormula(_Readable):
             values[symbol] = _vector_value(expression, values)
         columns = [_vector_value(e, values) for e in self.result]
         if self.what == "jacobian":
-            matrix = sp.Matrix.hstack(*(sp.Matrix.vstack(columns[2 * k], columns[2 * k + 1]) for k in range(len(columns) // 2)))
+            matrix = sp.Matrix.hstack(
+                *(
+                    sp.Matrix.vstack(columns[2 * k], columns[2 * k + 1])
+                    for k in range(len(columns) // 2)
+                )
+            )
         else:
             matrix = sp.Matrix.hstack(*columns)
             if self.what == "pose":
@@ -187,27 +205,51 @@ class FramedFormula(_Readable):
         if self.what == "jacobian":
             labels = []
             for k, name in enumerate(self.joint_names):
-                labels += [(f"v[q{k + 1}]", self.result[2 * k]), (f"ω[q{k + 1}]", self.result[2 * k + 1])]
+                labels += [
+                    (f"v[q{k + 1}]", self.result[2 * k]),
+                    (f"ω[q{k + 1}]", self.result[2 * k + 1]),
+                ]
             return labels
-        names = {"pose": ("x", "y", "z", "p"), "rotation": ("x", "y", "z"), "position": ("p",)}[self.what]
+        names = {"pose": ("x", "y", "z", "p"), "rotation": ("x", "y", "z"), "position": ("p",)}[
+            self.what
+        ]
         return [(f"{name}_tip", e) for name, e in zip(names, self.result)]
 
     def pretty(self) -> str:
         """Unicode text: abbreviations, constant vectors, then one frame per line, then the quantity."""
         lines = [f"{_title(self)}; through intermediate frames", ""]
         if self.abbreviations:
-            lines += ["where " + ", ".join(f"{sp.pretty(s)} = {sp.pretty(e)}" for s, e in self.abbreviations.items()), ""]
-        lines += [f"{s} = ({', '.join(sp.pretty(v, full_prec=False) for v in value)})" for s, value in self.constants.items()]
-        lines += [f"{s} = {sp.pretty(e, use_unicode=True, wrap_line=False)}" for s, e in self.frames]
+            lines += [
+                "where "
+                + ", ".join(
+                    f"{sp.pretty(s)} = {sp.pretty(e)}" for s, e in self.abbreviations.items()
+                ),
+                "",
+            ]
+        lines += [
+            f"{s} = ({', '.join(sp.pretty(v, full_prec=False) for v in value)})"
+            for s, value in self.constants.items()
+        ]
+        lines += [
+            f"{s} = {sp.pretty(e, use_unicode=True, wrap_line=False)}" for s, e in self.frames
+        ]
         lines.append("")
-        lines += [f"{label} = {sp.pretty(e, use_unicode=True, wrap_line=False)}" for label, e in self._results()]
+        lines += [
+            f"{label} = {sp.pretty(e, use_unicode=True, wrap_line=False)}"
+            for label, e in self._results()
+        ]
         return "\n".join(lines)
 
     def latex(self) -> str:
         """LaTeX: an ``aligned`` block of the constants, the frames and the quantity, then ``where``."""
-        rows = [f"{sp.latex(s)} &= \\left({', '.join(sp.latex(v) for v in value)}\\right)^T" for s, value in self.constants.items()]
+        rows = [
+            f"{sp.latex(s)} &= \\left({', '.join(sp.latex(v) for v in value)}\\right)^T"
+            for s, value in self.constants.items()
+        ]
         rows += [f"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self.frames]
-        rows += [f"\\mathrm{{{_latex_text(label)}}} &= {sp.latex(e)}" for label, e in self._results()]
+        rows += [
+            f"\\mathrm{{{_latex_text(label)}}} &= {sp.latex(e)}" for label, e in self._results()
+        ]
         where = ", ".join(f"{sp.latex(s)} = {sp.latex(e)}" for s, e in self.abbreviations.items())
         body = "\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}"
         return body + (f"\\quad\\text{{where }} {where}" if where else "")
@@ -232,13 +274,18 @@ class FramedFormula(_Readable):
             f"def {self.what}({names}):",
         ]
         lines += [f"    {s} = {printer.doprint(e)}" for s, e in self.abbreviations.items()]
-        lines += [f"    {s} = ({', '.join(printer.doprint(v) for v in value)})" for s, value in self.constants.items()]
+        lines += [
+            f"    {s} = ({', '.join(printer.doprint(v) for v in value)})"
+            for s, value in self.constants.items()
+        ]
         vectors = self.vectors()
         lines += [f"    {s} = {_python_vector(e, vectors, printer)}" for s, e in self.frames]
         results = [_python_vector(e, vectors, printer) for _, e in self._results()]
         lines += [f"    _r{k} = {text}" for k, text in enumerate(results)]
         if self.what == "jacobian":
-            rows = [[f"_r{2 * k + r // 3}[{r % 3}]" for k in range(len(results) // 2)] for r in range(6)]
+            rows = [
+                [f"_r{2 * k + r // 3}[{r % 3}]" for k in range(len(results) // 2)] for r in range(6)
+            ]
         else:
             rows = [[f"_r{k}[{r}]" for k in range(len(results))] for r in range(3)]
             if self.what == "pose":
@@ -256,7 +303,9 @@ through intermediate frames: its expanded entries grow too long to read (tens of
 characters for a humanoid's hand)."""
 
 
-def formula(kinematics: Kinematics, tip: str, what: str = "pose", form: str = "auto") -> Formula | FramedFormula:
+def formula(
+    kinematics: Kinematics, tip: str, what: str = "pose", form: str = "auto"
+) -> Formula | FramedFormula:
     """The readable form of ``what`` for ``tip``: expanded, or through named intermediate frames
     (``form="frames"``; ``"auto"`` chooses frames beyond :data:`EXPANDED_UP_TO` moving joints)."""
     if what not in WHATS:
@@ -273,11 +322,19 @@ def formula(kinematics: Kinematics, tip: str, what: str = "pose", form: str = "a
     exact = matrix.applyfunc(exact_constants)
     expression, abbreviations = abbreviate(exact, kinematics.q)
     return Formula(
-        tip, kinematics.base, what, expression, abbreviations, kinematics.joint_names, kinematics.signature.floating_base
+        tip,
+        kinematics.base,
+        what,
+        expression,
+        abbreviations,
+        kinematics.joint_names,
+        kinematics.signature.floating_base,
     )
 
 
-def abbreviate(matrix: sp.Matrix, q: tuple[sp.Symbol, ...]) -> tuple[sp.Matrix, dict[sp.Symbol, sp.Expr]]:
+def abbreviate(
+    matrix: sp.Matrix, q: tuple[sp.Symbol, ...]
+) -> tuple[sp.Matrix, dict[sp.Symbol, sp.Expr]]:
     """Replace ``cos(q2 + q3)`` by ``c23`` and ``sin(q1)`` by ``s1`` where the angle is a plain sum of joints.
 
     The abbreviations come back ordered like a textbook: single joints first, then sums, by joint.
@@ -288,7 +345,9 @@ def abbreviate(matrix: sp.Matrix, q: tuple[sp.Symbol, ...]) -> tuple[sp.Matrix, 
         for call in entry.atoms(sp.sin, sp.cos):
             label = joint_label(call.args[0], q, ",")
             if label is not None:
-                found[call] = sp.Symbol(("c" if isinstance(call, sp.cos) else "s") + label, real=True)
+                found[call] = sp.Symbol(
+                    ("c" if isinstance(call, sp.cos) else "s") + label, real=True
+                )
 
     def textbook_order(call: sp.Expr) -> tuple:
         joints = sorted(position[t] for t in sp.Add.make_args(call.args[0]))
@@ -313,7 +372,9 @@ def _exact_number(value: float) -> sp.Expr:
         scaled = Fraction(value / math.sqrt(root)).limit_denominator(12)
         candidates.append(sp.Rational(scaled.numerator, scaled.denominator) * sp.sqrt(root))
     for candidate in candidates:
-        if candidate != 0 and abs(float(candidate) - value) <= _EXACT_TOLERANCE * max(1.0, abs(value)):
+        if candidate != 0 and abs(float(candidate) - value) <= _EXACT_TOLERANCE * max(
+            1.0, abs(value)
+        ):
             return candidate
     return sp.Float(value)
 
@@ -324,7 +385,11 @@ def _framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
     if what == "jacobian":
         roots = [frame.columns[3]] + [i for m in motions for i in (m.axis, m.origin)]
     else:
-        roots = {"pose": list(frame.columns), "position": [frame.columns[3]], "rotation": list(frame.columns[:3])}[what]
+        roots = {
+            "pose": list(frame.columns),
+            "position": [frame.columns[3]],
+            "rotation": list(frame.columns[:3]),
+        }[what]
     symbols: dict[int, sp.Symbol] = {}
     taken: set[str] = set()
     constants, definitions = {}, []
@@ -335,9 +400,16 @@ def _framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
         taken.add(name)
         symbols[index] = FrameVector(name)
         if vector.constant is not None:
-            constants[symbols[index]] = tuple(exact_constants(sp.sympify(v)) for v in vector.constant[:3])
+            constants[symbols[index]] = tuple(
+                exact_constants(sp.sympify(v)) for v in vector.constant[:3]
+            )
         else:
-            definitions.append((symbols[index], sp.Add(*(exact_constants(c) * symbols[s] for c, s in vector.terms))))
+            definitions.append(
+                (
+                    symbols[index],
+                    sp.Add(*(exact_constants(c) * symbols[s] for c, s in vector.terms)),
+                )
+            )
     if what == "jacobian":
         p_tip = symbols[frame.columns[3]]
         linear = [sp.Integer(0)] * len(kinematics.q)
@@ -375,7 +447,9 @@ def _vector_value(expression: sp.Expr, values: dict[sp.Symbol, sp.Matrix]) -> sp
     if expression.is_Symbol:
         return values[expression]
     if isinstance(expression, Cross):
-        return _vector_value(expression.args[0], values).cross(_vector_value(expression.args[1], values))
+        return _vector_value(expression.args[0], values).cross(
+            _vector_value(expression.args[1], values)
+        )
     if expression.is_Add:
         return sum((_vector_value(term, values) for term in expression.args), sp.zeros(3, 1))
     if expression == 0:
@@ -407,7 +481,9 @@ def _python_vector(expression: sp.Expr, vectors: frozenset[sp.Symbol], printer) 
                 vector = factor
             else:
                 coefficient *= factor
-        terms.append(f"({printer.doprint(coefficient)}, {_python_vector(vector, vectors, printer)})")
+        terms.append(
+            f"({printer.doprint(coefficient)}, {_python_vector(vector, vectors, printer)})"
+        )
     return f"_sum({', '.join(terms)})"
 
 
@@ -429,5 +505,9 @@ def _joint_symbols(formula: Formula | FramedFormula) -> list[sp.Symbol]:
 def _title(formula: Formula | FramedFormula) -> str:
     quantity = {"pose": "X", "position": "p", "rotation": "R", "jacobian": "J"}[formula.what]
     joints = ", ".join(f"q{i + 1}={_shown(n)}" for i, n in enumerate(formula.joint_names))
-    free = " (a free body: in the world, X_world_tip = X_world_base · X_base_tip)" if formula.floating_base else ""
+    free = (
+        " (a free body: in the world, X_world_tip = X_world_base · X_base_tip)"
+        if formula.floating_base
+        else ""
+    )
     return f"{quantity}_base_tip: {formula.what} of {_shown(formula.tip)} in {_shown(formula.base)}{free}; {joints}"

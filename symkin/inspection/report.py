@@ -12,20 +12,22 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from symkin.compiler.generate import generate, load_module, module_class
-from symkin.files import write_atomically
 from symkin.compiler.derive import Kinematics, derive
+from symkin.compiler.generate import generate, load_module, module_class
+from symkin.compiler.lower import lower
 from symkin.errors import SymkinError
+from symkin.files import write_atomically
+from symkin.inspection.closed_form import simplify, unsimplified_ops
 from symkin.inspection.describe import axis_text, describe, placement_text, short_number
 from symkin.inspection.formulas import FramedFormula, formula
 from symkin.model.robot import RobotModel
-from symkin.compiler.lower import lower
-from symkin.inspection.closed_form import simplify, unsimplified_ops
 
 _LONGEST_FORMULA = 30_000  # characters of LaTeX; longer ones are left to `symkin show`
 
 
-def write_report(model: RobotModel, kinematics: Kinematics, folder: Path, progress: Callable[[str], None]) -> Path:
+def write_report(
+    model: RobotModel, kinematics: Kinematics, folder: Path, progress: Callable[[str], None]
+) -> Path:
     """Write ``folder/report.md`` and its pictures; returns the Markdown file's path."""
     try:
         import matplotlib
@@ -42,7 +44,10 @@ def write_report(model: RobotModel, kinematics: Kinematics, folder: Path, progre
 
 
 def _markdown(
-    model: RobotModel, kinematics: Kinematics, pictures: list[tuple[str, str, str]], progress: Callable[[str], None]
+    model: RobotModel,
+    kinematics: Kinematics,
+    pictures: list[tuple[str, str, str]],
+    progress: Callable[[str], None],
 ) -> str:
     name = _md(model.name)
     free = (
@@ -71,7 +76,11 @@ def _markdown(
         "|---|---|---|---|---|---|---|",
     ]
     for joint in model.joints:
-        limits = f"[{short_number(joint.lower)}, {short_number(joint.upper)}]" if joint.moves and joint.type != "continuous" else ""
+        limits = (
+            f"[{short_number(joint.lower)}, {short_number(joint.upper)}]"
+            if joint.moves and joint.type != "continuous"
+            else ""
+        )
         mimic = (
             f"{_md(joint.mimic.joint)} ×{short_number(joint.mimic.multiplier)} + {short_number(joint.mimic.offset)}"
             if joint.mimic is not None and joint.moves
@@ -90,15 +99,25 @@ def _markdown(
             latex = readable.latex()
             title = "Pose" if what == "pose" else "Geometric Jacobian (rows v; ω, base-frame axes)"
             framed = isinstance(readable, FramedFormula)
-            through = ", through the frames along the way (columns x, y, z and origin p of each)" if framed else ""
+            through = (
+                ", through the frames along the way (columns x, y, z and origin p of each)"
+                if framed
+                else ""
+            )
             lines += [f"**{title} of {_md(tip)}{through}:**", ""]
             if len(latex) <= _LONGEST_FORMULA:
                 lines += ["$$", latex if framed else f"{symbol} = {latex}", "$$", ""]
             else:
-                lines += [f"({len(latex):,} characters of LaTeX: see `symkin show --tip {_code(tip)} --what {what}`)", ""]
+                lines += [
+                    f"({len(latex):,} characters of LaTeX: see `symkin show --tip {_code(tip)} --what {what}`)",
+                    "",
+                ]
     progress("counting operations")
     pose_ops, full_ops = simplify(kinematics, jacobian=False).ops, simplify(kinematics).ops
-    pose_before, full_before = unsimplified_ops(kinematics, jacobian=False), unsimplified_ops(kinematics)
+    pose_before, full_before = (
+        unsimplified_ops(kinematics, jacobian=False),
+        unsimplified_ops(kinematics),
+    )
     lines += [
         "## Operation count per configuration",
         "",
@@ -124,7 +143,9 @@ def _generated_cost(kinematics: Kinematics) -> str:
     )
 
 
-def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) -> list[tuple[str, str, str]]:
+def _draw_skeletons(
+    model: RobotModel, base: str, tips: set[str], folder: Path
+) -> list[tuple[str, str, str]]:
     """Two pictures, at q = 0 (within limits) and at a seeded random q: ``(caption, file, configuration)``."""
     import matplotlib.pyplot as plt
     import torch
@@ -134,10 +155,15 @@ def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) 
     module = module_class(load_module(generate(every_link)))()
     lower, upper = module.lower.clamp(min=-math.pi), module.upper.clamp(max=math.pi)
     rng = random.Random(0)
-    random_q = torch.tensor([rng.uniform(lo, hi) for lo, hi in zip(lower.tolist(), upper.tolist())], dtype=torch.float64)
+    random_q = torch.tensor(
+        [rng.uniform(lo, hi) for lo, hi in zip(lower.tolist(), upper.tolist())], dtype=torch.float64
+    )
     zero_q = torch.zeros(len(module.joint_names), dtype=torch.float64).clamp(lower, upper)
     pictures = []
-    for label, file, q in (("zero configuration", "skeleton_zero.png", zero_q), ("random configuration", "skeleton_random.png", random_q)):
+    for label, file, q in (
+        ("zero configuration", "skeleton_zero.png", zero_q),
+        ("random configuration", "skeleton_random.png", random_q),
+    ):
         poses = module(q).reshape(len(links), 4, 4).numpy() if links else []
         frames = {link: poses[i] for i, link in enumerate(links)}
         figure = plt.figure(figsize=(7, 7))
@@ -147,14 +173,21 @@ def _draw_skeletons(model: RobotModel, base: str, tips: set[str], folder: Path) 
         figure.tight_layout()
         figure.savefig(folder / file, dpi=110)
         plt.close(figure)
-        values = ", ".join(f"{_md(name)} = {value:.4g}" for name, value in zip(module.joint_names, q.tolist()))
-        pictures.append((f"{_md(model.name)} at the {label}", file, f"Drawn at {values or 'no joints'} (rad or m)."))
+        values = ", ".join(
+            f"{_md(name)} = {value:.4g}" for name, value in zip(module.joint_names, q.tolist())
+        )
+        pictures.append(
+            (
+                f"{_md(model.name)} at the {label}",
+                file,
+                f"Drawn at {values or 'no joints'} (rad or m).",
+            )
+        )
     return pictures
 
 
 def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> None:
     import numpy as np
-
     from matplotlib.lines import Line2D
     from mpl_toolkits.mplot3d import proj3d
 
@@ -177,7 +210,8 @@ def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> N
     # head) share one label; measured in pixels, after the projection.
     axes.figure.canvas.draw()
     pixels = {
-        tip: axes.transData.transform(proj3d.proj_transform(*origin[tip], axes.get_proj())[:2]) for tip in tips & origin.keys()
+        tip: axes.transData.transform(proj3d.proj_transform(*origin[tip], axes.get_proj())[:2])
+        for tip in tips & origin.keys()
     }
     spots: list[list[str]] = []
     for tip in sorted(pixels):

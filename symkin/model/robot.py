@@ -79,14 +79,21 @@ QUARTER_TURN_COS_SIN = ((1, 0), (0, 1), (-1, 0), (0, -1))
 """(cos, sin) of k·π/2, indexed by k mod 4."""
 
 
-def urdf_placement(xyz: tuple[float, float, float], rpy: tuple[float, float, float]) -> tuple[Step, ...]:
+def urdf_placement(
+    xyz: tuple[float, float, float], rpy: tuple[float, float, float]
+) -> tuple[Step, ...]:
     """The steps of a URDF ``<origin>``: translate, then yaw about z, pitch about y, roll about x.
 
     This is URDF's fixed-axis roll-pitch-yaw, ``R = Rz(yaw)·Ry(pitch)·Rx(roll)``.
     Zero steps are dropped, so the identity placement is the empty tuple.
     """
     roll, pitch, yaw = rpy
-    steps: list[Step] = [Translation(xyz), Rotation("z", yaw), Rotation("y", pitch), Rotation("x", roll)]
+    steps: list[Step] = [
+        Translation(xyz),
+        Rotation("z", yaw),
+        Rotation("y", pitch),
+        Rotation("x", roll),
+    ]
     return tuple(s for s in steps if not _is_identity(s))
 
 
@@ -226,8 +233,13 @@ class RobotModel:
                 raise SymkinError(self.unknown_link_message(role, link))
         up, down = self._ancestry(base), self._ancestry(tip)
         common = next(link for link in up if link in set(down))
-        rising = [PathStep(self._joint_to_child[link], upward=True) for link in up[: up.index(common)]]
-        falling = [PathStep(self._joint_to_child[link], upward=False) for link in down[: down.index(common)]]
+        rising = [
+            PathStep(self._joint_to_child[link], upward=True) for link in up[: up.index(common)]
+        ]
+        falling = [
+            PathStep(self._joint_to_child[link], upward=False)
+            for link in down[: down.index(common)]
+        ]
         return tuple(rising + falling[::-1])
 
     @cached_property
@@ -255,7 +267,9 @@ class RobotModel:
         while current.mimic is not None:
             source = self._joint_by_name.get(current.mimic.joint)
             if source is None:
-                raise SymkinError(f"{current.label}: mimics joint {current.mimic.joint!r}, which is not declared")
+                raise SymkinError(
+                    f"{current.label}: mimics joint {current.mimic.joint!r}, which is not declared"
+                )
             if not source.moves:
                 raise SymkinError(f"{current.label}: mimics fixed joint {source.name!r}")
             if source.name in visited:
@@ -295,14 +309,20 @@ def default_tips(model: RobotModel, base: str) -> tuple[tuple[str, ...], tuple[s
     candidates = below or tuple(leaf for leaf in model.leaves if leaf != base)
     if not candidates:
         raise SymkinError(f"robot {model.name!r} has no link other than {base!r}")
-    rigid = tuple(tip for tip in candidates if not any(step.joint.moves for step in model.path(base, tip)))
+    rigid = tuple(
+        tip for tip in candidates if not any(step.joint.moves for step in model.path(base, tip))
+    )
     if len(rigid) == len(candidates):
         return candidates, ()
     return tuple(tip for tip in candidates if tip not in rigid), rigid
 
 
 def build_model(
-    name: str, links: tuple[str, ...], joints: tuple[Joint, ...], floating: bool = False, sites: tuple[str, ...] = ()
+    name: str,
+    links: tuple[str, ...],
+    joints: tuple[Joint, ...],
+    floating: bool = False,
+    sites: tuple[str, ...] = (),
 ) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
@@ -341,9 +361,13 @@ def build_model(
         raise SymkinError("the joints form a cycle: no link is a root")
     if len(roots) > 1:
         listed = ", ".join(repr(r) for r in roots[:5]) + (", ..." if len(roots) > 5 else "")
-        raise SymkinError(f"the robot is not one tree: {len(roots)} links have no parent joint ({listed})")
+        raise SymkinError(
+            f"the robot is not one tree: {len(roots)} links have no parent joint ({listed})"
+        )
     _check_reachable(roots[0], links, joints)
-    return RobotModel(name=name, links=tuple(links), joints=tuple(joints), floating=floating, sites=tuple(sites))
+    return RobotModel(
+        name=name, links=tuple(links), joints=tuple(joints), floating=floating, sites=tuple(sites)
+    )
 
 
 def planar_joints(
@@ -399,7 +423,9 @@ def _check_joint(joint: Joint) -> None:
     if joint.moves and abs(math.hypot(*joint.axis) - 1.0) > 1e-12:
         raise SymkinError(f"{joint.label}: axis {joint.axis} is not a unit vector")
     if joint.lower > joint.upper:
-        raise SymkinError(f"{joint.label}: lower limit {joint.lower} is above upper limit {joint.upper}")
+        raise SymkinError(
+            f"{joint.label}: lower limit {joint.lower} is above upper limit {joint.upper}"
+        )
 
 
 def _check_reachable(root: str, links: tuple[str, ...], joints: tuple[Joint, ...]) -> None:
@@ -414,4 +440,6 @@ def _check_reachable(root: str, links: tuple[str, ...], joints: tuple[Joint, ...
             stack.append(child)
     if len(reached) != len(links):
         cut_off = next(link for link in links if link not in reached)
-        raise SymkinError(f"the joints form a cycle: link {cut_off!r} is not reachable from root {root!r}")
+        raise SymkinError(
+            f"the joints form a cycle: link {cut_off!r} is not reachable from root {root!r}"
+        )

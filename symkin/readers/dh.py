@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symkin.errors import SymkinError, read_input
-from symkin.model.robot import Joint, RobotModel, Rotation, Step, Translation, build_model, urdf_placement
+from symkin.model.robot import (
+    Joint,
+    RobotModel,
+    Rotation,
+    Step,
+    Translation,
+    build_model,
+    urdf_placement,
+)
 
 CONVENTIONS = ("standard", "modified")
 _JOINT_FIELDS = {"name", "type", "a", "alpha", "d", "theta", "lower", "upper"}
@@ -64,7 +72,9 @@ def dh_model(
 ) -> RobotModel:
     """The kinematic model of a DH table; rows may be :class:`DHRow` or mappings with the same fields."""
     if convention not in CONVENTIONS:
-        raise SymkinError(f"convention {convention!r} is unknown (expected 'standard' or 'modified')")
+        raise SymkinError(
+            f"convention {convention!r} is unknown (expected 'standard' or 'modified')"
+        )
     if not rows:
         raise SymkinError("the joint list is empty")
     table = [_row(row, i) for i, row in enumerate(rows)]
@@ -73,7 +83,9 @@ def dh_model(
         if joint_name in names[:i]:
             raise SymkinError(f"joint {i + 1} ({joint_name!r}): duplicate joint name")
         if joint_name in _END_JOINTS:
-            raise SymkinError(f"joint {i + 1} ({joint_name!r}): this name is reserved for the fixed joint to the flange or tool")
+            raise SymkinError(
+                f"joint {i + 1} ({joint_name!r}): this name is reserved for the fixed joint to the flange or tool"
+            )
     base_steps = _placement_steps(base, "base")
     tool_steps = _placement_steps(tool, "tool") if tool is not None else None
 
@@ -82,12 +94,37 @@ def dh_model(
     pending: tuple[Step, ...] = base_steps
     for i, (row, joint_name) in enumerate(zip(table, names)):
         if convention == "modified":
-            origin = pending + _steps((Rotation("x", row.alpha), Translation((row.a, 0.0, 0.0)), Rotation("z", row.theta), Translation((0.0, 0.0, row.d))))
+            origin = pending + _steps(
+                (
+                    Rotation("x", row.alpha),
+                    Translation((row.a, 0.0, 0.0)),
+                    Rotation("z", row.theta),
+                    Translation((0.0, 0.0, row.d)),
+                )
+            )
             pending = ()
         else:
             origin = pending
-            pending = _steps((Rotation("z", row.theta), Translation((0.0, 0.0, row.d)), Translation((row.a, 0.0, 0.0)), Rotation("x", row.alpha)))
-        joints.append(Joint(joint_name, row.type, links[i], links[i + 1], origin, (0.0, 0.0, 1.0), row.lower, row.upper))
+            pending = _steps(
+                (
+                    Rotation("z", row.theta),
+                    Translation((0.0, 0.0, row.d)),
+                    Translation((row.a, 0.0, 0.0)),
+                    Rotation("x", row.alpha),
+                )
+            )
+        joints.append(
+            Joint(
+                joint_name,
+                row.type,
+                links[i],
+                links[i + 1],
+                origin,
+                (0.0, 0.0, 1.0),
+                row.lower,
+                row.upper,
+            )
+        )
     if convention == "standard":
         links.append("flange")
         joints.append(Joint("flange_joint", "fixed", links[-2], "flange", pending))
@@ -144,14 +181,24 @@ def _row(row: DHRow | Mapping, index: int) -> DHRow:
         raise SymkinError(f"{label}: field 'name' must be a non-empty string")
     joint_type = fields.get("type", "revolute")
     if joint_type not in ("revolute", "prismatic"):
-        raise SymkinError(f"{label}: field 'type': unknown joint type {joint_type!r} (expected 'revolute' or 'prismatic')")
+        raise SymkinError(
+            f"{label}: field 'type': unknown joint type {joint_type!r} (expected 'revolute' or 'prismatic')"
+        )
     values = {}
     for field in ("a", "alpha", "d", "theta"):
         if fields.get(field) is None:
             raise SymkinError(f"{label}: missing field {field!r}")
         values[field] = _finite(fields[field], f"{label}: field {field!r}")
-    lower = -math.inf if fields.get("lower") is None else _limit(fields["lower"], f"{label}: field 'lower'")
-    upper = math.inf if fields.get("upper") is None else _limit(fields["upper"], f"{label}: field 'upper'")
+    lower = (
+        -math.inf
+        if fields.get("lower") is None
+        else _limit(fields["lower"], f"{label}: field 'lower'")
+    )
+    upper = (
+        math.inf
+        if fields.get("upper") is None
+        else _limit(fields["upper"], f"{label}: field 'upper'")
+    )
     if lower > upper:
         raise SymkinError(f"{label}: lower limit {lower} is above upper limit {upper}")
     return DHRow(type=joint_type, name=name, lower=lower, upper=upper, **values)
@@ -166,7 +213,9 @@ def _placement_steps(placement: Placement | Mapping | None, key: str) -> tuple[S
             _triple(placement.get("xyz", (0.0, 0.0, 0.0)), f"[{key}] xyz"),
             _triple(placement.get("rpy", (0.0, 0.0, 0.0)), f"[{key}] rpy"),
         )
-    return urdf_placement(_triple(placement.xyz, f"[{key}] xyz"), _triple(placement.rpy, f"[{key}] rpy"))
+    return urdf_placement(
+        _triple(placement.xyz, f"[{key}] xyz"), _triple(placement.rpy, f"[{key}] rpy")
+    )
 
 
 def _triple(value, what: str) -> tuple[float, float, float]:
@@ -192,10 +241,16 @@ def _limit(value, what: str) -> float:
 
 
 def _steps(steps: tuple[Step, ...]) -> tuple[Step, ...]:
-    return tuple(s for s in steps if (s.angle != 0.0 if isinstance(s, Rotation) else s.xyz != (0.0, 0.0, 0.0)))
+    return tuple(
+        s
+        for s in steps
+        if (s.angle != 0.0 if isinstance(s, Rotation) else s.xyz != (0.0, 0.0, 0.0))
+    )
 
 
 def _no_unknown_fields(table: Mapping, known: set[str], where: str) -> None:
     unknown = sorted(set(table) - known)
     if unknown:
-        raise SymkinError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        raise SymkinError(
+            f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )

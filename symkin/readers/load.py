@@ -10,10 +10,10 @@ import os
 import sysconfig
 from pathlib import Path
 
-from symkin.readers.dh import load_dh
 from symkin.errors import Notes, SymkinError, read_input, warn_note
-from symkin.readers.mjcf import is_mjcf, load_mjcf
 from symkin.model.robot import RobotModel
+from symkin.readers.dh import load_dh
+from symkin.readers.mjcf import is_mjcf, load_mjcf
 from symkin.readers.urdf import load_urdf
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"
@@ -27,7 +27,10 @@ def example_robot_data_folder() -> Path:
     """Where example-robot-data keeps its robots; a SymkinError when it is not installed."""
     robots = Path(sysconfig.get_paths()["purelib"]) / "cmeel.prefix/share/example-robot-data/robots"
     if not robots.is_dir():
-        raise SymkinError("the example-robot-data package is not installed (pip install example-robot-data)", EXAMPLE_ROBOT_DATA)
+        raise SymkinError(
+            "the example-robot-data package is not installed (pip install example-robot-data)",
+            EXAMPLE_ROBOT_DATA,
+        )
     return robots
 
 
@@ -53,12 +56,18 @@ def resolve_robot_path(spelling: str) -> Path:
     if spelling == EXAMPLE_ROBOT_DATA or not path.is_file():
         known = example_robot_data_files()
         close = difflib.get_close_matches(spelling, known, n=5, cutoff=0.5)
-        hint = f"; closest: {', '.join(close)}" if close else f"; it has {len(known)} robot files (symkin info {EXAMPLE_ROBOT_DATA} lists them)"
+        hint = (
+            f"; closest: {', '.join(close)}"
+            if close
+            else f"; it has {len(known)} robot files (symkin info {EXAMPLE_ROBOT_DATA} lists them)"
+        )
         raise SymkinError(f"no such file in {robots}{hint}", spelling)
     return path
 
 
-def load(path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None) -> RobotModel:
+def load(
+    path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None
+) -> RobotModel:
     """Load a robot: a URDF file, an MJCF file (through the ``mujoco`` package), or a
     Denavit–Hartenberg table in a ``.toml`` file.
 

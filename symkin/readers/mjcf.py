@@ -38,7 +38,9 @@ _EQ_JOINT = 2
 _EQ_NAMES = {0: "connect", 1: "weld", 2: "joint", 3: "tendon", 4: "flex"}
 
 
-def load_mjcf(path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None) -> RobotModel:
+def load_mjcf(
+    path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None
+) -> RobotModel:
     """Compile the MJCF file at ``path`` with MuJoCo and read its kinematics (see the module docstring)."""
     model = _compile(Path(path), notes or (lambda message: None))
     return _Reader(model, couple_joints, notes or (lambda message: None)).model(Path(path).stem)
@@ -59,10 +61,14 @@ def _compile(path: Path, notes: Notes):
     try:
         import mujoco
     except ImportError:
-        raise SymkinError("reading MJCF needs the mujoco package: pip install 'symkin[mjcf]' (or pip install mujoco)") from None
+        raise SymkinError(
+            "reading MJCF needs the mujoco package: pip install 'symkin[mjcf]' (or pip install mujoco)"
+        ) from None
     if not path.is_file():
         raise SymkinError("cannot read file: No such file or directory")
-    previous = mujoco.set_mju_user_warning(lambda message: notes(f"MuJoCo: {' '.join(str(message).split())}"))
+    previous = mujoco.set_mju_user_warning(
+        lambda message: notes(f"MuJoCo: {' '.join(str(message).split())}")
+    )
     try:
         return mujoco.MjModel.from_xml_path(str(path))
     except ValueError as error:
@@ -79,8 +85,12 @@ class _Reader:
         self.mujoco = mujoco
         self.couple_joints = couple_joints
         self.notes = notes
-        self.body_names = [self._name(mujoco.mjtObj.mjOBJ_BODY, i, "body") for i in range(model.nbody)]
-        self.joint_names = [self._name(mujoco.mjtObj.mjOBJ_JOINT, i, "joint") for i in range(model.njnt)]
+        self.body_names = [
+            self._name(mujoco.mjtObj.mjOBJ_BODY, i, "body") for i in range(model.nbody)
+        ]
+        self.joint_names = [
+            self._name(mujoco.mjtObj.mjOBJ_JOINT, i, "joint") for i in range(model.njnt)
+        ]
         self.body_names[0] = "world"
 
     def _name(self, kind, index: int, prefix: str) -> str:
@@ -92,17 +102,25 @@ class _Reader:
         free = [j for j in range(m.njnt) if m.jnt_type[j] == _FREE]
         for j in range(m.njnt):
             if m.jnt_type[j] == _BALL:
-                raise SymkinError(f"joint {self.joint_names[j]!r}: ball joints are not supported (a quaternion in qpos)")
+                raise SymkinError(
+                    f"joint {self.joint_names[j]!r}: ball joints are not supported (a quaternion in qpos)"
+                )
         if len(free) > 1:
             listed = ", ".join(repr(self.body_names[m.jnt_bodyid[j]]) for j in free)
-            raise SymkinError(f"several free bodies ({listed}): symkin compiles one mechanism with at most one free root")
+            raise SymkinError(
+                f"several free bodies ({listed}): symkin compiles one mechanism with at most one free root"
+            )
         root_body = 0
         if free:
             body = int(m.jnt_bodyid[free[0]])
             if m.body_parentid[body] != 0:
-                raise SymkinError(f"joint {self.joint_names[free[0]]!r}: a free joint must be on a body that hangs from the world")
+                raise SymkinError(
+                    f"joint {self.joint_names[free[0]]!r}: a free joint must be on a body that hangs from the world"
+                )
             if m.body_jntnum[body] > 1:
-                raise SymkinError(f"body {self.body_names[body]!r}: a free joint must be the body's only joint")
+                raise SymkinError(
+                    f"body {self.body_names[body]!r}: a free joint must be the body's only joint"
+                )
             root_body = body
         bodies = self._subtree(root_body)
         links: list[str] = [self.body_names[b] for b in bodies]
@@ -127,8 +145,16 @@ class _Reader:
             joints.append(Joint(name, "fixed", self.body_names[body], name, placement))
         dropped = [self.body_names[b] for b in range(1, m.nbody) if b not in bodies]
         if dropped and root_body:
-            self.notes(f"left out with the world: {', '.join(dropped[:6])}{', …' if len(dropped) > 6 else ''}")
-        return build_model(_model_name(m, default_name), tuple(links), tuple(joints), floating=bool(root_body), sites=tuple(sites))
+            self.notes(
+                f"left out with the world: {', '.join(dropped[:6])}{', …' if len(dropped) > 6 else ''}"
+            )
+        return build_model(
+            _model_name(m, default_name),
+            tuple(links),
+            tuple(joints),
+            floating=bool(root_body),
+            sites=tuple(sites),
+        )
 
     def _subtree(self, root: int) -> list[int]:
         """``root`` and the bodies below it, in MuJoCo's order (which is depth first)."""
@@ -144,7 +170,11 @@ class _Reader:
         m = self.m
         name, parent = self.body_names[body], self.body_names[int(m.body_parentid[body])]
         placement: tuple[Step, ...] = _placement(m.body_pos[body], m.body_quat[body])
-        moving = [j for j in range(m.body_jntadr[body], m.body_jntadr[body] + m.body_jntnum[body]) if m.jnt_type[j] != _FREE]
+        moving = [
+            j
+            for j in range(m.body_jntadr[body], m.body_jntadr[body] + m.body_jntnum[body])
+            if m.jnt_type[j] != _FREE
+        ]
         if m.body_jntnum[body] and m.jnt_type[m.body_jntadr[body]] == _FREE:
             moving = []  # the free root body: its placement is the base pose
         links: list[str] = []
@@ -161,20 +191,44 @@ class _Reader:
                 steps.append(Quaternion((math.cos(half), *(a * math.sin(half) for a in axis))))
             elif m.jnt_type[j] == _SLIDE and reference:
                 steps.append(Translation(tuple(-reference * a for a in axis)))  # type: ignore[arg-type]
-            child = name if k == len(moving) - 1 and not any(anchor) else f"{name}/{self.joint_names[j]}"
+            child = (
+                name
+                if k == len(moving) - 1 and not any(anchor)
+                else f"{name}/{self.joint_names[j]}"
+            )
             if child != name:
                 links.append(child)
             limited = bool(m.jnt_limited[j])
-            lower, upper = (float(m.jnt_range[j][0]), float(m.jnt_range[j][1])) if limited else (-math.inf, math.inf)
-            kind = "prismatic" if m.jnt_type[j] == _SLIDE else ("revolute" if limited else "continuous")
+            lower, upper = (
+                (float(m.jnt_range[j][0]), float(m.jnt_range[j][1]))
+                if limited
+                else (-math.inf, math.inf)
+            )
+            kind = (
+                "prismatic"
+                if m.jnt_type[j] == _SLIDE
+                else ("revolute" if limited else "continuous")
+            )
             joints.append(
-                Joint(self.joint_names[j], kind, parent, child, _clean(steps), axis, lower, upper, mimics.get(j))  # type: ignore[arg-type]
+                Joint(
+                    self.joint_names[j],
+                    kind,
+                    parent,
+                    child,
+                    _clean(steps),
+                    axis,
+                    lower,
+                    upper,
+                    mimics.get(j),
+                )  # type: ignore[arg-type]
             )
             parent, placement, anchor_back = child, (), tuple(-v for v in anchor)  # type: ignore[assignment]
         if not moving:
             joints.append(Joint(f"{name}/placement", "fixed", parent, name, placement))
         elif parent != name:
-            joints.append(Joint(f"{name}/anchor", "fixed", parent, name, _clean([Translation(anchor_back)])))
+            joints.append(
+                Joint(f"{name}/anchor", "fixed", parent, name, _clean([Translation(anchor_back)]))
+            )
         return links, joints
 
     def _couplings(self) -> dict[int, Mimic]:
@@ -183,17 +237,25 @@ class _Reader:
         mimics: dict[int, Mimic] = {}
         for e in range(m.neq):
             kind = int(m.eq_type[e])
-            name = self.mujoco.mj_id2name(m, self.mujoco.mjtObj.mjOBJ_EQUALITY, e) or f"equality {e}"
+            name = (
+                self.mujoco.mj_id2name(m, self.mujoco.mjtObj.mjOBJ_EQUALITY, e) or f"equality {e}"
+            )
             if kind != _EQ_JOINT:
-                self.notes(f"{_EQ_NAMES.get(kind, 'an')} equality {name!r} is not kinematics: left out")
+                self.notes(
+                    f"{_EQ_NAMES.get(kind, 'an')} equality {name!r} is not kinematics: left out"
+                )
                 continue
             first, second = int(m.eq_obj1id[e]), int(m.eq_obj2id[e])
             coefficients = [float(v) for v in m.eq_data[e][:5]]
             if not self.couple_joints:
-                self.notes(f"joint equality {name!r} left out: every joint is in q (--couple-joints makes linear ones mimic joints)")
+                self.notes(
+                    f"joint equality {name!r} left out: every joint is in q (--couple-joints makes linear ones mimic joints)"
+                )
                 continue
             if second < 0 or any(coefficients[2:]):
-                self.notes(f"joint equality {name!r} is not a linear coupling of two joints: left out")
+                self.notes(
+                    f"joint equality {name!r} is not a linear coupling of two joints: left out"
+                )
                 continue
             # q1 − ref1 = a0 + a1·(q2 − ref2), in qpos terms q1 = a1·q2 + (a0 + ref1 − a1·ref2).
             ref1 = float(m.qpos0[m.jnt_qposadr[first]])

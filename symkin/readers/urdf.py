@@ -20,7 +20,6 @@ from lxml import etree
 from symkin.errors import Notes, SymkinError, read_input, warn_note
 from symkin.model.robot import (
     JOINT_TYPES,
-    planar_joints,
     QUARTER_TURN_COS_SIN,
     Joint,
     Mimic,
@@ -30,6 +29,7 @@ from symkin.model.robot import (
     Step,
     Translation,
     build_model,
+    planar_joints,
     quarter_turns,
     urdf_placement,
 )
@@ -79,7 +79,9 @@ def parse_urdf(data: bytes | str, notes: Notes | None = None) -> RobotModel:
     return build_model(name, tuple(links), tuple(joints), floating=bool(floating))
 
 
-def _free_body(floating: list[Joint], links: list[str], joints: list[Joint]) -> tuple[list[str], list[Joint]]:
+def _free_body(
+    floating: list[Joint], links: list[str], joints: list[Joint]
+) -> tuple[list[str], list[Joint]]:
     """Drop a root ``floating`` joint and the link above it: its child becomes a free root body.
 
     A floating joint is accepted only as the one joint out of the root link (a ``world`` link
@@ -87,7 +89,9 @@ def _free_body(floating: list[Joint], links: list[str], joints: list[Joint]) -> 
     """
     joint = floating[0]
     if len(floating) > 1:
-        raise SymkinError(f"{floating[1].label}: only one floating joint, at the root, is supported")
+        raise SymkinError(
+            f"{floating[1].label}: only one floating joint, at the root, is supported"
+        )
     if joint.parent not in links:
         raise SymkinError(f"{joint.label}: parent link {joint.parent!r} is not declared")
     if any(j.child == joint.parent for j in joints):
@@ -108,20 +112,30 @@ def _parse_xml(data: bytes, notes: Notes) -> etree._Element:
         raise SymkinError("the file is empty")
     if b"<!DOCTYPE" in data:
         # Refused before parsing: no entity is declared, expanded or fetched, whatever the libxml2 build.
-        raise SymkinError("the document declares a DTD; symkin refuses DTDs and entities in URDF files")
+        raise SymkinError(
+            "the document declares a DTD; symkin refuses DTDs and entities in URDF files"
+        )
     data = _mended_declaration(data, notes)
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
     )
     try:
         document = etree.fromstring(data, parser).getroottree()
     except etree.XMLSyntaxError as error:
         raise SymkinError(f"not well-formed XML: {error.msg}") from None
     if document.docinfo.doctype or document.docinfo.internalDTD is not None:
-        raise SymkinError("the document declares a DTD; symkin refuses DTDs and entities in URDF files")
+        raise SymkinError(
+            "the document declares a DTD; symkin refuses DTDs and entities in URDF files"
+        )
     root = document.getroot()
     if any(isinstance(node, etree._Entity) for node in root.iter()):
-        raise SymkinError("the document uses XML entities; symkin refuses DTDs and entities in URDF files")
+        raise SymkinError(
+            "the document uses XML entities; symkin refuses DTDs and entities in URDF files"
+        )
     return root
 
 
@@ -142,10 +156,14 @@ def _mended_declaration(data: bytes, notes: Notes) -> bytes:
         notes(f"the XML declaration is not at the start of the file (line {line}): read without it")
         rest = data[: found.start()] + data[found.end() :]
         if encoding and encoding.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
-            rest = rest.decode(encoding.group(1).decode("ascii", "replace"), "replace").encode("utf-8")
+            rest = rest.decode(encoding.group(1).decode("ascii", "replace"), "replace").encode(
+                "utf-8"
+            )
         return rest
     if version and version.group(1) not in (b"1.0", b"1.1"):
-        notes(f"the XML declaration says version {version.group(1).decode('ascii', 'replace')!r}: read as XML 1.0")
+        notes(
+            f"the XML declaration says version {version.group(1).decode('ascii', 'replace')!r}: read as XML 1.0"
+        )
         mended = declaration[: version.start(1)] + b"1.0" + declaration[version.end(1) :]
         return data[: found.start()] + mended + data[found.end() :]
     return data
@@ -205,9 +223,13 @@ def _refuse_xacro(root: etree._Element, notes: Notes) -> None:
                 f"{where}: <{etree.QName(element).localname} {attribute}={value!r}> is a xacro expression; "
                 "expand the file with xacro first"
             )
-        ignored.append(f"<{'xacro:' if is_xacro else ''}{etree.QName(element).localname}> ({where})")
+        ignored.append(
+            f"<{'xacro:' if is_xacro else ''}{etree.QName(element).localname}> ({where})"
+        )
     if ignored:
-        shown = ", ".join(ignored[:4]) + (f" and {len(ignored) - 4} more" if len(ignored) > 4 else "")
+        shown = ", ".join(ignored[:4]) + (
+            f" and {len(ignored) - 4} more" if len(ignored) > 4 else ""
+        )
         notes(f"xacro left outside links and joints ignored: {shown}")
 
 
@@ -224,24 +246,34 @@ def _parse_joint(element: etree._Element) -> tuple[Joint, list[str], list[Joint]
     label = f"joint {name!r} (line {element.sourceline})"
     joint_type = _required(element, "type", "joint")
     if joint_type not in _URDF_TYPES:
-        raise SymkinError(f"{label}: unknown joint type {joint_type!r} (expected one of {', '.join(_URDF_TYPES)})")
+        raise SymkinError(
+            f"{label}: unknown joint type {joint_type!r} (expected one of {', '.join(_URDF_TYPES)})"
+        )
     parent = _link_reference(element, "parent", label)
     child = _link_reference(element, "child", label)
     origin = element.find("origin")
     xyz = _vector(origin, "xyz", label) if origin is not None else (0.0, 0.0, 0.0)
     rpy = _vector(origin, "rpy", label) if origin is not None else (0.0, 0.0, 0.0)
     axis_element = element.find("axis")
-    axis = _vector(axis_element, "xyz", label, default="1 0 0") if axis_element is not None else (1.0, 0.0, 0.0)
+    axis = (
+        _vector(axis_element, "xyz", label, default="1 0 0")
+        if axis_element is not None
+        else (1.0, 0.0, 0.0)
+    )
     norm = math.hypot(*axis)
     if joint_type not in ("fixed", "floating") and norm < 1e-12:
         raise SymkinError(f"{label}: axis xyz is the zero vector")
-    unit_axis = (axis[0] / norm, axis[1] / norm, axis[2] / norm) if norm >= 1e-12 else (1.0, 0.0, 0.0)
+    unit_axis = (
+        (axis[0] / norm, axis[1] / norm, axis[2] / norm) if norm >= 1e-12 else (1.0, 0.0, 0.0)
+    )
     lower, upper = _limits(element.find("limit"), joint_type, label)
     origin_steps = urdf_placement(xyz, rpy)
     if joint_type == "planar":
         if element.find("mimic") is not None:
             raise SymkinError(f"{label}: a planar joint cannot mimic another joint")
-        links, joints = planar_joints(name, parent, child, origin_steps, unit_axis, lower, upper, element.sourceline)
+        links, joints = planar_joints(
+            name, parent, child, origin_steps, unit_axis, lower, upper, element.sourceline
+        )
         return joints[-1], list(links), list(joints)
     joint = Joint(
         name=name,
@@ -278,7 +310,9 @@ def _number(text: str, what: str, label: str) -> float:
     return value
 
 
-def _vector(element: etree._Element, attribute: str, label: str, default: str = "0 0 0") -> tuple[float, float, float]:
+def _vector(
+    element: etree._Element, attribute: str, label: str, default: str = "0 0 0"
+) -> tuple[float, float, float]:
     text = element.get(attribute, default)
     what = f"<{element.tag} {attribute}>"
     parts = text.split()
@@ -297,7 +331,9 @@ def _limits(element: etree._Element | None, joint_type: str, label: str) -> tupl
     )
     lower, upper = number("lower"), number("upper")
     if lower > upper:
-        raise SymkinError(f"{label}: <limit> at line {element.sourceline}: lower {lower} is above upper {upper}; swap them")
+        raise SymkinError(
+            f"{label}: <limit> at line {element.sourceline}: lower {lower} is above upper {upper}; swap them"
+        )
     return (lower, upper)
 
 
@@ -326,7 +362,12 @@ def to_urdf(model: RobotModel) -> str:
         # The free body hangs from a world link by a floating joint, as Pinocchio and ROS expect.
         world = _unused("world", set(model.links))
         etree.SubElement(robot, "link", name=world)
-        joint = etree.SubElement(robot, "joint", name=_unused(f"{model.root}_floating", {j.name for j in model.joints}), type="floating")
+        joint = etree.SubElement(
+            robot,
+            "joint",
+            name=_unused(f"{model.root}_floating", {j.name for j in model.joints}),
+            type="floating",
+        )
         etree.SubElement(joint, "parent", link=world)
         etree.SubElement(joint, "child", link=model.root)
     planar = _planar_groups(model)
@@ -344,7 +385,14 @@ def to_urdf(model: RobotModel) -> str:
             etree.SubElement(element, "origin", xyz=_numbers(xyz), rpy=_numbers(rpy))
             etree.SubElement(element, "axis", xyz=_numbers(theta.axis))
             if math.isfinite(x.lower) and math.isfinite(x.upper):
-                etree.SubElement(element, "limit", lower=repr(x.lower), upper=repr(x.upper), effort="0", velocity="0")
+                etree.SubElement(
+                    element,
+                    "limit",
+                    lower=repr(x.lower),
+                    upper=repr(x.upper),
+                    effort="0",
+                    velocity="0",
+                )
             continue
         if any(joint in group[1:] for group in planar.values()):
             continue
@@ -357,14 +405,29 @@ def to_urdf(model: RobotModel) -> str:
             etree.SubElement(element, "axis", xyz=_numbers(joint.axis))
         if joint.type in ("revolute", "prismatic"):
             if math.isfinite(joint.lower) and math.isfinite(joint.upper):
-                etree.SubElement(element, "limit", lower=repr(joint.lower), upper=repr(joint.upper), effort="0", velocity="0")
+                etree.SubElement(
+                    element,
+                    "limit",
+                    lower=repr(joint.lower),
+                    upper=repr(joint.upper),
+                    effort="0",
+                    velocity="0",
+                )
             else:  # URDF requires both limits of revolute and prismatic joints
-                raise SymkinError(f"{joint.label}: URDF cannot express the unbounded limits of a {joint.type} joint")
+                raise SymkinError(
+                    f"{joint.label}: URDF cannot express the unbounded limits of a {joint.type} joint"
+                )
         if joint.mimic is not None and joint.moves:
             etree.SubElement(
-                element, "mimic", joint=joint.mimic.joint, multiplier=repr(joint.mimic.multiplier), offset=repr(joint.mimic.offset)
+                element,
+                "mimic",
+                joint=joint.mimic.joint,
+                multiplier=repr(joint.mimic.multiplier),
+                offset=repr(joint.mimic.offset),
             )
-    return etree.tostring(robot, pretty_print=True, xml_declaration=True, encoding="utf-8").decode("utf-8")
+    return etree.tostring(robot, pretty_print=True, xml_declaration=True, encoding="utf-8").decode(
+        "utf-8"
+    )
 
 
 def _planar_groups(model: RobotModel) -> dict[str, tuple[Joint, Joint, Joint]]:
@@ -379,7 +442,9 @@ def _planar_groups(model: RobotModel) -> dict[str, tuple[Joint, Joint, Joint]]:
             y, theta = model.joint(f"{name}:y"), model.joint(f"{name}:theta")
         except KeyError:
             continue
-        links, expected = planar_joints(name, x.parent, theta.child, x.origin, theta.axis, x.lower, x.upper)
+        links, expected = planar_joints(
+            name, x.parent, theta.child, x.origin, theta.axis, x.lower, x.upper
+        )
         if (x, y, theta) == expected:
             groups[x.name] = (x, y, theta)
     return groups
@@ -396,7 +461,9 @@ def _numbers(values) -> str:
     return " ".join(repr(float(v) + 0.0) for v in values)
 
 
-def _xyz_rpy(steps: tuple[Step, ...]) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+def _xyz_rpy(
+    steps: tuple[Step, ...],
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """One translation and URDF rpy (R = Rz(yaw)·Ry(pitch)·Rx(roll)) for a sequence of steps."""
     R = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     t = [0.0, 0.0, 0.0]
@@ -404,7 +471,11 @@ def _xyz_rpy(steps: tuple[Step, ...]) -> tuple[tuple[float, float, float], tuple
         if isinstance(step, Translation):
             t = [t[i] + sum(R[i][k] * step.xyz[k] for k in range(3)) for i in range(3)]
         elif isinstance(step, (Rotation, Quaternion)):
-            E = _elementary(step) if isinstance(step, Rotation) else [list(row) for row in step.matrix()]
+            E = (
+                _elementary(step)
+                if isinstance(step, Rotation)
+                else [list(row) for row in step.matrix()]
+            )
             R = [[sum(R[i][k] * E[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
     pitch = math.atan2(-R[2][0], math.hypot(R[0][0], R[1][0]))
     if math.hypot(R[0][0], R[1][0]) > 1e-12:
@@ -416,7 +487,11 @@ def _xyz_rpy(steps: tuple[Step, ...]) -> tuple[tuple[float, float, float], tuple
 
 def _elementary(step: Rotation) -> list[list[float]]:
     k = quarter_turns(step.angle)
-    c, s = QUARTER_TURN_COS_SIN[k % 4] if k is not None else (math.cos(step.angle), math.sin(step.angle))
+    c, s = (
+        QUARTER_TURN_COS_SIN[k % 4]
+        if k is not None
+        else (math.cos(step.angle), math.sin(step.angle))
+    )
     return {
         "x": [[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]],
         "y": [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]],

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import torch
 
 from symkin.contract import KinematicsModule
-from symkin.tools.losses import _check_shape, matrix_to_quaternion, quaternion_to_matrix, rotation_vector
+from symkin.tools.losses import (
+    _check_shape,
+    matrix_to_quaternion,
+    quaternion_to_matrix,
+    rotation_vector,
+)
 
 
 @dataclass(frozen=True)
@@ -97,22 +102,35 @@ def solve_ik(
     q = sample_low + (sample_high - sample_low) * noise
     if initial is not None:
         _check_shape(initial, (joints,), "initial")
-        q[:, 0] = initial.to(dtype=dtype, device=device).expand(*batch_shape, joints).reshape(count, joints).clamp(lower, upper)
+        q[:, 0] = (
+            initial.to(dtype=dtype, device=device)
+            .expand(*batch_shape, joints)
+            .reshape(count, joints)
+            .clamp(lower, upper)
+        )
     goal = goal.unsqueeze(1).expand(count, restarts, tips, 4, 4)
     base = None
     if floating:
         if initial_base is not None:
             _check_shape(initial_base, (7,), "initial_base")
-            base = initial_base.to(dtype=dtype, device=device).expand(*batch_shape, 7).reshape(count, 1, 7)
+            base = (
+                initial_base.to(dtype=dtype, device=device)
+                .expand(*batch_shape, 7)
+                .reshape(count, 1, 7)
+            )
             base = base.expand(count, restarts, 7).clone()
-            base[..., 3:] = base[..., 3:] / torch.linalg.vector_norm(base[..., 3:], dim=-1, keepdim=True)
+            base[..., 3:] = base[..., 3:] / torch.linalg.vector_norm(
+                base[..., 3:], dim=-1, keepdim=True
+            )
         else:
             base = _base_on_target(module, q, goal, tips_index, free_rotation)
     lam = torch.full((count, restarts), damping, dtype=dtype, device=device)
     identity = torch.eye(6 * tips, dtype=dtype, device=device)
 
     def evaluate(q, base, goal):
-        pose, jacobian = module.forward_and_jacobian(q, base) if floating else module.forward_and_jacobian(q)
+        pose, jacobian = (
+            module.forward_and_jacobian(q, base) if floating else module.forward_and_jacobian(q)
+        )
         if len(module.tip_names) == 1:
             pose, jacobian = pose.unsqueeze(-3), jacobian.unsqueeze(-3)
         pose, jacobian = pose[..., tips_index, :, :], jacobian[..., tips_index, :, :]
@@ -127,14 +145,18 @@ def solve_ik(
         active = torch.arange(count, device=device)  # targets with no solved restart yet
         iterations = 0
         while iterations < max_iterations:
-            solved = _solved(accepted_error[active], free_rotation, position_tolerance, rotation_tolerance).any(dim=1)
+            solved = _solved(
+                accepted_error[active], free_rotation, position_tolerance, rotation_tolerance
+            ).any(dim=1)
             active = active[~solved]
             if active.numel() == 0:
                 break
             iterations += 1
             J, error, lam_active = accepted_jacobian[active], accepted_error[active], lam[active]
             system = J @ J.transpose(-1, -2) + lam_active[..., None, None] * identity
-            step = (J.transpose(-1, -2) @ torch.linalg.solve(system, (error * scale).unsqueeze(-1))).squeeze(-1)
+            step = (
+                J.transpose(-1, -2) @ torch.linalg.solve(system, (error * scale).unsqueeze(-1))
+            ).squeeze(-1)
             base_step = None
             if floating:
                 base_step, step = step[..., :6], step[..., 6:]
@@ -143,14 +165,18 @@ def solve_ik(
                 new_base = None
             new_q = (accepted_q[active] + step).clamp(lower, upper)
             new_error, new_jacobian = evaluate(new_q, new_base, goal[active])
-            better = torch.linalg.vector_norm(new_error * scale, dim=-1) < torch.linalg.vector_norm(error * scale, dim=-1)
+            better = torch.linalg.vector_norm(new_error * scale, dim=-1) < torch.linalg.vector_norm(
+                error * scale, dim=-1
+            )
             keep = better.unsqueeze(-1)
             accepted_q[active] = torch.where(keep, new_q, accepted_q[active])
             if floating:
                 accepted_base[active] = torch.where(keep, new_base, accepted_base[active])
             accepted_error[active] = torch.where(keep, new_error, error)
             accepted_jacobian[active] = torch.where(keep.unsqueeze(-1), new_jacobian, J)
-            lam[active] = torch.where(better, (lam_active / 3).clamp(min=1e-9), (lam_active * 4).clamp(max=1e6))
+            lam[active] = torch.where(
+                better, (lam_active / 3).clamp(min=1e-9), (lam_active * 4).clamp(max=1e6)
+            )
 
     per_tip = accepted_error.unflatten(-1, (tips, 6))
     position = torch.linalg.vector_norm(per_tip[..., :3], dim=-1)  # (count, restarts, T)
@@ -184,24 +210,32 @@ def _targets(module, targets, tip) -> tuple[list[str], torch.Tensor, torch.Size]
     else:
         _check_shape(targets, (4, 4), "targets")
         if tip is None:
-            if len(module_tips) == 1:
-                names = list(module_tips)
-            elif targets.dim() >= 3 and targets.shape[-3] == len(module_tips):
+            if (
+                len(module_tips) == 1
+                or targets.dim() >= 3
+                and targets.shape[-3] == len(module_tips)
+            ):
                 names = list(module_tips)
             else:
-                raise ValueError(f"the module has {len(module_tips)} tips ({', '.join(module_tips)}): pass tip=")
+                raise ValueError(
+                    f"the module has {len(module_tips)} tips ({', '.join(module_tips)}): pass tip="
+                )
         else:
             names = [tip] if isinstance(tip, str) else list(tip)
         if isinstance(tip, str) or (tip is None and len(module_tips) == 1):
             goal = targets.unsqueeze(-3)
         else:
             if targets.dim() < 3 or targets.shape[-3] != len(names):
-                raise ValueError(f"targets for {len(names)} tips must have shape (..., {len(names)}, 4, 4), got {tuple(targets.shape)}")
+                raise ValueError(
+                    f"targets for {len(names)} tips must have shape (..., {len(names)}, 4, 4), got {tuple(targets.shape)}"
+                )
             goal = targets
         batch_shape = goal.shape[:-3]
     for name in names:
         if name not in module_tips:
-            raise ValueError(f"tip {name!r} is not one of the module's tips ({', '.join(module_tips)})")
+            raise ValueError(
+                f"tip {name!r} is not one of the module's tips ({', '.join(module_tips)})"
+            )
     if len(set(names)) != len(names):
         raise ValueError(f"a tip has two targets: {', '.join(names)}")
     return names, goal.reshape(-1, len(names), 4, 4), batch_shape
@@ -223,14 +257,23 @@ def _residual_scale(names, rotation_weight, weights, dtype, device) -> torch.Ten
     return torch.tensor(rows, dtype=dtype, device=device)
 
 
-def _solved(error: torch.Tensor, free_rotation: torch.Tensor, position_tolerance: float, rotation_tolerance: float) -> torch.Tensor:
+def _solved(
+    error: torch.Tensor,
+    free_rotation: torch.Tensor,
+    position_tolerance: float,
+    rotation_tolerance: float,
+) -> torch.Tensor:
     per_tip = error.unflatten(-1, (-1, 6))
     position_ok = torch.linalg.vector_norm(per_tip[..., :3], dim=-1) < position_tolerance
-    rotation_ok = (torch.linalg.vector_norm(per_tip[..., 3:], dim=-1) < rotation_tolerance) | free_rotation
+    rotation_ok = (
+        torch.linalg.vector_norm(per_tip[..., 3:], dim=-1) < rotation_tolerance
+    ) | free_rotation
     return (position_ok & rotation_ok).all(dim=-1)
 
 
-def _base_on_target(module, q: torch.Tensor, goal: torch.Tensor, tips_index: list[int], free_rotation: torch.Tensor) -> torch.Tensor:
+def _base_on_target(
+    module, q: torch.Tensor, goal: torch.Tensor, tips_index: list[int], free_rotation: torch.Tensor
+) -> torch.Tensor:
     """Starting base poses (..., 7): each restart's base placed so that its first full-pose tip is on
     target, X_world_base = X_target · X_base_tip⁻¹ (the first tip's position only, if every tip is
     position-only)."""
@@ -259,7 +302,9 @@ def _moved(base: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
     angle = torch.linalg.vector_norm(twist[..., 3:], dim=-1, keepdim=True)
     half = angle / 2
     # sin(θ/2)/θ, finite at θ = 0.
-    factor = torch.where(angle > 1e-12, torch.sin(half) / angle.clamp(min=1e-12), torch.full_like(angle, 0.5))
+    factor = torch.where(
+        angle > 1e-12, torch.sin(half) / angle.clamp(min=1e-12), torch.full_like(angle, 0.5)
+    )
     step = torch.cat([torch.cos(half), twist[..., 3:] * factor], dim=-1)
     w1, x1, y1, z1 = quaternion.unbind(-1)
     w2, x2, y2, z2 = step.unbind(-1)
@@ -272,7 +317,9 @@ def _moved(base: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
-    return torch.cat([position, product / torch.linalg.vector_norm(product, dim=-1, keepdim=True)], dim=-1)
+    return torch.cat(
+        [position, product / torch.linalg.vector_norm(product, dim=-1, keepdim=True)], dim=-1
+    )
 
 
 def _check_rigid(targets: torch.Tensor) -> None:
@@ -280,8 +327,20 @@ def _check_rigid(targets: torch.Tensor) -> None:
     tolerance = 1e-6 if targets.dtype == torch.float64 else 1e-3
     eye = torch.eye(3, dtype=targets.dtype, device=targets.device)
     orthogonality = (R @ R.transpose(-1, -2) - eye).abs().amax(dim=(-2, -1))
-    bottom = (targets[..., 3, :] - torch.tensor([0, 0, 0, 1], dtype=targets.dtype, device=targets.device)).abs().amax(-1)
-    bad = (orthogonality > tolerance) | (torch.linalg.det(R) < 0) | (bottom > tolerance) | ~torch.isfinite(targets).all(-1).all(-1)
+    bottom = (
+        (
+            targets[..., 3, :]
+            - torch.tensor([0, 0, 0, 1], dtype=targets.dtype, device=targets.device)
+        )
+        .abs()
+        .amax(-1)
+    )
+    bad = (
+        (orthogonality > tolerance)
+        | (torch.linalg.det(R) < 0)
+        | (bottom > tolerance)
+        | ~torch.isfinite(targets).all(-1).all(-1)
+    )
     bad = bad.any(dim=-1)  # per target configuration, over its tips
     if bad.any():
         index = int(bad.nonzero()[0, 0])

@@ -16,9 +16,15 @@ import torch
 
 
 def _check_shape(tensor: torch.Tensor, tail: tuple[int, ...], name: str) -> None:
-    if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape[-len(tail) :]) != tail or not tensor.is_floating_point():
+    if (
+        not isinstance(tensor, torch.Tensor)
+        or tuple(tensor.shape[-len(tail) :]) != tail
+        or not tensor.is_floating_point()
+    ):
         shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
-        raise ValueError(f"{name} must be a floating-point tensor of shape (..., {', '.join(map(str, tail))}), got {shape}")
+        raise ValueError(
+            f"{name} must be a floating-point tensor of shape (..., {', '.join(map(str, tail))}), got {shape}"
+        )
 
 
 def position_error(X: torch.Tensor, X_target: torch.Tensor) -> torch.Tensor:
@@ -44,14 +50,19 @@ def rotation_error(R: torch.Tensor, R_target: torch.Tensor) -> torch.Tensor:
 
 
 def pose_error(
-    X: torch.Tensor, X_target: torch.Tensor, position_weight: float = 1.0, rotation_weight: float = 1.0
+    X: torch.Tensor,
+    X_target: torch.Tensor,
+    position_weight: float = 1.0,
+    rotation_weight: float = 1.0,
 ) -> torch.Tensor:
     """``position_weight · position_error + rotation_weight · rotation_error``, (...,).
 
     With the default weights a metre counts as much as a radian; for a
     hand-sized workspace, ``rotation_weight=0.1`` (10 cm per radian) is a common choice.
     """
-    return position_weight * position_error(X, X_target) + rotation_weight * rotation_error(X, X_target)
+    return position_weight * position_error(X, X_target) + rotation_weight * rotation_error(
+        X, X_target
+    )
 
 
 def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
@@ -67,7 +78,9 @@ def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
         [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], dim=-1
     )
     # sqrt only where positive: a zero under the root would give an infinite derivative.
-    roots = torch.where(squares > 0, squares.clamp_min(torch.finfo(R.dtype).tiny).sqrt(), torch.zeros_like(squares))
+    roots = torch.where(
+        squares > 0, squares.clamp_min(torch.finfo(R.dtype).tiny).sqrt(), torch.zeros_like(squares)
+    )
     candidates = torch.stack(
         [
             torch.stack([roots[..., 0] ** 2, m21 - m12, m02 - m20, m10 - m01], dim=-1),
@@ -86,7 +99,9 @@ def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
 def quaternion_to_matrix(quaternion: torch.Tensor) -> torch.Tensor:
     """Rotation matrices (..., 3, 3) of quaternions (w, x, y, z), normalised first."""
     _check_shape(quaternion, (4,), "quaternion")
-    w, x, y, z = (quaternion / torch.linalg.vector_norm(quaternion, dim=-1, keepdim=True)).unbind(-1)
+    w, x, y, z = (quaternion / torch.linalg.vector_norm(quaternion, dim=-1, keepdim=True)).unbind(
+        -1
+    )
     rows = [
         1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
@@ -120,10 +135,16 @@ def rotation_vector(R: torch.Tensor) -> torch.Tensor:
     angle = torch.atan2(sine, cosine)
     small = sine < 1e-6
     # angle / sin θ → 1 as θ → 0; skew / 2 is sin θ · axis.
-    from_skew = skew / 2 * torch.where(small, torch.ones_like(angle), angle / sine.clamp_min(1e-12)).unsqueeze(-1)
+    from_skew = (
+        skew
+        / 2
+        * torch.where(small, torch.ones_like(angle), angle / sine.clamp_min(1e-12)).unsqueeze(-1)
+    )
     # Near π the skew part vanishes: the axis is the largest column of (R + I), with the sign of the skew part.
     symmetric = (R + R.transpose(-1, -2)) / 2 + torch.eye(3, dtype=R.dtype, device=R.device)
-    column = torch.nn.functional.one_hot(symmetric.diagonal(dim1=-2, dim2=-1).argmax(-1), 3).to(R.dtype)
+    column = torch.nn.functional.one_hot(symmetric.diagonal(dim1=-2, dim2=-1).argmax(-1), 3).to(
+        R.dtype
+    )
     axis = torch.nn.functional.normalize((symmetric @ column.unsqueeze(-1)).squeeze(-1), dim=-1)
     axis = torch.where((axis * skew).sum(-1, keepdim=True) < 0, -axis, axis)
     return torch.where((small & (cosine < 0)).unsqueeze(-1), axis * angle.unsqueeze(-1), from_skew)

@@ -1,6 +1,7 @@
 """The JAX backend: pure functions that import only ``jax`` and ``jax.numpy`` (``templates/jax/``)."""
 
 from symkin.compiler.emit import Backend
+
 from .printer import JaxPrinter
 
 BACKEND = Backend(

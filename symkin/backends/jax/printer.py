@@ -17,7 +17,11 @@ class JaxPrinter:
         for k, (coefficient, source) in enumerate(terms):
             number, symbol = coefficient.as_coeff_Mul()
             negative = number < 0
-            factors = [source] + ([names[symbol]] if symbol != 1 else []) + ([number_literal(abs(number))] if abs(number) != 1 else [])
+            factors = (
+                [source]
+                + ([names[symbol]] if symbol != 1 else [])
+                + ([number_literal(abs(number))] if abs(number) != 1 else [])
+            )
             product = "*".join(factors)
             if k == 0:
                 operands.append(f"-{product}" if negative else product)

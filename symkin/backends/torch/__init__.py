@@ -1,6 +1,7 @@
 """The PyTorch backend: a ``torch.nn.Module`` that imports only ``torch`` (``templates/torch/``)."""
 
 from symkin.compiler.emit import Backend
+
 from .printer import TorchPrinter
 
 BACKEND = Backend(

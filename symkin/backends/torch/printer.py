@@ -16,7 +16,10 @@ from symkin.compiler.program import Assignment, Ref, Split
 class TorchPrinter:
     def combination(self, assignment: Assignment, names: dict[sp.Symbol, str]) -> tuple[Code, int]:
         """``Σ coefficient · source``, starting from a free term (coefficient 1) when there is one."""
-        terms = sorted(assignment.terms, key=lambda term: (bool(term[0] != 1), bool(term[0].as_coeff_Mul()[0] < 0)))
+        terms = sorted(
+            assignment.terms,
+            key=lambda term: (bool(term[0] != 1), bool(term[0].as_coeff_Mul()[0] < 0)),
+        )
         (coefficient, source), rest = terms[0], terms[1:]
         number, symbol = coefficient.as_coeff_Mul()
         code: Code = source
@@ -49,7 +52,9 @@ class TorchPrinter:
         return f"-{ref.name}" if ref.negated else ref.name
 
     def split(self, split: Split) -> Code:
-        return Call(f"{split.base}.split", (ListLiteral(tuple(map(str, split.sizes))), str(split.axis)))
+        return Call(
+            f"{split.base}.split", (ListLiteral(tuple(map(str, split.sizes))), str(split.axis))
+        )
 
 
 class _ScalarPrinter:
@@ -82,9 +87,13 @@ class _ScalarPrinter:
             if term.is_Number:
                 code = Infix((code, number_literal(abs(term))), (" - " if term < 0 else " + ",))
             elif len(factors) == 1 and coefficient in (1, -1):
-                code = Infix((code, self._factor(factors[0])), (" + " if coefficient == 1 else " - ",))
+                code = Infix(
+                    (code, self._factor(factors[0])), (" + " if coefficient == 1 else " - ",)
+                )
             elif len(factors) == 1:
-                code = Call("torch.add", (code, self(factors[0]), f"alpha={number_literal(coefficient)}"))
+                code = Call(
+                    "torch.add", (code, self(factors[0]), f"alpha={number_literal(coefficient)}")
+                )
             elif len(factors) == 2:
                 value = () if coefficient == 1 else (f"value={number_literal(coefficient)}",)
                 code = Call("torch.addcmul", (code, self(factors[0]), self(factors[1]), *value))
@@ -117,7 +126,7 @@ class _ScalarPrinter:
             return "*".join([self._factor(base)] * int(exponent))
         if exponent.is_Integer and exponent < 0:
             self.ops += 1
-            return f"1/({self._factor(base ** -exponent)})"
+            return f"1/({self._factor(base**-exponent)})"
         raise TypeError(f"cannot print power {expr} in generated code")
 
 
