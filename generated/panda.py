@@ -14,129 +14,277 @@
 #   q6 = 'panda_joint6'
 #   q7 = 'panda_joint7'
 #
-# Cost of the code below per call: tensor operations (what decides speed at small batch), and per
-# configuration, multiplications and additions on the 4-lane columns (at large batch):
-#   pose:                        41 tensor operations, 216 lane operations
-#   pose, joint axes, origins:   41 tensor operations, 216 lane operations
-# The Jacobian and the closed-form backward add a fixed few dozen operations, whatever the robot.
-"""Forward kinematics and geometric Jacobians of one robot, compiled by symkin.
+# Cost of the frame program below per call, by what the call asks for: array operations (what
+# decides speed at small batch, unless a compiler fuses them), and per configuration,
+# multiplications and additions on the 4-lane columns (what decides it at large batch):
+#   poses:                            43 array operations, 216 lane operations
+#   poses + motions:                  48 array operations, 216 lane operations
+"""Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
-Conventions:
-    q:        (..., n) joint values in radians (revolute, continuous) or metres (prismatic),
-              in the order of ``PandaKinematics.joint_names``; any leading batch shape.
-    pose:     X_base_tip, (..., 4, 4) homogeneous transforms of each tip in the base frame;
-              (..., T, 4, 4) when the module has T > 1 tips.
-    jacobian: (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
-              [linear velocity of the tip origin; angular velocity], both in base-frame
-              axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-Results have q's dtype and device; gradients flow through every output. Jacobians are
-contiguous; each configuration's poses are one contiguous row of memory (contiguous outright
-with one tip).
+    forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
+                                    (..., 4, 4) for one tip (this module has 1)
+    jacobian(q)                     the tips' geometric Jacobians, (..., T, 6, n); (..., 6, n) for
+                                    one tip
+    forward_and_jacobian(q)         both, computed together
+
+q is (..., n): joint values in radians (revolute, continuous) or metres (prismatic), in the order
+of ``joint_names``; any leading batch shape.
+Results are in the frame of the base link ``base_name``; Jacobians have rows [linear velocity;
+angular velocity] in base-frame axes (Pinocchio's LOCAL_WORLD_ALIGNED), one column per joint of q.
+Results have q's dtype and device; gradients flow through every output.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
-_NUM_JOINTS = 7
-_NUM_TIPS = 1
-_NUM_SLOTS = 7
-_POSE_SHAPE = (4, 4)
-_JACOBIAN_SHAPE = (6, 7)
-# The check torch.autograd.Function.apply itself makes; should a torch release drop it, every call
-# takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
-_functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
-# Tensors of this many elements or more take the forms that are fastest over many configurations.
-# Under torch.compile and torch.export those forms are always taken: the compilers fuse them, and
-# a choice by size would specialise the batch dimension.
+# Tensors of this many elements or more take the forms that are fastest over many
+# configurations. Under torch.compile and torch.export those forms are always taken: the
+# compilers fuse them, and a choice by size would specialise the batch dimension.
 _LARGE = 8192
+
+
 _tracing = getattr(torch.compiler, "is_compiling", lambda: False)
-# The module's floating-point buffers, exactly: joint limits; the constant columns (K, 4), in the
-# order the frame program unpacks them; the angles' offsets and map (see its "angles" comment);
-# per moving joint (M) its rate per unit q (M, n) and the tips it moves (M, T); per pair of a tip
-# and a joint above it (P), the scale of its Jacobian column.
-_EXACT_BUFFERS = {
-    "lower": [-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973],
-    "upper": [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973],
-    "constants": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.333, 1.0], [0.0, 0.0,
-        -1.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
-    "lane_scales": [],
-    "angle_offsets": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
-    "angle_map": [],
-    "q_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
-        -1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, -1.0,
-        0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
-    "subtree": [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0]],
-    "pair_scale": [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
-}
-# Index buffers: which moving joints slide; per pair, its tip, its joint, whether its joint slides
-# and its slot (a pair of a tip and a column of q); per entry of a configuration's Jacobians
-# (T·6·n), where it comes from among the slots' entries (6·S, rows first), 6·S for a zero.
-_INDEX_BUFFERS = {
-    "motion_prismatic": [0, 0, 0, 0, 0, 0, 0],
-    "pair_tip": [0, 0, 0, 0, 0, 0, 0],
-    "pair_motion": [0, 1, 2, 3, 4, 5, 6],
-    "pair_slot": [],
-    "jacobian_source": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41],
-    "pair_prismatic": [0, 0, 0, 0, 0, 0, 0],
-}
-_BUFFER_SHAPES = {
-    "angle_offsets": (-1, 1),
-    "lane_scales": (-1, 1),
-    "pair_scale": (-1, 1),
-    "pair_prismatic": (-1, 1),
-    "motion_prismatic": (-1, 1),
-}
-_FRAME_TABLES = ("constants", "angle_offsets", "angle_map", "lane_scales")
-_GRADIENT_TABLES = ("q_map", "subtree", "motion_prismatic")
-_JACOBIAN_TABLES = (
-    "pair_tip", "pair_motion", "pair_scale", "pair_prismatic", "pair_slot", "jacobian_source"
-)
 
 
-def _buffer(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
-    """The buffer ``name`` made from its exact values (floating-point ones in ``dtype``)."""
-    if name in _EXACT_BUFFERS:
-        dtype = dtype or torch.get_default_dtype()
-        values = torch.tensor(_EXACT_BUFFERS[name], dtype=dtype, device=device)
-    else:
-        index_dtype = torch.bool if name.endswith("prismatic") else torch.long
-        values = torch.tensor(_INDEX_BUFFERS[name], dtype=index_dtype, device=device)
-    if name == "constants":  # (K, 4) columns as written, used as (4, K, 1): lanes along dimension 1
-        return values.reshape(-1, 4).mT.reshape(4, -1, 1)
-    return values.reshape(_BUFFER_SHAPES.get(name, values.shape))
+# The check torch.autograd.Function.apply itself makes; should a torch release drop it, every
+# call takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
+_functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
 
 
-def _check_joints(q: torch.Tensor) -> None:
+def _make_table(
+    values: list,
+    kind: str,
+    shape: tuple[int, ...] | None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """A table from its exact values: ``kind`` "float" (in ``dtype``, default torch's), "index"
+    (int64) or "mask" (bool), viewed as ``shape``; "columns": (K, 4) rows as (4, K, 1) columns."""
+    if kind == "index":
+        return torch.tensor(values, dtype=torch.long, device=device)
+    if kind == "mask":
+        return torch.tensor(values, dtype=torch.bool, device=device).reshape(-1, 1)
+    table = torch.tensor(values, dtype=dtype or torch.get_default_dtype(), device=device)
+    if kind == "columns":
+        return table.reshape(-1, 4).mT.reshape(4, -1, 1)
+    return table.reshape(shape) if shape is not None else table
+
+
+def _check_joints(q: torch.Tensor, count: int) -> None:
     if not isinstance(q, torch.Tensor):
-        kind = type(q).__name__
-        raise ValueError(f"expected a tensor q of shape (..., {_NUM_JOINTS}), got a {kind}")
-    if not q.is_floating_point() or q.shape[-1:] != (_NUM_JOINTS,):
+        raise ValueError(f"expected a tensor q of shape (..., {count}), got a {type(q).__name__}")
+    if not q.is_floating_point() or q.shape[-1:] != (count,):
         raise ValueError(
-            f"expected a floating-point tensor q of shape (..., {_NUM_JOINTS}), "
+            f"expected a floating-point tensor q of shape (..., {count}), "
             f"got a {q.dtype} tensor of shape {tuple(q.shape)}"
         )
 
 
-def _frames(
-    q: torch.Tensor,
-    constants: torch.Tensor,
-    angle_offsets: torch.Tensor,
-    angle_map: torch.Tensor,
-    lane_scales: torch.Tensor,
-    with_motions: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """The frame program: every tip's columns and, ``with_motions``, every joint's axis and origin.
+def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
+    """The joint values as rows over the flattened batch, (n, B)."""
+    if count:
+        return q.reshape(-1, count).mT
+    # No joints: the batch size cannot come from q's width.
+    return q.new_zeros(0, q.shape[:-1].numel())
 
-    Columns are homogeneous 4-vectors over the batch, (4, L, B) tensors of L lanes: w = 0 for
-    directions, 1 for points. Returns the tips' columns R0, R1, R2, p, tip after tip,
-    (4, 4·T, B), and the joints' axes and origins, (4, M, B) each (None without ``with_motions``).
+
+def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a × b over the first dimension (x, y, z)."""
+    if not _tracing() and a.numel() < _LARGE:
+        return torch.linalg.cross(a, b, dim=0)
+    # torch.linalg.cross is one operation, but several times slower than these over many lanes.
+    ax, ay, az = a.unbind()
+    bx, by, bz = b.unbind()
+    return torch.stack(
+        [
+            torch.addcmul(ay * bz, az, by, value=-1),
+            torch.addcmul(az * bx, ax, bz, value=-1),
+            torch.addcmul(ax * by, ay, bx, value=-1),
+        ]
+    )
+
+
+def _pose_rows(pose_columns: torch.Tensor, tips: int, fresh: bool = False) -> torch.Tensor:
+    """The tips' columns (4, 4·T, B) as a row per configuration, (B, 16·T): rows, tips, columns.
+    ``fresh``: a tensor of its own even where a view would do (one configuration)."""
+    rows = pose_columns.view(16 * tips, -1).mT
+    return rows.clone(memory_format=torch.contiguous_format) if fresh else rows.contiguous()
+
+
+def _poses(rows: torch.Tensor, batch_shape: torch.Size, tips: int) -> torch.Tensor:
+    """The poses, (..., 4, 4) for one tip, (..., T, 4, 4) for T, from their rows (B, 16·T)."""
+    if tips == 1:
+        return rows.view(batch_shape + (4, 4))
+    return rows.view(-1, 4, tips, 4).transpose(1, 2).reshape(batch_shape + (tips, 4, 4))
+
+
+def _jacobian(
+    points: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    pair_located: torch.Tensor,
+    pair_motion: torch.Tensor,
+    pair_scale: torch.Tensor,
+    pair_prismatic: torch.Tensor | None,
+    pair_slot: torch.Tensor | None,
+    source: torch.Tensor | None,
+    rows: int,
+    slots: int,
+) -> torch.Tensor:
+    """Jacobians of points, (B, K·rows·n): a column per pair of a point and a joint above it.
+
+    ``points`` are the points' positions (3, K, B); a revolute joint's column is
+    scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
+    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
+    nonzero columns by ``source`` (None: the slots already are the output, in order).
     """
-    joints = q.reshape(-1, _NUM_JOINTS).mT
+    batch = points.shape[2]
+    axis = axes.index_select(1, pair_motion)[:3]
+    lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
+    linear = _cross(axis, lever)
+    if pair_prismatic is not None:
+        linear = torch.where(pair_prismatic, axis, linear)
+        axis = axis.masked_fill(pair_prismatic, 0)
+    columns = (torch.cat([linear, axis]) if rows == 6 else linear) * pair_scale
+    if pair_slot is not None:
+        columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
+    if source is None:
+        return columns.view(-1, batch).mT.contiguous()
+    entries = torch.cat([columns.view(-1, batch), columns.new_zeros(1, batch)])
+    if not _tracing() and entries.numel() < _LARGE:
+        return entries.index_select(0, source).mT.contiguous()
+    # Over many configurations, transpose the few nonzero columns rather than the whole output.
+    return entries.mT.contiguous().index_select(1, source)
+
+
+def _q_gradient(
+    grad_rows: torch.Tensor,
+    pose_columns: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    q_map: torch.Tensor,
+    subtree: torch.Tensor,
+    motion_prismatic: torch.Tensor | None,
+    tips: int,
+) -> torch.Tensor:
+    """dL/dq, (n, B), from dL/dpose (its rows, (B, 16·T)): the tips' wrenches summed up the tree.
+
+    For tip t with gradient G: force f = G_p and moment n = Σ_c R_c × G_Rc + p × f about the base
+    origin. A joint above the tips sums theirs, (f_j, n_j), and its rate gets
+    axis · (n_j − o_j × f_j) (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
+    """
+    batch = pose_columns.shape[2]
+    gradient = grad_rows.reshape(batch, 4, tips, 4).permute(1, 2, 3, 0)[:3]
+    columns = pose_columns[:3].view(3, tips, 4, batch)
+    force = gradient[:, :, 3]
+    moment = _cross(columns, gradient).sum(2)
+    wrench = torch.cat([force, moment]).transpose(0, 1).reshape(tips, -1)
+    wrench = torch.matmul(subtree, wrench)
+    wrench = wrench.view(-1, 6, batch).transpose(0, 1)
+    drive = wrench[3:] - _cross(origins[:3], wrench[:3])
+    if motion_prismatic is not None:
+        drive = torch.where(motion_prismatic, wrench[:3], drive)
+    return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
+
+
+class _PoseWithClosedFormBackward(torch.autograd.Function):
+    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
+
+    ``apply(frames, count, tips, q, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
+    columns and every joint's axis and origin; the rest of ``tables`` are the gradient's
+    (q_map, subtree, and motion_prismatic when a joint slides). The backward accumulates the
+    tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
+    """
+
+    @staticmethod
+    def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, *tables):
+        pose_columns, axes, origins = frames(q, *tables[:count])
+        ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
+        ctx.frames, ctx.count, ctx.tips = frames, count, tips
+        # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
+        return _pose_rows(pose_columns, tips, fresh=True)
+
+    @staticmethod
+    def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        q, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
+        if torch.is_grad_enabled():
+            # Double backward: recompute with autograd so the gradient is itself differentiable.
+            pose_columns, axes, origins = ctx.frames(q, *frame_tables)
+        q_map, subtree, *prismatic = gradient_tables
+        motion_prismatic = prismatic[0] if prismatic else None
+        gradient = _q_gradient(
+            grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
+        )
+        return (None, None, None, gradient.mT.reshape(q.shape), *(None for _ in tables))
+
+_NUM_JOINTS = 7
+# What the frame program computes, one bit per group (see _frames).
+_POSES = 1
+_MOTIONS = 2
+# The module's constant tables, exactly as compiled; each becomes a buffer (see _table).
+_TABLES = {
+    'lower': [-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973],
+    'upper': [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973],
+    'constants': [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, -1.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ],
+    'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
+    'pose_pair_located': [0, 0, 0, 0, 0, 0, 0],
+    'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6],
+    'pose_pair_scale': [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
+    'pose_subtree': [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0]],
+    'q_map': [
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ],
+}
+# The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
+# w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
+_TABLE_KINDS = {
+    'constants': 'columns',
+    'pose_pair_located': 'index',
+    'pose_pair_motion': 'index',
+}
+_TABLE_SHAPES = {
+    'angle_offsets': (-1, 1),
+    'pose_pair_scale': (-1, 1),
+}
+_FRAME_TABLES = ('constants', 'angle_offsets')
+
+
+def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
+    """The table ``name`` made from its exact values (floating-point ones in ``dtype``)."""
+    kind = _TABLE_KINDS.get(name, "float")
+    return _make_table(_TABLES[name], kind, _TABLE_SHAPES.get(name), dtype, device)
+
+
+def _frames(q, constants, angle_offsets, wanted):
+    """The frame program: the columns of the groups ``wanted`` asks for (_POSES, _MOTIONS).
+
+    Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
+    directions, 1 for points. Returns pose_columns, axes, origins, each (4, K, B), or
+    None when its group is not wanted.
+    """
+    joints = _joint_rows(q, 7)
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q3, q4, q5, q6, q7 - 0.785398163397448
     angles = joints + angle_offsets
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
-    # the tables cut into what the frame program reads: single rows (B,) and runs of lanes
+    # the tables cut into what the frame program reads
     (
         s1, s2, s3, s4, s5, s6, s_angle7, c1, c2, c3, c4, c5, c6, c_angle7,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
@@ -174,136 +322,36 @@ def _frames(
         neg_R_panda_link5_1*c_angle7, R_panda_link6_0, s_angle7, value=-1
     )
     p_panda_hand_tcp = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.2104)
-
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat(
-        [R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp],
-        1,
+        [R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp], 1
     )
-    if not with_motions:
-        return pose_columns, None, None
-
-    # every moving joint's axis and origin
-    axes = torch.cat([R_panda_link0_2.expand(-1, -1, batch), R_panda_link1_1, R_panda_link2_1,
-        R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1, neg_R_panda_link6_1], 1)
-    origins = torch.cat([p_panda_link1.expand(-1, -1, batch), p_panda_link1.expand(-1, -1, batch),
-        p_panda_link3, p_panda_link4, p_panda_link5, p_panda_link5, p_panda_link7], 1)
+    axes = origins = None
+    if wanted & _MOTIONS:
+        # every moving joint's axis and origin
+        axes = torch.cat(
+            [
+                R_panda_link0_2.expand(-1, -1, batch), R_panda_link1_1, R_panda_link2_1,
+                R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1, neg_R_panda_link6_1,
+            ],
+            1,
+        )
+        origins = torch.cat(
+            [
+                p_panda_link1.expand(-1, -1, batch), p_panda_link1.expand(-1, -1, batch),
+                p_panda_link3, p_panda_link4, p_panda_link5, p_panda_link5, p_panda_link7,
+            ],
+            1,
+        )
     return pose_columns, axes, origins
 
 
-def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a × b over the first dimension (x, y, z)."""
-    if not _tracing() and a.numel() < _LARGE:
-        return torch.linalg.cross(a, b, dim=0)
-    # torch.linalg.cross is one operation, but several times slower than these over many lanes.
-    ax, ay, az = a.unbind()
-    bx, by, bz = b.unbind()
-    return torch.stack(
-        [
-            torch.addcmul(ay * bz, az, by, value=-1),
-            torch.addcmul(az * bx, ax, bz, value=-1),
-            torch.addcmul(ax * by, ay, bx, value=-1),
-        ]
-    )
-
-
-def _pose_rows(pose_columns: torch.Tensor, fresh: bool = False) -> torch.Tensor:
-    """The tips' columns (4, 4·T, B) as a row per configuration, (B, 16·T): rows, tips, columns.
-    ``fresh``: a tensor of its own even where a view would do (one configuration)."""
-    rows = pose_columns.view(16 * _NUM_TIPS, -1).mT
-    return rows.clone(memory_format=torch.contiguous_format) if fresh else rows.contiguous()
-
-
-def _pose(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
-    """The poses, (..., 4, 4), from their rows (B, 16·T)."""
-    return rows.view(batch_shape + _POSE_SHAPE)
-
-
-def _jacobian(
-    pose_columns: torch.Tensor,
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    pair_tip: torch.Tensor,
-    pair_motion: torch.Tensor,
-    pair_scale: torch.Tensor,
-    pair_prismatic: torch.Tensor,
-    pair_slot: torch.Tensor,
-    jacobian_source: torch.Tensor,
-) -> torch.Tensor:
-    """Every tip's geometric Jacobian, (B, T·6·n): a column per pair of a tip and a joint above.
-
-    A revolute joint's column is scale·[axis × (p_tip − origin); axis], a prismatic joint's
-    scale·[axis; 0]. Each configuration's (mostly zero) row of the output is gathered from the
-    pairs' few nonzero columns.
-    """
-    batch = pose_columns.shape[2]
-    axis = axes.index_select(1, pair_motion)[:3]
-    tip_origins = pose_columns[:3, 3::4]
-    lever = tip_origins.index_select(1, pair_tip) - origins[:3].index_select(1, pair_motion)
-    linear = _cross(axis, lever)
-    columns = torch.cat([linear, axis]) * pair_scale
-    return columns.view(-1, batch).mT.contiguous()  # one tip, every joint above it: no gathering
-
-
-def _q_gradient(
-    grad_rows: torch.Tensor,
-    pose_columns: torch.Tensor,
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    q_map: torch.Tensor,
-    subtree: torch.Tensor,
-    motion_prismatic: torch.Tensor,
-) -> torch.Tensor:
-    """dL/dq, (n, B), from dL/dpose (its rows, (B, 16·T)): the tips' wrenches summed up the tree.
-
-    For tip t with gradient G: force f = G_p and moment n = Σ_c R_c × G_Rc + p × f about the base
-    origin. A joint above the tips sums theirs, (f_j, n_j), and its rate gets
-    axis · (n_j − o_j × f_j) (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
-    """
-    batch = pose_columns.shape[2]
-    gradient = grad_rows.reshape(batch, 4, _NUM_TIPS, 4).permute(1, 2, 3, 0)[:3]
-    columns = pose_columns[:3].view(3, _NUM_TIPS, 4, batch)
-    force = gradient[:, :, 3]
-    moment = _cross(columns, gradient).sum(2)
-    wrench = torch.cat([force, moment]).transpose(0, 1).reshape(_NUM_TIPS, -1)
-    wrench = torch.matmul(subtree, wrench)
-    wrench = wrench.view(-1, 6, batch).transpose(0, 1)
-    drive = wrench[3:] - _cross(origins[:3], wrench[:3])
-    return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
-
-
-class _PoseWithClosedFormBackward(torch.autograd.Function):
-    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
-
-    The forward pass keeps every moving joint's axis and origin; the backward accumulates the
-    tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
-    """
-
-    @staticmethod
-    def forward(ctx, q: torch.Tensor, *tables: torch.Tensor) -> torch.Tensor:
-        frame_tables = tables[:4]
-        pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
-        ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
-        # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
-        return _pose_rows(pose_columns, fresh=True)
-
-    @staticmethod
-    def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, pose_columns, axes, origins, *tables = ctx.saved_tensors
-        frame_tables, gradient_tables = tables[:4], tables[4:]
-        if torch.is_grad_enabled():
-            # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
-        gradient = _q_gradient(grad_rows, pose_columns, axes, origins, *gradient_tables)
-        return (gradient.mT.reshape(q.shape), *(None for _ in tables))
-
-
 class PandaKinematics(torch.nn.Module):
-    """Forward kinematics and geometric Jacobian of the robot named in ``robot_name``.
+    """Kinematics of the robot named in ``robot_name``: see the module's docstring.
 
     Attributes:
-        robot_name, base_name: the robot and the link whose frame poses are expressed in.
-        tip_names: the tips, in output order.
+        robot_name, base_name: the robot, and the link the results are expressed in (or whose
+            pose in the world is an input, for a floating base).
         joint_names: the actuated joints, in q order (mimic joints follow their source).
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
@@ -314,9 +362,6 @@ class PandaKinematics(torch.nn.Module):
     robot_name = 'panda'
     floating_base = False
     base_name = 'panda_link0'
-    tip_names = (
-        'panda_hand_tcp',
-    )
     joint_names = (
         'panda_joint1',
         'panda_joint2',
@@ -329,35 +374,43 @@ class PandaKinematics(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        for name in (*_EXACT_BUFFERS, *_INDEX_BUFFERS):
-            self.register_buffer(name, _buffer(name), persistent=False)
+        for name in _TABLES:
+            self.register_buffer(name, _table(name), persistent=False)
 
     def _apply(self, fn, recurse=True):
         # .to()/.float()/.cuda() round the buffers; make them again from their exact values in the
         # new dtype and device, so that a float32 round trip never costs a float64 caller precision.
         super()._apply(fn, recurse)
-        for name in _EXACT_BUFFERS:
-            setattr(self, name, _buffer(name, self.constants.dtype, self.constants.device))
+        for name in _TABLES:
+            setattr(self, name, _table(name, self.lower.dtype, self.lower.device))
         return self
 
     def _tables(self, q: torch.Tensor, names: tuple[str, ...]) -> list[torch.Tensor]:
         """The named buffers when the module has q's dtype and device, else made exactly for q."""
-        if self.constants.dtype == q.dtype and self.constants.device == q.device:
+        if self.lower.dtype == q.dtype and self.lower.device == q.device:
             return [getattr(self, name) for name in names]
-        return [_buffer(name, q.dtype, q.device) for name in names]
+        return [_table(name, q.dtype, q.device) for name in names]
+
+    # --- the tips: poses and Jacobians ---
+
+    tip_names = (
+        'panda_hand_tcp',
+    )
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
-        _check_joints(q)
+        _check_joints(q, _NUM_JOINTS)
         frame_tables = self._tables(q, _FRAME_TABLES)
         if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
             # a setup_context-style Function, autograd differentiates the program itself instead.
-            gradient_tables = self._tables(q, _GRADIENT_TABLES)
-            rows = _PoseWithClosedFormBackward.apply(q, *frame_tables, *gradient_tables)
+            gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
+            rows = _PoseWithClosedFormBackward.apply(
+                self._pose_frames, len(frame_tables), 1, q, *frame_tables, *gradient_tables
+            )
         else:
-            rows = _pose_rows(_frames(q, *frame_tables, with_motions=False)[0])
-        return _pose(rows, q.shape[:-1])
+            rows = _pose_rows(_frames(q, *frame_tables, _POSES)[0], 1)
+        return _poses(rows, q.shape[:-1], 1)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω], base-frame axes."""
@@ -365,9 +418,25 @@ class PandaKinematics(torch.nn.Module):
 
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
-        _check_joints(q)
-        frame_tables = self._tables(q, _FRAME_TABLES)
-        pose_columns, axes, origins = _frames(q, *frame_tables, with_motions=True)
-        jacobian = _jacobian(pose_columns, axes, origins, *self._tables(q, _JACOBIAN_TABLES))
-        pose = _pose(_pose_rows(pose_columns), q.shape[:-1])
-        return pose, jacobian.view(q.shape[:-1] + _JACOBIAN_SHAPE)
+        _check_joints(q, _NUM_JOINTS)
+        pose_columns, axes, origins = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale'))
+        jacobian = _jacobian(
+            pose_columns[:3, 3::4],
+            axes,
+            origins,
+            *tables[:3],
+            None,
+            None,
+            None,
+            rows=6,
+            slots=7,
+        )
+        pose = _poses(_pose_rows(pose_columns, 1), q.shape[:-1], 1)
+        return pose, jacobian.view(q.shape[:-1] + (6, 7))
+
+    @staticmethod
+    def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
+        """The tips' columns and every moving joint's axis and origin."""
+        columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
+        return columns[0], columns[1], columns[2]

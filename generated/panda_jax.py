@@ -14,33 +14,115 @@
 #   q6 = 'panda_joint6'
 #   q7 = 'panda_joint7'
 #
-# Cost of the frame program below, per configuration: multiplications and additions on 4-lane
-# columns (jax.jit fuses the array operations; the count of those does not matter here):
-#   pose:                        216 lane operations
-#   pose, joint axes, origins:   216 lane operations
-"""Forward kinematics and geometric Jacobians of one robot, compiled by symkin for JAX.
+# Cost of the frame program below per call, by what the call asks for: array operations (what
+# decides speed at small batch, unless a compiler fuses them), and per configuration,
+# multiplications and additions on the 4-lane columns (what decides it at large batch):
+#   poses:                            63 array operations, 216 lane operations
+#   poses + motions:                  68 array operations, 216 lane operations
+"""Kinematics of one robot, compiled by symkin for jax: pure functions of arrays.
 
-Pure functions of the joint values, for jax.jit, jax.vmap, jax.grad and jax.jacfwd:
-
-    forward(q)               X_base_tip, (..., 4, 4) homogeneous transforms of each tip in the
-                             base frame; (..., T, 4, 4) when the module has T > 1 tips.
-    jacobian(q)              (..., 6, n) geometric Jacobians (..., T, 6, n for T > 1 tips), rows
-                             [linear velocity of the tip origin; angular velocity], both in
-                             base-frame axes (Pinocchio's LOCAL_WORLD_ALIGNED).
-    forward_and_jacobian(q)  both, computed together.
+    forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
+                                    (..., 4, 4) for one tip (this module has 1)
+    jacobian(q)                     the tips' geometric Jacobians, (..., T, 6, n); (..., 6, n) for
+                                    one tip
+    forward_and_jacobian(q)         both, computed together
 
 q is (..., n): joint values in radians (revolute, continuous) or metres (prismatic), in the order
-of ``joint_names``; any leading batch shape. Results have q's dtype: float64 when JAX's x64 mode is
-on (jax.config.update("jax_enable_x64", True)). ``lower`` and ``upper`` are the joint limits.
+of ``joint_names``; any leading batch shape.
+Results are in the frame of the base link ``base_name``; Jacobians have rows [linear velocity;
+angular velocity] in base-frame axes (Pinocchio's LOCAL_WORLD_ALIGNED), one column per joint of q.
+For jax.jit, jax.vmap, jax.grad and jax.jacfwd. Results have q's dtype: float64 when JAX's x64
+mode is on (jax.config.update("jax_enable_x64", True)).
 """
 
-import jax.numpy as jnp
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jax.numpy as xp
+
+Array = Any
+
+
+def _make_table(values: list, kind: str, shape: tuple[int, ...] | None, dtype: Any) -> Array:
+    """A table from its exact values: ``kind`` "float" (in ``dtype``), "index" (integers) or
+    "mask" (booleans, a column), viewed as ``shape``; "columns": (K, 4) rows as (4, K, 1)."""
+    if kind == "index":
+        return xp.asarray(values, dtype=xp.int32)
+    if kind == "mask":
+        return xp.asarray(values, dtype=bool).reshape(-1, 1)
+    table = xp.asarray(values, dtype=dtype)
+    if kind == "columns":
+        return table.reshape(-1, 4).T[:, :, None]
+    return table.reshape(shape) if shape is not None else table
+
+
+def _check_joints(q: Array, count: int) -> Array:
+    """``q`` as an array, after checking it is floating-point of shape (..., count)."""
+    q = xp.asarray(q)
+    if not xp.issubdtype(q.dtype, xp.floating) or q.shape[-1:] != (count,):
+        raise ValueError(
+            f"expected a floating-point array q of shape (..., {count}), "
+            f"got {q.dtype} of shape {q.shape}"
+        )
+    return q
+
+
+def _joint_rows(q: Array, count: int) -> Array:
+    """The joint values as rows over the flattened batch, (n, B)."""
+    if count:
+        return q.reshape(-1, count).T
+    # No joints: the batch size cannot come from q's width.
+    return xp.zeros((0, q[..., 0].size), q.dtype)
+
+
+def _poses(pose_columns: Array, batch_shape: tuple[int, ...], tips: int) -> Array:
+    """The poses, (..., 4, 4) for one tip, (..., T, 4, 4) for T, from the tips' columns."""
+    poses = pose_columns.reshape(4, tips, 4, -1).transpose(3, 1, 0, 2)
+    return poses.reshape(batch_shape + ((4, 4) if tips == 1 else (tips, 4, 4)))
+
+
+def _jacobian(
+    points: Array,
+    axes: Array,
+    origins: Array,
+    pair_located: Array,
+    pair_motion: Array,
+    pair_scale: Array,
+    pair_prismatic: Array | None,
+    pair_slot: Array | None,
+    source: Array | None,
+    rows: int,
+    slots: int,
+) -> Array:
+    """Jacobians of points, (B, K·rows·n): a column per pair of a point and a joint above it.
+
+    ``points`` are the points' positions (3, K, B); a revolute joint's column is
+    scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
+    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
+    nonzero columns by ``source`` (None: the slots already are the output, in order).
+    """
+    batch = points.shape[2]
+    axis = axes[:3, pair_motion]
+    linear = xp.cross(axis, points[:, pair_located] - origins[:3, pair_motion], axis=0)
+    if pair_prismatic is not None:
+        linear = xp.where(pair_prismatic, axis, linear)
+        axis = xp.where(pair_prismatic, 0, axis)
+    columns = (xp.concatenate([linear, axis]) if rows == 6 else linear) * pair_scale
+    if pair_slot is not None:
+        # Added up by a product with a (pairs × slots) indicator: the same in JAX and NumPy.
+        indicator = (pair_slot[:, None] == xp.arange(slots)).astype(columns.dtype)
+        columns = xp.einsum("rpb,ps->rsb", columns, indicator)
+    if source is None:
+        return columns.reshape(-1, batch).T
+    entries = xp.concatenate([columns.reshape(-1, batch), xp.zeros((1, batch), columns.dtype)])
+    return entries[source].T
 
 robot_name = 'panda'
 base_name = 'panda_link0'
-tip_names = (
-    'panda_hand_tcp',
-)
+floating_base = False
 joint_names = (
     'panda_joint1',
     'panda_joint2',
@@ -50,83 +132,78 @@ joint_names = (
     'panda_joint6',
     'panda_joint7',
 )
-floating_base = False
 
 _NUM_JOINTS = 7
-_NUM_TIPS = 1
-_NUM_SLOTS = 7
-_POSE_SHAPE = (4, 4)
-_JACOBIAN_SHAPE = (6, 7)
-# Exact values of the tables: joint limits; the constant columns (K, 4), in the order the frame
-# program unpacks them; the angles' offsets and map (see its "angles" comment); per moving joint
-# (M) its rate per unit q (M, n); per pair of a tip and a joint above it, the scale of its
-# Jacobian column. Arrays are made from them in q's dtype.
-_EXACT_TABLES = {
-    "lower": [-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973],
-    "upper": [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973],
-    "constants": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.333, 1.0], [0.0, 0.0,
-        -1.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
-    "lane_scales": [],
-    "angle_offsets": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
-    "angle_map": [],
-    "q_map": [[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
-        -1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, -1.0,
-        0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
-    "pair_scale": [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
+# What the frame program computes, one bit per group (see _frames).
+_POSES = 1
+_MOTIONS = 2
+# The module's constant tables, exactly as compiled; arrays are made from them in q's dtype.
+_TABLES = {
+    'lower': [-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973],
+    'upper': [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973],
+    'constants': [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, -1.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ],
+    'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
+    'pose_pair_located': [0, 0, 0, 0, 0, 0, 0],
+    'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6],
+    'pose_pair_scale': [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
 }
-# Which moving joints slide; per pair, its tip, its joint, its column in the flattened (T·n)
-# Jacobian, and whether its joint slides.
-_INDEX_TABLES = {
-    "motion_prismatic": [0, 0, 0, 0, 0, 0, 0],
-    "pair_tip": [0, 0, 0, 0, 0, 0, 0],
-    "pair_motion": [0, 1, 2, 3, 4, 5, 6],
-    "pair_slot": [],
-    "jacobian_source": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41],
-    "pair_prismatic": [0, 0, 0, 0, 0, 0, 0],
+# The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
+# w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
+_TABLE_KINDS = {
+    'constants': 'columns',
+    'pose_pair_located': 'index',
+    'pose_pair_motion': 'index',
 }
+_TABLE_SHAPES = {
+    'angle_offsets': (-1, 1),
+    'pose_pair_scale': (-1, 1),
+}
+_FRAME_TABLES = ('constants', 'angle_offsets')
 
 
-def __getattr__(name: str):
-    # The limits as arrays of JAX's default float dtype when they are asked for (float64 with x64).
+@lru_cache(maxsize=None)
+def _table(name: str, dtype: Any) -> Array:
+    """The table ``name`` made from its exact values (floating-point ones in ``dtype``), once."""
+    kind = _TABLE_KINDS.get(name, "float")
+    return _make_table(_TABLES[name], kind, _TABLE_SHAPES.get(name), dtype)
+
+
+def _tables(names: tuple[str, ...], dtype: Any) -> list[Array]:
+    return [_table(name, xp.dtype(dtype)) for name in names]
+
+
+def __getattr__(name: str) -> Array:
+    # The limits as arrays of the library's default float dtype when they are asked for.
     if name in ("lower", "upper"):
-        return jnp.asarray(_EXACT_TABLES[name], dtype=jnp.asarray(0.0).dtype)
+        return _table(name, xp.asarray(0.0).dtype)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _check_joints(q) -> None:
-    if not jnp.issubdtype(jnp.result_type(q), jnp.floating) or jnp.shape(q)[-1:] != (_NUM_JOINTS,):
-        raise ValueError(
-            f"expected a floating-point array q of shape (..., {_NUM_JOINTS}), "
-            f"got {jnp.result_type(q)} of shape {jnp.shape(q)}"
-        )
-
-
-def _table(name: str, dtype):
-    return jnp.asarray(_EXACT_TABLES[name], dtype=dtype)
-
-
-def _frames(q, with_motions: bool):
-    """The frame program: every tip's columns and, ``with_motions``, every joint's axis and origin.
+def _frames(q, constants, angle_offsets, wanted):
+    """The frame program: the columns of the groups ``wanted`` asks for (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns the tips' columns R0, R1, R2, p, tip after tip,
-    (4, 4·T, B), and the joints' axes and origins, (4, M, B) each (None without ``with_motions``).
+    directions, 1 for points. Returns pose_columns, axes, origins, each (4, K, B), or
+    None when its group is not wanted.
     """
-    joints = q.reshape(-1, _NUM_JOINTS).T
+    joints = _joint_rows(q, 7)
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q3, q4, q5, q6, q7 - 0.785398163397448
-    angles = joints + _table("angle_offsets", q.dtype)[:, None]
-    trig = jnp.concatenate([jnp.sin(angles), jnp.cos(angles)])
-    # the constant columns, (4, K, 1): lanes along dimension 1
-    constants = _table("constants", q.dtype).reshape(-1, 4).T[:, :, None]
-    # the tables cut into what the frame program reads: single rows and runs of lanes
+    angles = joints + angle_offsets
+    trig = xp.concatenate([xp.sin(angles), xp.cos(angles)])
+    # the tables cut into what the frame program reads
     (
         s1, s2, s3, s4, s5, s6, s_angle7, c1, c2, c3, c4, c5, c6, c_angle7,
-    ) = jnp.split(trig, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], axis=0)
+    ) = xp.split(trig, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], axis=0)
     (
         R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, R_panda_link0_2,
-    ) = jnp.split(constants, [1, 2, 3, 4], axis=1)
+    ) = xp.split(constants, [1, 2, 3, 4], axis=1)
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = R_panda_link0_0*c1 + R_panda_link0_1*s1
     R_panda_link1_1 = R_panda_link0_1*c1 - R_panda_link0_0*s1
@@ -154,63 +231,66 @@ def _frames(q, with_motions: bool):
     R_panda_hand_tcp_0 = R_panda_link6_0*c_angle7 + neg_R_panda_link5_1*s_angle7
     R_panda_hand_tcp_1 = neg_R_panda_link5_1*c_angle7 - R_panda_link6_0*s_angle7
     p_panda_hand_tcp = p_panda_link7 + neg_R_panda_link6_1*0.2104
-
     # every tip's columns R0, R1, R2, p
-    pose_columns = jnp.concatenate(
-        [R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp],
-        axis=1,
+    pose_columns = xp.concatenate(
+        [R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp], axis=1
     )
-    if not with_motions:
-        return pose_columns, None, None
-
-    # every moving joint's axis and origin
-    axes = jnp.concatenate([jnp.broadcast_to(R_panda_link0_2, (4, 1, batch)), R_panda_link1_1,
-        R_panda_link2_1, R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1,
-        neg_R_panda_link6_1], axis=1)
-    origins = jnp.concatenate([jnp.broadcast_to(p_panda_link1, (4, 1, batch)),
-        jnp.broadcast_to(p_panda_link1, (4, 1, batch)), p_panda_link3, p_panda_link4, p_panda_link5,
-        p_panda_link5, p_panda_link7], axis=1)
+    axes = origins = None
+    if wanted & _MOTIONS:
+        # every moving joint's axis and origin
+        axes = xp.concatenate(
+            [
+                xp.broadcast_to(R_panda_link0_2, (4, 1, batch)), R_panda_link1_1, R_panda_link2_1,
+                R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1, neg_R_panda_link6_1,
+            ],
+            axis=1,
+        )
+        origins = xp.concatenate(
+            [
+                xp.broadcast_to(p_panda_link1, (4, 1, batch)),
+                xp.broadcast_to(p_panda_link1, (4, 1, batch)), p_panda_link3, p_panda_link4,
+                p_panda_link5, p_panda_link5, p_panda_link7,
+            ],
+            axis=1,
+        )
     return pose_columns, axes, origins
 
 
-def _pose(pose_columns, batch_shape):
-    poses = pose_columns.reshape(4, _NUM_TIPS, 4, -1).transpose(3, 1, 0, 2)
-    return poses.reshape(batch_shape + _POSE_SHAPE)
-
-
-def _jacobian(pose_columns, axes, origins):
-    """Every tip's geometric Jacobian, (B, T·6·n): a column per pair of a tip and a joint above.
-
-    A revolute joint's column is scale·[axis × (p_tip − origin); axis], a prismatic joint's
-    scale·[axis; 0]; columns of mimic joints add up in their source's column of q.
-    """
-    batch = pose_columns.shape[2]
-    pair_motion = jnp.asarray(_INDEX_TABLES["pair_motion"])
-    pair_tip = jnp.asarray(_INDEX_TABLES["pair_tip"])
-    axis = axes[:3, pair_motion]
-    lever = pose_columns[:3, 3::4][:, pair_tip] - origins[:3, pair_motion]
-    linear = jnp.cross(axis, lever, axis=0)
-    columns = jnp.concatenate([linear, axis]) * _table("pair_scale", pose_columns.dtype)[:, None]
-    return columns.reshape(-1, batch).T  # one tip, every joint above it: no gathering
+tip_names = (
+    'panda_hand_tcp',
+)
 
 
 def forward(q):
     """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
-    _check_joints(q)
-    q = jnp.asarray(q)
-    pose_columns, _, _ = _frames(q, with_motions=False)
-    return _pose(pose_columns, q.shape[:-1])
+    q = _check_joints(q, _NUM_JOINTS)
+    columns = _frames(q, *_tables(_FRAME_TABLES, q.dtype), _POSES)
+    pose = _poses(columns[0], q.shape[:-1], 1)
+    return pose
 
 
 def jacobian(q):
-    """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω], base-frame axes."""
+    """Every tip's geometric Jacobian: (..., 6, n), rows [v; ω] in base-frame axes."""
     return forward_and_jacobian(q)[1]
 
 
 def forward_and_jacobian(q):
-    """The pose and the Jacobian, computed together (cheaper than one after the other)."""
-    _check_joints(q)
-    q = jnp.asarray(q)
-    pose_columns, axes, origins = _frames(q, with_motions=True)
-    jacobian = _jacobian(pose_columns, axes, origins)
-    return _pose(pose_columns, q.shape[:-1]), jacobian.reshape(q.shape[:-1] + _JACOBIAN_SHAPE)
+    """The poses and the Jacobians, computed together (cheaper than one after the other)."""
+    q = _check_joints(q, _NUM_JOINTS)
+    columns = _frames(q, *_tables(_FRAME_TABLES, q.dtype), _POSES | _MOTIONS)
+    pose_columns = columns[0]
+    tables = _tables(('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale'), q.dtype)
+    jacobian = _jacobian(
+        pose_columns[:3, 3::4],
+        columns[1],
+        columns[2],
+        *tables[:3],
+        None,
+        None,
+        None,
+        rows=6,
+        slots=7,
+    ).reshape(q.shape[:-1] + (6, 7))
+    pose = _poses(pose_columns, q.shape[:-1], 1)
+    return pose, jacobian
+

@@ -23,10 +23,12 @@ from symkin._version import __version__
 from symkin.errors import SymkinError, SymkinNote
 
 _LAZY = {
-    "symkin.compiler.derive": ("Kinematics", "Motion", "Signature", "Tip", "Vector", "derive"),
+    "symkin.compiler.column_program": ("Kinematics", "Located", "Motion", "Signature", "Vector"),
+    "symkin.compiler.derive": ("derive",),
     "symkin.compiler.emit": ("EmitOptions", "emit"),
     "symkin.compiler.generate": ("generate", "load_module", "module_class"),
     "symkin.compiler.lower": ("lower",),
+    "symkin.compiler.outputs": ("Output", "Point", "Pose", "WeightedPoints"),
     "symkin.compiler.program": ("Program",),
     "symkin.contract": ("KinematicsModule",),
     "symkin.inspection.closed_form": ("ClosedForm", "OpCount", "simplify", "unsimplified_ops"),
@@ -38,17 +40,15 @@ _LAZY = {
         "exact_constants",
         "formula",
     ),
-    "symkin.model.robot": (
-        "Joint",
-        "Mimic",
+    "symkin.model.placement": (
+        "Placement",
         "Quaternion",
-        "RobotModel",
         "Rotation",
         "Translation",
-        "build_model",
         "urdf_placement",
     ),
-    "symkin.readers.dh": ("DHRow", "Placement", "dh_model", "load_dh"),
+    "symkin.model.robot": ("ALL_LEAVES", "Joint", "Mimic", "RobotModel", "build_model"),
+    "symkin.readers.dh": ("DHRow", "dh_model", "load_dh"),
     "symkin.readers.load": ("EXAMPLE_ROBOT_DATA", "load"),
     "symkin.readers.mjcf": ("load_mjcf",),
     "symkin.readers.urdf": ("load_urdf", "parse_urdf", "to_urdf"),
@@ -67,10 +67,12 @@ _LAZY = {
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 if TYPE_CHECKING:
-    from symkin.compiler.derive import Kinematics, Motion, Signature, Tip, Vector, derive
+    from symkin.compiler.column_program import Kinematics, Located, Motion, Signature, Vector
+    from symkin.compiler.derive import derive
     from symkin.compiler.emit import EmitOptions, emit
     from symkin.compiler.generate import generate, load_module, module_class
     from symkin.compiler.lower import lower
+    from symkin.compiler.outputs import Output, Point, Pose, WeightedPoints
     from symkin.compiler.program import Program
     from symkin.contract import KinematicsModule
     from symkin.inspection.closed_form import ClosedForm, OpCount, simplify, unsimplified_ops
@@ -82,17 +84,15 @@ if TYPE_CHECKING:
         exact_constants,
         formula,
     )
-    from symkin.model.robot import (
-        Joint,
-        Mimic,
+    from symkin.model.placement import (
+        Placement,
         Quaternion,
-        RobotModel,
         Rotation,
         Translation,
-        build_model,
         urdf_placement,
     )
-    from symkin.readers.dh import DHRow, Placement, dh_model, load_dh
+    from symkin.model.robot import ALL_LEAVES, Joint, Mimic, RobotModel, build_model
+    from symkin.readers.dh import DHRow, dh_model, load_dh
     from symkin.readers.load import EXAMPLE_ROBOT_DATA, load
     from symkin.readers.mjcf import load_mjcf
     from symkin.readers.urdf import load_urdf, parse_urdf, to_urdf

@@ -16,11 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import NoReturn
 
+from symkin import backends
 from symkin._version import __version__
 from symkin.errors import SymkinError
-
-ALL_LEAVES = "all-leaves"
-"""``--tip all-leaves``: every leaf link below the base, those fixed to it included."""
+from symkin.model.robot import ALL_LEAVES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +42,8 @@ def _robot_arguments(parser: argparse.ArgumentParser, tips: bool = True) -> None
             action="append",
             dest="tips",
             metavar="LINK",
-            help=f"tip link or MJCF site (repeat for several; default: the leaves that move; {ALL_LEAVES}: every leaf)",
+            help="tip link or MJCF site (repeat for several; default: the leaves that move; "
+            f"{ALL_LEAVES}: every leaf)",
         )
         parser.add_argument(
             "--base", metavar="LINK", help="base link, any link (default: the root link)"
@@ -52,7 +52,10 @@ def _robot_arguments(parser: argparse.ArgumentParser, tips: bool = True) -> None
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="symkin", description="Compile robot kinematics to standalone PyTorch or JAX code."
+        prog="symkin",
+        description="Compile robot kinematics to standalone code ("
+        + ", ".join(backends.NAMES)
+        + ").",
     )
     parser.add_argument("--version", action="version", version=f"symkin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -77,9 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     compile_.add_argument(
         "--backend",
-        choices=("torch", "jax"),
-        default="torch",
-        help="what the module is written for (default: torch)",
+        choices=backends.NAMES,
+        default=backends.DEFAULT,
+        help=f"what the module is written for (default: {backends.DEFAULT})",
     )
     compile_.add_argument(
         "-q", "--quiet", action="store_true", help="no progress messages or notes on stderr"
@@ -154,32 +157,27 @@ def _notes(arguments: argparse.Namespace):
 
 
 def _load(arguments: argparse.Namespace):
-    from symkin.readers.load import load
+    from symkin.errors import read_input
+    from symkin.readers.load import load, resolve_robot_path
+    from symkin.readers.mjcf import is_mjcf, load_mjcf
 
-    return load(arguments.robot, arguments.couple_joints, notes=_notes(arguments))
+    notes = _notes(arguments)
+    if not arguments.couple_joints:
+        return load(arguments.robot, notes=notes)
+    path = resolve_robot_path(arguments.robot)
+    if not is_mjcf(read_input(path)):
+        raise SymkinError("--couple-joints applies to MJCF files only")
+    return load_mjcf(path, couple_joints=True, notes=notes)
 
 
 def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None):
     """The model and its kinematics for the tips asked for (with a note on leaves left out)."""
     from symkin.compiler.derive import derive
-    from symkin.model.robot import default_tips
 
     model = _load(arguments)
-    base = arguments.base or model.root
-    if base not in model.links:
-        raise SymkinError(model.unknown_link_message("base", base))
-    tips = tuple(arguments.tips) if arguments.tips else None
-    if tips == (ALL_LEAVES,) and ALL_LEAVES not in model.links:
-        chosen, rigid = default_tips(model, base)
-        tips = tuple(link for link in model.leaves if link in set(chosen) | set(rigid))
-    elif tips is None:
-        tips, rigid = default_tips(model, base)
-        if rigid:
-            _notes(arguments)(
-                f"default tips are the {len(tips)} leaves that move; left out, fixed to {base!r}: {', '.join(rigid)} "
-                f"(ask with --tip NAME, or --tip {ALL_LEAVES})"
-            )
-    return model, derive(model, tips, base, floating_base=floating_base)
+    tips = arguments.tips[0] if arguments.tips == [ALL_LEAVES] else arguments.tips
+    notes = _notes(arguments)
+    return model, derive(model, tips, arguments.base, floating_base=floating_base, notes=notes)
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -189,27 +187,27 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     from symkin.names import sanitize
 
     progress = _progress(arguments)
+    chosen = backends.backend(arguments.backend)
     if arguments.name is not None:
-        check_class_name(arguments.name)
+        try:
+            check_class_name(arguments.name, chosen.reserved)
+        except SymkinError as error:
+            raise SymkinError(f"--name {error.message}") from None
     started = time.perf_counter()
     progress(f"parsing {arguments.robot}")
     model, kinematics = _kinematics(arguments, floating_base=arguments.floating_base or None)
-    progress(
-        f"derived the column program: {_count(kinematics.tips, 'tip')}, {_count(kinematics.joint_names, 'joint')} of {model.name!r}"
-    )
+    tips, joints = _count(kinematics.tips, "tip"), _count(kinematics.joint_names, "joint")
+    progress(f"derived the column program: {tips}, {joints} of {model.name!r}")
     source = generate(
         kinematics,
         EmitOptions(arguments.name, shlex.join(["symkin", *argv])),
         progress,
         arguments.backend,
     )
-    suffix = "" if arguments.backend == "torch" else f"_{arguments.backend}"
-    written = write_output(
-        arguments.output, f"{sanitize(model.name).lower()}_kinematics{suffix}.py", source
-    )
-    progress(
-        f"wrote {written} ({_count(kinematics.joint_names, 'joint')}, {_count(kinematics.tips, 'tip')}, {time.perf_counter() - started:.1f} s)"
-    )
+    default_name = f"{sanitize(model.name).lower()}_kinematics{chosen.file_suffix}.py"
+    written = write_output(arguments.output, default_name, source)
+    seconds = time.perf_counter() - started
+    progress(f"wrote {written} ({joints}, {tips}, {seconds:.1f} s)")
     return 0
 
 

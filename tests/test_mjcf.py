@@ -34,7 +34,7 @@ GYMNASIUM_FILES = [
 
 
 def check_against_mujoco(path: Path, tips=None, base=None, couple_joints=False, configurations=5):
-    model = symkin.load(path, couple_joints=couple_joints, notes=lambda message: None)
+    model = symkin.load_mjcf(path, couple_joints=couple_joints, notes=lambda message: None)
     module = compile_model(model, tips, base)
     oracle = MujocoOracle(path)
     q = sample_q(module, configurations, seed=11)
@@ -301,7 +301,7 @@ def test_joint_equalities_couple_joints_only_when_asked(tmp_path):
         "--couple-joints" in n for n in notes
     )
     notes.clear()
-    coupled = symkin.load(path, couple_joints=True, notes=notes.append)
+    coupled = symkin.load_mjcf(path, couple_joints=True, notes=notes.append)
     kinematics = symkin.derive(coupled)
     assert kinematics.joint_names == (
         "wrist",

@@ -153,10 +153,9 @@ def test_pose_columns_stored_negated_are_few():
         symkin.load(str(robot_file("panda_description/urdf/panda.urdf"))), ("panda_hand_tcp",)
     )
     program = symkin.lower(kinematics)
-    assert sum(ref.negated for ref in program.pose_columns) <= 1
-    assert not any(
-        ref.negated for ref in program.axes
-    )  # an axis's sign is folded into the motion tables
+    assert sum(ref.negated for ref in program.concatenation("pose_columns").refs) <= 1
+    # An axis's sign is folded into the motion tables.
+    assert not any(ref.negated for ref in program.concatenation("axes").refs)
 
 
 def test_compiles_with_fullgraph(panda):
@@ -191,12 +190,13 @@ def test_every_name_in_a_program_is_unique(relative):
     names = [name for _, name in program.joints] + [name for name, _ in program.scalars]
     for statement in (
         *program.prologue,
-        *(s for block in (*program.pose_blocks, *program.motion_blocks) for s in block.statements),
+        *(s for block in program.blocks for s in block.statements),
     ):
         if isinstance(statement, Split):
             names += statement.names
         else:
             names.append(getattr(statement, "target", None) or statement.name)
+    names += [c.name for c in program.concatenations]
     names = [name for name in names if name != "_"]
     assert len(set(names)) == len(names)
     assert all(name.isidentifier() and len(name) <= 64 for name in names)

@@ -89,17 +89,19 @@ def test_gradients_reach_q_and_both_forms_of_base(solo):
     assert torch.autograd.gradgradcheck(lambda x, b: solo(x, b), (q, base))
 
 
-def test_base_quaternion_is_normalised_and_a_zero_one_is_refused(solo):
+def test_base_quaternion_is_normalised_and_a_zero_one_is_the_identity(solo):
     q, base = sample_q(solo, 3), random_base_poses(3)
     scaled = base.clone()
     scaled[:, 3:] *= torch.tensor(
         [[0.1], [3.0], [-2.0]], dtype=torch.float64
     )  # -q is the same rotation as q
     torch.testing.assert_close(solo(q, scaled), solo(q, base), rtol=0, atol=1e-14)
+    # As MuJoCo's mju_normalize4: a quaternion of zero norm is the identity, for that row only.
     zero = base.clone()
     zero[1, 3:] = 0
-    with pytest.raises(ValueError, match="quaternion is zero"):
-        solo(q, zero)
+    identity = base.clone()
+    identity[1, 3:] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(solo(q, zero), solo(q, identity), rtol=0, atol=0)
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 7\) or \(\.\.\., 4, 4\)"):
         solo(q, base[:, :6])
     with pytest.raises(ValueError, match="do not broadcast"):

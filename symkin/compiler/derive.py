@@ -1,14 +1,8 @@
-"""Derive each tip's pose and geometric Jacobian as a column program, with exact constants.
+"""Derive the column program of a robot's outputs (:mod:`symkin.compiler.column_program`), exactly.
 
-Frames are composed joint by joint from the base along the path to each tip (up to the
-nearest common ancestor, crossing those joints inverted, then down). Every rotation column,
-origin and joint axis is a homogeneous 4-vector in base coordinates (w = 0 for directions, 1
-for points), defined as a linear combination of earlier vectors whose coefficients are
-scalar expressions in the joint variables: cosines, sines, constants, and a prismatic joint's
-value. This column program is symkin's one derived representation: the code generator emits
-it, and closed forms, formulas and operation counts are computed from it on demand.
-
-What keeps it small:
+Frames are composed joint by joint from the base along the path to each located link (up to the
+nearest common ancestor, crossing those joints inverted, then down). What keeps the program
+small:
 
 - fixed joints are folded into exact constant placements; a quarter turn (within 1e-10 rad of
   a multiple of π/2) has cosine and sine exactly 0 or ±1, so its columns are renamings, free;
@@ -17,245 +11,106 @@ What keeps it small:
 - where consecutive revolute axes are parallel the rotation is built from the angle sum
   (``cos(q2 + q3)``, the textbook ``c23``), and a constant turn about the last joint's axis is
   added to that joint's angle;
+- points of one rigid body with weights (a centre of mass) are merged into one point first;
 - the Jacobian is not derived: each moving joint records its axis and origin vectors, and
-  column ``[z × (p_tip − o); z]`` (revolute) or ``[z; 0]`` (prismatic) is formed from them.
+  column ``[z × (p − o); z]`` (revolute) or ``[z; 0]`` (prismatic) is formed from them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 
-from symkin.errors import SymkinError
-from symkin.model.robot import (
-    QUARTER_TURN_COS_SIN,
-    Joint,
-    PathStep,
-    Quaternion,
-    RobotModel,
-    Rotation,
-    Step,
-    Translation,
-    default_tips,
-    quarter_turns,
+from symkin.compiler.column_program import (
+    DerivedOutput,
+    ExactComponents,
+    Kinematics,
+    Located,
+    Motion,
+    Signature,
+    Vector,
 )
-
-Lanes = tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]
-"""The exact x, y, z, w lanes of a constant vector."""
-
-
-@dataclass(frozen=True)
-class Vector:
-    """A homogeneous 4-vector of a frame, in base coordinates.
-
-    Either ``constant`` (exact lanes) or ``Σ coefficient · vectors[source]`` over ``terms``, each
-    source an earlier vector; a coefficient is a scalar expression in the joint symbols.
-
-    Attributes:
-        frame: the link (or, for a joint frame, the joint) the vector belongs to.
-        quantity: ``R0``, ``R1``, ``R2`` (rotation columns), ``p`` (origin), ``axis`` (a joint axis),
-            ``offset`` (a constant part of a sum).
-        joint: the joint being crossed when the vector was made, None near the base and at tips.
-    """
-
-    frame: str
-    quantity: str
-    terms: tuple[tuple[sp.Expr, int], ...] = ()
-    constant: Lanes | None = None
-    joint: str | None = None
-
-
-@dataclass(frozen=True)
-class Motion:
-    """A moving joint on the path to some tip, as the Jacobian sees it.
-
-    The joint's rate moves every tip below it with twist ``scale · [axis × (p_tip − origin); axis]``
-    (revolute) or ``scale · [axis; 0]`` (prismatic), per unit rate of q's ``column``. ``scale`` is
-    the mimic multiplier, negated when the path crosses the joint upward.
-    """
-
-    joint: str
-    parent: str
-    child: str
-    revolute: bool
-    axis: int
-    origin: int
-    column: int
-    scale: sp.Expr
-    upward: bool
-
-
-@dataclass(frozen=True)
-class Tip:
-    """A tip: its rotation columns and origin (indices into the vectors), and the motions above it."""
-
-    name: str
-    columns: tuple[int, int, int, int]
-    motions: tuple[int, ...]
-
-
-Entries = Callable[[int], tuple[sp.Expr, sp.Expr, sp.Expr]]
-"""A vector's x, y, z by its index."""
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What a compiled module is about, shared by every stage after derive.
-
-    Attributes:
-        robot_name: the robot's name.
-        base: the base link; poses are ``X_base_tip``.
-        tips: the tip links, in output order.
-        joint_names: the actuated joints, in q order.
-        lower, upper: joint limits in q order (radians or metres, ±inf when unbounded).
-        floating_base: whether the module takes the base pose as a second argument.
-    """
-
-    robot_name: str
-    base: str
-    tips: tuple[str, ...]
-    joint_names: tuple[str, ...]
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
-    floating_base: bool = False
-
-
-@dataclass(frozen=True)
-class Kinematics:
-    """Symbolic poses and Jacobians of some tips of a robot, relative to a base link: the column program.
-
-    Attributes:
-        signature: robot, base, tips, joints and limits.
-        q: one real symbol per actuated joint, ``q1 … qn``.
-        vectors: the frames column by column, each defined before it is used.
-        tip_frames: per tip, its columns and the motions above it.
-        motions: every moving joint met, in the order met.
-    """
-
-    signature: Signature
-    q: tuple[sp.Symbol, ...]
-    vectors: tuple[Vector, ...] = field(repr=False)
-    tip_frames: tuple[Tip, ...] = field(repr=False)
-    motions: tuple[Motion, ...] = field(repr=False)
-
-    @property
-    def tips(self) -> tuple[str, ...]:
-        return self.signature.tips
-
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        return self.signature.joint_names
-
-    @property
-    def base(self) -> str:
-        return self.signature.base
-
-    def pose(self, tip: str, entries: Entries | None = None) -> sp.Matrix:
-        """``X_base_tip`` (4×4) in closed form: expressions in the joint symbols ``q``.
-
-        ``entries`` gives a vector's x, y, z by index (default: :meth:`entries`, written out).
-        """
-        entries = entries or self.entries
-        columns = [entries(i) for i in self.tip(tip).columns]
-        return sp.Matrix([[columns[c][r] for c in range(4)] for r in range(3)] + [[0, 0, 0, 1]])
-
-    def jacobian(self, tip: str, entries: Entries | None = None) -> sp.Matrix:
-        """The tip's 6×n geometric Jacobian in closed form, rows [v; ω] in base-frame axes
-        (``entries`` as for :meth:`pose`)."""
-        entries = entries or self.entries
-        frame = self.tip(tip)
-        p_tip = sp.Matrix(entries(frame.columns[3]))
-        jacobian = sp.zeros(6, len(self.q))
-        for motion in (self.motions[m] for m in frame.motions):
-            z = sp.Matrix(entries(motion.axis))
-            linear = z.cross(p_tip - sp.Matrix(entries(motion.origin))) if motion.revolute else z
-            angular = z if motion.revolute else sp.zeros(3, 1)
-            jacobian[:, motion.column] += motion.scale * sp.Matrix.vstack(linear, angular)
-        return jacobian
-
-    def tip(self, name: str) -> Tip:
-        try:
-            return self.tip_frames[self.tips.index(name)]
-        except ValueError:
-            raise SymkinError(
-                f"{name!r} is not a tip of these kinematics (tips: {', '.join(self.tips)})"
-            ) from None
-
-    def dependencies(self, roots: Iterable[int]) -> list[int]:
-        """The vectors the roots are made from, roots included, in definition (dependency) order."""
-        reached: set[int] = set()
-        stack = list(roots)
-        while stack:
-            index = stack.pop()
-            if index not in reached:
-                reached.add(index)
-                stack.extend(source for _, source in self.vectors[index].terms)
-        return sorted(reached)
-
-    def entries(self, index: int) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-        """The x, y, z of vector ``index`` in closed form."""
-        return self._closed_forms[index]
-
-    @cached_property
-    def _closed_forms(self) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
-        closed: list[tuple[sp.Expr, sp.Expr, sp.Expr]] = []
-        for vector in self.vectors:
-            if vector.constant is not None:
-                closed.append(vector.constant[:3])
-            else:
-                closed.append(
-                    tuple(
-                        sp.Add(*(c * closed[s][lane] for c, s in vector.terms)) for lane in range(3)
-                    )  # type: ignore[arg-type]
-                )
-        return closed
+from symkin.compiler.outputs import Output, Point, Pose, WeightedPoints
+from symkin.errors import Notes, SymkinError, warn_note
+from symkin.model.placement import Quaternion, Rotation, Step, Translation
+from symkin.model.robot import ALL_LEAVES, Joint, PathStep, RobotModel, default_tips
+from symkin.model.rotations import UNIT_AXES, Matrix3, axis_rotation, cos_sin, quarter_turns
 
 
 def derive(
     model: RobotModel,
-    tips: tuple[str, ...] | str | None = None,
+    tips: Sequence[str] | str | None = None,
     base: str | None = None,
     floating_base: bool | None = None,
+    outputs: Sequence[Output] = (),
+    notes: Notes | None = None,
 ) -> Kinematics:
-    """Derive the pose and Jacobian of each tip of ``model`` relative to ``base``.
+    """Derive the column program of ``model``'s outputs relative to ``base``.
 
     Args:
         model: the robot.
-        tips: tip links, in output order (a single name is one tip); default the leaves that move
-            relative to the base (see :func:`~symkin.model.robot.default_tips`).
+        tips: the links whose poses and Jacobians the module computes, in output order (a single
+            name is one tip; :data:`~symkin.model.robot.ALL_LEAVES` every leaf). Default, unless
+            ``outputs`` has a :class:`~symkin.compiler.outputs.Pose`: the leaves that move
+            relative to the base, with a note naming the leaves left out.
         base: the base link, any link of the robot; default the model's root.
         floating_base: whether the base is a free body whose world pose is an input of the compiled
             module; default whether the model's root is one (a URDF root ``floating`` joint).
+        outputs: more outputs (:mod:`symkin.compiler.outputs`), after the tips.
+        notes: where remarks go (default: :class:`~symkin.errors.SymkinNote` warnings).
     """
     base = model.root if base is None else base
     if base not in model.links:
         raise SymkinError(model.unknown_link_message("base", base))
-    if isinstance(tips, str):
-        tips = (tips,)
-    if tips is None:
-        tips = default_tips(model, base)[0]
-    tips = tuple(tips)
-    for tip in tips:
-        if tip not in model.links:
-            raise SymkinError(model.unknown_link_message("tip", tip))
-    repeated = sorted({tip for tip in tips if tips.count(tip) > 1})
-    if repeated:
-        raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
-    joint_names = model.actuated_joints(base, tips)
+    requests = (*_tip_poses(model, tips, base, outputs, notes or warn_note), *outputs)
+    poses = [r for r in requests if isinstance(r, Pose)]
+    requests = (*poses, *(r for r in requests if not isinstance(r, Pose)))
+    for request in requests:
+        for link in request.links:
+            if link not in model.links:
+                raise SymkinError(model.unknown_link_message("tip", link))
+    for kind in ("poses", "points"):
+        labels = [r.label for r in requests if r.kind == kind]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
+    joint_names = model.actuated_joints(base, [link for r in requests for link in r.links])
     signature = Signature(
         robot_name=model.name,
         base=base,
-        tips=tips,
+        tips=tuple(pose.label for pose in poses),
         joint_names=joint_names,
         lower=tuple(model.joint(n).lower for n in joint_names),
         upper=tuple(model.joint(n).upper for n in joint_names),
         floating_base=model.floating if floating_base is None else floating_base,
     )
-    return _Deriver(model, signature).run()
+    return _Deriver(model, signature).run(requests)
+
+
+def _tip_poses(
+    model: RobotModel,
+    tips: Sequence[str] | str | None,
+    base: str,
+    outputs: Sequence[Output],
+    notes: Notes,
+) -> tuple[Pose, ...]:
+    """The poses ``tips`` asks for (see :func:`derive`)."""
+    if isinstance(tips, str) and tips == ALL_LEAVES and ALL_LEAVES not in model.links:
+        chosen, rigid = default_tips(model, base)
+        tips = tuple(link for link in model.leaves if link in {*chosen, *rigid})
+    elif isinstance(tips, str):
+        tips = (tips,)
+    elif tips is None and not any(isinstance(output, Pose) for output in outputs):
+        tips, rigid = default_tips(model, base)
+        if rigid:
+            notes(
+                f"default tips are the {len(tips)} leaves that move; left out, fixed to "
+                f"{base!r}: {', '.join(rigid)} (ask for them by name, or for {ALL_LEAVES!r})"
+            )
+    return tuple(Pose(tip) for tip in tips or ())
 
 
 Rot = sp.Matrix  # 3×3, exact
@@ -266,23 +121,49 @@ Vec = sp.Matrix  # 3×1, exact
 class _Turn:
     """How a revolute joint made its child's rotation: ``R = columns · Rot(axis, angle)``."""
 
-    columns: tuple[int, int, int]
+    columns: tuple[int, ...]
     axis: Vec
     angle: sp.Expr
 
 
 @dataclass(frozen=True)
 class _Frame:
-    """``X_base_link = (R, p) · pending``: columns of a symbolic frame, then a constant placement.
+    """``X_base_link = (columns, origin) · pending``: the columns of a moving frame, then a
+    constant placement (``pending_rotation``, ``pending_translation``) in that frame.
 
-    ``turn`` records how ``R`` was made when the last moving joint crossed is revolute.
+    ``turn`` records how the columns were made when the last moving joint crossed is revolute;
+    ``motions`` are the motions crossed from the base.
     """
 
-    R: tuple[int, int, int]
-    p: int
-    pending_R: Rot
-    pending_t: Vec
+    columns: tuple[int, ...]
+    origin: int
+    pending_rotation: Rot
+    pending_translation: Vec
+    motions: tuple[int, ...] = ()
     turn: _Turn | None = None
+
+    def placed(self, steps: tuple[Step, ...]) -> _Frame:
+        """This frame moved by the constant placement of ``steps`` in its own axes."""
+        rotation, translation = _compose(self.pending_rotation, self.pending_translation, steps)
+        return self.pending(rotation, translation)
+
+    def then(self, rotation: Rot, translation: Vec) -> _Frame:
+        """This frame moved by the constant placement (rotation, translation) in its own axes."""
+        rotation, translation = _then(
+            self.pending_rotation, self.pending_translation, rotation, translation
+        )
+        return self.pending(rotation, translation)
+
+    def pending(self, rotation: Rot, translation: Vec) -> _Frame:
+        """This frame's moving part with the constant placement (rotation, translation) after it."""
+        return _Frame(
+            self.columns,
+            self.origin,
+            rotation,
+            translation,
+            self.motions,
+            self.turn,
+        )
 
 
 class _Deriver:
@@ -292,46 +173,75 @@ class _Deriver:
         self.q = tuple(sp.Symbol(f"q{i + 1}", real=True) for i in range(len(signature.joint_names)))
         self.column = {name: i for i, name in enumerate(signature.joint_names)}
         self.vectors: list[Vector] = []
-        self.constants: dict[Lanes, int] = {}
+        self.constants: dict[ExactComponents, int] = {}
         self.combinations: dict[tuple[tuple[sp.Expr, int], ...], int] = {}
         self.motions: list[Motion] = []
         self.motion_of: dict[str, int] = {}
         self.joint: str | None = None
         base = signature.base
-        axes = tuple(
-            self._constant(lanes, base, f"R{k}")
-            for k, lanes in enumerate(((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0)))
-        )
+        units = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0))
+        x, y, z = (self._constant(unit, base, f"R{k}") for k, unit in enumerate(units))
         origin = self._constant((0, 0, 0, 1), base, "p")
-        self.frames: dict[str, _Frame] = {base: _Frame(axes, origin, sp.eye(3), sp.zeros(3, 1))}  # type: ignore[arg-type]
+        self.frames = {base: _Frame((x, y, z), origin, sp.eye(3), sp.zeros(3, 1))}
 
-    def run(self) -> Kinematics:
-        tips = []
-        for tip in self.signature.tips:
-            motions = []
-            link = self.signature.base
-            for step in self.model.path(self.signature.base, tip):
-                target = step.joint.parent if step.upward else step.joint.child
-                if target not in self.frames:
-                    self.joint = step.joint.name
-                    self.frames[target] = self._cross(self.frames[link], step)
-                if step.joint.moves:
-                    motions.append(self.motion_of[step.joint.name])
-                link = target
-            self.joint = None
-            tips.append(Tip(tip, self._tip_columns(tip), tuple(motions)))
+    def run(self, requests: Sequence[Output]) -> Kinematics:
+        outputs = [DerivedOutput(request, self._locate(request)) for request in requests]
         return Kinematics(
-            self.signature, self.q, tuple(self.vectors), tuple(tips), tuple(self.motions)
+            self.signature, self.q, tuple(self.vectors), tuple(self.motions), tuple(outputs)
         )
+
+    def _locate(self, request: Output) -> tuple[Located, ...]:
+        if isinstance(request, Pose):
+            frame = self._frame(request.link).placed(request.offset.steps())
+            return (Located(request.label, self._frame_columns(frame, request.label), frame.motions),)
+        if isinstance(request, Point):
+            frame = self._frame(request.link)
+            point = self._point(frame, _exact_vector(request.offset), request.label, "p")
+            return (Located(request.label, (point,), frame.motions),)
+        return self._weighted_points(request)
+
+    def _weighted_points(self, request: WeightedPoints) -> tuple[Located, ...]:
+        """One point per rigid body: the weighted mean of its points (float64), with their weight."""
+        bodies: dict[tuple, tuple[_Frame, str, list[tuple[float, list[float]]]]] = {}
+        for point, weight in zip(request.points, request.weights, strict=True):
+            if weight == 0:
+                continue
+            frame = self._frame(point.link)
+            where = frame.pending_rotation * _exact_vector(point.offset) + frame.pending_translation
+            key = (frame.columns, frame.origin, frame.motions)
+            bodies.setdefault(key, (frame, point.link, []))[2].append(
+                (weight, [float(v) for v in where])
+            )
+        located = []
+        for frame, link, weighted in bodies.values():
+            total = sum(weight for weight, _ in weighted)
+            mean = [sum(w * x[k] for w, x in weighted) / total for k in range(3)]
+            moving = _Frame(frame.columns, frame.origin, sp.eye(3), sp.zeros(3, 1), frame.motions)
+            point = self._point(moving, _exact_vector(mean), link, "mean")
+            located.append(Located(link, (point,), frame.motions, total))
+        return tuple(located)
+
+    def _frame(self, link: str) -> _Frame:
+        """The frame of ``link``, crossing the joints on the way from the base that are not yet."""
+        current = self.signature.base
+        for step in self.model.path(self.signature.base, link):
+            target = step.joint.parent if step.upward else step.joint.child
+            if target not in self.frames:
+                self.joint = step.joint.name
+                self.frames[target] = self._cross_joint(self.frames[current], step)
+            current = target
+        self.joint = None
+        return self.frames[link]
 
     # --- vectors -------------------------------------------------------------------------------------
 
-    def _constant(self, lanes, frame: str, quantity: str) -> int:
-        lanes = tuple(_integral_exact(sp.sympify(v)) for v in lanes)
-        if lanes not in self.constants:
-            self.vectors.append(Vector(frame, quantity, constant=lanes, joint=self.joint))  # type: ignore[arg-type]
-            self.constants[lanes] = len(self.vectors) - 1  # type: ignore[index]
-        return self.constants[lanes]  # type: ignore[index]
+    def _constant(self, components: Sequence[object], frame: str, quantity: str) -> int:
+        x, y, z, w = (_integral_exact(sp.sympify(v)) for v in components)
+        exact = (x, y, z, w)
+        if exact not in self.constants:
+            self.vectors.append(Vector(frame, quantity, constant=exact, joint=self.joint))
+            self.constants[exact] = len(self.vectors) - 1
+        return self.constants[exact]
 
     def _combination(self, terms: list[tuple[sp.Expr, int]], frame: str, quantity: str) -> int:
         """The vector ``Σ coefficient · vectors[source]``: constants folded exactly, and a single unit
@@ -355,11 +265,11 @@ class _Deriver:
             folded.append((sp.Integer(1), self._constant(offset, frame, "offset")))
         folded += moving
         for factor, parts in on_constants.items():
-            lanes = self._fold(parts)
+            components = self._fold(parts)
             if len(parts) == 1:
                 folded.append((parts[0][0] * factor, parts[0][1]))
-            elif any(v != 0 for v in lanes):
-                folded.append((factor, self._constant(lanes, frame, "offset")))
+            elif any(v != 0 for v in components):
+                folded.append((factor, self._constant(components, frame, "offset")))
         if len(folded) == 1 and folded[0][0] == 1:
             return folded[0][1]
         key = tuple(folded)
@@ -370,11 +280,13 @@ class _Deriver:
 
     def _fold(self, parts: list[tuple[sp.Expr, int]]) -> list[sp.Expr]:
         """``Σ number · constant vector``, exactly."""
-        lanes = [sp.Integer(0)] * 4
+        components = [sp.Integer(0)] * 4
         for number, source in parts:
-            for lane, value in enumerate(self.vectors[source].constant):  # type: ignore[arg-type]
-                lanes[lane] += number * value
-        return lanes
+            constant = self.vectors[source].constant
+            assert constant is not None
+            for k, value in enumerate(constant):
+                components[k] += number * value
+        return components
 
     def _combine(
         self,
@@ -390,26 +302,29 @@ class _Deriver:
             terms = [(M[k, c], columns[k]) for k in range(M.rows)]
             if offset is not None:
                 terms.insert(0, (sp.Integer(1), offset))
-            result.append(
-                self._combination(terms, frame, quantity if M.cols == 1 else f"{quantity}{c}")
-            )
+            name = quantity if M.cols == 1 else f"{quantity}{c}"
+            result.append(self._combination(terms, frame, name))
         return tuple(result)
+
+    def _point(self, frame: _Frame, where: Vec, name: str, quantity: str) -> int:
+        """The point at ``where`` in ``frame``'s link coordinates (after its pending placement)."""
+        translation = frame.pending_rotation * where + frame.pending_translation
+        (point,) = self._combine(frame.columns, translation, name, quantity, offset=frame.origin)
+        return point
 
     # --- frames --------------------------------------------------------------------------------------
 
-    def _cross(self, frame: _Frame, step: PathStep) -> _Frame:
+    def _cross_joint(self, frame: _Frame, step: PathStep) -> _Frame:
         """The frame on the other side of ``step.joint``."""
         joint = step.joint
         if step.upward:
             # X_parent = X_child · motion⁻¹ · origin⁻¹: the motion first, then the inverted placement.
-            inverse_R, inverse_t = _invert(*_compose(sp.eye(3), sp.zeros(3, 1), joint.origin))
+            inverse = _invert(*_compose(sp.eye(3), sp.zeros(3, 1), joint.origin))
             if not joint.moves:
-                pending_R, pending_t = _then(frame.pending_R, frame.pending_t, inverse_R, inverse_t)
-                return _Frame(frame.R, frame.p, pending_R, pending_t, frame.turn)
+                return frame.then(*inverse)
             moved = self._move(frame, joint, upward=True)
-            return _Frame(moved.R, moved.p, inverse_R, inverse_t, moved.turn)
-        pending_R, pending_t = _compose(frame.pending_R, frame.pending_t, joint.origin)
-        placed = _Frame(frame.R, frame.p, pending_R, pending_t, frame.turn)
+            return _Frame(moved.columns, moved.origin, *inverse, moved.motions, moved.turn)
+        placed = frame.placed(joint.origin)
         if not joint.moves:
             return placed
         return self._move(placed, joint, upward=False)
@@ -424,33 +339,32 @@ class _Deriver:
         before, after = (joint.child, joint.name) if upward else (joint.name, joint.child)
         axis = sp.Matrix([_exact(a) for a in joint.axis])
         resolved = self.model.resolve_mimic(joint)
-        value = sign * (
-            _exact(resolved.multiplier) * self.q[self.column[resolved.source]]
-            + _exact(resolved.offset)
-        )
+        source = self.q[self.column[resolved.source]]
+        value = sign * (_exact(resolved.multiplier) * source + _exact(resolved.offset))
         revolute = joint.type in ("revolute", "continuous")
         # A revolute joint turns about the origin it shares with the child link: name the point after the link.
         origin_frame = joint.child if revolute or upward else joint.name
-        (origin,) = self._combine(frame.R, frame.pending_t, origin_frame, "p", offset=frame.p)
+        (origin,) = self._combine(
+            frame.columns, frame.pending_translation, origin_frame, "p", offset=frame.origin
+        )
         turn = frame.turn
-        if revolute and turn is not None and _same_direction(frame.pending_R * axis, turn.axis):
+        if revolute and turn is not None and _same_direction(frame.pending_rotation * axis, turn.axis):
             # Parallel axes: Rot(k, θp)·C·Rot(k', θ) = (R·C)·Rot(k', θp + θ) when C·k' = k, so the
             # rotation is built from the angle sum: cos(q2 + q3), the textbook c23.
-            columns = self._combine(turn.columns, frame.pending_R, before, "R")
+            columns = self._combine(turn.columns, frame.pending_rotation, before, "R")
             value = turn.angle + value
         else:
-            columns = self._combine(frame.R, frame.pending_R, before, "R")
+            columns = self._combine(frame.columns, frame.pending_rotation, before, "R")
         if revolute:
-            R = self._combine(
-                columns, _axis_rotation(axis, sp.cos(value), sp.sin(value)), after, "R"
-            )
+            rotation = sp.Matrix(axis_rotation(axis, sp.cos(value), sp.sin(value)))
+            moved = self._combine(columns, rotation, after, "R")
             p = origin
-            turn = _Turn(columns, axis, value)  # type: ignore[arg-type]
+            turn = _Turn(columns, axis, value)
         else:
-            R = columns
+            moved = columns
             (p,) = self._combine(columns, axis * value, after, "p", offset=origin)
             turn = None
-        (z,) = self._combine(R, axis, joint.name, "axis")
+        (z,) = self._combine(moved, axis, joint.name, "axis")
         self.motion_of[joint.name] = len(self.motions)
         self.motions.append(
             Motion(
@@ -465,41 +379,38 @@ class _Deriver:
                 upward=sign < 0,
             )
         )
-        return _Frame(R, p, sp.eye(3), sp.zeros(3, 1), turn)  # type: ignore[arg-type]
+        motions = (*frame.motions, len(self.motions) - 1)
+        return _Frame(moved, p, sp.eye(3), sp.zeros(3, 1), motions, turn)
 
-    def _tip_columns(self, tip: str) -> tuple[int, int, int, int]:
-        frame = self.frames[tip]
-        extra_turn = (
-            _angle_about(frame.pending_R, frame.turn.axis) if frame.turn is not None else None
-        )
-        if extra_turn is not None:
+    def _frame_columns(self, frame: _Frame, name: str) -> tuple[int, ...]:
+        """The rotation columns and origin of ``frame`` after its pending placement."""
+        turn = frame.turn
+        extra_turn = _angle_about(frame.pending_rotation, turn.axis) if turn is not None else None
+        if turn is not None and extra_turn is not None:
             # A constant turn about the last joint's own axis adds to its angle: one addition
             # instead of a 3×3 product (the Panda hand's -45° about joint 7's axis).
-            angle = frame.turn.angle + extra_turn  # type: ignore[union-attr]
-            R = self._combine(
-                frame.turn.columns,
-                _axis_rotation(frame.turn.axis, sp.cos(angle), sp.sin(angle)),
-                tip,
-                "R",
-            )  # type: ignore[union-attr]
+            angle = turn.angle + extra_turn
+            rotation = sp.Matrix(axis_rotation(turn.axis, sp.cos(angle), sp.sin(angle)))
+            R = self._combine(turn.columns, rotation, name, "R")
         else:
-            R = self._combine(frame.R, frame.pending_R, tip, "R")
-        (p,) = self._combine(frame.R, frame.pending_t, tip, "p", offset=frame.p)
-        return (*R, p)  # type: ignore[return-value]
+            R = self._combine(frame.columns, frame.pending_rotation, name, "R")
+        (p,) = self._combine(
+            frame.columns, frame.pending_translation, name, "p", offset=frame.origin
+        )
+        return (*R, p)
 
 
 def _same_direction(u: Vec, v: Vec) -> bool:
-    return all(abs(float(a) - float(b)) <= 1e-15 for a, b in zip(u, v))
+    return all(abs(float(a) - float(b)) <= 1e-15 for a, b in zip(u, v, strict=True))
 
 
 def _angle_about(R: Rot, k: Vec) -> sp.Float | None:
-    """φ if the constant ``R`` is a rotation by φ about the unit axis ``k`` that is not a quarter turn, else None."""
+    """φ if the constant ``R`` is a rotation by φ about the unit axis ``k`` that is not a quarter
+    turn, else None."""
     R_float = [[float(R[r, c]) for c in range(3)] for r in range(3)]
     k_float = [float(v) for v in k]
-    if any(
-        abs(sum(R_float[r][c] * k_float[c] for c in range(3)) - k_float[r]) > 1e-15
-        for r in range(3)
-    ):
+    moved = [sum(R_float[r][c] * k_float[c] for c in range(3)) for r in range(3)]
+    if any(abs(moved[r] - k_float[r]) > 1e-15 for r in range(3)):
         return None
     cos = (R_float[0][0] + R_float[1][1] + R_float[2][2] - 1) / 2
     sin = (
@@ -514,36 +425,30 @@ def _angle_about(R: Rot, k: Vec) -> sp.Float | None:
 
 
 def _exact(value: float) -> sp.Expr:
-    """A float from the input as a SymPy number: an Integer when integral, else its exact float64 value."""
+    """A float from the input as a SymPy number: an Integer when integral, else its exact float64
+    value."""
     return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
 
 
-def _cos_sin(angle: float) -> tuple[sp.Expr, sp.Expr]:
-    k = quarter_turns(angle)
-    if k is not None:
-        cos, sin = QUARTER_TURN_COS_SIN[k % 4]
-        return sp.Integer(cos), sp.Integer(sin)
-    return sp.Float(math.cos(angle)), sp.Float(math.sin(angle))
+def _exact_vector(values: Sequence[float]) -> Vec:
+    return sp.Matrix([_exact(v) for v in values])
 
 
-def _axis_rotation(k: Vec, cos: sp.Expr, sin: sp.Expr) -> Rot:
-    """Rotation about the unit axis ``k``: ``cos·I + sin·[k]× + (1 − cos)·k·kᵀ`` (Rodrigues)."""
-    cross = sp.Matrix([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return cos * sp.eye(3) + sin * cross + (1 - cos) * (k * k.T)
-
-
-_UNIT_AXES = {"x": sp.Matrix([1, 0, 0]), "y": sp.Matrix([0, 1, 0]), "z": sp.Matrix([0, 0, 1])}
+def _exact_rotation(R: Matrix3) -> Rot:
+    """A float or integer 3×3 rotation as exact SymPy numbers."""
+    return sp.Matrix([[_exact(v) for v in row] for row in R])
 
 
 def _compose(R: Rot, t: Vec, steps: tuple[Step, ...]) -> tuple[Rot, Vec]:
     """The constant placement ``(R, t)`` followed by ``steps``, folded exactly."""
     for step in steps:
         if isinstance(step, Translation):
-            t = t + R * sp.Matrix([_exact(v) for v in step.xyz])
+            t = t + R * _exact_vector(step.xyz)
         elif isinstance(step, Rotation):
-            R = R * _axis_rotation(_UNIT_AXES[step.axis], *_cos_sin(step.angle))
+            cos, sin = (_exact(v) for v in cos_sin(step.angle))
+            R = R * sp.Matrix(axis_rotation(UNIT_AXES[step.axis], cos, sin))
         elif isinstance(step, Quaternion):
-            R = R * sp.Matrix([[_exact(v) for v in row] for row in step.matrix()])
+            R = R * _exact_rotation(step.matrix())
     # Folding can land on a whole number (cos²+sin² of π/4 gives 1.0): make it exact, so 1.0*x prints as x.
     return R.applyfunc(_integral_exact), t.applyfunc(_integral_exact)
 
@@ -560,3 +465,4 @@ def _invert(R: Rot, t: Vec) -> tuple[Rot, Vec]:
 
 def _integral_exact(value: sp.Expr) -> sp.Expr:
     return sp.Integer(int(value)) if value.is_Float and float(value).is_integer() else value
+

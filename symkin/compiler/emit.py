@@ -1,18 +1,19 @@
-"""Print a program as a module's source through a backend's printer and Jinja2 template.
+"""Print a program as a module's source through a backend's printer, runtime and templates.
 
-The template holds the structure of the output (the header, the functions, the class, the
-Jacobian assembly); the backend's printer turns the program's expressions into code; this module
-renders the template with ``StrictUndefined`` and lays the code out in lines of at most
-:data:`LINE_WIDTH` characters. Every name that came from an input file reaches the source only as
-a Python string literal (``ascii``), in a comment with control characters escaped, or as an
-identifier sanitised by :mod:`symkin.compiler.program`; input text is never template source.
+The templates hold the structure of the module (the header, the frame program's function, one
+fragment per output kind with its functions); the backend's printer turns the program's
+statements into code and says what each costs; the backend's runtime (robot-independent helpers,
+a plain Python file) is copied in verbatim. Every name that came from an input file reaches the
+source only as a Python string literal (``ascii``), in a comment with control characters escaped,
+or as an identifier the lowering sanitised; input text is never template source. Templates are
+rendered with ``StrictUndefined``.
 """
 
 from __future__ import annotations
 
+import ast
 import keyword
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Protocol
 
@@ -20,112 +21,80 @@ import jinja2
 import sympy as sp
 
 from symkin._version import __version__
-from symkin.compiler.program import Assignment, Program, Ref, Split, View
+from symkin.compiler.layout import (
+    Code,
+    doc_entry,
+    float_literal,
+    layout,
+    listing,
+    table_entry,
+    unpack,
+)
+from symkin.compiler.program import AngleTable, Assignment, Program, Ref, Split, View
+from symkin.compiler.tables import MOTIONS, Table
 from symkin.errors import SymkinError
 from symkin.names import comment_text, sanitize
 
-LINE_WIDTH = 100
-"""Longest line of generated code (a name from the input is cut to 40 characters to keep it so)."""
-
-
-@dataclass(frozen=True)
-class Call:
-    """``function(arguments...)`` in generated code; an argument may be ``"name=value"``."""
-
-    function: str
-    arguments: tuple[Code, ...]
-
-
-@dataclass(frozen=True)
-class Infix:
-    """``operands[0] operators[0] operands[1] …`` with operators such as ``" + "``."""
-
-    operands: tuple[Code, ...]
-    operators: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ListLiteral:
-    """``[items...]`` in generated code."""
-
-    items: tuple[str, ...]
-
-
-Code = str | Call | Infix | ListLiteral
-"""Generated code as a small tree, so that long expressions can be wrapped."""
-
-
-def one_line(code: Code) -> str:
-    if isinstance(code, str):
-        return code
-    if isinstance(code, Call):
-        return f"{code.function}({', '.join(one_line(a) for a in code.arguments)})"
-    if isinstance(code, ListLiteral):
-        return f"[{', '.join(code.items)}]"
-    text = one_line(code.operands[0])
-    for operator, operand in zip(code.operators, code.operands[1:]):
-        text += operator + one_line(operand)
-    return text
-
-
-def layout(code: Code, indent: int, prefix: str = "", width: int = LINE_WIDTH) -> str:
-    """``prefix + code`` at ``indent`` spaces, broken over lines (black style) where it is too long."""
-    pad = " " * indent
-    line = pad + prefix + one_line(code)
-    if len(line) <= width or isinstance(code, str):
-        return line
-    if isinstance(code, ListLiteral):
-        items = listing(" " * (indent + 4), ", ".join(code.items), ",", width=width)
-        return "\n".join([f"{pad}{prefix}[", items, f"{pad}]"])
-    if isinstance(code, Call):
-        together = " " * (indent + 4) + ", ".join(one_line(a) for a in code.arguments)
-        if len(together) <= width:
-            return "\n".join([f"{pad}{prefix}{code.function}(", together, f"{pad})"])
-        inner = [layout(argument, indent + 4, width=width - 1) + "," for argument in code.arguments]
-        return "\n".join([f"{pad}{prefix}{code.function}(", *inner, f"{pad})"])
-    together = " " * (indent + 4) + one_line(code)
-    if len(together) <= width:
-        return "\n".join([f"{pad}{prefix}(", together, f"{pad})"])
-    pieces = [layout(code.operands[0], indent + 4, width=width)]
-    for operator, operand in zip(code.operators, code.operands[1:]):
-        pieces.append(layout(operand, indent + 4, prefix=operator.strip() + " ", width=width))
-    return "\n".join([f"{pad}{prefix}(", *pieces, f"{pad})"])
-
 
 class Printer(Protocol):
-    """What a backend's printer provides: code for the program's expressions."""
+    """What a backend's printer provides: code for the program's statements, each with the number of
+    tensor operations it dispatches (which the module's header reports)."""
 
-    def combination(self, assignment: Assignment, names: dict[sp.Symbol, str]) -> tuple[Code, int]:
-        """An assignment's right-hand side, and how many tensor operations it costs."""
+    def joints(self, count: int) -> tuple[Code, int]:
+        """The joint values as rows, (n, B), from ``q``."""
+
+    def joint_row(self, index: int) -> tuple[Code, int]:
+        """Row ``index`` of ``joints``."""
+
+    def angles(self, table: AngleTable) -> tuple[Code, int]:
+        """The angle table, (rows, B), from ``joints`` (and ``angle_offsets``, ``angle_map``)."""
+
+    def trig(self) -> tuple[Code, int]:
+        """The sines, then the cosines, of ``angles``."""
+
+    def split(self, split: Split) -> tuple[Code, int]:
+        """The right-hand side of a split: a sequence of its chunks."""
+
+    def view(self, view: View) -> tuple[Code, int]:
+        """Rows of a table (axis 0) or lanes of columns (axis 1)."""
 
     def scalar(self, expression: sp.Expr, names: dict[sp.Symbol, str]) -> tuple[Code, int]:
-        """A compound coefficient, and how many tensor operations it costs."""
+        """A compound coefficient."""
 
-    def output(self, ref: Ref) -> str:
-        """A vector as it goes into an output: negated or broadcast to the batch where needed."""
+    def combination(self, assignment: Assignment, names: dict[sp.Symbol, str]) -> tuple[Code, int]:
+        """An assignment's right-hand side."""
 
-    def split(self, split: Split) -> Code:
-        """The right-hand side of a split: a sequence of its chunks."""
+    def concatenation(self, refs: tuple[Ref, ...]) -> tuple[Code, int]:
+        """Columns side by side, (4, K, B): negated or broadcast to the batch where needed."""
 
 
 @dataclass(frozen=True)
 class Backend:
-    """A code generator: a printer, the template it fills, and what the output is called.
+    """A code generator.
 
     Attributes:
         name: what ``--backend`` selects.
-        template: the template's path below ``templates/``.
-        printer: turns the program's expressions into code.
+        printer: turns the program's statements into code.
         library: the one library the generated module imports.
-        fixed_operations: the tensor operations the template adds to a call around the frame
-            program (angles, table unpacking, output assembly), for the header's counts.
+        templates: the folders below ``templates/`` searched for the module's template
+            (``module.py.jinja``) and each output kind's fragment (``<kind>.py.jinja``), in order.
+        runtime: the module whose source, below its docstring, every generated module copies.
+        namespace: for a runtime written against ``xp``, the line that imports it.
+        file_suffix: what the default output file name ends with before ``.py``.
+        closed_form_gradients: whether the module has its own backward (it needs the tables only
+            a gradient uses).
+        reserved: names a generated module's class must not take (they would shadow its imports).
     """
 
     name: str
-    template: str
     printer: Printer
     library: str
-    fixed_operations: int
+    templates: tuple[str, ...]
+    runtime: str
+    namespace: str | None = None
+    file_suffix: str = ""
+    closed_form_gradients: bool = False
+    reserved: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -142,11 +111,9 @@ class EmitOptions:
 
 
 def default_class_name(robot_name: str) -> str:
-    """The robot's name in CamelCase, word boundaries kept where a digit meets a digit, then ``Kinematics``.
-
-    ``panda`` → ``PandaKinematics``, ``g1_29dof_rev_1_0`` → ``G1_29dofRev1_0Kinematics``,
-    ``b1-z1`` → ``B1Z1Kinematics``.
-    """
+    """The robot's name in CamelCase, word boundaries kept where a digit meets a digit, then
+    ``Kinematics``: ``panda`` → ``PandaKinematics``, ``g1_29dof_rev_1_0`` →
+    ``G1_29dofRev1_0Kinematics``, ``b1-z1`` → ``B1Z1Kinematics``."""
     words = [w for w in sanitize(robot_name).split("_") if w]
     camel = ""
     for word in words:
@@ -158,233 +125,348 @@ def default_class_name(robot_name: str) -> str:
     return camel + "Kinematics"
 
 
-def check_class_name(name: str) -> str:
+def check_class_name(name: str, reserved: tuple[str, ...] = ()) -> str:
+    """``name`` if a generated module may call its class so; SymkinError otherwise."""
     if (
         not name.isidentifier()
         or not name.isascii()
         or keyword.iskeyword(name)
         or name.startswith("_")
     ):
-        raise SymkinError(
-            f"--name {name!r} is not a usable Python class name (ASCII letters, digits, _)"
-        )
-    if name in ("torch", "jax", "jnp"):
-        raise SymkinError(f"--name {name!r} would shadow the module the generated code uses")
+        raise SymkinError(f"{name!r} is not a usable Python class name (ASCII letters, digits, _)")
+    if name in reserved:
+        raise SymkinError(f"class name {name!r} would shadow a module the generated code uses")
     return name
 
 
 def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions()) -> str:
     """The source of a module computing ``program`` with ``backend``."""
     signature = program.signature
-    class_name = check_class_name(options.class_name or default_class_name(signature.robot_name))
-    printer = backend.printer
-    names = program.symbol_names
-    scalars = [(name, *printer.scalar(expression, names)) for name, expression in program.scalars]
-    pose_blocks, pose_ops = _printed_blocks(program.pose_blocks, printer, names)
-    motion_blocks, motion_ops = _printed_blocks(program.motion_blocks, printer, names)
-    prologue = [_statement_line(statement, printer) for statement in program.prologue]
-    frame_ops = sum(ops for _, _, ops in scalars) + backend.fixed_operations
-    slots, mimic_pairs = jacobian_slots(program)
-    template = _environment().get_template(backend.template)
-    return template.render(
+    class_name = options.class_name or default_class_name(signature.robot_name)
+    frames = _FrameProgram(program, backend.printer)
+    tables = module_tables(program, backend.closed_form_gradients)
+    environment = _environment(backend.templates)
+    source = environment.get_template("module.py.jinja").render(
         version=__version__,
         command=options.command,
-        class_name=class_name,
+        class_name=check_class_name(class_name, backend.reserved),
         signature=signature,
         program=program,
-        scalars=[(name, code) for name, code, _ in scalars],
-        prologue=prologue,
-        pose_blocks=pose_blocks,
-        motion_blocks=motion_blocks,
-        pose_columns=[printer.output(ref) for ref in program.pose_columns],
-        axes=[printer.output(ref) for ref in program.axes],
-        origins=[printer.output(ref) for ref in program.origins],
-        exact_tables=_exact_tables(program),
-        index_tables=_index_tables(program, slots, mimic_pairs),
-        num_slots=len(set(slots.values())),
-        jacobian_is_dense=_jacobian_is_dense(program),
-        floating=program.signature.floating_base,
-        has_mimic_pairs=mimic_pairs,
-        operations={
-            "pose": frame_ops + pose_ops,
-            "full": frame_ops + pose_ops + motion_ops,
-            "pose_lanes": program.lane_operations(motions=False),
-            "full_lanes": program.lane_operations(motions=True),
-        },
+        frames=frames,
+        tables=tables,
+        runtime=_RUNTIME_PLACEHOLDER,
+        costs=frames.costs(),
+        floating=signature.floating_base,
+        library=backend.library,
     )
+    runtime = runtime_source(backend.runtime, backend.namespace, _names_used(source))
+    return source.replace(_RUNTIME_PLACEHOLDER + "\n", runtime)
 
 
-def _printed_blocks(blocks, printer: Printer, names) -> tuple[list[dict], int]:
-    printed, total = [], 0
-    for block in blocks:
-        lines = []
-        for statement in block.statements:
-            if not isinstance(statement, Assignment):
-                lines.append(_statement_line(statement, printer))
-                continue
-            code, ops = printer.combination(statement, names)
-            if len(statement.lanes) > 1:
-                lines.append(("comment", f"lanes: {', '.join(statement.lanes)}"))
-            lines.append(("assign", statement.target, code))
-            total += ops
-        printed.append({"title": comment_text(block.title), "lines": lines})
-    return printed, total
+_RUNTIME_PLACEHOLDER = "__symkin_runtime__"
+"""Where the runtime goes, in a first rendering that shows which of its definitions are used."""
 
 
-def _statement_line(statement: View | Split, printer: Printer) -> tuple:
-    """A view or a split as ``("view", name, code)`` or ``("split", names, code)`` for the templates."""
-    if isinstance(statement, Split):
-        return ("split", list(statement.names), printer.split(statement))
-    return ("view", statement.name, view_code(statement))
+def _names_used(source: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
 
 
-def view_code(view: View) -> str:
-    """A view as Python slicing, the same for every array library: rows (axis 0) or lanes (axis 1)."""
-    step = f":{view.step}" if view.step != 1 else ""
-    where = f"{view.start}:{view.stop}{step}"
-    return f"{view.base}[{where}]" if view.axis == 0 else f"{view.base}[:, {where}]"
+def module_tables(program: Program, gradients: bool) -> dict[str, Table]:
+    """Every constant table the module needs, by name: joint limits, the frame program's, the
+    outputs' (without those only a closed-form gradient uses, unless ``gradients``)."""
+    joints = len(program.signature.joint_names)
+    tables = {
+        "lower": Table(list(program.signature.lower)),
+        "upper": Table(list(program.signature.upper)),
+    } | frame_tables(program)
+    for output in program.outputs:
+        for name, table in output.tables(program.motions, joints).items():
+            if name in tables:  # shared by several outputs: only-gradient if it is for all
+                table = Table(table.values, table.kind, table.shape, table.gradient and tables[name].gradient)
+            tables[name] = table
+    return {name: table for name, table in tables.items() if gradients or not table.gradient}
 
 
-def _exact_tables(program: Program) -> dict[str, str]:
-    """Python literals of the module's floating-point tables (see the templates for their shapes)."""
+def frame_tables(program: Program) -> dict[str, Table]:
+    """The tables the frame program reads, in its parameters' order."""
+    tables = {}
+    read = {statement.base for statement in program.prologue}
+    if "constants" in read:
+        tables["constants"] = Table([list(c) for _, c in program.constants], "columns")
     angles = program.angles
-    motions = program.motions
-    return {
-        "lower": _literal(list(program.signature.lower)),
-        "upper": _literal(list(program.signature.upper)),
-        "constants": _literal([list(lanes) for _, lanes in program.constants]),
-        "lane_scales": _literal(list(program.lane_scales)),
-        "angle_offsets": _literal(list(angles.offsets) if angles and angles.offsets else []),
-        "angle_map": _literal(
-            [list(row) for row in angles.matrix] if angles and angles.matrix else []
-        ),
-        "q_map": _literal([list(row) for row in motions.q_map]),
-        "subtree": _literal([list(row) for row in motions.subtree]),
-        "pair_scale": _literal([scale for _, _, _, scale in motions.pairs]),
+    if angles is not None and angles.offsets is not None:
+        tables["angle_offsets"] = Table(list(angles.offsets), shape=(-1, 1))
+    if angles is not None and angles.matrix is not None:
+        tables["angle_map"] = Table([list(row) for row in angles.matrix])
+    if "lane_scales" in read:
+        tables["lane_scales"] = Table(list(program.lane_scales), shape=(-1, 1))
+    return tables
+
+
+def group_constant(group: str) -> str:
+    """The generated module's name for a group's bit: ``_POSES``, ``_MOTIONS`` …"""
+    return f"_{group.upper()}"
+
+
+@dataclass
+class _Line:
+    """A line of the frame program: ``kind`` is ``comment``, ``assign`` (``target = code``) or
+    ``unpack`` (``targets... = code``)."""
+
+    kind: str
+    target: str | list[str]
+    code: Code = ""
+
+    def text(self, indent: int) -> str:
+        if self.kind == "comment":
+            pad = " " * indent
+            return listing(f"{pad}# ", str(self.target), separator=" ", continuation=f"{pad}#   ")
+        if self.kind == "unpack":
+            assert isinstance(self.target, list)
+            return unpack(self.target, self.code, indent)
+        return layout(self.code, indent, f"{self.target} = ")
+
+
+@dataclass
+class _PrintedPart:
+    """A part's lines, its guard (None: it always runs), its cost, and the concatenations made
+    after it: ``(group, line, cost)``, a group of None when every call wants it."""
+
+    guard: str | None
+    lines: list[_Line]
+    ops: int
+    made: list[tuple[str | None, _Line, int]]
+
+
+class _FrameProgram:
+    """The frame program printed line by line, with the tensor operations of every call."""
+
+    def __init__(self, program: Program, printer: Printer) -> None:
+        self.program = program
+        self.printer = printer
+        self.bits = {group: 1 << k for k, group in enumerate(program.groups)}
+        self.parameters = list(frame_tables(program))
+        self.head: list[_Line] = []
+        self.head_ops = self._head()
+        self.parts = [self._part(part) for part in program.parts]
+        self.returns = [c.name for c in program.concatenations]
+        self.bit_names = ", ".join(group_constant(g) for g in program.groups)
+
+    def guard(self, groups: tuple[str, ...]) -> str:
+        constants = " | ".join(group_constant(g) for g in groups)
+        return f"wanted & ({constants})" if len(groups) > 1 else f"wanted & {constants}"
+
+    def calls(self) -> list[tuple[str, ...]]:
+        """Every set of groups some function asks the frame program for, in group order."""
+        found: dict[tuple[str, ...], None] = {}
+        for group in self.program.groups:
+            if group != MOTIONS:
+                found[(group,)] = None
+                found[(group, MOTIONS)] = None
+        return list(found)
+
+    def costs(self) -> list[tuple[str, int, int]]:
+        """Per call: what it asks for (padded for a table), its tensor and lane operations."""
+        rows = []
+        for call in self.calls():
+            ops = self.head_ops
+            for part, printed in zip(self.program.parts, self.parts, strict=True):
+                if self.program.runs(part, call):
+                    ops += printed.ops
+                ops += sum(cost for group, _, cost in printed.made if group in (None, *call))
+            label = f"{' + '.join(call)}:"
+            rows.append((f"{label:34}", ops, self.program.lane_operations(call)))
+        return rows
+
+    def lines(self) -> list[str]:
+        """The body of the frame program's function, its return aside. A concatenation made under
+        a guard is None until then."""
+        text = [line.text(4) for line in self.head]
+        for part in self.parts:
+            later: dict[str, list[_Line]] = {}
+            if part.guard is None:
+                text += [line.text(4) for line in part.lines]
+                text += [line.text(4) for group, line, _ in part.made if group is None]
+            made_here = []
+            for group, line, _ in part.made:
+                if group is None:
+                    continue
+                if part.guard is not None and self.guard((group,)) == part.guard:
+                    made_here.append(line)
+                else:
+                    later.setdefault(group, []).append(line)
+            if part.guard is not None:
+                body = [line.text(8) for line in (*part.lines, *made_here)]
+                text += _defaults(made_here)
+                if body:
+                    text += [f"    if {part.guard}:", *body]
+            for group, lines in later.items():
+                text += _defaults(lines)
+                text += [f"    if {self.guard((group,))}:", *(line.text(8) for line in lines)]
+        return text
+
+    def _part(self, part) -> _PrintedPart:
+        lines, ops = self._part_lines(part.blocks)
+        made: list[tuple[str | None, _Line, int]] = []
+        for concatenation in part.concatenations:
+            always = all(concatenation.group in call for call in self.calls())
+            group = None if always else concatenation.group
+            if concatenation.title not in (line.target for _, line, _ in made):
+                made.append((group, _Line("comment", concatenation.title), 0))
+            code, cost = self.printer.concatenation(concatenation.refs)
+            made.append((group, _Line("assign", concatenation.name, code), cost))
+        guard = None if part.always else self.guard(part.groups)
+        return _PrintedPart(guard, lines, ops, made)
+
+    def _head(self) -> int:
+        """Joints, angles, sines and cosines, the tables cut, compound coefficients."""
+        program, printer, ops = self.program, self.printer, 0
+        code, cost = printer.joints(len(program.signature.joint_names))
+        self.head.append(_Line("assign", "joints", code))
+        ops += cost
+        made = program.concatenations
+        if any(not c.refs or any(ref.constant for ref in c.refs) for c in made):
+            self.head.append(_Line("assign", "batch", "joints.shape[1]"))
+        for index, name in program.joints:
+            code, cost = printer.joint_row(index)
+            self.head.append(_Line("assign", name, code))
+            ops += cost
+        if program.angles is not None:
+            rows = ", ".join(program.angles.labels)
+            self.head.append(_Line("comment", f"angles, row by row: {comment_text(rows)}"))
+            code, cost = printer.angles(program.angles)
+            self.head.append(_Line("assign", "angles", code))
+            code, trig_cost = printer.trig()
+            self.head.append(_Line("assign", "trig", code))
+            ops += cost + trig_cost
+        if program.prologue:
+            comment = "the tables cut into what the frame program reads"
+            self.head.append(_Line("comment", comment))
+        for statement in program.prologue:
+            line, cost = self._cut(statement)
+            self.head.append(line)
+            ops += cost
+        if program.scalars:
+            self.head.append(_Line("comment", "compound coefficients: general axes, mimic joints"))
+        for name, expression in program.scalars:
+            code, cost = printer.scalar(expression, program.symbol_names)
+            self.head.append(_Line("assign", name, code))
+            ops += cost
+        return ops
+
+    def _cut(self, statement: Split | View) -> tuple[_Line, int]:
+        if isinstance(statement, Split):
+            code, cost = self.printer.split(statement)
+            return _Line("unpack", list(statement.names), code), cost
+        code, cost = self.printer.view(statement)
+        return _Line("assign", statement.name, code), cost
+
+    def _part_lines(self, blocks) -> tuple[list[_Line], int]:
+        lines, ops = [], 0
+        names = self.program.symbol_names
+        for block in blocks:
+            lines.append(_Line("comment", comment_text(block.title)))
+            for statement in block.statements:
+                if not isinstance(statement, Assignment):
+                    line, cost = self._cut(statement)
+                    lines.append(line)
+                    ops += cost
+                    continue
+                code, cost = self.printer.combination(statement, names)
+                if len(statement.lanes) > 1:
+                    lines.append(_Line("comment", f"lanes: {', '.join(statement.lanes)}"))
+                lines.append(_Line("assign", statement.target, code))
+                ops += cost
+        return lines, ops
+
+
+def _defaults(lines: list[_Line]) -> list[str]:
+    """``a = b = None`` for the concatenations that ``lines`` make under a guard."""
+    names = [str(line.target) for line in lines if line.kind == "assign"]
+    return [f"    {' = '.join(names)} = None"] if names else []
+
+
+NAMESPACE_IMPORT = "import numpy as xp"
+"""The line of a runtime that imports its array namespace, which a backend may make its own."""
+
+
+def runtime_source(module: str, namespace: str | None, used: set[str]) -> str:
+    """What a generated module copies of a backend's runtime: its imports and the definitions the
+    module uses (``used`` names them), with those they use in turn, each as written with the
+    comments before it; ``namespace`` replaces the line that imports ``xp``."""
+    package, _, name = module.rpartition(".")
+    text = resources.files(package).joinpath(f"{name}.py").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    body = ast.parse(text).body[1:]  # below the docstring
+    defined = {_defined_name(node): node for node in body if _defined_name(node)}
+    wanted, stack = set(), [name for name in used if name in defined]
+    while stack:
+        found = stack.pop()
+        if found not in wanted:
+            wanted.add(found)
+            references = {n.id for n in ast.walk(defined[found]) if isinstance(n, ast.Name)}
+            stack += [name for name in references if name in defined]
+    referenced = used | {
+        n.id for found in wanted for n in ast.walk(defined[found]) if isinstance(n, ast.Name)
     }
+    imports: list[str] = []
+    definitions = []
+    previous = 0
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            if getattr(node, "module", None) == "__future__" or bound & referenced:
+                if imports and node.lineno > previous + 1:  # groups stay apart, as written
+                    imports.append("")
+                imports.append(lines[node.lineno - 1].split("  #")[0])
+                previous = node.lineno
+        elif _defined_name(node) in wanted:
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1
+            while start > 0 and lines[start - 1].startswith("#"):  # the comments that lead into it
+                start -= 1
+            definitions.append("\n".join(lines[start : node.end_lineno]))
+    if namespace is not None:
+        imports = [namespace if line.startswith(NAMESPACE_IMPORT) else line for line in imports]
+    return "\n".join(imports) + "\n\n" + "\n\n\n".join(definitions) + "\n"
 
 
-def jacobian_slots(program: Program) -> tuple[dict[int, int], bool]:
-    """Per pair of a tip and a motion, its slot: a pair of a tip and a column of q. Pairs share a
-    slot when a mimic joint and its source (or two mimic joints) are above one tip."""
-    slot_of_target: dict[tuple[int, int], int] = {}
-    slots = {}
-    for k, (t, _, column, _) in enumerate(program.motions.pairs):
-        slots[k] = slot_of_target.setdefault((t, column), len(slot_of_target))
-    return slots, len(slot_of_target) < len(slots)
-
-
-def _jacobian_is_dense(program: Program) -> bool:
-    """Whether the pairs' columns, rows first, already are the Jacobians' entries in order (one tip
-    with a column for every joint of q, in q's order): then nothing needs gathering."""
-    motions, n = program.motions, len(program.signature.joint_names)
-    return len(program.signature.tips) == 1 and [
-        column for _, _, column, _ in motions.pairs
-    ] == list(range(n))
-
-
-def _index_tables(program: Program, slots: dict[int, int], mimic: bool) -> dict[str, str]:
-    """Python literals of the module's index tables (see the templates for their shapes), with the
-    pairs' ``slots`` and whether any ``mimic`` pairs share one (from :func:`jacobian_slots`)."""
-    motions = program.motions
-    n, tips = len(program.signature.joint_names), len(program.signature.tips)
-    count = len(set(slots.values()))
-    target_slot = {(motions.pairs[k][0], motions.pairs[k][2]): slot for k, slot in slots.items()}
-    # Entry (t, r, column) of the Jacobians reads entry (r, slot) of the slots' columns, or the zero after them.
-    source = [
-        r * count + target_slot[(t, column)] if (t, column) in target_slot else 6 * count
-        for t in range(tips)
-        for r in range(6)
-        for column in range(n)
-    ]
-    return {
-        "motion_prismatic": _literal([int(p) for p in motions.prismatic]),
-        "pair_tip": _literal([t for t, _, _, _ in motions.pairs]),
-        "pair_motion": _literal([m for _, m, _, _ in motions.pairs]),
-        "pair_slot": _literal(list(slots.values()) if mimic else []),
-        "jacobian_source": _literal(source),
-        "pair_prismatic": _literal([int(motions.prismatic[m]) for _, m, _, _ in motions.pairs]),
-    }
-
-
-def _literal(value) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    return float_literal(value)
-
-
-def number_literal(value: sp.Expr) -> str:
-    """A SymPy number as Python source: an integer as such, anything else as :func:`float_literal`."""
-    return str(int(value)) if value.is_Integer else float_literal(float(value))
-
-
-def float_literal(value: float) -> str:
-    """A float as Python source that reads back bit for bit (``float("inf")`` for infinities)."""
-    if math.isinf(value):
-        return 'float("inf")' if value > 0 else '-float("inf")'
-    return repr(float(value) + 0.0)
-
-
-def unpack(names: list[str], value: Code, indent: int, width: int = LINE_WIDTH) -> str:
-    """The statement ``names..., = value``, the names wrapped in parentheses when the line is too long."""
-    pad = " " * indent
-    line = f"{pad}{', '.join(names)}, = {one_line(value)}"
-    if len(line) <= width:
-        return line
-    inner = listing(" " * (indent + 4), ", ".join(names), ",", width=width)
-    return f"{pad}(\n{inner}\n" + layout(value, indent, prefix=") = ", width=width)
-
-
-def listing(
-    prefix: str,
-    text: str,
-    suffix: str = "",
-    separator: str = ", ",
-    continuation: str | None = None,
-    width: int = LINE_WIDTH,
-) -> str:
-    """``prefix + text + suffix`` with ``text`` broken after each ``separator`` where a line would be
-    too long. Continuation lines start with ``continuation``, by default four spaces deeper than
-    ``prefix``; for a comment, pass ``"#   "`` (or the comment's indentation and that)."""
-    if continuation is None:
-        continuation = " " * (len(prefix) - len(prefix.lstrip()) + 4)
-    kept = separator.rstrip()
-    pieces = text.split(separator)
-    lines, current = [], prefix + pieces[0]
-    for k, piece in enumerate(pieces[1:], start=1):
-        tail = len(suffix) if k == len(pieces) - 1 else len(kept)
-        if len(current) + len(separator) + len(piece) + tail > width:
-            lines.append(current + kept)
-            current = continuation + piece
-        else:
-            current = f"{current}{separator}{piece}"
-    lines.append(current + suffix)
-    return "\n".join(lines)
+def _defined_name(node: ast.stmt) -> str | None:
+    """The name a top-level statement defines (a function, a class, one assigned name)."""
+    if isinstance(node, ast.FunctionDef | ast.ClassDef):
+        return node.name
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        return target.id if isinstance(target, ast.Name) else None
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id
+    return None
 
 
 def _template_folder():
-    """The installed ``symkin.templates`` package, or ``templates/`` beside the package in a source checkout."""
+    """The installed ``symkin.templates`` package, or ``templates/`` beside the package in a
+    source checkout."""
     try:
         return resources.files("symkin.templates")
     except ModuleNotFoundError:
         return resources.files("symkin").joinpath("..", "templates")
 
 
-def _environment() -> jinja2.Environment:
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     templates = _template_folder()
 
-    def load(name: str) -> str:
-        folder = templates
-        for part in name.split("/"):
-            folder = folder.joinpath(part)
-        return folder.read_text(encoding="utf-8")
+    def loader(*folder: str) -> jinja2.FunctionLoader:
+        def load(name: str) -> str | None:
+            path = templates
+            for part in (*folder, *name.split("/")):
+                path = path.joinpath(part)
+            return path.read_text(encoding="utf-8") if path.is_file() else None
 
+        return jinja2.FunctionLoader(load)
+
+    # A name is looked up in the backend's folders in order, then from the top ("common/…").
+    search = [loader(folder) for folder in folders]
     environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(load),
+        loader=jinja2.ChoiceLoader([*search, loader()]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -393,8 +475,10 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["literal"] = lambda value: ascii(str(value))
     environment.filters["comment"] = comment_text
-    environment.filters["float"] = float_literal
     environment.globals["layout"] = layout
-    environment.globals["unpack"] = unpack
     environment.globals["listing"] = listing
+    environment.globals["table_entry"] = table_entry
+    environment.globals["entry"] = doc_entry
+    environment.filters["float_literal"] = float_literal
+    environment.globals["group_constant"] = group_constant
     return environment

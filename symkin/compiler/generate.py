@@ -19,20 +19,24 @@ def generate(
     kinematics: Kinematics,
     options: EmitOptions = EmitOptions(),
     progress: Progress | None = None,
-    backend: str = "torch",
+    backend: str = backends.DEFAULT,
 ) -> str:
-    """The source of a standalone module for ``kinematics``: :func:`~symkin.compiler.lower.lower`, then
-    :func:`~symkin.compiler.emit.emit` with the named backend (``"torch"`` or ``"jax"``)."""
+    """The source of a standalone module for ``kinematics``: :func:`~symkin.compiler.lower.lower`,
+    then :func:`~symkin.compiler.emit.emit` with the named backend (see :mod:`symkin.backends`)."""
     report = progress or (lambda message: None)
     chosen = backends.backend(backend)
     program = lower(kinematics)
     lanes = sum(len(a.lanes) for a in program.assignments)
-    report(
-        f"lowered: {lanes} columns in {len(program.assignments)} tensor assignments, {len(program.motions.pairs)} tip-joint pairs"
-    )
+    assignments = len(program.assignments)
+    report(f"lowered: {lanes} columns in {assignments} assignments, {_count(program)}")
     source = emit(program, chosen, options)
     report(f"emitted a {chosen.library} module")
     return source
+
+
+def _count(program) -> str:
+    motions = len(program.motions.joint_names)
+    return f"{motions} moving joint{'' if motions == 1 else 's'}"
 
 
 def load_module(source: str, name: str | None = None) -> types.ModuleType:

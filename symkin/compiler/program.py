@@ -1,8 +1,8 @@
-"""The program a backend prints: named column tensors, views, tables and outputs.
+"""The program a backend prints: named column tensors, views, tables, and each output's tables.
 
 Nothing here knows a tensor library; :mod:`symkin.compiler.lower` makes a program from the column
-program of :mod:`symkin.compiler.derive`, and a backend's printer and template print it. The program
-computes, over a batch of B configurations:
+program, and a backend's printer and templates print it. The **frame program** computes, over a
+batch of B configurations:
 
 - the angle table, ``angles`` (rows, B), from the joint values ``joints`` (n, B), and the sines
   and cosines of its rows, ``trig`` (2·rows, B): sines first;
@@ -11,7 +11,12 @@ computes, over a batch of B configurations:
   a number, or a number times a scalar name: a row of ``trig`` or ``joints``, a compound
   coefficient ``k…``, or, for L > 1, a view of L rows of a table (one per lane);
 - views: lanes of a column tensor, or rows of a table, given a name where they are first needed;
-- the outputs: every tip's columns, and every moving joint's axis and origin.
+- concatenations: the roots of each group (the tips' columns, the joints' axes and origins, an
+  output's points), each a (4, K, B) tensor.
+
+Statements are laid out in parts; a part runs for the calls whose wanted groups it serves (a
+forward pass skips what only Jacobians need). Each output kind's tables (:mod:`symkin.compiler.
+tables`) say how its functions turn the concatenations into results.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symkin.compiler.derive import Signature
+from symkin.compiler.column_program import Signature
+from symkin.compiler.tables import MotionTables, OutputTables
 
-Lanes = tuple[float, float, float, float]
+Components = tuple[float, float, float, float]
+"""The x, y, z, w of a constant column, in float64."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ Statement = Assignment | View | Split
 
 @dataclass(frozen=True)
 class Block:
-    """The statements made while crossing some joints (``title`` says which), or at tips."""
+    """The statements made while crossing some joints (``title`` says which), or at outputs."""
 
     title: str
     statements: tuple[Statement, ...]
@@ -84,6 +91,28 @@ class Block:
     @property
     def assignments(self) -> tuple[Assignment, ...]:
         return tuple(s for s in self.statements if isinstance(s, Assignment))
+
+
+@dataclass(frozen=True)
+class Concatenation:
+    """``name``: the columns ``refs`` side by side, a (4, K, B) tensor; made when ``group`` is
+    wanted."""
+
+    name: str
+    title: str
+    group: str
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Statements that the same calls need: run when the call wants a group of ``groups`` (always,
+    when every call does), then the concatenations whose columns are all made by now."""
+
+    groups: tuple[str, ...]
+    always: bool
+    blocks: tuple[Block, ...]
+    concatenations: tuple[Concatenation, ...]
 
 
 @dataclass(frozen=True)
@@ -102,76 +131,73 @@ class AngleTable:
 
 
 @dataclass(frozen=True)
-class MotionTables:
-    """Index tables of the moving joints (M of them, in program order) and their pairs with tips.
-
-    Attributes:
-        joint_names: the moving joint of each motion.
-        prismatic: per motion, whether it slides (else it turns).
-        q_map: (M × n): motion m's rate per unit rate of q column i (mimic multiplier, −1 when
-            crossed upward, −1 when its axis is stored negated).
-        subtree: (M × T): 1 where the motion moves the tip.
-        pairs: per (tip, motion) pair: ``(tip, motion, q column, scale)``, scale as in ``q_map``.
-    """
-
-    joint_names: tuple[str, ...]
-    prismatic: tuple[bool, ...]
-    q_map: tuple[tuple[float, ...], ...]
-    subtree: tuple[tuple[float, ...], ...]
-    pairs: tuple[tuple[int, int, int, float], ...]
-
-
-@dataclass(frozen=True)
 class Program:
-    """The straight-line program a backend prints: poses of every tip, and joint axes and origins.
+    """The straight-line program a backend prints, and the tables of each output.
 
     Attributes:
         signature: robot, base, tips, joints and limits.
+        groups: the names of the groups of roots, in bit order (bit k is 2**k).
+        returns: the concatenations' names, in the order the frame program returns them.
         joints: ``(row, name)`` of the joint rows used directly as coefficients (prismatic joints).
         angles: the angle table, None when there is no angle.
         scalars: ``(name, expression)`` compound coefficients, in joint, sine and cosine names.
-        constants: ``(name, lanes)`` constant columns, in table order (``"_"`` for columns only
-            read as lanes of several).
+        constants: ``(name, components)`` constant columns, in table order (``"_"`` for columns
+            only read as lanes of several).
         lane_scales: per-lane numbers, in table order: rows of them scale packed terms.
         prologue: the tables cut into what the frame program reads: single sines and cosines
             (``s1``, ``c23``), rows of several (one per lane), constant columns, lane scales.
-        pose_blocks: the statements the poses need.
-        motion_blocks: the statements only the joint axes and origins need.
-        pose_columns: per tip its rotation columns 0, 1, 2 and its origin, flattened.
-        axes, origins: per motion, its axis and its origin.
-        motions: the index tables of the Jacobian and the backward.
+        parts: the frame program's statements, in the order they run.
+        motions: the moving joints, for every Jacobian.
+        outputs: each output kind's tables (:mod:`symkin.compiler.tables`), in output order.
         symbol_names: the identifier of every scalar symbol used in coefficients.
     """
 
     signature: Signature
+    groups: tuple[str, ...]
+    returns: tuple[str, ...]
     joints: tuple[tuple[int, str], ...]
     angles: AngleTable | None
     scalars: tuple[tuple[str, sp.Expr], ...]
-    constants: tuple[tuple[str, Lanes], ...]
+    constants: tuple[tuple[str, Components], ...]
     lane_scales: tuple[float, ...]
     prologue: tuple[Split | View, ...]
-    pose_blocks: tuple[Block, ...]
-    motion_blocks: tuple[Block, ...]
-    pose_columns: tuple[Ref, ...]
-    axes: tuple[Ref, ...]
-    origins: tuple[Ref, ...]
+    parts: tuple[Part, ...]
     motions: MotionTables
+    outputs: tuple[OutputTables, ...]
     symbol_names: dict[sp.Symbol, str]
 
     @property
-    def assignments(self) -> tuple[Assignment, ...]:
-        """Every assignment, pose part first."""
-        return tuple(
-            a for block in (*self.pose_blocks, *self.motion_blocks) for a in block.assignments
-        )
+    def blocks(self) -> tuple[Block, ...]:
+        return tuple(block for part in self.parts for block in part.blocks)
 
-    def lane_operations(self, motions: bool) -> int:
-        """Multiplications and additions per configuration on the 4-lane columns of the frame program
-        (with ``motions``, including what only the joint axes and origins need)."""
-        blocks = (*self.pose_blocks, *self.motion_blocks) if motions else self.pose_blocks
+    @property
+    def assignments(self) -> tuple[Assignment, ...]:
+        """Every assignment, in program order."""
+        return tuple(a for block in self.blocks for a in block.assignments)
+
+    @property
+    def concatenations(self) -> tuple[Concatenation, ...]:
+        """Every concatenation, in group order: what the frame program returns."""
+        made = [c for part in self.parts for c in part.concatenations]
+        return tuple(sorted(made, key=lambda c: self.returns.index(c.name)))
+
+    def concatenation(self, name: str) -> Concatenation:
+        return next(c for c in self.concatenations if c.name == name)
+
+    def runs(self, part: Part, wanted: tuple[str, ...]) -> bool:
+        """Whether ``part`` runs in a call wanting the groups ``wanted``."""
+        return part.always or any(group in wanted for group in part.groups)
+
+    def lane_operations(self, wanted: tuple[str, ...]) -> int:
+        """Multiplications and additions per configuration on the 4-lane columns of the frame
+        program, in a call wanting the groups ``wanted``."""
         count = 0
-        for assignment in (a for block in blocks for a in block.assignments):
-            for k, (coefficient, _) in enumerate(assignment.terms):
-                number, symbol = coefficient.as_coeff_Mul()
-                count += len(assignment.lanes) * ((symbol != 1) + (number not in (1, -1)) + (k > 0))
+        for part in self.parts:
+            if not self.runs(part, wanted):
+                continue
+            for assignment in (a for block in part.blocks for a in block.assignments):
+                for k, (coefficient, _) in enumerate(assignment.terms):
+                    number, symbol = coefficient.as_coeff_Mul()
+                    ops = (symbol != 1) + (number not in (1, -1)) + (k > 0)
+                    count += len(assignment.lanes) * ops
         return 4 * count

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symkin.compiler.derive import Kinematics
+from symkin.compiler.column_program import Kinematics
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,9 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from symkin.model.robot import (
-    Quaternion,
-    RobotModel,
-    Rotation,
-    Translation,
-    default_tips,
-    quarter_turns,
-)
+from symkin.model.placement import Quaternion, Rotation, Translation
+from symkin.model.robot import RobotModel, default_tips
+from symkin.model.rotations import quarter_turns
 from symkin.names import comment_text
 
 

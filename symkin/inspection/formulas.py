@@ -16,7 +16,7 @@ from fractions import Fraction
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from symkin.compiler.derive import Kinematics
+from symkin.compiler.column_program import Kinematics
 from symkin.errors import SymkinError
 from symkin.inspection.describe import shown as _shown
 from symkin.names import comment_text, joint_label, sanitize, unique_name

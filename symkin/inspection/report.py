@@ -12,7 +12,8 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from symkin.compiler.derive import Kinematics, derive
+from symkin.compiler.column_program import Kinematics
+from symkin.compiler.derive import derive
 from symkin.compiler.generate import generate, load_module, module_class
 from symkin.compiler.lower import lower
 from symkin.errors import SymkinError
@@ -135,11 +136,13 @@ def _markdown(
 def _generated_cost(kinematics: Kinematics) -> str:
     program = lower(kinematics)
     terms = sum(len(a.terms) for a in program.assignments)
+    lanes = program.lane_operations(("poses", "motions"))
+    pairs = sum(len(output.pairs.motions) for output in program.outputs if output.kind == "poses")
     return (
         "The generated module evaluates the same kinematics column by column: "
         f"{len(program.assignments)} assignments of 4-lane columns ({terms} terms, "
-        f"{program.lane_operations(motions=True):,} lane operations per configuration), "
-        f"then every Jacobian from {len(program.motions.pairs)} pairs of a tip and a joint above it."
+        f"{lanes:,} lane operations per configuration), "
+        f"then every Jacobian from {pairs} pairs of a tip and a joint above it."
     )
 
 

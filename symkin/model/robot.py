@@ -15,92 +15,16 @@ from functools import cached_property
 from typing import Literal
 
 from symkin.errors import SymkinError
+from symkin.model.placement import Quaternion, Step, Translation
 
 JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
 JOINT_TYPES: tuple[str, ...] = ("revolute", "continuous", "prismatic", "fixed")
-Axis = Literal["x", "y", "z"]
 
-
-@dataclass(frozen=True)
-class Translation:
-    """A translation by ``xyz`` (metres), expressed in the current frame."""
-
-    xyz: tuple[float, float, float]
-
-
-@dataclass(frozen=True)
-class Rotation:
-    """A rotation by ``angle`` (radians) about the current frame's ``axis``."""
-
-    axis: Axis
-    angle: float
-
-
-@dataclass(frozen=True)
-class Quaternion:
-    """A rotation by the quaternion ``wxyz`` (w first; normalised where it is used), as MJCF gives them."""
-
-    wxyz: tuple[float, float, float, float]
-
-    def matrix(self) -> tuple[tuple[float, ...], ...]:
-        """The rotation matrix, in float64; within 1e-10 of a signed permutation (a rotation by
-        quarter turns), exactly that permutation."""
-        norm = math.sqrt(sum(v * v for v in self.wxyz))
-        w, x, y, z = (v / norm for v in self.wxyz)
-        rows = (
-            (1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
-            (2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
-            (2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
-        )
-        if all(abs(v - round(v)) <= RIGHT_ANGLE_TOLERANCE for row in rows for v in row):
-            return tuple(tuple(float(round(v)) + 0.0 for v in row) for row in rows)
-        return rows
-
-
-Step = Translation | Rotation | Quaternion
-"""One elementary step of a fixed placement."""
+ALL_LEAVES = "all-leaves"
+"""As ``tips``: every leaf link below the base, those rigidly fixed to it included."""
 
 _LINKS_SHOWN = 12
 """How many link names an unknown-link error lists."""
-
-RIGHT_ANGLE_TOLERANCE = 1e-10
-"""An angle this close to k·π/2 is taken as exactly k·π/2. 1e-10 rad moves a point 1 m away by
-1e-10 m, far below the 1e-9 agreement with Pinocchio, and catches the usual spellings
-(1.57079632679, 3.14159265359) but not 1.5708."""
-
-
-def quarter_turns(angle: float) -> int | None:
-    """k if ``angle`` is k·π/2 within :data:`RIGHT_ANGLE_TOLERANCE`, else None."""
-    k = round(angle / (math.pi / 2))
-    return k if abs(angle - k * math.pi / 2) <= RIGHT_ANGLE_TOLERANCE else None
-
-
-QUARTER_TURN_COS_SIN = ((1, 0), (0, 1), (-1, 0), (0, -1))
-"""(cos, sin) of k·π/2, indexed by k mod 4."""
-
-
-def urdf_placement(
-    xyz: tuple[float, float, float], rpy: tuple[float, float, float]
-) -> tuple[Step, ...]:
-    """The steps of a URDF ``<origin>``: translate, then yaw about z, pitch about y, roll about x.
-
-    This is URDF's fixed-axis roll-pitch-yaw, ``R = Rz(yaw)·Ry(pitch)·Rx(roll)``.
-    Zero steps are dropped, so the identity placement is the empty tuple.
-    """
-    roll, pitch, yaw = rpy
-    steps: list[Step] = [
-        Translation(xyz),
-        Rotation("z", yaw),
-        Rotation("y", pitch),
-        Rotation("x", roll),
-    ]
-    return tuple(s for s in steps if not _is_identity(s))
-
-
-def _is_identity(step: Step) -> bool:
-    if isinstance(step, Translation):
-        return step.xyz == (0.0, 0.0, 0.0)
-    return step.angle == 0.0
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symkin.errors import SymkinError, read_input
-from symkin.model.robot import (
-    Joint,
-    RobotModel,
+from symkin.model.placement import (
+    Placement,
     Rotation,
     Step,
     Translation,
-    build_model,
-    urdf_placement,
+    without_identity_steps,
 )
+from symkin.model.robot import Joint, RobotModel, build_model
 
 CONVENTIONS = ("standard", "modified")
 _JOINT_FIELDS = {"name", "type", "a", "alpha", "d", "theta", "lower", "upper"}
@@ -53,14 +52,6 @@ class DHRow:
     name: str | None = None
     lower: float = -math.inf
     upper: float = math.inf
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A fixed transform in URDF terms: translate by ``xyz``, then fixed-axis roll, pitch, yaw ``rpy``."""
-
-    xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def dh_model(
@@ -94,7 +85,7 @@ def dh_model(
     pending: tuple[Step, ...] = base_steps
     for i, (row, joint_name) in enumerate(zip(table, names)):
         if convention == "modified":
-            origin = pending + _steps(
+            origin = pending + without_identity_steps(
                 (
                     Rotation("x", row.alpha),
                     Translation((row.a, 0.0, 0.0)),
@@ -105,7 +96,7 @@ def dh_model(
             pending = ()
         else:
             origin = pending
-            pending = _steps(
+            pending = without_identity_steps(
                 (
                     Rotation("z", row.theta),
                     Translation((0.0, 0.0, row.d)),
@@ -213,9 +204,8 @@ def _placement_steps(placement: Placement | Mapping | None, key: str) -> tuple[S
             _triple(placement.get("xyz", (0.0, 0.0, 0.0)), f"[{key}] xyz"),
             _triple(placement.get("rpy", (0.0, 0.0, 0.0)), f"[{key}] rpy"),
         )
-    return urdf_placement(
-        _triple(placement.xyz, f"[{key}] xyz"), _triple(placement.rpy, f"[{key}] rpy")
-    )
+    checked = Placement(_triple(placement.xyz, f"[{key}] xyz"), _triple(placement.rpy, f"[{key}] rpy"))
+    return checked.steps()
 
 
 def _triple(value, what: str) -> tuple[float, float, float]:
@@ -240,12 +230,6 @@ def _limit(value, what: str) -> float:
     return float(value)
 
 
-def _steps(steps: tuple[Step, ...]) -> tuple[Step, ...]:
-    return tuple(
-        s
-        for s in steps
-        if (s.angle != 0.0 if isinstance(s, Rotation) else s.xyz != (0.0, 0.0, 0.0))
-    )
 
 
 def _no_unknown_fields(table: Mapping, known: set[str], where: str) -> None:

@@ -65,17 +65,15 @@ def resolve_robot_path(spelling: str) -> Path:
     return path
 
 
-def load(
-    path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None
-) -> RobotModel:
+def load(path: str | os.PathLike[str], notes: Notes | None = None) -> RobotModel:
     """Load a robot: a URDF file, an MJCF file (through the ``mujoco`` package), or a
-    Denavit–Hartenberg table in a ``.toml`` file.
+    Denavit–Hartenberg table in a ``.toml`` file, each with its reader's defaults (for options,
+    call the reader: :func:`~symkin.readers.mjcf.load_mjcf` couples joints).
 
     ``path`` may also be ``example-robot-data:RELATIVE/PATH`` (see :data:`EXAMPLE_ROBOT_DATA`).
-    ``couple_joints``: MJCF joint equalities that are linear become mimic joints (see
-    :func:`~symkin.readers.mjcf.load_mjcf`). ``notes`` receives what was read with a remark (an ignored
-    element, a harmless defect); by default each is a :class:`SymkinNote` warning. Errors are
-    :class:`SymkinError` naming the file as it was spelled.
+    ``notes`` receives what was read with a remark (an ignored element, a harmless defect); by
+    default each is a :class:`SymkinNote` warning. Errors are :class:`SymkinError` naming the file
+    as it was spelled.
     """
     spelling = os.fspath(path)
     sink = notes or warn_note
@@ -84,7 +82,7 @@ def load(
         if resolved.suffix.lower() == ".toml":
             return load_dh(resolved)
         if is_mjcf(read_input(resolved)):
-            return load_mjcf(resolved, couple_joints, sink)
+            return load_mjcf(resolved, notes=sink)
         return load_urdf(resolved, sink)
     except SymkinError as error:
         raise SymkinError(error.message, spelling) from None

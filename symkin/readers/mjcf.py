@@ -30,7 +30,8 @@ import os
 from pathlib import Path
 
 from symkin.errors import Notes, SymkinError
-from symkin.model.robot import Joint, Mimic, Quaternion, RobotModel, Step, Translation, build_model
+from symkin.model.placement import Quaternion, Step, Translation, without_identity_steps
+from symkin.model.robot import Joint, Mimic, RobotModel, build_model
 
 # mjtJoint and mjtEq values, as MuJoCo numbers them.
 _FREE, _BALL, _SLIDE, _HINGE = 0, 1, 2, 3
@@ -280,14 +281,14 @@ def _placement(position, quaternion) -> tuple[Step, ...]:
 
 
 def _clean(steps: list[Step]) -> tuple[Step, ...]:
-    """The steps with consecutive translations added up and zero ones dropped."""
+    """The steps with consecutive translations added up and identity steps dropped."""
     merged: list[Step] = []
     for step in steps:
         if isinstance(step, Translation) and merged and isinstance(merged[-1], Translation):
             merged[-1] = Translation(_sum(merged[-1].xyz, step.xyz))
         else:
             merged.append(step)
-    return tuple(s for s in merged if not (isinstance(s, Translation) and s.xyz == (0.0, 0.0, 0.0)))
+    return without_identity_steps(merged)
 
 
 def _unit(vector) -> tuple[float, float, float]:

@@ -18,21 +18,10 @@ from pathlib import Path
 from lxml import etree
 
 from symkin.errors import Notes, SymkinError, read_input, warn_note
-from symkin.model.robot import (
-    JOINT_TYPES,
-    QUARTER_TURN_COS_SIN,
-    Joint,
-    Mimic,
-    Quaternion,
-    RobotModel,
-    Rotation,
-    Step,
-    Translation,
-    build_model,
-    planar_joints,
-    quarter_turns,
-    urdf_placement,
-)
+from symkin.model.placement import Step, transform, urdf_placement
+from symkin.model.robot import JOINT_TYPES, Joint, Mimic, RobotModel, build_model, planar_joints
+from symkin.model.rotations import matrix_rpy
+from symkin.names import unique_name
 
 _XACRO_NAMESPACES = ("http://www.ros.org/wiki/xacro", "http://ros.org/wiki/xacro")
 _URDF_TYPES = (*JOINT_TYPES, "planar", "floating")
@@ -360,12 +349,12 @@ def to_urdf(model: RobotModel) -> str:
     robot.append(etree.Comment(" Written by symkin convert: kinematics only. "))
     if model.floating:
         # The free body hangs from a world link by a floating joint, as Pinocchio and ROS expect.
-        world = _unused("world", set(model.links))
+        world = unique_name("world", set(model.links))
         etree.SubElement(robot, "link", name=world)
         joint = etree.SubElement(
             robot,
             "joint",
-            name=_unused(f"{model.root}_floating", {j.name for j in model.joints}),
+            name=unique_name(f"{model.root}_floating", {j.name for j in model.joints}),
             type="floating",
         )
         etree.SubElement(joint, "parent", link=world)
@@ -450,13 +439,6 @@ def _planar_groups(model: RobotModel) -> dict[str, tuple[Joint, Joint, Joint]]:
     return groups
 
 
-def _unused(name: str, taken: set[str]) -> str:
-    candidate, suffix = name, 2
-    while candidate in taken:
-        candidate, suffix = f"{name}_{suffix}", suffix + 1
-    return candidate
-
-
 def _numbers(values) -> str:
     return " ".join(repr(float(v) + 0.0) for v in values)
 
@@ -465,35 +447,5 @@ def _xyz_rpy(
     steps: tuple[Step, ...],
 ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """One translation and URDF rpy (R = Rz(yaw)·Ry(pitch)·Rx(roll)) for a sequence of steps."""
-    R = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
-    t = [0.0, 0.0, 0.0]
-    for step in steps:
-        if isinstance(step, Translation):
-            t = [t[i] + sum(R[i][k] * step.xyz[k] for k in range(3)) for i in range(3)]
-        elif isinstance(step, (Rotation, Quaternion)):
-            E = (
-                _elementary(step)
-                if isinstance(step, Rotation)
-                else [list(row) for row in step.matrix()]
-            )
-            R = [[sum(R[i][k] * E[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
-    pitch = math.atan2(-R[2][0], math.hypot(R[0][0], R[1][0]))
-    if math.hypot(R[0][0], R[1][0]) > 1e-12:
-        roll, yaw = math.atan2(R[2][1], R[2][2]), math.atan2(R[1][0], R[0][0])
-    else:  # gimbal lock: only roll - yaw (or roll + yaw) is defined; put it all in roll
-        roll, yaw = math.atan2(-R[1][2], R[1][1]), 0.0
-    return (t[0], t[1], t[2]), (roll, pitch, yaw)
-
-
-def _elementary(step: Rotation) -> list[list[float]]:
-    k = quarter_turns(step.angle)
-    c, s = (
-        QUARTER_TURN_COS_SIN[k % 4]
-        if k is not None
-        else (math.cos(step.angle), math.sin(step.angle))
-    )
-    return {
-        "x": [[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]],
-        "y": [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]],
-        "z": [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]],
-    }[step.axis]
+    R, t = transform(steps)
+    return t, matrix_rpy(R)

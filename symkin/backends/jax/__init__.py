@@ -1,14 +1,15 @@
-"""The JAX backend: pure functions that import only ``jax`` and ``jax.numpy`` (``templates/jax/``)."""
+"""The JAX backend: pure functions that import only ``jax.numpy`` (``templates/jax/``), printed
+and run by what it shares with NumPy (:mod:`symkin.backends.array_api`)."""
 
+from symkin.backends.array_api.printer import ArrayPrinter
 from symkin.compiler.emit import Backend
-
-from .printer import JaxPrinter
 
 BACKEND = Backend(
     name="jax",
-    template="jax/module.py.jinja",
-    printer=JaxPrinter(),
+    printer=ArrayPrinter(),
     library="jax",
-    # q to joint rows, the angle table, sin, cos, the constants and the outputs' concatenation.
-    fixed_operations=6,
+    templates=("jax", "functional"),
+    runtime="symkin.backends.array_api.runtime",
+    namespace="import jax.numpy as xp",
+    file_suffix="_jax",
 )

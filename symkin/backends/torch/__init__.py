@@ -1,15 +1,14 @@
 """The PyTorch backend: a ``torch.nn.Module`` that imports only ``torch`` (``templates/torch/``)."""
 
+from symkin.backends.torch.printer import TorchPrinter
 from symkin.compiler.emit import Backend
-
-from .printer import TorchPrinter
 
 BACKEND = Backend(
     name="torch",
-    template="torch/module.py.jinja",
     printer=TorchPrinter(),
     library="torch",
-    # q to joint rows, the angle table, sin, cos and their concatenation, the constants' unbind and
-    # the outputs' concatenation.
-    fixed_operations=7,
+    templates=("torch",),
+    runtime="symkin.backends.torch.runtime",
+    closed_form_gradients=True,
+    reserved=("torch",),
 )

@@ -9,11 +9,55 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symkin.compiler.emit import Call, Code, Infix, ListLiteral, number_literal, one_line
-from symkin.compiler.program import Assignment, Ref, Split
+from symkin.compiler.layout import (
+    Call,
+    Code,
+    Infix,
+    ListLiteral,
+    number_literal,
+    one_line,
+    slice_code,
+)
+from symkin.compiler.program import AngleTable, Assignment, Ref, Split, View
 
 
 class TorchPrinter:
+    def joints(self, count: int) -> tuple[Code, int]:
+        # q.reshape(-1, n).mT, or for no joints new_zeros: see the runtime.
+        return f"_joint_rows(q, {count})", 2 if count else 1
+
+    def joint_row(self, index: int) -> tuple[Code, int]:
+        return f"joints[{index}]", 1
+
+    def angles(self, table: AngleTable) -> tuple[Code, int]:
+        if table.source == "map":
+            if table.offsets:
+                return "torch.addmm(angle_offsets, angle_map, joints)", 1
+            return "angle_map @ joints", 1
+        if table.source == "joints":
+            rows, ops = "joints", 0
+        else:
+            rows, ops = slice_code("joints", 0, *table.source), 1
+        return (f"{rows} + angle_offsets", ops + 1) if table.offsets else (rows, ops)
+
+    def trig(self) -> tuple[Code, int]:
+        return "torch.cat([torch.sin(angles), torch.cos(angles)])", 3
+
+    def view(self, view: View) -> tuple[Code, int]:
+        return slice_code(view.base, view.axis, view.start, view.stop, view.step), 1
+
+    def concatenation(self, refs: tuple[Ref, ...]) -> tuple[Code, int]:
+        if not refs:
+            return "joints.new_zeros(4, 0, batch)", 1
+        pieces = [self._piece(ref) for ref in refs]
+        items = ListLiteral(tuple(code for code, _ in pieces))
+        return Call("torch.cat", (items, "1")), 1 + sum(ops for _, ops in pieces)
+
+    def _piece(self, ref: Ref) -> tuple[str, int]:
+        if ref.constant:
+            return f"{ref.name}.expand(-1, -1, batch)", 1
+        return (f"-{ref.name}", 1) if ref.negated else (ref.name, 0)
+
     def combination(self, assignment: Assignment, names: dict[sp.Symbol, str]) -> tuple[Code, int]:
         """``Σ coefficient · source``, starting from a free term (coefficient 1) when there is one."""
         terms = sorted(
@@ -46,15 +90,9 @@ class TorchPrinter:
         printer = _ScalarPrinter(names)
         return printer(expression), printer.ops
 
-    def output(self, ref: Ref) -> str:
-        if ref.constant:
-            return f"{ref.name}.expand(-1, -1, batch)"
-        return f"-{ref.name}" if ref.negated else ref.name
-
-    def split(self, split: Split) -> Code:
-        return Call(
-            f"{split.base}.split", (ListLiteral(tuple(map(str, split.sizes))), str(split.axis))
-        )
+    def split(self, split: Split) -> tuple[Code, int]:
+        sizes = ListLiteral(tuple(map(str, split.sizes)))
+        return Call(f"{split.base}.split", (sizes, str(split.axis))), 1
 
 
 class _ScalarPrinter:
@@ -140,3 +178,4 @@ def _accumulation_order(term: sp.Expr) -> tuple[bool, bool, bool]:
     """Start a sum with a plain positive tensor term if there is one; constants go last."""
     coefficient, _ = _coefficient_and_factors(term)
     return (term.is_Number, coefficient not in (1, -1), term.could_extract_minus_sign())
+

@@ -1,0 +1,122 @@
+"""What a compiled module computes, as data: the output kinds.
+
+Each kind says what it needs located in the column program: a **frame** (three rotation columns
+and an origin) or only a **point** (an origin), each with the motions above it, which the
+Jacobians are made of. :func:`~symkin.compiler.derive.derive` locates them; the lowering builds
+each kind's tables (:mod:`symkin.compiler.tables`); every backend prints each kind through a
+template fragment of its own (``templates/<backend>/<kind>.py.jinja``). docs/architecture.md says
+how to add a kind.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from symkin.errors import SymkinError
+from symkin.model.placement import Placement
+
+
+@dataclass(frozen=True)
+class Pose:
+    """The pose ``X_base_frame`` of a link or site, optionally moved by a fixed ``offset``, and its
+    geometric Jacobian: a tip of the module (``forward``, ``jacobian``, ``forward_and_jacobian``).
+
+    Attributes:
+        link: the link (or MJCF site) the frame is fixed to.
+        offset: the frame's placement relative to the link (metres, radians).
+        name: what the module calls the tip; default the link's name.
+    """
+
+    link: str
+    offset: Placement = Placement()
+    name: str | None = None
+
+    kind: ClassVar[str] = "poses"
+    rotation: ClassVar[bool] = True
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.link
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return (self.link,)
+
+
+@dataclass(frozen=True)
+class Point:
+    """A point fixed to a link: its position in the base frame, without rotation, and its Jacobian
+    (the module's ``points`` and ``points_jacobian``, one row per point).
+
+    Attributes:
+        link: the link the point is fixed to.
+        offset: the point in the link's frame (metres).
+        name: what the module calls the point; default the link's name.
+    """
+
+    link: str
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    name: str | None = None
+
+    kind: ClassVar[str] = "points"
+    rotation: ClassVar[bool] = False
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.link
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return (self.link,)
+
+
+@dataclass(frozen=True)
+class WeightedPoints:
+    """Points fixed to links, with non-negative weights: their weighted mean in the base frame and
+    its Jacobian. The centre of mass is the links' centres of mass weighted by their masses
+    (:func:`~symkin.model.inertia.center_of_mass_points`).
+
+    The module gets ``<name>(q)`` → (..., 3), ``<name>_jacobian(q)`` → (..., 3, n), and the sum of
+    the weights as the attribute ``<total>``. Points fixed to one rigid body are merged into one.
+
+    Attributes:
+        name: the function's name, a Python identifier (``center_of_mass``).
+        points: the points.
+        weights: one per point (kilograms for a centre of mass).
+        total: the name of the module attribute holding the sum of the weights (``mass``).
+    """
+
+    name: str
+    points: tuple[Point, ...]
+    weights: tuple[float, ...]
+    total: str = "total_weight"
+
+    kind: ClassVar[str] = "weighted_points"
+    rotation: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        for identifier in (self.name, self.total):
+            if not identifier.isidentifier() or not identifier.isascii():
+                raise SymkinError(f"{identifier!r} is not a Python identifier")
+        if len(self.points) != len(self.weights):
+            raise SymkinError(
+                f"{self.name}: {len(self.points)} points but {len(self.weights)} weights"
+            )
+        if not all(math.isfinite(weight) and weight >= 0 for weight in self.weights):
+            raise SymkinError(f"{self.name}: a weight is negative or not finite")
+        if not any(weight > 0 for weight in self.weights):
+            raise SymkinError(f"{self.name}: no point has a positive weight")
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return tuple(point.link for point in self.points)
+
+
+Output = Pose | Point | WeightedPoints
+"""An output kind."""
