@@ -13,11 +13,11 @@ and batch size:
   users must do for a tree);
 - compiled forward (arms): ``torch.compile`` of both.
 
-Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster),
-then codegen time, import time, the generated program's size and the closed form's operation
-count, then batched IK on 1,000 reachable Panda targets (against pytorch_kinematics) and whole-body IK
-on G1 with a floating base. One torch thread unless --threads.
-The full run takes about 4 minutes on a 2-core CPU, --quick about 20 s.
+Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster), then
+codegen time, import time, the generated program's size and the closed form's operation count, then
+batched IK on 1,000 reachable Panda targets (against pytorch_kinematics) and whole-body IK on G1
+with a floating base. One torch thread unless --threads. The full run takes about 4 minutes on a
+2-core CPU, --quick about 20 s.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ ROBOTS = [
 
 
 class Peer:
-    """pytorch_kinematics on the same robot; its q has our joints, plus mimic joints it treats as free."""
+    """pytorch_kinematics on the same robot; its q has our joints, plus mimic joints it treats as
+    free."""
 
     def __init__(self, robot: Robot, ours: torch.nn.Module) -> None:
         import pytorch_kinematics as pk
@@ -120,7 +121,10 @@ class Peer:
         return torch.stack([frames[tip].get_matrix() for tip in self.tips], 1)
 
     def jacobians(self, q: torch.Tensor) -> list[torch.Tensor]:
-        return [s.jacobian(q[:, columns]) for s, columns in zip(self.serial, self.serial_columns)]
+        return [
+            s.jacobian(q[:, columns])
+            for s, columns in zip(self.serial, self.serial_columns, strict=True)
+        ]
 
 
 def compile_symkin(robot: Robot) -> tuple[torch.nn.Module, dict]:
@@ -154,7 +158,7 @@ def median_times(
     samples: list[list[float]] = [[] for _ in functions]
     started = time.perf_counter()
     while len(samples[0]) < min_rounds or time.perf_counter() - started < budget_s:
-        for f, times in zip(functions, samples):
+        for f, times in zip(functions, samples, strict=True):
             t0 = time.perf_counter()
             f()
             times.append(time.perf_counter() - t0)
@@ -195,11 +199,14 @@ def check_agreement(ours: torch.nn.Module, peer: Peer, q: torch.Tensor) -> None:
     q_peer = peer.q(q)
     pose_error = (pose_ours - peer.poses(q_peer)).abs().max().item()
     jacobian_error = 0.0
-    for t, (jacobian, columns) in enumerate(zip(peer.jacobians(q_peer), peer.serial_columns)):
+    for t, (jacobian, columns) in enumerate(
+        zip(peer.jacobians(q_peer), peer.serial_columns, strict=True)
+    ):
         # Their chain's columns, summed into ours: a mimic joint's column adds to its source's.
         expected = jacobian @ peer.map[:, columns].T
         jacobian_error = max(jacobian_error, (jacobian_ours[:, t] - expected).abs().max().item())
-    # pytorch_kinematics parses a URDF into float32 tensors; .to(float64) keeps those rounded constants (~1e-7 m).
+    # pytorch_kinematics parses a URDF into float32 tensors; .to(float64) keeps those rounded
+    # constants (~1e-7 m).
     tolerance = 1e-6 if q.dtype == torch.float64 else 1e-4
     assert pose_error < tolerance and jacobian_error < tolerance, (pose_error, jacobian_error)
 
@@ -268,15 +275,17 @@ def ik_comparison(repeats: int = 3) -> list[str]:
             rates.append(run())
             times.append(time.perf_counter() - started)
         lines.append(
-            f"| {solver} | {setting} | {statistics.mean(rates) * 100:.1f}% | {statistics.median(times):.2f} |"
+            f"| {solver} | {setting} | {statistics.mean(rates) * 100:.1f}% | "
+            f"{statistics.median(times):.2f} |"
         )
         print(lines[-1], flush=True)
     return lines
 
 
 def whole_body_ik(repeats: int = 1) -> list[str]:
-    """symkin.solve_ik on G1 with a floating base: both feet (full poses) and both hands, 1,000 targets made
-    from random configurations and random base poses (positions within ±1 m, any orientation), float32."""
+    """symkin.solve_ik on G1 with a floating base: both feet (full poses) and both hands, 1,000
+    targets made from random configurations and random base poses (positions within ±1 m, any
+    orientation), float32."""
     tips = (
         "left_ankle_roll_link",
         "right_ankle_roll_link",
@@ -360,10 +369,13 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     peer_version = getattr(pytorch_kinematics, "__version__", "0.10")
     lines = [
-        f"symkin {symkin.__version__} vs pytorch_kinematics {peer_version}, torch {torch.__version__}, "
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), {time.strftime('%Y-%m-%d')}",
+        f"symkin {symkin.__version__} vs pytorch_kinematics {peer_version}, torch "
+        f"{torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), "
+        f"{time.strftime('%Y-%m-%d')}",
         "",
-        "Median microseconds per call; ratio = pytorch_kinematics / symkin (higher: symkin faster).",
+        "Median microseconds per call; ratio = pytorch_kinematics / symkin (higher: symkin "
+        "faster).",
         "",
         "| robot | device | dtype | workload | batch | symkin µs | pk µs | ratio |",
         "|---|---|---|---|---|---|---|---|",
@@ -399,18 +411,21 @@ def main() -> None:
                         )
                         line = (
                             f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
-                            f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | {theirs_s / ours_s:.1f}× |"
+                            f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | "
+                            f"{theirs_s / ours_s:.1f}× |"
                         )
                         lines.append(line)
                         print(line, flush=True)
     lines += [
         "",
-        "| robot | codegen s | import ms | column assignments | lane operations | closed form after CSE |",
+        "| robot | codegen s | import ms | column assignments | lane operations | closed form "
+        "after CSE |",
         "|---|---|---|---|---|---|",
     ]
     for label, f in facts_by_robot.items():
         lines.append(
-            f"| {label} | {f['codegen_s']:.2f} | {f['import_s'] * 1e3:.0f} | {f['assignments']} | {f['lanes']:,} | "
+            f"| {label} | {f['codegen_s']:.2f} | {f['import_s'] * 1e3:.0f} | {f['assignments']} | "
+            f"{f['lanes']:,} | "
             f"{f['closed_form'].arithmetic:,} ({f['closed_form']}) |"
         )
     print("\n".join(lines[-2 - len(facts_by_robot) :]), flush=True)

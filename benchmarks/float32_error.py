@@ -47,7 +47,8 @@ def main() -> None:
     for label, path, _ in ROBOTS:
         position, rotation, jacobian = worst_errors(path)
         print(
-            f"| {label} | {position * 1e6:.2f} µm | {math.degrees(rotation) * 3600:.2f} arcsec ({rotation:.1e} rad) | {jacobian:.1e} |",
+            f"| {label} | {position * 1e6:.2f} µm | {math.degrees(rotation) * 3600:.2f} arcsec "
+            f"({rotation:.1e} rad) | {jacobian:.1e} |",
             flush=True,
         )
 

@@ -79,7 +79,8 @@ def main() -> None:
     robots = [ROBOTS[0], ROBOTS[2]]
     batches = (1, 1000) if arguments.quick else (1, 1000, 100_000)
     print(
-        f"# jax {jax.__version__}, torch {torch.__version__}, {platform.processor() or platform.machine()}, one thread, float32"
+        f"# jax {jax.__version__}, torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, one thread, float32"
     )
     for robot in robots:
         torch_module, jax_module = modules(robot.path, robot.tips, robot.base)
@@ -103,15 +104,17 @@ def main() -> None:
                 expected = eager[name](q).detach().numpy()
                 np.testing.assert_allclose(check, expected, atol=2e-4, rtol=0)
 
-                def run_jax(f=ours_jax[name]):
-                    jax.block_until_ready(f(q_jax))
+                def run_jax(f=ours_jax[name], x=q_jax):
+                    jax.block_until_ready(f(x))
 
                 times = median_times(
-                    [run_jax, lambda f=eager[name]: f(q), lambda f=compiled[name]: f(q)], budget
+                    [run_jax, lambda f=eager[name], x=q: f(x), lambda f=compiled[name], x=q: f(x)],
+                    budget,
                 )
                 jax_us, eager_us, compiled_us = (t * 1e6 for t in times)
                 print(
-                    f"| {name} | {batch:,} | {jax_us:,.0f} | {eager_us:,.0f} | {compiled_us:,.0f} | {jit_s:.2f} |",
+                    f"| {name} | {batch:,} | {jax_us:,.0f} | {eager_us:,.0f} | {compiled_us:,.0f} "
+                    f"| {jit_s:.2f} |",
                     flush=True,
                 )
 

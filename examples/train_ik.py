@@ -25,7 +25,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def compile_panda() -> torch.nn.Module:
-    """The Panda, base to panda_hand_tcp: from example-robot-data if installed, else examples/panda.urdf."""
+    """The Panda, base to panda_hand_tcp: from example-robot-data if installed, else
+    examples/panda.urdf."""
     try:
         robot = symkin.load("example-robot-data:panda_description/urdf/panda.urdf")
     except symkin.SymkinError:
@@ -115,7 +116,7 @@ def plot(history: list[tuple[int, float]], rotation_weight: float, path: Path) -
     except ImportError:
         print("matplotlib is not installed: no training curve (pip install 'symkin[report]')")
         return
-    steps, losses = zip(*history)
+    steps, losses = zip(*history, strict=True)
     figure, axes = plt.subplots(figsize=(6, 3.5))
     axes.semilogy(steps, losses, linewidth=0.8)
     axes.set_xlabel("step")

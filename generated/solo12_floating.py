@@ -253,16 +253,20 @@ def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"the batch shapes of {shapes} do not broadcast") from None
     if base.shape[-1] != 7:
         return base
-    w, x, y, z = _unit_quaternion(base[..., 3:]).unbind(-1)
-    px, py, pz = base[..., :3].unbind(-1)
-    zero, one = torch.zeros_like(w), torch.ones_like(w)
+    top = torch.cat([_quaternion_matrix(base[..., 3:]), base[..., :3, None]], -1)
+    bottom = base.new_tensor((0.0, 0.0, 0.0, 1.0)).expand(base.shape[:-1] + (1, 4))
+    return torch.cat([top, bottom], -2)
+
+
+def _quaternion_matrix(quaternion: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) of quaternions (..., 4), (w, x, y, z), normalised first."""
+    w, x, y, z = _unit_quaternion(quaternion).unbind(-1)
     entries = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y), px,
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x), py,
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y), pz,
-        zero, zero, zero, one,
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
     ]  # fmt: skip
-    return torch.stack(entries, -1).unflatten(-1, (4, 4))
+    return torch.stack(entries, -1).unflatten(-1, (3, 3))
 
 
 def _unit_quaternion(quaternion: torch.Tensor) -> torch.Tensor:

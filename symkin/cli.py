@@ -273,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("symkin: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # Whoever read stdout stopped (`symkin show … | head`): not an error, and nothing left to say.
+        # Whoever read stdout stopped (`symkin show … | head`): not an error, and nothing left to
+        # say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 

@@ -12,7 +12,7 @@ class KinematicsModule(Protocol):
     Arrays are ``torch.Tensor`` or ``jax.Array``; shapes for T tips and n actuated joints (a module
     with one tip leaves out the T axis):
 
-    - ``forward(q)``: q ``(..., n)`` → poses ``X_base_tip`` ``(..., T, 4, 4)``, homogeneous, base frame;
+    - ``forward(q)``: q ``(..., n)`` → poses ``X_base_tip`` ``(..., T, 4, 4)``, base frame;
     - ``jacobian(q)``: ``(..., T, 6, n)`` geometric Jacobians, rows [v; ω] in base-frame axes;
     - ``forward_and_jacobian(q)``: both, computed together.
 

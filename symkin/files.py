@@ -21,7 +21,7 @@ STDOUT = "-"
 
 
 def output_path(spelling: str | None, default_name: str) -> Path | None:
-    """Where ``-o spelling`` writes (None: standard output); ``default_name`` when nothing is given."""
+    """Where ``-o spelling`` writes (None: standard output); ``default_name`` if none is given."""
     if spelling == STDOUT:
         return None
     if spelling is None:
@@ -33,7 +33,8 @@ def output_path(spelling: str | None, default_name: str) -> Path | None:
 
 
 def write_output(spelling: str | None, default_name: str, text: str) -> str:
-    """Write ``text`` where ``-o spelling`` says (see the module docstring); returns what was written, for messages."""
+    """Write ``text`` where ``-o spelling`` says (see the module docstring); returns what was
+    written, for messages."""
     path = output_path(spelling, default_name)
     if path is None:
         sys.stdout.write(text)

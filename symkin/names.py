@@ -12,8 +12,8 @@ IDENTIFIER_LENGTH = 40
 
 
 def sanitize(name: str) -> str:
-    """An ASCII identifier fragment for ``name``: accents dropped, other characters replaced by ``_``,
-    at most :data:`IDENTIFIER_LENGTH` characters."""
+    """An ASCII identifier fragment for ``name``: accents dropped, other characters replaced by
+    ``_``, at most :data:`IDENTIFIER_LENGTH` characters."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     fragment = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_")[:IDENTIFIER_LENGTH].rstrip("_")
     return fragment or "link"

@@ -1,4 +1,5 @@
-"""Shared test helpers: compiling robots into live modules, an independent Pinocchio oracle, sampling."""
+"""Shared test helpers: compiling robots into live modules, an independent Pinocchio oracle,
+sampling."""
 
 from __future__ import annotations
 
@@ -16,6 +17,48 @@ ROBOTS = Path(sysconfig.get_paths()["purelib"]) / "cmeel.prefix/share/example-ro
 REPO = Path(__file__).resolve().parent.parent
 
 
+# (file, tips, base): arms, continuous and prismatic joints, mimic joints, trees, a non-root base.
+PINOCCHIO_CASES = [
+    ("panda_description/urdf/panda.urdf", ("panda_hand_tcp",), None),
+    (
+        "panda_description/urdf/panda.urdf",
+        None,
+        None,
+    ),  # every leaf: hand and both fingers (one mimics)
+    ("ur_description/urdf/ur5_robot.urdf", ("tool0",), "base_link"),
+    ("kinova_description/robots/kinova.urdf", None, None),  # continuous joints
+    (
+        "tiago_description/robots/tiago_no_hand.urdf",
+        ("arm_tool_link", "head_2_link"),
+        None,
+    ),  # prismatic torso
+    (
+        "talos_data/robots/talos_left_arm.urdf",
+        None,
+        None,
+    ),  # gripper mimic joints, multipliers and offsets
+    ("baxter_description/urdf/baxter.urdf", ("left_gripper", "right_gripper"), None),
+    ("allegro_hand_description/urdf/allegro_right_hand.urdf", None, None),  # four-finger tree
+    ("solo_description/robots/solo12.urdf", None, None),  # four legs
+    ("xarm_description/urdf/xarm7.urdf", None, None),
+    ("z1_description/urdf/z1.urdf", None, None),
+    ("so_arm_description/urdf/so100.urdf", None, None),
+    (
+        "g1_description/urdf/g1_29dof_rev_1_0.urdf",
+        ("left_ankle_roll_link", "right_wrist_yaw_link"),
+        "pelvis",
+    ),
+    (
+        "pr2_description/urdf/pr2.urdf",
+        ("r_gripper_tool_frame",),
+        "torso_lift_link",
+    ),  # base below the root
+    ("g1_description/urdf/g1_29dof_rev_1_0.urdf", None, None),  # 29-DOF humanoid, every leaf
+    ("talos_data/robots/talos_full_v2.urdf", None, None),  # humanoid with 12 mimic gripper joints
+    ("tiago_description/robots/tiago_dual.urdf", None, None),  # 101 joints, 31 moving leaves
+]
+
+
 def robot_file(relative: str) -> Path:
     path = ROBOTS / relative
     assert path.is_file(), f"example-robot-data is not installed or lacks {relative}"
@@ -23,24 +66,43 @@ def robot_file(relative: str) -> Path:
 
 
 def compile_model(
-    model: symkin.RobotModel, tips=None, base=None, floating_base=None
+    model: symkin.RobotModel, tips=None, base=None, floating_base=None, outputs=()
 ) -> torch.nn.Module:
-    """An instance of the module symkin generates for ``model``, in float64 (the oracles' precision)."""
-    source = symkin.generate(
-        symkin.derive(model, tuple(tips) if tips else None, base, floating_base)
-    )
-    return symkin.module_class(symkin.load_module(source))().double()
+    """A new instance of the module symkin generates for ``model``, in float64 (the oracles'
+    precision); default tips without a note."""
+    return _module_class(model, tips, base, floating_base, outputs)().double()
+
+
+def compile_file(
+    path: str,
+    tips: tuple[str, ...] | None = None,
+    base: str | None = None,
+    floating_base=None,
+    outputs=(),
+) -> torch.nn.Module:
+    """A new instance (a test may change it) of the module compiled once for the file."""
+    return _file_class(path, tips, base, floating_base, outputs)().double()
 
 
 @functools.cache
-def compile_file(
-    path: str, tips: tuple[str, ...] | None = None, base: str | None = None, floating_base=None
-) -> torch.nn.Module:
-    return compile_model(symkin.load(path), tips, base, floating_base)
+def _file_class(path: str, tips, base, floating_base, outputs) -> type:
+    return _module_class(symkin.load(path), tips, base, floating_base, outputs)
+
+
+def _module_class(model, tips, base, floating_base, outputs) -> type:
+    kinematics = symkin.derive(
+        model, tuple(tips) if tips else None, base, floating_base, outputs, notes=_quiet
+    )
+    return symkin.module_class(symkin.load_module(symkin.generate(kinematics)))
+
+
+def _quiet(message: str) -> None:
+    """Notes are for people; the tests check them where they mean to."""
 
 
 def random_base_poses(count: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
-    """(count, 7) base poses: positions within a metre, quaternions (w, x, y, z) of random norm (not unit)."""
+    """(count, 7) base poses: positions within a metre, quaternions (w, x, y, z) of random norm (not
+    unit)."""
     generator = torch.Generator().manual_seed(seed)
     position = torch.rand(count, 3, generator=generator, dtype=dtype) * 2 - 1
     quaternion = torch.randn(count, 4, generator=generator, dtype=dtype)
@@ -84,10 +146,21 @@ class PinocchioOracle:
         try:
             self.model = pin.buildModelFromXML(text, *root, mimic=True)
         except ValueError:
-            # Pinocchio's mimic support needs the source joint above the mimic joint (Talos' grippers are not):
-            # load mimic joints as free joints and drive them from the file's <mimic> tags here instead.
+            # Pinocchio's mimic support needs the source joint above the mimic joint (Talos'
+            # grippers are not):
+            # load mimic joints as free joints and drive them from the file's <mimic> tags here
+            # instead.
             self.model = pin.buildModelFromXML(text, *root)
             self.mimics = _mimic_tags(text)
+        self.data = self.model.createData()
+
+    def add_frame(self, name: str, link: str, xyz=(0.0, 0.0, 0.0)) -> None:
+        """A frame ``name`` fixed to ``link`` at ``xyz`` in the link's frame."""
+        pin = self.pin
+        parent = self.model.frames[self.model.getFrameId(link)]
+        placement = parent.placement * pin.SE3(np.eye(3), np.asarray(xyz, dtype=float))
+        frame = pin.Frame(name, parent.parentJoint, placement, pin.FrameType.OP_FRAME)
+        self.model.addFrame(frame)
         self.data = self.model.createData()
 
     def _source(self, name: str) -> tuple[str, float, float]:
@@ -105,7 +178,7 @@ class PinocchioOracle:
     ) -> np.ndarray:
         model = self.model
         q_pin = self.pin.neutral(model)
-        value = dict(zip(joint_names, q))
+        value = dict(zip(joint_names, q, strict=True))
         first = 1
         if self.free_flyer:
             quaternion = base_pose[3:] / np.linalg.norm(
@@ -126,7 +199,7 @@ class PinocchioOracle:
         return q_pin
 
     def __call__(self, joint_names, tips, base, q: np.ndarray, base_pose: np.ndarray | None = None):
-        """(T, 4, 4) poses and (T, 6, n) (free flyer: (T, 6, 6 + n)) Jacobians of ``tips`` at one q."""
+        """(T, 4, 4) poses and (T, 6, n) Jacobians (free flyer: (T, 6, 6 + n)) of ``tips`` at q."""
         pin, model, data = self.pin, self.model, self.data
         pin.computeJointJacobians(model, data, self._pin_q(joint_names, q, base_pose))
         pin.updateFramePlacements(model, data)
@@ -152,7 +225,8 @@ class PinocchioOracle:
             else:
                 X_world_tip = data.oMf[tip_frame]
                 poses.append(X_world_base.actInv(X_world_tip).homogeneous)
-                # The tip's twist relative to the base frame held fixed: subtract the base's velocity
+                # The tip's twist relative to the base frame held fixed: subtract the base's
+                # velocity
                 # field at the tip's origin, then turn the rows into base axes.
                 lever = X_world_tip.translation - X_world_base.translation
                 linear = J_world[:3] - J_world_base[:3] + np.cross(lever, J_world_base[3:], axis=0)
@@ -167,7 +241,8 @@ class PinocchioOracle:
                     continue
                 source, multiplier, _ = self._source(model.names[joint_id])
                 if source not in column_of:
-                    # A joint above both frames moves them together: its relative column is zero up to rounding.
+                    # A joint above both frames moves them together: its relative column is zero up
+                    # to rounding.
                     assert np.abs(J[:, model.idx_vs[joint_id]]).max() < 1e-12, model.names[joint_id]
                     continue
                 jacobian[:, shift + column_of[source]] += multiplier * J[:, model.idx_vs[joint_id]]
@@ -176,7 +251,8 @@ class PinocchioOracle:
 
 
 def _mimic_tags(urdf_text: str) -> dict[str, tuple[str, float, float]]:
-    """{joint: (source, multiplier, offset)} from the URDF's <mimic> tags, read with the standard library."""
+    """{joint: (source, multiplier, offset)} from the URDF's <mimic> tags, read with the standard
+    library."""
     import xml.etree.ElementTree as ElementTree
 
     tags = {}

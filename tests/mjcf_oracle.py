@@ -1,4 +1,5 @@
-"""MuJoCo as the oracle for MJCF files: world poses and Jacobians of bodies and sites, mapped to symkin's q."""
+"""MuJoCo as the oracle for MJCF files: world poses and Jacobians of bodies and sites, mapped to
+symkin's q."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ FREE, HINGE, SLIDE = 0, 3, 2
 
 
 class MujocoOracle:
-    """``mj_forward`` poses (xpos/xmat, site_xpos/site_xmat) and ``mj_jacBody``/``mj_jacSite`` Jacobians.
+    """``mj_forward`` poses (xpos/xmat, site_xpos/site_xmat) and ``mj_jacBody``/``mj_jacSite``
+    Jacobians.
 
     A free joint's qpos is (position, quaternion w first), like symkin's base pose; its qvel is the
     linear velocity in world axes and the angular velocity in body axes, so its linear columns are
@@ -48,7 +50,7 @@ class MujocoOracle:
         """(T, 4, 4) world poses and (T, 6, [6 +] n) Jacobians at one q (and base pose)."""
         m, d, mujoco = self.model, self.data, self.mujoco
         d.qpos[:] = m.qpos0
-        for name, value in zip(joint_names, q):
+        for name, value in zip(joint_names, q, strict=True):
             joint = self._id(mujoco.mjtObj.mjOBJ_JOINT, name, "joint")
             d.qpos[m.jnt_qposadr[joint]] = value
         free = [j for j in range(m.njnt) if m.jnt_type[j] == FREE]

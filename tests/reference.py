@@ -1,4 +1,5 @@
-"""An independent numeric kinematics: a joint spec rendered to URDF text, and FK by plain 4×4 products.
+"""An independent numeric kinematics: a joint spec rendered to URDF text, and FK by plain 4×4
+products.
 
 Nothing here uses symkin: the spec is the ground truth both for the URDF that
 symkin parses and for the numbers it must reproduce.
@@ -45,7 +46,8 @@ def urdf_text(name: str, links: list[str], joints: list[JointSpec]) -> str:
         if j.mimic is not None:
             source, multiplier, offset = j.mimic
             lines.append(
-                f'    <mimic joint={quoteattr(source)} multiplier="{multiplier!r}" offset="{offset!r}"/>'
+                f"    <mimic joint={quoteattr(source)} "
+                f'multiplier="{multiplier!r}" offset="{offset!r}"/>'
             )
         lines.append("  </joint>")
     lines.append("</robot>")
@@ -77,9 +79,10 @@ def origin_matrix(xyz, rpy) -> np.ndarray:
 def joint_values(
     joints: list[JointSpec], q_names: tuple[str, ...], q: np.ndarray
 ) -> dict[str, object]:
-    """Each moving joint's value: a number, or (x, y, θ) for a planar joint (q names ``P:x``, ``P:y``, ``P:theta``)."""
+    """Each moving joint's value: a number, or (x, y, θ) for a planar joint (q names ``P:x``,
+    ``P:y``, ``P:theta``)."""
     by_name = {j.name: j for j in joints}
-    given = dict(zip(q_names, q))
+    given = dict(zip(q_names, q, strict=True))
 
     def value(name: str):
         joint = by_name[name]

@@ -23,4 +23,3 @@ def backend(name: str):
     if name not in NAMES:
         raise SymkinError(f"unknown backend {name!r} (expected one of {', '.join(NAMES)})")
     return importlib.import_module(f"symkin.backends.{name}").BACKEND
-

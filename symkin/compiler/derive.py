@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -113,8 +114,8 @@ def _tip_poses(
     return tuple(Pose(tip) for tip in tips or ())
 
 
-Rot = sp.Matrix  # 3×3, exact
-Vec = sp.Matrix  # 3×1, exact
+Rot: TypeAlias = sp.Matrix  # 3×3, exact
+Vec: TypeAlias = sp.Matrix  # 3×1, exact
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,9 @@ class _Deriver:
     def _locate(self, request: Output) -> tuple[Located, ...]:
         if isinstance(request, Pose):
             frame = self._frame(request.link).placed(request.offset.steps())
-            return (Located(request.label, self._frame_columns(frame, request.label), frame.motions),)
+            return (
+                Located(request.label, self._frame_columns(frame, request.label), frame.motions),
+            )
         if isinstance(request, Point):
             frame = self._frame(request.link)
             point = self._point(frame, _exact_vector(request.offset), request.label, "p")
@@ -201,7 +204,7 @@ class _Deriver:
         return self._weighted_points(request)
 
     def _weighted_points(self, request: WeightedPoints) -> tuple[Located, ...]:
-        """One point per rigid body: the weighted mean of its points (float64), with their weight."""
+        """One point per rigid body: the weighted mean of its points (float64) and their weight."""
         bodies: dict[tuple, tuple[_Frame, str, list[tuple[float, list[float]]]]] = {}
         for point, weight in zip(request.points, request.weights, strict=True):
             if weight == 0:
@@ -217,8 +220,8 @@ class _Deriver:
             total = sum(weight for weight, _ in weighted)
             mean = [sum(w * x[k] for w, x in weighted) / total for k in range(3)]
             moving = _Frame(frame.columns, frame.origin, sp.eye(3), sp.zeros(3, 1), frame.motions)
-            point = self._point(moving, _exact_vector(mean), link, "mean")
-            located.append(Located(link, (point,), frame.motions, total))
+            index = self._point(moving, _exact_vector(mean), link, "mean")
+            located.append(Located(link, (index,), frame.motions, total))
         return tuple(located)
 
     def _frame(self, link: str) -> _Frame:
@@ -233,7 +236,8 @@ class _Deriver:
         self.joint = None
         return self.frames[link]
 
-    # --- vectors -------------------------------------------------------------------------------------
+    # --- vectors
+    # -------------------------------------------------------------------------------------
 
     def _constant(self, components: Sequence[object], frame: str, quantity: str) -> int:
         x, y, z, w = (_integral_exact(sp.sympify(v)) for v in components)
@@ -244,8 +248,8 @@ class _Deriver:
         return self.constants[exact]
 
     def _combination(self, terms: list[tuple[sp.Expr, int]], frame: str, quantity: str) -> int:
-        """The vector ``Σ coefficient · vectors[source]``: constants folded exactly, and a single unit
-        term the vector it names."""
+        """The vector ``Σ coefficient · vectors[source]``: constants folded exactly, and a single
+        unit term the vector it names."""
         on_constants: dict[sp.Expr, list[tuple[sp.Expr, int]]] = {}
         moving: list[tuple[sp.Expr, int]] = []
         for coefficient, source in terms:
@@ -312,13 +316,15 @@ class _Deriver:
         (point,) = self._combine(frame.columns, translation, name, quantity, offset=frame.origin)
         return point
 
-    # --- frames --------------------------------------------------------------------------------------
+    # --- frames
+    # --------------------------------------------------------------------------------------
 
     def _cross_joint(self, frame: _Frame, step: PathStep) -> _Frame:
         """The frame on the other side of ``step.joint``."""
         joint = step.joint
         if step.upward:
-            # X_parent = X_child · motion⁻¹ · origin⁻¹: the motion first, then the inverted placement.
+            # X_parent = X_child · motion⁻¹ · origin⁻¹: the motion first, then the inverted
+            # placement.
             inverse = _invert(*_compose(sp.eye(3), sp.zeros(3, 1), joint.origin))
             if not joint.moves:
                 return frame.then(*inverse)
@@ -333,7 +339,8 @@ class _Deriver:
         """Apply ``joint``'s motion at ``frame`` (its inverse when ``upward``).
 
         Going down, ``frame`` is the joint's frame (the parent's with the joint's placement) and the
-        result is the child link's; going up, ``frame`` is the child link's and the result the joint's.
+        result is the child link's; going up, ``frame`` is the child link's and the result the
+        joint's.
         """
         sign = -1 if upward else 1
         before, after = (joint.child, joint.name) if upward else (joint.name, joint.child)
@@ -342,13 +349,18 @@ class _Deriver:
         source = self.q[self.column[resolved.source]]
         value = sign * (_exact(resolved.multiplier) * source + _exact(resolved.offset))
         revolute = joint.type in ("revolute", "continuous")
-        # A revolute joint turns about the origin it shares with the child link: name the point after the link.
+        # A revolute joint turns about the origin it shares with the child link: name the point
+        # after the link.
         origin_frame = joint.child if revolute or upward else joint.name
         (origin,) = self._combine(
             frame.columns, frame.pending_translation, origin_frame, "p", offset=frame.origin
         )
         turn = frame.turn
-        if revolute and turn is not None and _same_direction(frame.pending_rotation * axis, turn.axis):
+        if (
+            revolute
+            and turn is not None
+            and _same_direction(frame.pending_rotation * axis, turn.axis)
+        ):
             # Parallel axes: Rot(k, θp)·C·Rot(k', θ) = (R·C)·Rot(k', θp + θ) when C·k' = k, so the
             # rotation is built from the angle sum: cos(q2 + q3), the textbook c23.
             columns = self._combine(turn.columns, frame.pending_rotation, before, "R")
@@ -449,7 +461,8 @@ def _compose(R: Rot, t: Vec, steps: tuple[Step, ...]) -> tuple[Rot, Vec]:
             R = R * sp.Matrix(axis_rotation(UNIT_AXES[step.axis], cos, sin))
         elif isinstance(step, Quaternion):
             R = R * _exact_rotation(step.matrix())
-    # Folding can land on a whole number (cos²+sin² of π/4 gives 1.0): make it exact, so 1.0*x prints as x.
+    # Folding can land on a whole number (cos²+sin² of π/4 gives 1.0): make it exact, so 1.0*x
+    # prints as x.
     return R.applyfunc(_integral_exact), t.applyfunc(_integral_exact)
 
 
@@ -465,4 +478,3 @@ def _invert(R: Rot, t: Vec) -> tuple[Rot, Vec]:
 
 def _integral_exact(value: sp.Expr) -> sp.Expr:
     return sp.Integer(int(value)) if value.is_Float and float(value).is_integer() else value
-

@@ -139,8 +139,9 @@ def check_class_name(name: str, reserved: tuple[str, ...] = ()) -> str:
     return name
 
 
-def emit(program: Program, backend: Backend, options: EmitOptions = EmitOptions()) -> str:
+def emit(program: Program, backend: Backend, options: EmitOptions | None = None) -> str:
     """The source of a module computing ``program`` with ``backend``."""
+    options = options or EmitOptions()
     signature = program.signature
     class_name = options.class_name or default_class_name(signature.robot_name)
     frames = _FrameProgram(program, backend.printer)
@@ -182,7 +183,9 @@ def module_tables(program: Program, gradients: bool) -> dict[str, Table]:
     for output in program.outputs:
         for name, table in output.tables(program.motions, joints).items():
             if name in tables:  # shared by several outputs: only-gradient if it is for all
-                table = Table(table.values, table.kind, table.shape, table.gradient and tables[name].gradient)
+                table = Table(
+                    table.values, table.kind, table.shape, table.gradient and tables[name].gradient
+                )
             tables[name] = table
     return {name: table for name, table in tables.items() if gradients or not table.gradient}
 

@@ -1,4 +1,4 @@
-"""From kinematics to a usable module: lower and emit its source, then load the source as a module."""
+"""From kinematics to a usable module: lower and emit its source, then load it as a module."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ Progress = Callable[[str], None]
 
 def generate(
     kinematics: Kinematics,
-    options: EmitOptions = EmitOptions(),
+    options: EmitOptions | None = None,
     progress: Progress | None = None,
     backend: str = backends.DEFAULT,
 ) -> str:
@@ -29,7 +29,7 @@ def generate(
     lanes = sum(len(a.lanes) for a in program.assignments)
     assignments = len(program.assignments)
     report(f"lowered: {lanes} columns in {assignments} assignments, {_count(program)}")
-    source = emit(program, chosen, options)
+    source = emit(program, chosen, options or EmitOptions())
     report(f"emitted a {chosen.library} module")
     return source
 

@@ -70,8 +70,8 @@ def layout(code: Code, indent: int, prefix: str = "", width: int = LINE_WIDTH) -
         together = " " * (indent + 4) + ", ".join(one_line(a) for a in code.arguments)
         if len(together) <= width:
             return "\n".join([f"{pad}{prefix}{code.function}(", together, f"{pad})"])
-        inner = [layout(argument, indent + 4, width=width - 1) + "," for argument in code.arguments]
-        return "\n".join([f"{pad}{prefix}{code.function}(", *inner, f"{pad})"])
+        arguments = [layout(a, indent + 4, width=width - 1) + "," for a in code.arguments]
+        return "\n".join([f"{pad}{prefix}{code.function}(", *arguments, f"{pad})"])
     together = " " * (indent + 4) + one_line(code)
     if len(together) <= width:
         return "\n".join([f"{pad}{prefix}(", together, f"{pad})"])
@@ -99,8 +99,8 @@ def listing(
     continuation: str | None = None,
     width: int = LINE_WIDTH,
 ) -> str:
-    """``prefix + text + suffix`` with ``text`` broken after each ``separator`` where a line would be
-    too long. Continuation lines start with ``continuation``, by default four spaces deeper than
+    """``prefix + text + suffix`` with ``text`` broken after each ``separator`` where a line would
+    be too long. Continuation lines start with ``continuation``, by default four spaces deeper than
     ``prefix``; for a comment, pass ``"#   "`` (or the comment's indentation and that)."""
     return pack(prefix, text.split(separator), suffix, separator, continuation, width)
 
@@ -164,7 +164,9 @@ def table_entry(name: str, values: list, indent: int = 4, width: int = LINE_WIDT
         return line
     if not values or not isinstance(values[0], list):
         return listing(f"{pad}{ascii(name)}: [", ", ".join(map(literal, values)), "],", width=width)
-    rows = [listing(f"{pad}    [", ", ".join(map(literal, row)), "],", width=width) for row in values]
+    rows = [
+        listing(f"{pad}    [", ", ".join(map(literal, row)), "],", width=width) for row in values
+    ]
     return "\n".join([f"{pad}{ascii(name)}: [", *rows, f"{pad}],"])
 
 
@@ -188,7 +190,7 @@ def slice_code(base: str, axis: int, start: int, stop: int, step: int = 1) -> st
 
 
 def number_literal(value: sp.Expr) -> str:
-    """A SymPy number as Python source: an integer as such, anything else as :func:`float_literal`."""
+    """A SymPy number as Python source: an integer as such, else as :func:`float_literal`."""
     return str(int(value)) if value.is_Integer else float_literal(float(value))
 
 

@@ -185,7 +185,7 @@ class Naming:
         return f"{motion.joint} ({kind}): {motion.parent} -> {motion.child}"
 
     def _resolve(self, index: int) -> Assignment | None:
-        """Record vector ``index`` as a constant, a (negated) alias, or a new assignment (returned)."""
+        """Record vector ``index``: a constant, a (negated) alias, or a new assignment."""
         vector = self.vectors[index]
         if vector.constant is not None:
             x, y, z, w = (float(v) for v in vector.constant)
@@ -307,7 +307,7 @@ def _angles(coefficients: Iterable[sp.Expr], q: tuple[sp.Symbol, ...]) -> tuple[
 
 
 def _angle_label(angle: sp.Expr, q: tuple[sp.Symbol, ...], position: int) -> str:
-    """What follows ``s``/``c`` in the names of the angle's sine and cosine: ``23`` or ``_angle8``."""
+    """What follows ``s``/``c`` in the names of the angle's sine and cosine: ``23``, ``_angle8``."""
     return joint_label(angle, q, "_") or f"_angle{position + 1}"
 
 
@@ -337,6 +337,6 @@ def _coefficient_cse(
 
 
 def _is_simple(coefficient: sp.Expr) -> bool:
-    """A number, or a number times a single symbol: a coefficient printed without an op of its own."""
+    """A number, or a number times one symbol: a coefficient printed without an op of its own."""
     _, rest = coefficient.as_coeff_Mul()
     return rest == 1 or rest.is_Symbol

@@ -10,6 +10,7 @@ negated angle, ``sin(−q) = −sin q``. Nothing is computed differently.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -92,9 +93,7 @@ class _Packer:
         self.names |= {s: s.name for s, _ in named.scalars}
         self.names |= {s: s.name for s in named.trig}
         self.taken: set[str] = set(self.names.values()) | set(named.constants)
-        self.taken |= {
-            a.target for part in named.parts for _, block in part.blocks for a in block
-        }
+        self.taken |= {a.target for part in named.parts for _, block in part.blocks for a in block}
         self.lane_of: dict[str, tuple[str, int]] = {}  # a vector's name -> (tensor, lane)
         self.width: dict[str, int] = {}
         self.views: dict[tuple, str] = {}
@@ -310,14 +309,14 @@ class _Packer:
         plan = self._plan(lanes)
         signs = self._sine_signs(lanes)
         assert plan is not None and signs is not None
-        terms = [(self._coefficient(term, signs), self._source(term, len(lanes))) for term in plan]
+        packed = [(self._coefficient(term, signs), self._source(term, len(lanes))) for term in plan]
         target = unique_name(f"{lanes[0].target}_lanes{len(lanes)}", self.taken)
         self.taken.add(target)
         self.width[target] = len(lanes)
         for k, a in enumerate(lanes):
             self.lane_of[a.target] = (target, k)
             self.lane_name[(target, k)] = a.target
-        return Assignment(target, tuple(terms), tuple(a.target for a in lanes))
+        return Assignment(target, tuple(packed), tuple(a.target for a in lanes))
 
     def _source(self, term: _TermPlan, count: int) -> str:
         source = term.source
@@ -403,7 +402,9 @@ class _Packer:
 
     def _outputs(self, refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
         """Outputs as pieces to concatenate: runs of consecutive lanes of one tensor, one view."""
-        pieces: list[tuple[str, int, int, bool, bool]] = []  # tensor, start, stop, negated, constant
+        pieces: list[
+            tuple[str, int, int, bool, bool]
+        ] = []  # tensor, start, stop, negated, constant
         for ref in refs:
             if ref.constant:
                 pieces.append((ref.name, 0, 1, ref.negated, True))
@@ -459,7 +460,7 @@ class _Packer:
         return tuple(statements)
 
     def _lane_label(self, angle: sp.Expr) -> str:
-        """How a lane's angle reads in a slice's name: ``1``, ``m7`` (for −q7), ``4_5`` (q4 + q5)."""
+        """How a lane's angle reads in a slice's name: ``1``, ``m7`` (−q7), ``4_5`` (q4 + q5)."""
         if angle in self.named.angle_labels:
             return self.named.angle_labels[angle].lstrip("_")
         if (-angle) in self.named.angle_labels:
@@ -526,7 +527,7 @@ def _cut(
     bounds = sorted(
         {0, size} | {start for _, start, _ in contiguous} | {stop for _, _, stop in contiguous}
     )
-    chunks = list(zip(bounds, bounds[1:], strict=False))
+    chunks = list(itertools.pairwise(bounds))
     chunk_name: dict[tuple[int, int], str] = {}
     rest: list[View] = []
     for name, start, stop, step in wanted:

@@ -57,7 +57,8 @@ class Assignment:
 
 @dataclass(frozen=True)
 class View:
-    """``name = base[start:stop:step]`` along ``axis``: rows of a table (0), or lanes of columns (1)."""
+    """``name = base[start:stop:step]`` along ``axis``: rows of a table (0), or lanes of columns
+    (1)."""
 
     name: str
     base: str

@@ -5,7 +5,8 @@ Kinds (:mod:`symkin.compiler.outputs`) and what they make here:
 
 - ``poses``: the tips' columns, ``pose_columns`` (4·T lanes), and :class:`PoseTables`;
 - ``points``: the points, ``points`` (P lanes), and :class:`PointTables`;
-- ``weighted_points``: one per output, ``<name>_points`` (K lanes), and :class:`WeightedPointTables`;
+- ``weighted_points``: one per output, ``<name>_points`` (K lanes), and
+:class:`WeightedPointTables`;
 - every kind with a Jacobian needs the ``motions`` group: every moving joint's ``axes`` and
   ``origins`` (M lanes each), described by :class:`MotionTables`.
 """
@@ -241,7 +242,9 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
         tables.append(PoseTables(kinematics.tips, pairs, subtree))
     points = [located for output in kinematics.of_kind("points") for located in output.located]
     if points:
-        tables.append(PointTables(tuple(p.name for p in points), _pairs(points, motions, joints, 3)))
+        tables.append(
+            PointTables(tuple(p.name for p in points), _pairs(points, motions, joints, 3))
+        )
     for output in kinematics.of_kind("weighted_points"):
         located = output.located
         total = sum(point.weight for point in located)
@@ -254,7 +257,7 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
                 total=total,
                 points=tuple(point.name for point in located),
                 weights=tuple(point.weight / total for point in located),
-                subtree=_subtree(len(motions.columns), located, lambda p: p.weight / total),
+                subtree=_subtree(len(motions.columns), located, lambda p, t=total: p.weight / t),
             )
         )
     return tuple(tables)

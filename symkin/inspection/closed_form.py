@@ -3,8 +3,8 @@
 This is the textbook measure of a kinematic model's cost (SymPyBotics and OpenSYMORO report it):
 every pose entry and Jacobian entry of every tip as scalar expressions, common subexpressions
 eliminated once over all of them. It is computed from the same column program the generated code
-runs (:mod:`symkin.compiler.derive`), on demand, for ``symkin report`` and comparisons; the generated code
-itself evaluates the columns as 4-lane vectors (its own counts are in its header).
+runs (:mod:`symkin.compiler.derive`), on demand, for ``symkin report`` and comparisons; the
+generated code itself evaluates the columns as 4-lane vectors (its own counts are in its header).
 """
 
 from __future__ import annotations
@@ -41,14 +41,28 @@ class ClosedForm:
     """The outputs as a straight-line scalar program after CSE.
 
     Attributes:
-        assignments: ``(symbol, expression)`` pairs, each using only q, sines, cosines and earlier symbols.
-        outputs: per tip the 16 pose entries (row-major), then, with Jacobians, per tip its 6·n entries.
+        assignments: ``(symbol, expression)`` pairs, each using only q, the sines and cosines of
+            ``trig`` and earlier symbols.
+        outputs: per tip the 16 pose entries (row-major), then, with Jacobians, per tip its 6·n
+            entries.
+        trig: ``(symbol, sin(angle) or cos(angle))`` for every sine and cosine the program uses.
         ops: the operation count per configuration.
     """
 
     assignments: tuple[tuple[sp.Symbol, sp.Expr], ...]
     outputs: tuple[sp.Expr, ...]
+    trig: tuple[tuple[sp.Symbol, sp.Expr], ...]
     ops: OpCount
+
+    def evaluate(self, q: dict[sp.Symbol, float]) -> list[float]:
+        """The outputs at one configuration (``q``: each joint symbol's value), in float64: the
+        program run as written, one assignment after the other."""
+        values: dict[sp.Symbol, float] = dict(q)
+        for symbol, call in self.trig:
+            values[symbol] = float(call.xreplace(values))
+        for symbol, expression in self.assignments:
+            values[symbol] = float(expression.xreplace(values))
+        return [float(output.xreplace(values)) for output in self.outputs]
 
 
 def simplify(kinematics: Kinematics, jacobian: bool = True) -> ClosedForm:
@@ -65,18 +79,46 @@ def simplify(kinematics: Kinematics, jacobian: bool = True) -> ClosedForm:
     }
     expressions = [e.xreplace(trig) for e in (*definitions.values(), *outputs)]
     replacements, reduced = sp.cse(expressions, symbols=sp.numbered_symbols("_t", real=True))
-    assignments = tuple(replacements) + tuple(zip(definitions, reduced[: len(definitions)]))
+    assignments = _in_dependency_order(
+        [*replacements, *zip(definitions, reduced[: len(definitions)], strict=True)]
+    )
     final = tuple(reduced[len(definitions) :])
     mul, add = _count([e for _, e in assignments] + list(final))
     angles = {call.args[0] for call in calls}
     angle_mul, angle_add = _count(a for a in angles if not a.is_Symbol)
     sin = sum(isinstance(c, sp.sin) for c in calls)
     cos = sum(isinstance(c, sp.cos) for c in calls)
-    return ClosedForm(assignments, final, OpCount(mul + angle_mul, add + angle_add, sin, cos))
+    ops = OpCount(mul + angle_mul, add + angle_add, sin, cos)
+    return ClosedForm(assignments, final, tuple((s, c) for c, s in trig.items()), ops)
+
+
+def _in_dependency_order(
+    assignments: list[tuple[sp.Symbol, sp.Expr]],
+) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
+    """The assignments ordered so that each comes after those it uses (the CSE's temporaries may
+    use entries defined after them, and entries temporaries)."""
+    defined = dict(assignments)
+    ordered: list[tuple[sp.Symbol, sp.Expr]] = []
+    done: set[sp.Symbol] = set()
+    for symbol, _ in assignments:
+        stack = [(symbol, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if current in done:
+                continue
+            if expanded:
+                done.add(current)
+                ordered.append((current, defined[current]))
+                continue
+            stack.append((current, True))
+            uses = sorted(defined[current].free_symbols & defined.keys(), key=str, reverse=True)
+            stack += [(used, False) for used in uses if used not in done]
+    return tuple(ordered)
 
 
 def unsimplified_ops(kinematics: Kinematics, jacobian: bool = True) -> OpCount:
-    """The operation count of the outputs written out in closed form, without any shared subexpression."""
+    """The operation count of the outputs written out in closed form, without any shared
+    subexpression."""
     closed = [kinematics.pose(tip) for tip in kinematics.tips]
     if jacobian:
         closed += [kinematics.jacobian(tip) for tip in kinematics.tips]
@@ -100,7 +142,8 @@ class _EntrySymbols:
         self.entries: list[tuple[sp.Expr, sp.Expr, sp.Expr]] = []
         for index, vector in enumerate(kinematics.vectors):
             if vector.constant is not None:
-                self.entries.append(vector.constant[:3])  # type: ignore[arg-type]
+                x, y, z, _ = vector.constant
+                self.entries.append((x, y, z))
                 continue
             lanes = []
             for lane in range(3):
@@ -111,10 +154,10 @@ class _EntrySymbols:
                     symbol = sp.Symbol(f"_v{index}_{'xyz'[lane]}", real=True)
                     self.definitions[symbol] = expr
                     lanes.append(symbol)
-            self.entries.append(tuple(lanes))  # type: ignore[arg-type]
+            self.entries.append((lanes[0], lanes[1], lanes[2]))
 
     def outputs(self, jacobian: bool) -> list[sp.Expr]:
-        """Every tip's pose entries, then (``jacobian``) every tip's Jacobian entries, row by row."""
+        """Every tip's pose entries, then (``jacobian``) every tip's Jacobian entries, by rows."""
         tips, entries = self.kinematics.tips, self.entries.__getitem__
         outputs = [e for tip in tips for e in self.kinematics.pose(tip, entries)]
         if jacobian:

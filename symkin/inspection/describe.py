@@ -6,14 +6,15 @@ import math
 from fractions import Fraction
 
 from symkin.model.placement import Quaternion, Rotation, Translation
-from symkin.model.robot import RobotModel, default_tips
+from symkin.model.robot import ALL_LEAVES, RobotModel, default_tips
 from symkin.model.rotations import quarter_turns
 from symkin.names import comment_text
 
 
 def describe(model: RobotModel) -> str:
-    """The kinematic tree as text: every joint with its type, axis, limits and mimic; the default tips
-    and their joints (q order); the leaves left out of the default tips because they never move."""
+    """The kinematic tree as text: every joint with its type, axis, limits and mimic; the default
+    tips and their joints (q order); the leaves left out of the default tips because they never
+    move."""
     moving = [j for j in model.joints if j.moves]
     tips, rigid = default_tips(model, model.root)
     actuated = model.actuated_joints(model.root, tips)
@@ -28,7 +29,7 @@ def describe(model: RobotModel) -> str:
         "joints:",
     ]
     for joint in model.joints:
-        details = [joint.type]
+        details: list[str] = [joint.type]
         if joint.moves:
             details.append(f"axis {axis_text(joint.axis)}")
             if joint.type != "continuous" and (
@@ -54,7 +55,7 @@ def describe(model: RobotModel) -> str:
     ]
     if rigid:
         lines.append(
-            "leaves fixed to the root, not default tips (--tip NAME or --tip all-leaves): "
+            f"leaves fixed to the root, not default tips (name them, or ask for {ALL_LEAVES!r}): "
             + ", ".join(shown(t) for t in rigid)
         )
     if model.sites:
@@ -80,7 +81,8 @@ def _tree_lines(model: RobotModel) -> list[str]:
     while stack:
         joint, indent, last = stack.pop()
         lines.append(
-            f"{indent}{'└─' if last else '├─'} {shown(joint.child)}  [{shown(joint.name)}, {joint.type}]"
+            f"{indent}{'└─' if last else '├─'} {shown(joint.child)}  [{shown(joint.name)}, "
+            f"{joint.type}]"
         )
         below = children.get(joint.child, [])
         deeper = indent + ("   " if last else "│  ")

@@ -96,7 +96,8 @@ class Formula(_Readable):
         return "\n".join(lines)
 
     def python(self) -> str:
-        """Plain Python (``math`` only) computing the matrix as nested lists, constants at full precision."""
+        """Plain Python (``math`` only) computing the matrix as nested lists, constants at full
+        precision."""
         printer = _PythonPrinter()
         names = ", ".join(sp.pycode(q) for q in _joint_symbols(self))
         lines = [f"# {comment_text(_title(self))}", "import math", "", f"def {self.what}({names}):"]
@@ -114,7 +115,7 @@ class Formula(_Readable):
 
 
 class FrameVector(sp.Symbol):
-    """A named 3-vector of a frame (``p_forearm_link``), printed by its whole name: not a subscript."""
+    """A named 3-vector of a frame (``p_forearm_link``), printed by its whole name, no subscript."""
 
     @classmethod
     def class_key(cls):
@@ -152,12 +153,13 @@ class Cross(sp.Function):
 
 @dataclass(frozen=True)
 class FramedFormula(_Readable):
-    """One tip's pose, position, rotation or Jacobian through named intermediate frames, for long chains.
+    """One tip's pose, position, rotation or Jacobian through named intermediate frames, for long
+    chains.
 
     Every vector is a column of some frame, as a textbook writes it: ``x_F``, ``y_F``, ``z_F`` the
-    axes of frame F (its rotation's columns), ``p_F`` its origin, ``a_J`` the axis of joint J, ``o_F``
-    a constant offset of F's origin. Each is a combination of earlier ones with coefficients in the
-    abbreviations (``c1``, ``s23``).
+    axes of frame F (its rotation's columns), ``p_F`` its origin, ``a_J`` the axis of joint J,
+    ``o_F`` a constant offset of F's origin. Each is a combination of earlier ones with coefficients
+    in the abbreviations (``c1``, ``s23``).
 
     Attributes:
         tip, base, what, joint_names, abbreviations, floating_base: as in :class:`Formula`.
@@ -204,7 +206,7 @@ class FramedFormula(_Readable):
         """The quantity's lines: a label and the expression in the frames' symbols."""
         if self.what == "jacobian":
             labels = []
-            for k, name in enumerate(self.joint_names):
+            for k in range(len(self.joint_names)):
                 labels += [
                     (f"v[q{k + 1}]", self.result[2 * k]),
                     (f"ω[q{k + 1}]", self.result[2 * k + 1]),
@@ -213,10 +215,11 @@ class FramedFormula(_Readable):
         names = {"pose": ("x", "y", "z", "p"), "rotation": ("x", "y", "z"), "position": ("p",)}[
             self.what
         ]
-        return [(f"{name}_tip", e) for name, e in zip(names, self.result)]
+        return [(f"{name}_tip", e) for name, e in zip(names, self.result, strict=True)]
 
     def pretty(self) -> str:
-        """Unicode text: abbreviations, constant vectors, then one frame per line, then the quantity."""
+        """Unicode text: abbreviations, constant vectors, then one frame per line, then the
+        quantity."""
         lines = [f"{_title(self)}; through intermediate frames", ""]
         if self.abbreviations:
             lines += [
@@ -241,7 +244,8 @@ class FramedFormula(_Readable):
         return "\n".join(lines)
 
     def latex(self) -> str:
-        """LaTeX: an ``aligned`` block of the constants, the frames and the quantity, then ``where``."""
+        """LaTeX: an ``aligned`` block of the constants, the frames and the quantity, then
+        ``where``."""
         rows = [
             f"{sp.latex(s)} &= \\left({', '.join(sp.latex(v) for v in value)}\\right)^T"
             for s, value in self.constants.items()
@@ -255,7 +259,7 @@ class FramedFormula(_Readable):
         return body + (f"\\quad\\text{{where }} {where}" if where else "")
 
     def python(self) -> str:
-        """Plain Python (``math`` only) computing the matrix as nested lists, vectors as 3-tuples."""
+        """Plain Python (``math`` only) computing the matrix as nested lists, vectors as tuples."""
         printer = _PythonPrinter()
         names = ", ".join(sp.pycode(q) for q in _joint_symbols(self))
         lines = [
@@ -268,7 +272,8 @@ class FramedFormula(_Readable):
             "",
             "",
             "def _cross(a, b):",
-            "    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])",
+            "    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] "
+            "* b[0])",
             "",
             "",
             f"def {self.what}({names}):",
@@ -335,7 +340,8 @@ def formula(
 def abbreviate(
     matrix: sp.Matrix, q: tuple[sp.Symbol, ...]
 ) -> tuple[sp.Matrix, dict[sp.Symbol, sp.Expr]]:
-    """Replace ``cos(q2 + q3)`` by ``c23`` and ``sin(q1)`` by ``s1`` where the angle is a plain sum of joints.
+    """Replace ``cos(q2 + q3)`` by ``c23`` and ``sin(q1)`` by ``s1`` where the angle is a plain sum
+    of joints.
 
     The abbreviations come back ordered like a textbook: single joints first, then sums, by joint.
     """
@@ -421,7 +427,7 @@ def _framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
                 angular[m.column] += scale * axis
             else:
                 linear[m.column] += scale * axis
-        result = tuple(e for pair in zip(linear, angular) for e in pair)
+        result = tuple(e for pair in zip(linear, angular, strict=True) for e in pair)
     else:
         result = tuple(symbols[i] for i in roots)
     # Abbreviations over every coefficient at once: c1, s23 ...
@@ -443,7 +449,8 @@ def _framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
 
 
 def _vector_value(expression: sp.Expr, values: dict[sp.Symbol, sp.Matrix]) -> sp.Matrix:
-    """A framed expression (a combination of vector symbols, or cross products of them) as a 3×1 matrix."""
+    """A framed expression (a combination of vector symbols, or cross products of them) as a 3×1
+    matrix."""
     if expression.is_Symbol:
         return values[expression]
     if isinstance(expression, Cross):
@@ -510,4 +517,5 @@ def _title(formula: Formula | FramedFormula) -> str:
         if formula.floating_base
         else ""
     )
-    return f"{quantity}_base_tip: {formula.what} of {_shown(formula.tip)} in {_shown(formula.base)}{free}; {joints}"
+    where = f"{formula.what} of {_shown(formula.tip)} in {_shown(formula.base)}{free}"
+    return f"{quantity}_base_tip: {where}; {joints}"

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Literal, get_args
 
 from symkin.errors import SymkinError
 from symkin.model.placement import Quaternion, Step, Translation
 
 JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
-JOINT_TYPES: tuple[str, ...] = ("revolute", "continuous", "prismatic", "fixed")
+JOINT_TYPES: tuple[JointType, ...] = get_args(JointType)
 
 ALL_LEAVES = "all-leaves"
 """As ``tips``: every leaf link below the base, those rigidly fixed to it included."""
@@ -72,7 +73,8 @@ class Joint:
 
 @dataclass(frozen=True)
 class PathStep:
-    """A joint on the way between two links; ``upward`` when it is crossed from its child to its parent."""
+    """A joint on the way between two links; ``upward`` when it is crossed from its child to its
+    parent."""
 
     joint: Joint
     upward: bool
@@ -80,7 +82,8 @@ class PathStep:
 
 @dataclass(frozen=True)
 class ResolvedMimic:
-    """A joint's value as an affine function of an actuated joint: ``multiplier*q[source] + offset``."""
+    """A joint's value as an affine function of an actuated joint: ``multiplier*q[source] +
+    offset``."""
 
     source: str
     multiplier: float
@@ -122,7 +125,7 @@ class RobotModel:
 
     @cached_property
     def leaves(self) -> tuple[str, ...]:
-        """Links that are nobody's parent (sites aside), in declaration order; sites are not leaves."""
+        """Links that are nobody's parent (sites aside), in declaration order; no site is a leaf."""
         sites = set(self.sites)
         parents = {j.parent for j in self.joints if j.child not in sites}
         return tuple(link for link in self.links if link not in parents and link not in sites)
@@ -171,12 +174,14 @@ class RobotModel:
         return frozenset(self.links)
 
     def unknown_link_message(self, role: str, name: str) -> str:
-        """One line saying that ``name`` is not a link, naming close matches first, then other links."""
+        """One line saying that ``name`` is not a link, naming close matches first, then other
+        links."""
         close = difflib.get_close_matches(name, self.links, n=3, cutoff=0.6)
         hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         shown = [*close, *(link for link in self.links if link not in close)][:_LINKS_SHOWN]
         more = f", … ({len(self.links)} links)" if len(self.links) > len(shown) else ""
-        return f"{role} link {name!r} is not in robot {self.name!r}{hint} Links: {', '.join(shown)}{more}"
+        links = f"Links: {', '.join(shown)}{more}"
+        return f"{role} link {name!r} is not in robot {self.name!r}{hint} {links}"
 
     def resolve_mimic(self, joint: Joint) -> ResolvedMimic:
         """The actuated joint that drives the moving ``joint``, following mimic chains.
@@ -206,7 +211,7 @@ class RobotModel:
             current = source
         return ResolvedMimic(current.name, multiplier, offset)
 
-    def actuated_joints(self, base: str, tips: tuple[str, ...]) -> tuple[str, ...]:
+    def actuated_joints(self, base: str, tips: Sequence[str]) -> tuple[str, ...]:
         """The joint names that make up q, in order.
 
         Walking from ``base`` to each tip in turn (see :meth:`path`), every moving
@@ -277,7 +282,8 @@ def build_model(
             raise SymkinError(f"{joint.label}: parent and child are the same link {joint.child!r}")
         if joint.child in child_of:
             raise SymkinError(
-                f"{joint.label}: link {joint.child!r} already has parent joint {child_of[joint.child].name!r}"
+                f"{joint.label}: link {joint.child!r} already has parent joint "
+                f"{child_of[joint.child].name!r}"
             )
         child_of[joint.child] = joint
     roots = [link for link in links if link not in child_of]
@@ -304,24 +310,25 @@ def planar_joints(
     upper: float = math.inf,
     line: int | None = None,
 ) -> tuple[tuple[str, ...], tuple[Joint, ...]]:
-    """A planar joint as three: ``name:x`` and ``name:y`` slide along two in-plane axes, ``name:theta``
-    turns about the unit ``normal``. Returns the two links between them and the three joints.
+    """A planar joint as three: ``name:x`` and ``name:y`` slide along two in-plane axes,
+    ``name:theta`` turns about the unit ``normal``. Returns the two links between them and the three
+    joints.
 
-    The in-plane axes are u = the x axis made orthogonal to the normal (the y axis when the normal is
-    nearly x), and v = normal × u: for the usual normal z, they are x and y. ``lower``/``upper``
+    The in-plane axes are u = the x axis made orthogonal to the normal (the y axis when the normal
+    is nearly x), and v = normal × u: for the usual normal z, they are x and y. ``lower``/``upper``
     bound both translations; the rotation is unbounded.
     """
     nx, ny, nz = normal
     seed = (1.0, 0.0, 0.0) if abs(nx) < 0.9 else (0.0, 1.0, 0.0)
     dot = seed[0] * nx + seed[1] * ny + seed[2] * nz
-    u = tuple(s - dot * n for s, n in zip(seed, normal))
-    norm = math.hypot(*u)
-    u = tuple(x / norm for x in u)
+    ux, uy, uz = (s - dot * n for s, n in zip(seed, normal, strict=True))
+    norm = math.hypot(ux, uy, uz)
+    u = (ux / norm, uy / norm, uz / norm)
     v = (ny * u[2] - nz * u[1], nz * u[0] - nx * u[2], nx * u[1] - ny * u[0])
     slid_x, slid_y = f"{name}:x", f"{name}:y"
     joints = (
-        Joint(slid_x, "prismatic", parent, slid_x, origin, u, lower, upper, line=line),  # type: ignore[arg-type]
-        Joint(slid_y, "prismatic", slid_x, slid_y, (), v, lower, upper, line=line),  # type: ignore[arg-type]
+        Joint(slid_x, "prismatic", parent, slid_x, origin, u, lower, upper, line=line),
+        Joint(slid_y, "prismatic", slid_x, slid_y, (), v, lower, upper, line=line),
         Joint(f"{name}:theta", "continuous", slid_y, child, (), normal, line=line),
     )
     return (slid_x, slid_y), joints

@@ -47,15 +47,14 @@ def axis_rotation(axis: Sequence[Any], cos: Any, sin: Any) -> Matrix3:
     k = (kx, ky, kz)
     return tuple(
         tuple(
-            (cos if r == c else 0) + sin * cross[r][c] + (1 - cos) * (k[r] * k[c])
-            for c in range(3)
+            (cos if r == c else 0) + sin * cross[r][c] + (1 - cos) * (k[r] * k[c]) for c in range(3)
         )
         for r in range(3)
     )
 
 
 def elementary(axis: str, angle: float) -> Matrix3:
-    """Rotation by ``angle`` about the coordinate axis ``x``, ``y`` or ``z`` (exact quarter turns)."""
+    """Rotation by ``angle`` about the axis ``x``, ``y`` or ``z`` (exact quarter turns)."""
     return axis_rotation(UNIT_AXES[axis], *cos_sin(angle))
 
 

@@ -31,7 +31,7 @@ from symkin.model.placement import (
     Translation,
     without_identity_steps,
 )
-from symkin.model.robot import Joint, RobotModel, build_model
+from symkin.model.robot import Joint, JointType, RobotModel, build_model
 
 CONVENTIONS = ("standard", "modified")
 _JOINT_FIELDS = {"name", "type", "a", "alpha", "d", "theta", "lower", "upper"}
@@ -42,13 +42,13 @@ _END_JOINTS = ("flange_joint", "tool_joint")
 
 @dataclass(frozen=True)
 class DHRow:
-    """One joint of a DH table. ``theta`` and ``d`` are constant offsets the joint variable adds to."""
+    """One joint of a DH table; ``theta`` and ``d`` are offsets the joint variable adds to."""
 
     a: float
     alpha: float
     d: float
     theta: float
-    type: str = "revolute"
+    type: JointType = "revolute"
     name: str | None = None
     lower: float = -math.inf
     upper: float = math.inf
@@ -61,7 +61,8 @@ def dh_model(
     base: Placement | Mapping | None = None,
     tool: Placement | Mapping | None = None,
 ) -> RobotModel:
-    """The kinematic model of a DH table; rows may be :class:`DHRow` or mappings with the same fields."""
+    """The kinematic model of a DH table; rows may be :class:`DHRow` or mappings with the same
+    fields."""
     if convention not in CONVENTIONS:
         raise SymkinError(
             f"convention {convention!r} is unknown (expected 'standard' or 'modified')"
@@ -75,7 +76,8 @@ def dh_model(
             raise SymkinError(f"joint {i + 1} ({joint_name!r}): duplicate joint name")
         if joint_name in _END_JOINTS:
             raise SymkinError(
-                f"joint {i + 1} ({joint_name!r}): this name is reserved for the fixed joint to the flange or tool"
+                f"joint {i + 1} ({joint_name!r}): this name is reserved for the fixed joint to the "
+                "flange or tool"
             )
     base_steps = _placement_steps(base, "base")
     tool_steps = _placement_steps(tool, "tool") if tool is not None else None
@@ -83,7 +85,7 @@ def dh_model(
     links = ["base"] + [f"link{i + 1}" for i in range(len(table))]
     joints: list[Joint] = []
     pending: tuple[Step, ...] = base_steps
-    for i, (row, joint_name) in enumerate(zip(table, names)):
+    for i, (row, joint_name) in enumerate(zip(table, names, strict=True)):
         if convention == "modified":
             origin = pending + without_identity_steps(
                 (
@@ -173,7 +175,8 @@ def _row(row: DHRow | Mapping, index: int) -> DHRow:
     joint_type = fields.get("type", "revolute")
     if joint_type not in ("revolute", "prismatic"):
         raise SymkinError(
-            f"{label}: field 'type': unknown joint type {joint_type!r} (expected 'revolute' or 'prismatic')"
+            f"{label}: field 'type': unknown joint type {joint_type!r} (expected 'revolute' or "
+            "'prismatic')"
         )
     values = {}
     for field in ("a", "alpha", "d", "theta"):
@@ -204,7 +207,9 @@ def _placement_steps(placement: Placement | Mapping | None, key: str) -> tuple[S
             _triple(placement.get("xyz", (0.0, 0.0, 0.0)), f"[{key}] xyz"),
             _triple(placement.get("rpy", (0.0, 0.0, 0.0)), f"[{key}] rpy"),
         )
-    checked = Placement(_triple(placement.xyz, f"[{key}] xyz"), _triple(placement.rpy, f"[{key}] rpy"))
+    checked = Placement(
+        _triple(placement.xyz, f"[{key}] xyz"), _triple(placement.rpy, f"[{key}] rpy")
+    )
     return checked.steps()
 
 
@@ -228,8 +233,6 @@ def _limit(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise SymkinError(f"{what}: {value!r} is not a number")
     return float(value)
-
-
 
 
 def _no_unknown_fields(table: Mapping, known: set[str], where: str) -> None:

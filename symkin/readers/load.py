@@ -18,7 +18,8 @@ from symkin.readers.urdf import load_urdf
 
 EXAMPLE_ROBOT_DATA = "example-robot-data:"
 """Prefix of a robot path inside the ``example-robot-data`` package, e.g.
-``example-robot-data:panda_description/urdf/panda.urdf``: the same spelling works on every machine."""
+``example-robot-data:panda_description/urdf/panda.urdf``: the same spelling works on every machine.
+"""
 
 ROBOT_SUFFIXES = (".urdf", ".xml", ".toml")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from symkin.errors import Notes, SymkinError
 from symkin.model.placement import Quaternion, Step, Translation, without_identity_steps
-from symkin.model.robot import Joint, Mimic, RobotModel, build_model
+from symkin.model.robot import Joint, JointType, Mimic, RobotModel, build_model
 
 # mjtJoint and mjtEq values, as MuJoCo numbers them.
 _FREE, _BALL, _SLIDE, _HINGE = 0, 1, 2, 3
@@ -42,7 +42,8 @@ _EQ_NAMES = {0: "connect", 1: "weld", 2: "joint", 3: "tendon", 4: "flex"}
 def load_mjcf(
     path: str | os.PathLike[str], couple_joints: bool = False, notes: Notes | None = None
 ) -> RobotModel:
-    """Compile the MJCF file at ``path`` with MuJoCo and read its kinematics (see the module docstring)."""
+    """Compile the MJCF file at ``path`` with MuJoCo and read its kinematics (see the module
+    docstring)."""
     model = _compile(Path(path), notes or (lambda message: None))
     return _Reader(model, couple_joints, notes or (lambda message: None)).model(Path(path).stem)
 
@@ -63,7 +64,8 @@ def _compile(path: Path, notes: Notes):
         import mujoco
     except ImportError:
         raise SymkinError(
-            "reading MJCF needs the mujoco package: pip install 'symkin[mjcf]' (or pip install mujoco)"
+            "reading MJCF needs the mujoco package: pip install 'symkin[mjcf]' (or pip install "
+            "mujoco)"
         ) from None
     if not path.is_file():
         raise SymkinError("cannot read file: No such file or directory")
@@ -104,19 +106,22 @@ class _Reader:
         for j in range(m.njnt):
             if m.jnt_type[j] == _BALL:
                 raise SymkinError(
-                    f"joint {self.joint_names[j]!r}: ball joints are not supported (a quaternion in qpos)"
+                    f"joint {self.joint_names[j]!r}: ball joints are not supported (a quaternion "
+                    "in qpos)"
                 )
         if len(free) > 1:
             listed = ", ".join(repr(self.body_names[m.jnt_bodyid[j]]) for j in free)
             raise SymkinError(
-                f"several free bodies ({listed}): symkin compiles one mechanism with at most one free root"
+                f"several free bodies ({listed}): symkin compiles one mechanism with at most one "
+                "free root"
             )
         root_body = 0
         if free:
             body = int(m.jnt_bodyid[free[0]])
             if m.body_parentid[body] != 0:
                 raise SymkinError(
-                    f"joint {self.joint_names[free[0]]!r}: a free joint must be on a body that hangs from the world"
+                    f"joint {self.joint_names[free[0]]!r}: a free joint must be on a body that "
+                    "hangs from the world"
                 )
             if m.body_jntnum[body] > 1:
                 raise SymkinError(
@@ -147,7 +152,8 @@ class _Reader:
         dropped = [self.body_names[b] for b in range(1, m.nbody) if b not in bodies]
         if dropped and root_body:
             self.notes(
-                f"left out with the world: {', '.join(dropped[:6])}{', …' if len(dropped) > 6 else ''}"
+                "left out with the world: "
+                f"{', '.join(dropped[:6])}{', …' if len(dropped) > 6 else ''}"
             )
         return build_model(
             _model_name(m, default_name),
@@ -182,16 +188,18 @@ class _Reader:
         joints: list[Joint] = []
         anchor_back: tuple[float, float, float] = (0.0, 0.0, 0.0)
         for k, j in enumerate(moving):
-            anchor = tuple(float(v) for v in m.jnt_pos[j])
+            anchor = (float(m.jnt_pos[j][0]), float(m.jnt_pos[j][1]), float(m.jnt_pos[j][2]))
             axis = _unit(m.jnt_axis[j])
             reference = float(m.qpos0[m.jnt_qposadr[j]])
             steps = list(placement) + [Translation(_sum(anchor_back, anchor))]
             # MuJoCo moves a joint by qpos − ref: the body is at its placement when q = ref.
             if m.jnt_type[j] == _HINGE and reference:
                 half = -reference / 2
-                steps.append(Quaternion((math.cos(half), *(a * math.sin(half) for a in axis))))
+                x, y, z = (a * math.sin(half) for a in axis)
+                steps.append(Quaternion((math.cos(half), x, y, z)))
             elif m.jnt_type[j] == _SLIDE and reference:
-                steps.append(Translation(tuple(-reference * a for a in axis)))  # type: ignore[arg-type]
+                x, y, z = (-reference * a for a in axis)
+                steps.append(Translation((x, y, z)))
             child = (
                 name
                 if k == len(moving) - 1 and not any(anchor)
@@ -205,11 +213,9 @@ class _Reader:
                 if limited
                 else (-math.inf, math.inf)
             )
-            kind = (
-                "prismatic"
-                if m.jnt_type[j] == _SLIDE
-                else ("revolute" if limited else "continuous")
-            )
+            kind: JointType = "revolute" if limited else "continuous"
+            if m.jnt_type[j] == _SLIDE:
+                kind = "prismatic"
             joints.append(
                 Joint(
                     self.joint_names[j],
@@ -221,9 +227,10 @@ class _Reader:
                     lower,
                     upper,
                     mimics.get(j),
-                )  # type: ignore[arg-type]
+                )
             )
-            parent, placement, anchor_back = child, (), tuple(-v for v in anchor)  # type: ignore[assignment]
+            parent, placement = child, ()
+            anchor_back = (-anchor[0], -anchor[1], -anchor[2])
         if not moving:
             joints.append(Joint(f"{name}/placement", "fixed", parent, name, placement))
         elif parent != name:
@@ -233,7 +240,8 @@ class _Reader:
         return links, joints
 
     def _couplings(self) -> dict[int, Mimic]:
-        """Joint equalities as mimic relations (when asked and linear); a note for every other equality."""
+        """Joint equalities as mimic relations (when asked and linear); a note for every other
+        equality."""
         m = self.m
         mimics: dict[int, Mimic] = {}
         for e in range(m.neq):
@@ -250,7 +258,8 @@ class _Reader:
             coefficients = [float(v) for v in m.eq_data[e][:5]]
             if not self.couple_joints:
                 self.notes(
-                    f"joint equality {name!r} left out: every joint is in q (--couple-joints makes linear ones mimic joints)"
+                    f"joint equality {name!r} left out: every joint is in q (coupling joints "
+                    "makes linear ones mimic joints)"
                 )
                 continue
             if second < 0 or any(coefficients[2:]):
@@ -273,11 +282,9 @@ def _model_name(model, default: str) -> str:
 
 
 def _placement(position, quaternion) -> tuple[Step, ...]:
-    steps: list[Step] = [Translation(tuple(float(v) for v in position))]  # type: ignore[arg-type]
-    wxyz = tuple(float(v) for v in quaternion)
-    if wxyz != (1.0, 0.0, 0.0, 0.0):
-        steps.append(Quaternion(wxyz))  # type: ignore[arg-type]
-    return _clean(steps)
+    x, y, z = (float(v) for v in position)
+    w, qx, qy, qz = (float(v) for v in quaternion)
+    return _clean([Translation((x, y, z)), Quaternion((w, qx, qy, qz))])
 
 
 def _clean(steps: list[Step]) -> tuple[Step, ...]:

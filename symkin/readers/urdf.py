@@ -19,7 +19,15 @@ from lxml import etree
 
 from symkin.errors import Notes, SymkinError, read_input, warn_note
 from symkin.model.placement import Step, transform, urdf_placement
-from symkin.model.robot import JOINT_TYPES, Joint, Mimic, RobotModel, build_model, planar_joints
+from symkin.model.robot import (
+    JOINT_TYPES,
+    Joint,
+    JointType,
+    Mimic,
+    RobotModel,
+    build_model,
+    planar_joints,
+)
 from symkin.model.rotations import matrix_rpy
 from symkin.names import unique_name
 
@@ -58,7 +66,7 @@ def parse_urdf(data: bytes | str, notes: Notes | None = None) -> RobotModel:
     floating: list[Joint] = []
     for element in root.iterchildren("joint"):
         joint, extra_links, expanded = _parse_joint(element)
-        if joint.type == "floating":  # type: ignore[comparison-overlap]
+        if element.get("type") == "floating":  # read as fixed; it makes its child a free body
             floating.append(joint)
             continue
         links += extra_links
@@ -85,12 +93,14 @@ def _free_body(
         raise SymkinError(f"{joint.label}: parent link {joint.parent!r} is not declared")
     if any(j.child == joint.parent for j in joints):
         raise SymkinError(
-            f"{joint.label}: only a root joint can be floating (its parent link {joint.parent!r} is not "
-            "the root); use --floating-base --base LINK to compile with LINK as the free body"
+            f"{joint.label}: only a root joint can be floating (its parent link {joint.parent!r} "
+            "is "
+            "not the root); to make a link the free body, compile with it as a floating base"
         )
     if any(j.parent == joint.parent for j in joints):
         raise SymkinError(
-            f"{joint.label}: a floating root joint must be the only joint out of link {joint.parent!r}, "
+            f"{joint.label}: a floating root joint must be the only joint out of link "
+            f"{joint.parent!r}, "
             "which has others"
         )
     return [link for link in links if link != joint.parent], joints
@@ -100,7 +110,8 @@ def _parse_xml(data: bytes, notes: Notes) -> etree._Element:
     if not data.strip():
         raise SymkinError("the file is empty")
     if b"<!DOCTYPE" in data:
-        # Refused before parsing: no entity is declared, expanded or fetched, whatever the libxml2 build.
+        # Refused before parsing: no entity is declared, expanded or fetched, whatever the libxml2
+        # build.
         raise SymkinError(
             "the document declares a DTD; symkin refuses DTDs and entities in URDF files"
         )
@@ -151,7 +162,8 @@ def _mended_declaration(data: bytes, notes: Notes) -> bytes:
         return rest
     if version and version.group(1) not in (b"1.0", b"1.1"):
         notes(
-            f"the XML declaration says version {version.group(1).decode('ascii', 'replace')!r}: read as XML 1.0"
+            f"the XML declaration says version {version.group(1).decode('ascii', 'replace')!r}: "
+            "read as XML 1.0"
         )
         mended = declaration[: version.start(1)] + b"1.0" + declaration[version.end(1) :]
         return data[: found.start()] + mended + data[found.end() :]
@@ -159,7 +171,8 @@ def _mended_declaration(data: bytes, notes: Notes) -> bytes:
 
 
 def _drop_default_namespace(root: etree._Element, notes: Notes) -> None:
-    """A ``<robot xmlns="…">`` (an older schema) read as plain URDF: its elements lose that namespace."""
+    """A ``<robot xmlns="…">`` (an older schema) read as plain URDF: its elements lose that
+    namespace."""
     namespace = etree.QName(root).namespace
     if namespace is None or namespace in _XACRO_NAMESPACES:
         return
@@ -191,7 +204,7 @@ def _is_kinematics(element: etree._Element, root: etree._Element) -> bool:
 
 
 def _refuse_xacro(root: etree._Element, notes: Notes) -> None:
-    """Refuse xacro that touches the kinematic tree; note xacro left only elsewhere (it is ignored)."""
+    """Refuse xacro that touches the kinematic tree; note xacro left elsewhere (it is ignored)."""
     ignored = []
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -209,7 +222,8 @@ def _refuse_xacro(root: etree._Element, notes: Notes) -> None:
                 )
             attribute, value = expressions[0]
             raise SymkinError(
-                f"{where}: <{etree.QName(element).localname} {attribute}={value!r}> is a xacro expression; "
+                f"{where}: <{etree.QName(element).localname} {attribute}={value!r}> is a xacro "
+                "expression; "
                 "expand the file with xacro first"
             )
         ignored.append(
@@ -230,7 +244,8 @@ def _required(element: etree._Element, attribute: str, what: str) -> str:
 
 
 def _parse_joint(element: etree._Element) -> tuple[Joint, list[str], list[Joint]]:
-    """The joint as declared, and the links and joints it adds to the model (a planar joint is three)."""
+    """The joint as declared, and the links and joints it adds to the model (a planar joint is
+    three)."""
     name = _required(element, "name", "joint")
     label = f"joint {name!r} (line {element.sourceline})"
     joint_type = _required(element, "type", "joint")
@@ -264,9 +279,11 @@ def _parse_joint(element: etree._Element) -> tuple[Joint, list[str], list[Joint]
             name, parent, child, origin_steps, unit_axis, lower, upper, element.sourceline
         )
         return joints[-1], list(links), list(joints)
+    # A floating joint is read as fixed: it makes its child the free root body (see parse_urdf).
+    kind: JointType = next((known for known in JOINT_TYPES if known == joint_type), "fixed")
     joint = Joint(
         name=name,
-        type=joint_type,  # type: ignore[arg-type]
+        type=kind,
         parent=parent,
         child=child,
         origin=origin_steps,
@@ -321,7 +338,8 @@ def _limits(element: etree._Element | None, joint_type: str, label: str) -> tupl
     lower, upper = number("lower"), number("upper")
     if lower > upper:
         raise SymkinError(
-            f"{label}: <limit> at line {element.sourceline}: lower {lower} is above upper {upper}; swap them"
+            f"{label}: <limit> at line {element.sourceline}: lower {lower} is above upper {upper}; "
+            "swap them"
         )
     return (lower, upper)
 
@@ -404,7 +422,8 @@ def to_urdf(model: RobotModel) -> str:
                 )
             else:  # URDF requires both limits of revolute and prismatic joints
                 raise SymkinError(
-                    f"{joint.label}: URDF cannot express the unbounded limits of a {joint.type} joint"
+                    f"{joint.label}: URDF cannot express the unbounded limits of a {joint.type} "
+                    "joint"
                 )
         if joint.mimic is not None and joint.moves:
             etree.SubElement(
@@ -420,8 +439,10 @@ def to_urdf(model: RobotModel) -> str:
 
 
 def _planar_groups(model: RobotModel) -> dict[str, tuple[Joint, Joint, Joint]]:
-    """The planar joints of the file, as :func:`~symkin.model.robot.planar_joints` expanded them: ``P:x``
-    and ``P:y`` sliding through links of those names along the in-plane axes of ``P:theta``'s axis."""
+    """The planar joints of the file, as :func:`~symkin.model.robot.planar_joints` expanded them:
+    ``P:x`` and ``P:y`` sliding through links of those names along the in-plane axes of
+    ``P:theta``'s axis.
+    """
     groups = {}
     for x in model.joints:
         if not x.name.endswith(":x"):

@@ -1,1 +1,1 @@
-"""Tools for users of generated torch modules: losses and rotation conversions, inverse kinematics."""
+"""Tools for users of generated torch modules: losses, rotation conversions, inverse kinematics."""

@@ -157,12 +157,10 @@ def solve_ik(
             step = (
                 J.transpose(-1, -2) @ torch.linalg.solve(system, (error * scale).unsqueeze(-1))
             ).squeeze(-1)
-            base_step = None
-            if floating:
+            new_base = None
+            if accepted_base is not None:  # a floating base: its twist comes first
                 base_step, step = step[..., :6], step[..., 6:]
                 new_base = _moved(accepted_base[active], base_step)
-            else:
-                new_base = None
             new_q = (accepted_q[active] + step).clamp(lower, upper)
             new_error, new_jacobian = evaluate(new_q, new_base, goal[active])
             better = torch.linalg.vector_norm(new_error * scale, dim=-1) < torch.linalg.vector_norm(
@@ -170,7 +168,7 @@ def solve_ik(
             )
             keep = better.unsqueeze(-1)
             accepted_q[active] = torch.where(keep, new_q, accepted_q[active])
-            if floating:
+            if accepted_base is not None and new_base is not None:
                 accepted_base[active] = torch.where(keep, new_base, accepted_base[active])
             accepted_error[active] = torch.where(keep, new_error, error)
             accepted_jacobian[active] = torch.where(keep.unsqueeze(-1), new_jacobian, J)
@@ -188,7 +186,9 @@ def solve_ik(
     pick = torch.arange(count, device=device)
     return IKResult(
         q=accepted_q[pick, best].reshape(*batch_shape, joints),
-        base=accepted_base[pick, best].reshape(*batch_shape, 7) if floating else None,
+        base=accepted_base[pick, best].reshape(*batch_shape, 7)
+        if accepted_base is not None
+        else None,
         success=solved[pick, best].reshape(batch_shape),
         position_error=position[pick, best].reshape(*batch_shape, tips),
         rotation_error=rotation[pick, best].reshape(*batch_shape, tips),
@@ -227,7 +227,8 @@ def _targets(module, targets, tip) -> tuple[list[str], torch.Tensor, torch.Size]
         else:
             if targets.dim() < 3 or targets.shape[-3] != len(names):
                 raise ValueError(
-                    f"targets for {len(names)} tips must have shape (..., {len(names)}, 4, 4), got {tuple(targets.shape)}"
+                    f"targets for {len(names)} tips must have shape (..., {len(names)}, 4, 4), got "
+                    f"{tuple(targets.shape)}"
                 )
             goal = targets
         batch_shape = goal.shape[:-3]
@@ -246,7 +247,8 @@ def _lookup(value: float | Mapping[str, float], name: str) -> float:
 
 
 def _residual_scale(names, rotation_weight, weights, dtype, device) -> torch.Tensor:
-    """Per residual row, the weight it gets: the tip's weight, times the rotation weight on rotation rows."""
+    """Per residual row, the weight it gets: the tip's weight, times the rotation weight on rotation
+    rows."""
     rows = []
     for name in names:
         weight = _lookup(weights, name) if weights is not None else 1.0
@@ -274,9 +276,9 @@ def _solved(
 def _base_on_target(
     module, q: torch.Tensor, goal: torch.Tensor, tips_index: list[int], free_rotation: torch.Tensor
 ) -> torch.Tensor:
-    """Starting base poses (..., 7): each restart's base placed so that its first full-pose tip is on
-    target, X_world_base = X_target · X_base_tip⁻¹ (the first tip's position only, if every tip is
-    position-only)."""
+    """Starting base poses (..., 7): each restart's base placed so that its first full-pose tip is
+    on target, X_world_base = X_target · X_base_tip⁻¹ (the first tip's position only, if every tip
+    is position-only)."""
     identity = torch.zeros(7, dtype=q.dtype, device=q.device)
     identity[3] = 1
     X_base_tips = module(q, identity)  # with the base at the origin, the world is the base frame
@@ -345,6 +347,7 @@ def _check_rigid(targets: torch.Tensor) -> None:
     if bad.any():
         index = int(bad.nonzero()[0, 0])
         raise ValueError(
-            f"targets[{index}] is not a rigid transform (rotation part not orthonormal with det +1, "
+            f"targets[{index}] is not a rigid transform (rotation part not orthonormal with det "
+            "+1, "
             f"or bottom row not [0, 0, 0, 1]); {int(bad.sum())} of {len(bad)} targets are invalid"
         )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from symkin.backends.torch.runtime import _quaternion_matrix
+
 
 def _check_shape(tensor: torch.Tensor, tail: tuple[int, ...], name: str) -> None:
     if (
@@ -23,12 +25,14 @@ def _check_shape(tensor: torch.Tensor, tail: tuple[int, ...], name: str) -> None
     ):
         shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
         raise ValueError(
-            f"{name} must be a floating-point tensor of shape (..., {', '.join(map(str, tail))}), got {shape}"
+            f"{name} must be a floating-point tensor of shape (..., {', '.join(map(str, tail))}), "
+            f"got {shape}"
         )
 
 
 def position_error(X: torch.Tensor, X_target: torch.Tensor) -> torch.Tensor:
-    """Distance between the two poses' origins, (...,) metres; its gradient at zero is zero, not NaN."""
+    """Distance between the two poses' origins, (...,) metres; its gradient at zero is zero, not
+    NaN."""
     _check_shape(X, (4, 4), "X")
     _check_shape(X_target, (4, 4), "X_target")
     return torch.linalg.vector_norm(X[..., :3, 3] - X_target[..., :3, 3], dim=-1)
@@ -97,17 +101,10 @@ def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
 
 
 def quaternion_to_matrix(quaternion: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) of quaternions (w, x, y, z), normalised first."""
+    """Rotation matrices (..., 3, 3) of quaternions (w, x, y, z), normalised first; a quaternion
+    of zero norm is the identity (as in MuJoCo, and as generated modules read a base pose)."""
     _check_shape(quaternion, (4,), "quaternion")
-    w, x, y, z = (quaternion / torch.linalg.vector_norm(quaternion, dim=-1, keepdim=True)).unbind(
-        -1
-    )
-    rows = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ]  # fmt: skip
-    return torch.stack(rows, dim=-1).unflatten(-1, (3, 3))
+    return _quaternion_matrix(quaternion)
 
 
 def matrix_to_rotation_6d(R: torch.Tensor) -> torch.Tensor:
@@ -117,7 +114,8 @@ def matrix_to_rotation_6d(R: torch.Tensor) -> torch.Tensor:
 
 
 def rotation_6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
-    """Rotations (..., 3, 3) from any (..., 6) vectors, by Gram–Schmidt on the two 3-vectors (columns of R)."""
+    """Rotations (..., 3, 3) from any (..., 6) vectors, by Gram–Schmidt on the two 3-vectors
+    (columns of R)."""
     _check_shape(d6, (6,), "d6")
     a1, a2 = d6[..., :3], d6[..., 3:]
     b1 = torch.nn.functional.normalize(a1, dim=-1)
@@ -127,7 +125,7 @@ def rotation_6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
 
 
 def rotation_vector(R: torch.Tensor) -> torch.Tensor:
-    """Axis times angle (..., 3) of rotations (..., 3, 3): the logarithm map, also at angles near π."""
+    """Axis times angle (..., 3) of rotations (..., 3, 3): the logarithm map, also near π."""
     R = _rotation_part(R, "R")
     skew = _vee(R - R.transpose(-1, -2))
     sine = torch.linalg.vector_norm(skew, dim=-1) / 2
@@ -140,7 +138,8 @@ def rotation_vector(R: torch.Tensor) -> torch.Tensor:
         / 2
         * torch.where(small, torch.ones_like(angle), angle / sine.clamp_min(1e-12)).unsqueeze(-1)
     )
-    # Near π the skew part vanishes: the axis is the largest column of (R + I), with the sign of the skew part.
+    # Near π the skew part vanishes: the axis is the largest column of (R + I), with the sign of the
+    # skew part.
     symmetric = (R + R.transpose(-1, -2)) / 2 + torch.eye(3, dtype=R.dtype, device=R.device)
     column = torch.nn.functional.one_hot(symmetric.diagonal(dim1=-2, dim2=-1).argmax(-1), 3).to(
         R.dtype

@@ -2,7 +2,8 @@
 
 ``templates/functional/module.py.jinja`` copies everything below this docstring verbatim into
 each module, with the import of ``xp`` made the backend's (``jax.numpy`` or ``numpy``); here it
-is linted, type-checked and tested as code against NumPy. Only functions both libraries share are used, and no array is
+is linted, type-checked and tested as code against NumPy. Only functions both libraries share are
+used, and no array is
 changed in place (JAX's are immutable), so the same text serves both.
 
 Conventions: columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes
@@ -134,7 +135,7 @@ def _unit_quaternion(quaternion: Array) -> Array:
 
 
 def _minus_skew(points: Array) -> Array:
-    """−[p]× of points (..., 3): (..., 3, 3), the velocity ω × p = −[p]× ω of a point turned by ω."""
+    """−[p]× of points (..., 3), (..., 3, 3): a point turned at ω moves at ω × p = −[p]× ω."""
     px, py, pz = xp.moveaxis(points, -1, 0)
     zero = xp.zeros_like(px)
     return xp.stack([zero, pz, -py, -pz, zero, px, py, -px, zero], -1).reshape(px.shape + (3, 3))

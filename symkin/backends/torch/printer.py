@@ -59,7 +59,7 @@ class TorchPrinter:
         return (f"-{ref.name}", 1) if ref.negated else (ref.name, 0)
 
     def combination(self, assignment: Assignment, names: dict[sp.Symbol, str]) -> tuple[Code, int]:
-        """``Σ coefficient · source``, starting from a free term (coefficient 1) when there is one."""
+        """``Σ coefficient · source``, starting from a free term (coefficient 1) if there is one."""
         terms = sorted(
             assignment.terms,
             key=lambda term: (bool(term[0] != 1), bool(term[0].as_coeff_Mul()[0] < 0)),
@@ -96,8 +96,8 @@ class TorchPrinter:
 
 
 class _ScalarPrinter:
-    """A SymPy expression over scalar tensors (joints, sines, cosines, ``k…``), sums accumulated left
-    to right with fused operations."""
+    """A SymPy expression over scalar tensors (joints, sines, cosines, ``k…``), sums accumulated
+    left to right with fused operations."""
 
     def __init__(self, names: dict[sp.Symbol, str]) -> None:
         self.names = names
@@ -169,7 +169,8 @@ class _ScalarPrinter:
 
 
 def _coefficient_and_factors(term: sp.Expr) -> tuple[sp.Number, tuple[sp.Expr, ...]]:
-    """``k*x*y`` as ``(k, (x, y))``, with any numeric coefficient (integer, rational or float) in ``k``."""
+    """``k*x*y`` as ``(k, (x, y))``, with any numeric coefficient (integer, rational or float) in
+    ``k``."""
     coefficient, rest = term.as_coeff_Mul()
     return coefficient, sp.Mul.make_args(rest) if rest != 1 else ()
 
@@ -178,4 +179,3 @@ def _accumulation_order(term: sp.Expr) -> tuple[bool, bool, bool]:
     """Start a sum with a plain positive tensor term if there is one; constants go last."""
     coefficient, _ = _coefficient_and_factors(term)
     return (term.is_Number, coefficient not in (1, -1), term.could_extract_minus_sign())
-

@@ -1,4 +1,5 @@
-"""symkin info, show and report: readable forms, each verified numerically against the generated code."""
+"""symkin info, show and report: readable forms, each verified numerically against the generated
+code."""
 
 from __future__ import annotations
 
@@ -66,8 +67,9 @@ def test_readable_forms_equal_the_generated_code(robot, what, form):
 
 
 def test_long_chains_are_shown_through_frames():
-    """A humanoid's hand has ten joints above it: written out, its Jacobian runs to tens of thousands
-    of characters; through the frames along the way it stays a page, and still computes the same."""
+    """A humanoid's hand has ten joints above it: written out, its Jacobian runs to tens of
+    thousands of characters; through the frames along the way it stays a page, and still computes
+    the same."""
     model = symkin.load(str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf")))
     kinematics = symkin.derive(model, ("right_rubber_hand",), "pelvis")
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
@@ -127,7 +129,8 @@ def test_info(capsys):
     assert "mimics panda_finger_joint1" in out
     assert (
         "DOF: 8" in out
-        and "default tips (leaves that move relative to panda_link0): panda_hand_tcp, panda_leftfinger, panda_rightfinger"
+        and "default tips (leaves that move relative to panda_link0): panda_hand_tcp, "
+        "panda_leftfinger, panda_rightfinger"
         in out
     )
     assert "q8=panda_finger_joint1" in out
@@ -256,7 +259,8 @@ def test_report_pictures_label_each_spot_once_and_say_what_they_draw(tmp_path, c
 
 
 def test_report_survives_names_that_look_like_markup(tmp_path, capsys):
-    """Dollar signs are mathematics to matplotlib and brackets are links to Markdown: names stay text."""
+    """Dollar signs are mathematics to matplotlib and brackets are links to Markdown: names stay
+    text."""
     pytest.importorskip("matplotlib")
     urdf = tmp_path / "marked.urdf"
     urdf.write_text(
@@ -264,7 +268,8 @@ def test_report_survives_names_that_look_like_markup(tmp_path, capsys):
   <link name="base$"/><link name="tip$\\frac{$"/><link name="a_b]"/>
   <joint name="j$1" type="revolute"><parent link="base$"/><child link="tip$\\frac{$"/>
     <axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
-  <joint name="j[2]" type="revolute"><parent link="base$"/><child link="a_b]"/><origin xyz="0.1 0 0"/>
+  <joint name="j[2]" type="revolute"><parent link="base$"/><child link="a_b]"/>
+    <origin xyz="0.1 0 0"/>
     <axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
 </robot>"""
     )

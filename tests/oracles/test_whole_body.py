@@ -122,7 +122,8 @@ ROOT_FLOATING = """<robot name="drone_arm">
   <link name="world"/><link name="body"/><link name="arm"/><link name="hand"/>
   <joint name="free" type="floating"><parent link="world"/><child link="body"/></joint>
   <joint name="shoulder" type="revolute"><parent link="body"/><child link="arm"/>
-    <origin xyz="0.1 0 -0.05" rpy="0 0.3 0"/><axis xyz="0 1 0"/><limit lower="-2" upper="2" effort="1" velocity="1"/></joint>
+    <origin xyz="0.1 0 -0.05" rpy="0 0.3 0"/><axis xyz="0 1 0"/>
+    <limit lower="-2" upper="2" effort="1" velocity="1"/></joint>
   <joint name="wrist" type="continuous"><parent link="arm"/><child link="hand"/>
     <origin xyz="0 0 -0.3"/><axis xyz="1 0 0"/></joint>
 </robot>"""
@@ -188,7 +189,8 @@ def test_frames_between_any_two_links_match_pinocchio(relative, tips, base):
         np.testing.assert_allclose(jacobians[i], expected_jacobian, rtol=0, atol=1e-9)
         for t in range(len(tips)):
             numeric = finite_difference_jacobian(
-                lambda x: as_tips(module(torch.from_numpy(x)), len(tips))[t].numpy(), q[i].numpy()
+                lambda x, t=t: as_tips(module(torch.from_numpy(x)), len(tips))[t].numpy(),
+                q[i].numpy(),
             )
             np.testing.assert_allclose(jacobians[i, t], numeric, atol=1e-7)
 
@@ -218,7 +220,8 @@ def test_joints_on_the_way_up_enter_inverted():
     ]
     model = symkin.parse_urdf(urdf_text("climb", links, joints))
     module = compile_model(model, tips=["e", "a"], base="c")
-    # In the order met walking from c: up through j3 (which mimics j1, so j1 enters q there) and j2, then down.
+    # In the order met walking from c: up through j3 (which mimics j1, so j1 enters q there) and j2,
+    # then down.
     assert module.joint_names == ("j1", "j2", "j4", "j5")
     q = sample_q(module, 4, seed=7)
     poses, jacobians = module.forward_and_jacobian(q)
@@ -280,7 +283,8 @@ def test_planar_joints_match_the_numeric_reference(normal):
 
 
 def test_planar_joint_matches_pinocchio():
-    """Pinocchio's planar joint is the xy plane of its frame: x, y and the angle about z, as symkin's for normal z."""
+    """Pinocchio's planar joint is the xy plane of its frame: x, y and the angle about z, as
+    symkin's for normal z."""
     import pinocchio as pin
 
     links, joints = planar_robot((0, 0, 1))
@@ -322,8 +326,8 @@ def test_show_and_report_of_a_floating_robot_say_the_base_is_free(tmp_path, caps
     assert main(["show", str(path), "--what", "position"]) == 0
     out = capsys.readouterr().out
     assert (
-        "position of hand in body (a free body: in the world, X_world_tip = X_world_base · X_base_tip)"
-        in out
+        "position of hand in body (a free body: in the world, X_world_tip = X_world_base · "
+        "X_base_tip)" in out
     )
     assert main(["report", str(path), "-o", str(tmp_path / "report"), "-q"]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()

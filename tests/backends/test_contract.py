@@ -1,4 +1,5 @@
-"""The generated-module contract (symkin.KinematicsModule), run over every module in generated/, torch and JAX."""
+"""The generated-module contract (symkin.KinematicsModule), over every module in generated/: torch,
+JAX and NumPy alike."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from helpers import REPO
 from reference import finite_difference_jacobian
 
 import symkin
+from symkin import backends
 
 GENERATED = sorted((REPO / "generated").glob("*.py"))
 
@@ -24,13 +26,16 @@ class Adapter:
         spec = importlib.util.spec_from_file_location(f"golden_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        self.backend = "jax" if hasattr(module, "forward_and_jacobian") else "torch"
-        if self.backend == "jax":
-            import jax
-
-            jax.config.update("jax_enable_x64", True)
+        self.path = path
+        if hasattr(module, "forward_and_jacobian"):  # module-level functions over xp's arrays
+            self.backend = "jax" if module.xp.__name__ == "jax.numpy" else "numpy"
             self.module = module
+            if self.backend == "jax":
+                import jax
+
+                jax.config.update("jax_enable_x64", True)
         else:
+            self.backend = "torch"
             self.module = symkin.module_class(module)().double()
 
     def array(self, q: np.ndarray):
@@ -38,12 +43,15 @@ class Adapter:
             import jax.numpy as jnp
 
             return jnp.asarray(q)
+        if self.backend == "numpy":
+            return q
         import torch
 
         return torch.from_numpy(q)
 
     BASE = np.array([0.3, -0.2, 0.5, 0.9, 0.1, -0.3, 0.2])
-    """The base pose floating-base modules are called with: one for every configuration (it broadcasts)."""
+    """The base pose floating-base modules are called with: one for every configuration (it
+    broadcasts)."""
 
     def call(self, name: str, q: np.ndarray):
         arguments = (self.array(q),)
@@ -78,9 +86,9 @@ def generated(request) -> Adapter:
     return Adapter(request.param)
 
 
-def test_both_backends_and_a_floating_base_are_checked_in():
+def test_every_backend_and_a_floating_base_are_checked_in():
     adapters = [Adapter(path) for path in GENERATED]
-    assert {a.backend for a in adapters} == {"torch", "jax"}
+    assert {a.backend for a in adapters} == set(backends.NAMES)
     assert any(a.module.floating_base for a in adapters)
 
 
@@ -129,7 +137,7 @@ def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):
     for i in range(4):
         for t in range(tips):
             numeric = finite_difference_jacobian(
-                lambda x: generated.call("forward", x).reshape(tips, 4, 4)[t], q[i]
+                lambda x, t=t: generated.call("forward", x).reshape(tips, 4, 4)[t], q[i]
             )
             np.testing.assert_allclose(jacobian[i, t], numeric, atol=1e-7)
 
@@ -149,25 +157,38 @@ def test_bad_q_is_a_value_error(generated):
             generated.call("forward", bad)
 
 
-def test_torch_and_jax_modules_of_one_robot_agree():
-    torch_module, jax_module = (
+@pytest.mark.parametrize("other", ["panda_jax", "panda_numpy"])
+def test_every_backend_computes_the_same_for_one_robot(other):
+    torch_module, module = (
         Adapter(REPO / "generated/panda.py"),
-        Adapter(REPO / "generated/panda_jax.py"),
+        Adapter(REPO / f"generated/{other}.py"),
     )
-    assert torch_module.module.joint_names == jax_module.module.joint_names
+    assert torch_module.module.joint_names == module.module.joint_names
     q = torch_module.sample((20,))
     for name in ("forward", "jacobian"):
         np.testing.assert_allclose(
-            torch_module.call(name, q), jax_module.call(name, q), atol=1e-14, rtol=0
+            torch_module.call(name, q), module.call(name, q), atol=1e-14, rtol=0
         )
 
 
-def test_jax_module_imports_only_jax(tmp_path):
-    script = "import sys; sys.path.insert(0, sys.argv[1]); import panda_jax; print('torch' in sys.modules)"
+LIBRARY = {"torch": "torch", "jax": "jax.numpy", "numpy": "numpy"}
+
+
+def test_imports_only_its_library_and_has_no_side_effects(generated, tmp_path):
+    """Importing a generated module loads its library (and what that loads) and nothing else,
+    prints nothing and writes nothing."""
+    library = LIBRARY[generated.backend]
+    script = (
+        f"import sys; import {library}; before = set(sys.modules); sys.path.insert(0, "
+        "sys.argv[1]); "
+        f"import {generated.path.stem}; print(sorted(set(sys.modules) - before))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", script, str(REPO / "generated")],
+        [sys.executable, "-c", script, str(generated.path.parent)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr([generated.path.stem]) and result.stderr == ""
+    assert list(tmp_path.iterdir()) == []

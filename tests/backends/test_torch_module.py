@@ -1,4 +1,4 @@
-"""The generated module's contract: attributes, shapes, dtype and device, gradients, input checks."""
+"""The torch module's contract: attributes, shapes, dtype and device, gradients, input checks."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def test_float32_follows_q_and_is_close_to_float64(panda, hand):
 
 
 def test_constant_buffers_never_cost_float64_precision(panda):
-    """Conversions remake the buffers from exact values, and a q of another dtype gets exact constants."""
+    """Conversions remake the buffers from exact values, and a q of another dtype gets exact
+    constants."""
     q64 = sample_q(panda, 50)
     reference = type(panda)()  # fresh: float64 buffers
     converted = copy.deepcopy(panda).float()

@@ -35,7 +35,8 @@ def test_compile_writes_a_working_module_and_reports_progress(tmp_path, capsys):
     module = symkin.module_class(symkin.load_module(out.read_text()))()
     assert module.tip_names == ("panda_hand_tcp",)
     pose = module(torch.zeros(7, dtype=torch.float64))
-    # At q = 0 the Panda's TCP is 0.088 m ahead and 0.333+0.316+0.384-0.107-0.1034 m up, pointing down.
+    # At q = 0 the Panda's TCP is 0.088 m ahead and 0.333+0.316+0.384-0.107-0.1034 m up, pointing
+    # down.
     torch.testing.assert_close(
         pose[:3, 3], torch.tensor([0.088, 0.0, 0.8226], dtype=torch.float64), atol=1e-12, rtol=0
     )
@@ -216,7 +217,10 @@ def test_commands_that_need_no_torch_do_not_import_it(tmp_path):
         ["convert", urdf, "-o", str(tmp_path / "p.urdf")],
         ["compile", urdf, "-q", "-o", str(tmp_path / "p.py")],
     ):
-        script = "import sys\nfrom symkin.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules, file=sys.stderr)"
+        script = (
+            "import sys\nfrom symkin.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules, file=sys.stderr)"
+        )
         result = subprocess.run(
             [sys.executable, "-c", script, *argv], capture_output=True, text=True
         )
@@ -267,7 +271,8 @@ def test_default_class_names_keep_number_boundaries(robot, expected):
 
 
 def test_a_reader_that_stops_early_is_no_error():
-    """`symkin show … | head -1`: a closed pipe ends the command quietly (status 1), without a traceback."""
+    """`symkin show … | head -1`: a closed pipe ends the command quietly (status 1), without a
+    traceback."""
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before symkin writes anything
     ur5 = "example-robot-data:ur_description/urdf/ur5_robot.urdf"

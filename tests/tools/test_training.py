@@ -166,7 +166,8 @@ def test_ik_takes_one_target_or_any_batch_shape(panda):
 
 
 def test_position_only_targets_on_a_three_joint_leg():
-    """A leg of three joints reaches positions but not arbitrary orientations: position-only targets succeed."""
+    """A leg of three joints reaches positions but not arbitrary orientations: position-only targets
+    succeed."""
     leg = compile_file(str(robot_file("solo_description/robots/solo12.urdf")), ("FL_FOOT",))
     assert len(leg.joint_names) == 3
     reachable = leg(sample_q(leg, 100, seed=2))

@@ -1,4 +1,5 @@
-"""generated/ holds reference modules; each must regenerate byte for byte from the command in its header.
+"""generated/ holds reference modules; each must regenerate byte for byte from the command in its
+header.
 
 After an intended change to the generator, refresh them with
 ``SYMKIN_UPDATE_GOLDEN=1 pytest tests/test_generated_golden.py``.
@@ -35,7 +36,8 @@ def recorded_command(path: Path) -> list[str]:
 
 
 def regenerate(path: Path, workdir: Path) -> bytes:
-    """Run the recorded command in ``workdir`` (with the repository's examples/) and return what it wrote."""
+    """Run the recorded command in ``workdir`` (with the repository's examples/) and return what it
+    wrote."""
     argv = recorded_command(path)
     assert argv[:2] == ["symkin", "compile"]
     output = Path(argv[argv.index("-o") + 1])

@@ -1,4 +1,5 @@
-"""Guards on the generated program's cost and on its compatibility with torch.compile and torch.func.
+"""Guards on the generated program's cost and on its compatibility with torch.compile and
+torch.func.
 
 Speed itself is measured by benchmarks/bench.py, never asserted here.
 """
@@ -8,10 +9,11 @@ from __future__ import annotations
 import copy
 import math
 import random
+import re
 
 import pytest
 import torch
-from helpers import compile_file, robot_file, sample_q
+from helpers import REPO, compile_file, robot_file, sample_q
 from reference import JointSpec, urdf_text
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -96,7 +98,8 @@ def tensor_ops(run) -> int:
 
 
 def count_operations(module: torch.nn.Module) -> tuple[int, int, int]:
-    """Tensor operations dispatched by a forward, a pose-and-Jacobian and a forward + backward at batch 1."""
+    """Tensor operations dispatched by a forward, a pose-and-Jacobian and a forward + backward at
+    batch 1."""
     module = copy.deepcopy(module).float()  # the fast path: module and q of one dtype
     q = sample_q(module, 1).float()
 
@@ -112,7 +115,8 @@ def count_operations(module: torch.nn.Module) -> tuple[int, int, int]:
 
 
 def test_panda_runs_few_tensor_operations(panda):
-    """The column layout's point: the scalar program of the first version dispatched 100 / 162 / 190 ops."""
+    """The column layout's point: the scalar program of the first version dispatched 100 / 162 / 190
+    ops."""
     forward, jacobian, forward_backward = count_operations(panda)
     assert forward <= 46 and jacobian <= 65 and forward_backward <= 84, (
         forward,
@@ -129,9 +133,9 @@ def test_panda_runs_few_tensor_operations(panda):
     ],
 )
 def test_trees_run_few_tensor_operations(relative, most):
-    """Sibling chains computed as lanes of one tensor: G1 took 246 / 458 / 477 operations without."""
+    """Sibling chains computed as lanes of one tensor: G1 took 246 / 458 / 477 ops without."""
     counts = count_operations(compile_file(str(robot_file(relative))))
-    assert all(count <= limit for count, limit in zip(counts, most)), counts
+    assert all(count <= limit for count, limit in zip(counts, most, strict=True)), counts
 
 
 def test_isomorphic_chains_are_packed_into_lanes():
@@ -185,7 +189,8 @@ def test_torch_func_transforms(panda):
     ["g1_description/urdf/g1_29dof_rev_1_0.urdf", "tiago_description/robots/tiago_dual.urdf"],
 )
 def test_every_name_in_a_program_is_unique(relative):
-    """Every name the frame program defines (joint rows, table cuts, coefficients, columns) is defined once."""
+    """Every name the frame program defines (joint rows, table cuts, coefficients, columns) is
+    defined once."""
     program = symkin.lower(symkin.derive(symkin.load(str(robot_file(relative)))))
     names = [name for _, name in program.joints] + [name for name, _ in program.scalars]
     for statement in (
@@ -210,5 +215,28 @@ def test_sines_and_cosines_are_named_like_the_textbook():
     )
     trig = next(s for s in program.prologue if isinstance(s, Split) and s.base == "trig")
     rows = len(program.angles.labels)
-    labels = dict(zip(trig.names[:rows], program.angles.labels))
+    labels = dict(zip(trig.names[:rows], program.angles.labels, strict=True))
     assert labels["s5"] == "q5" and labels["s23"] == "q2 + q3" and labels["s234"] == "q2 + q3 + q4"
+
+
+TORCH_GOLDEN = [
+    path
+    for path in sorted((REPO / "generated").glob("*.py"))
+    if "import torch" in path.read_text(encoding="utf-8")
+]
+
+
+@pytest.mark.parametrize("path", TORCH_GOLDEN, ids=[p.name for p in TORCH_GOLDEN])
+def test_the_headers_counts_are_the_operations_the_frame_program_dispatches(path):
+    """The header's counts are computed from the emitted program; running it dispatches exactly
+    as many tensor operations, for every call the module makes."""
+    source = path.read_text(encoding="utf-8")
+    module = symkin.load_module(source, f"counted_{path.stem}")
+    instance = symkin.module_class(module)()
+    costs = re.findall(r"^#   ([\w +]+):\s+(\d+) array operations", source, re.MULTILINE)
+    assert len(costs) >= 2
+    q = sample_q(instance, 3, dtype=torch.get_default_dtype())
+    tables = instance._tables(q, module._FRAME_TABLES)
+    for label, count in costs:
+        wanted = sum(getattr(module, f"_{group.upper()}") for group in label.split(" + "))
+        assert tensor_ops(lambda wanted=wanted: module._frames(q, *tables, wanted)) == int(count)

@@ -46,7 +46,7 @@ def numeric_dh(table: dict, q: np.ndarray) -> np.ndarray:
         return X
 
     X = origin_matrix(table["base"]["xyz"], table["base"]["rpy"]) if "base" in table else np.eye(4)
-    for row, value in zip(table["joints"], q):
+    for row, value in zip(table["joints"], q, strict=True):
         prismatic = row.get("type") == "prismatic"
         theta = row["theta"] + (0 if prismatic else value)
         d = row["d"] + (value if prismatic else 0)
@@ -157,7 +157,8 @@ GOOD_ROW = "a = 0\nalpha = 0\nd = 0.1\ntheta = 0\n"
             "joint 1: missing field 'd'",
         ),
         (
-            'convention = "standard"\n[[joints]]\nname = "elbow"\na = "x"\nalpha = 0\nd = 0\ntheta = 0\n',
+            'convention = "standard"\n[[joints]]\nname = "elbow"\n'
+            'a = "x"\nalpha = 0\nd = 0\ntheta = 0\n',
             "joint 1 ('elbow'): field 'a': 'x' is not a number",
         ),
         (

@@ -1,4 +1,5 @@
-"""The JAX backend: the same robots as the torch backend against Pinocchio, and JAX's transformations."""
+"""The JAX and NumPy backends: the same robots as the torch backend against Pinocchio, each
+library's own transformations, dtypes, and modules that import only their library."""
 
 from __future__ import annotations
 
@@ -6,40 +7,42 @@ import functools
 
 import numpy as np
 import pytest
+from helpers import PINOCCHIO_CASES as CASES
+from helpers import PinocchioOracle, as_tips, compile_file, robot_file, sample_q
+
+import symkin
 
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
-from helpers import PinocchioOracle, as_tips, compile_file, robot_file, sample_q  # noqa: E402
-from test_pinocchio_oracle import CASES  # noqa: E402
 
-import symkin  # noqa: E402
+BACKENDS = ("jax", "numpy")
 
 
 @functools.cache
-def jax_module(path: str, tips: tuple[str, ...] | None = None, base: str | None = None):
-    source = symkin.generate(symkin.derive(symkin.load(path), tips, base), backend="jax")
-    return symkin.load_module(source)
+def array_module(backend: str, path: str, tips: tuple[str, ...] | None = None, base=None):
+    kinematics = symkin.derive(symkin.load(path), tips, base, notes=lambda message: None)
+    return symkin.load_module(symkin.generate(kinematics, backend=backend))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     "relative, tips, base", CASES, ids=[f"{c[0].split('/')[-1]}:{c[1] or 'leaves'}" for c in CASES]
 )
-def test_matches_pinocchio_and_the_torch_module(relative, tips, base):
+def test_matches_pinocchio_and_the_torch_module(backend, relative, tips, base):
     path = str(robot_file(relative))
-    module = jax_module(path, tips, base)
+    module = array_module(backend, path, tips, base)
     reference = compile_file(path, tips, base)
     assert module.joint_names == reference.joint_names and module.tip_names == reference.tip_names
     q = sample_q(reference, batch=8, seed=2)
-    poses, jacobians = module.forward_and_jacobian(jnp.asarray(q.numpy()))
+    poses, jacobians = module.forward_and_jacobian(q.numpy())
     torch_poses, torch_jacobians = reference.forward_and_jacobian(q)
     np.testing.assert_allclose(np.asarray(poses), torch_poses.numpy(), atol=1e-12, rtol=0)
     np.testing.assert_allclose(np.asarray(jacobians), torch_jacobians.numpy(), atol=1e-12, rtol=0)
     oracle = PinocchioOracle(path)
     poses = as_tips(torch_poses.new_tensor(np.asarray(poses)), len(module.tip_names)).numpy()
-    jacobians = as_tips(
-        torch_jacobians.new_tensor(np.asarray(jacobians)), len(module.tip_names)
-    ).numpy()
+    jacobians = torch_jacobians.new_tensor(np.asarray(jacobians))
+    jacobians = as_tips(jacobians, len(module.tip_names)).numpy()
     for i in range(0, 8, 3):
         expected_pose, expected_jacobian = oracle(
             module.joint_names, module.tip_names, module.base_name, q[i].numpy()
@@ -52,7 +55,7 @@ def test_matches_pinocchio_and_the_torch_module(relative, tips, base):
 def hand():
     """Two fingertips of the Allegro hand: a small tree, so that JAX's compilations stay quick."""
     path = str(robot_file("allegro_hand_description/urdf/allegro_right_hand.urdf"))
-    return jax_module(path, ("link_3.0_tip", "link_15.0_tip"))
+    return array_module("jax", path, ("link_3.0_tip", "link_15.0_tip"))
 
 
 def test_jit_vmap_grad_and_jacfwd(hand):
@@ -63,7 +66,7 @@ def test_jit_vmap_grad_and_jacfwd(hand):
     np.testing.assert_allclose(jitted_pose, eager_pose, atol=1e-14)
     np.testing.assert_allclose(jitted_jacobian, eager_jacobian, atol=1e-14)
     np.testing.assert_allclose(jax.vmap(hand.forward)(q), eager_pose, atol=1e-14)
-    # The first three Jacobian rows of each tip are d(position)/dq, forward mode and reverse mode alike.
+    # The first three Jacobian rows of each tip are d(position)/dq, forward and reverse mode alike.
     positions = lambda x: hand.forward(x)[:, :3, 3]  # noqa: E731
     np.testing.assert_allclose(jax.jacfwd(positions)(q[0]), eager_jacobian[0, :, :3], atol=1e-12)
     np.testing.assert_allclose(jax.jacrev(positions)(q[0]), eager_jacobian[0, :, :3], atol=1e-12)
@@ -76,3 +79,18 @@ def test_float64_only_when_x64_is_on(hand):
     assert hand.forward(jnp.asarray(q)).dtype == jnp.float64
     assert hand.forward(jnp.asarray(q, dtype=jnp.float32)).dtype == jnp.float32
     assert hand.lower.dtype == jnp.float64 and hand.lower.shape == (len(hand.joint_names),)
+
+
+def test_numpy_follows_q_dtype_and_any_batch_shape():
+    path = str(robot_file("talos_data/robots/talos_full_v2.urdf"))  # mimic joints, 16 leaves
+    module = array_module("numpy", path)
+    n, tips = len(module.joint_names), len(module.tip_names)
+    q = np.random.default_rng(1).uniform(-0.5, 0.5, (2, 3, n))
+    for dtype in (np.float64, np.float32):
+        pose, jacobian = module.forward_and_jacobian(q.astype(dtype))
+        assert pose.dtype == jacobian.dtype == dtype
+        assert pose.shape == (2, 3, tips, 4, 4) and jacobian.shape == (2, 3, tips, 6, n)
+    assert module.forward(q[0, 0]).shape == (tips, 4, 4)
+    assert module.lower.dtype == np.float64
+    with pytest.raises(ValueError, match=rf"shape \(\.\.\., {n}\)"):
+        module.forward(q[..., :-1])

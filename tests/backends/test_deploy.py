@@ -1,8 +1,9 @@
-"""Deploying a generated module: torch.export with a dynamic batch, ONNX in onnxruntime, AOTInductor.
+"""Deploying a generated module: torch.export with a dynamic batch, ONNX in onnxruntime,
+AOTInductor.
 
-Each exported program is run at batch sizes it was not traced with and compared with the eager module
-in float32. A module exports its ``forward``; the other methods export through a one-line wrapper, the
-one the README shows.
+Each exported program is run at batch sizes it was not traced with and compared with the eager
+module in float32. A module exports its ``forward``; the other methods export through a one-line
+wrapper, the one the README shows.
 """
 
 from __future__ import annotations

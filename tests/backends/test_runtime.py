@@ -1,0 +1,43 @@
+"""The backends' runtimes (the fixed code every generated module copies), tested as code."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from symkin.backends.array_api import runtime as array_runtime
+from symkin.backends.torch import runtime as torch_runtime
+
+
+def test_a_zero_quaternion_is_the_identity_with_finite_gradients():
+    quaternion = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]], requires_grad=True)
+    unit = torch_runtime._unit_quaternion(quaternion)
+    torch.testing.assert_close(unit, torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]))
+    unit.sum().backward()
+    assert torch.isfinite(quaternion.grad).all()
+    np.testing.assert_array_equal(
+        array_runtime._unit_quaternion(quaternion.detach().numpy()), unit.detach().numpy()
+    )
+
+
+def test_torch_and_array_jacobians_agree_with_shared_slots_and_a_prismatic_joint():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(3, 2, 5))
+    axes, origins = rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 3, 5))
+    # Point 0 below motions 0, 1, 2 (2 mimics 1: shared slot), point 1 below motion 0 only.
+    located, motion = np.array([0, 0, 0, 1]), np.array([0, 1, 2, 0])
+    scale = np.array([[1.0], [1.0], [-2.0], [1.0]])
+    prismatic = np.array([[False], [False], [False], [True]])
+    slot = np.array([0, 1, 1, 2])
+    arguments = (points, axes, origins, located, motion, scale, prismatic, slot, None)
+    as_tensors = (torch.from_numpy(a) if a is not None else None for a in arguments)
+    expected = torch_runtime._jacobian(*as_tensors, rows=6, slots=3).numpy()
+    got = array_runtime._jacobian(*arguments, rows=6, slots=3)
+    np.testing.assert_allclose(got, expected, atol=1e-15)
+    # Without gathering, entry (row, slot) of the slots is column row · 3 + slot: the shared slot
+    # (row 0, slot 1) holds the sum of the source's and the mimic joint's columns.
+    axis, lever = axes[:3, 1], points[:, 0] - origins[:3, 1]
+    axis2, lever2 = axes[:3, 2], points[:, 0] - origins[:3, 2]
+    column = np.cross(axis, lever, axis=0) - 2 * np.cross(axis2, lever2, axis=0)
+    np.testing.assert_allclose(got[:, 1], column[0], atol=1e-14)
+    np.testing.assert_allclose(got[:, 0 * 3 + 2], axes[0, 0], atol=1e-15)  # prismatic: [axis; 0]

@@ -1,0 +1,58 @@
+"""The lowering and emit stages: parts that run only for the calls that need them, each kind's
+tables, and generated text that carries only what it uses."""
+
+from __future__ import annotations
+
+import re
+
+from helpers import robot_file
+
+import symkin
+from symkin.compiler.layout import table_entry
+
+PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
+
+
+def test_a_pose_call_skips_what_only_jacobians_need():
+    program = symkin.lower(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)))
+    assert program.groups == ("poses", "motions")
+    always, jacobians_only = program.parts
+    assert always.always and not jacobians_only.always and jacobians_only.groups == ("motions",)
+    assert program.runs(always, ("poses",)) and not program.runs(jacobians_only, ("poses",))
+    assert [c.name for c in program.concatenations] == ["pose_columns", "axes", "origins"]
+    (poses,) = program.outputs
+    assert poses.kind == "poses" and poses.pairs.dense and not poses.pairs.shared
+
+
+def test_a_centre_of_mass_call_skips_the_tips():
+    model = symkin.load(PANDA)
+    mass = symkin.WeightedPoints(
+        "center_of_mass", (symkin.Point("panda_link3"), symkin.Point("panda_link5")), (1.0, 1.0)
+    )
+    program = symkin.lower(symkin.derive(model, ("panda_hand_tcp",), outputs=(mass,)))
+    assert program.groups == ("poses", "center_of_mass", "motions")
+    tip_only = [part for part in program.parts if part.groups == ("poses",)]
+    assert tip_only and not any(program.runs(part, ("center_of_mass",)) for part in tip_only)
+
+
+def test_generated_text_has_no_empty_table_and_only_the_runtime_it_uses():
+    fixed = symkin.generate(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)))
+    assert not re.search(r": \[\],", fixed)  # no empty tables (the Panda has no lane scales)
+    assert "def _base_pose" not in fixed and "def _points_in_world" not in fixed
+    floating = symkin.generate(
+        symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",), floating_base=True)
+    )
+    assert "def _base_pose" in floating
+    jax = symkin.generate(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)), backend="jax")
+    assert "pose_subtree" not in jax and "q_map" not in jax  # closed-form gradient tables: torch
+
+
+def test_a_nested_table_never_wraps_into_the_next_row():
+    rows = [[float(i) + 0.123456789 * k for k in range(9)] for i in range(4)]
+    text = table_entry("long_table", rows)
+    lines = text.splitlines()
+    assert lines[0] == "    'long_table': [" and lines[-1] == "    ],"
+    for line in lines[1:-1]:
+        assert len(line) <= 100
+        assert line.startswith("        [") or not line.strip().startswith("[")
+    assert eval("{" + text + "}")["long_table"] == rows
