@@ -142,7 +142,7 @@ def compile_symkin(robot: Robot) -> tuple[torch.nn.Module, dict]:
         "codegen_s": codegen,
         "import_s": imported,
         "assignments": len(program.assignments),
-        "lanes": program.lane_operations(motions=True),
+        "lanes": program.lane_operations(("poses", "motions")),
         "closed_form": symkin.simplify(kinematics).ops,
     }
     return module, facts

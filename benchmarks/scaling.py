@@ -62,7 +62,7 @@ def measure(model: symkin.RobotModel, tips=None) -> str:
     dof = len(kinematics.joint_names)
     return (
         f"| {dof} | {len(kinematics.tips)} | {elapsed:.2f} | {len(program.assignments):,} | "
-        f"{program.lane_operations(motions=True):,} | {ops.arithmetic:,} | "
+        f"{program.lane_operations(('poses', 'motions')):,} | {ops.arithmetic:,} | "
         f"{ops.arithmetic / dof:.0f} | {cse:.2f} |"
     )
 

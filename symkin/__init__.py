@@ -33,13 +33,9 @@ _LAZY = {
     "symkin.contract": ("KinematicsModule",),
     "symkin.inspection.closed_form": ("ClosedForm", "OpCount", "simplify", "unsimplified_ops"),
     "symkin.inspection.describe": ("describe",),
-    "symkin.inspection.formulas": (
-        "Formula",
-        "FramedFormula",
-        "abbreviate",
-        "exact_constants",
-        "formula",
-    ),
+    "symkin.inspection.formulas": ("Formula", "formula"),
+    "symkin.inspection.framed": ("FramedFormula",),
+    "symkin.inspection.readable": ("abbreviate", "exact_constants"),
     "symkin.model.placement": (
         "Placement",
         "Quaternion",
@@ -77,13 +73,9 @@ if TYPE_CHECKING:
     from symkin.contract import KinematicsModule
     from symkin.inspection.closed_form import ClosedForm, OpCount, simplify, unsimplified_ops
     from symkin.inspection.describe import describe
-    from symkin.inspection.formulas import (
-        Formula,
-        FramedFormula,
-        abbreviate,
-        exact_constants,
-        formula,
-    )
+    from symkin.inspection.formulas import Formula, formula
+    from symkin.inspection.framed import FramedFormula
+    from symkin.inspection.readable import abbreviate, exact_constants
     from symkin.model.placement import (
         Placement,
         Quaternion,

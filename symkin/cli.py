@@ -59,7 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"symkin {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _compile_command(commands)
+    _convert_command(commands)
+    _info_command(commands)
+    _show_command(commands)
+    _report_command(commands)
+    return parser
 
+
+def _compile_command(commands) -> None:
     compile_ = commands.add_parser(
         "compile", help="write a module computing a robot's poses and Jacobians"
     )
@@ -89,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     compile_.set_defaults(run=_compile)
 
+
+def _convert_command(commands) -> None:
     convert = commands.add_parser(
         "convert", help="write a robot (a DH table, an MJCF file) as an equivalent URDF"
     )
@@ -98,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     convert.set_defaults(run=_convert)
 
+
+def _info_command(commands) -> None:
     info = commands.add_parser(
         "info",
         help="print the kinematic tree (with example-robot-data: alone, list its robot files)",
@@ -105,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     _robot_arguments(info, tips=False)
     info.set_defaults(run=_info)
 
+
+def _show_command(commands) -> None:
     show = commands.add_parser(
         "show", help="print closed-form expressions of a tip's pose or Jacobian"
     )
@@ -130,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.set_defaults(run=_show)
 
+
+def _report_command(commands) -> None:
     report = commands.add_parser(
         "report", help="write a Markdown report with formulas and pictures (needs symkin[report])"
     )
@@ -141,7 +157,6 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress messages or notes on stderr"
     )
     report.set_defaults(run=_report)
-    return parser
 
 
 def _progress(arguments: argparse.Namespace):

@@ -86,114 +86,147 @@ def solve_ik(
             placed so that the first full-pose tip sits on its target).
         generator: random source for the restarts, for reproducible results.
     """
-    names, goal, batch_shape = _targets(module, targets, tip)
-    tips_index = [module.tip_names.index(name) for name in names]
-    count, tips = goal.shape[0], len(names)
-    dtype, device = goal.dtype, goal.device
-    _check_rigid(goal)
-    scale = _residual_scale(names, rotation_weight, weights, dtype, device)  # (6T,)
-    free_rotation = torch.tensor([_lookup(rotation_weight, n) == 0 for n in names], device=device)
-    joints = len(module.joint_names)
-    floating = bool(module.floating_base)
-    lower = module.lower.to(dtype=dtype, device=device)
-    upper = module.upper.to(dtype=dtype, device=device)
-    sample_low, sample_high = lower.clamp(min=-math.pi), upper.clamp(max=math.pi)
-    noise = torch.rand(count, restarts, joints, dtype=dtype, device=device, generator=generator)
-    q = sample_low + (sample_high - sample_low) * noise
-    if initial is not None:
-        _check_shape(initial, (joints,), "initial")
-        q[:, 0] = (
-            initial.to(dtype=dtype, device=device)
-            .expand(*batch_shape, joints)
-            .reshape(count, joints)
-            .clamp(lower, upper)
-        )
-    goal = goal.unsqueeze(1).expand(count, restarts, tips, 4, 4)
-    base = None
-    if floating:
-        if initial_base is not None:
-            _check_shape(initial_base, (7,), "initial_base")
-            base = (
-                initial_base.to(dtype=dtype, device=device)
-                .expand(*batch_shape, 7)
-                .reshape(count, 1, 7)
-            )
-            base = base.expand(count, restarts, 7).clone()
-            base[..., 3:] = base[..., 3:] / torch.linalg.vector_norm(
-                base[..., 3:], dim=-1, keepdim=True
-            )
-        else:
-            base = _base_on_target(module, q, goal, tips_index, free_rotation)
-    lam = torch.full((count, restarts), damping, dtype=dtype, device=device)
-    identity = torch.eye(6 * tips, dtype=dtype, device=device)
+    problem = _Problem.make(module, targets, tip, rotation_weight, weights)
+    q, base = problem.starts(restarts, initial, initial_base, generator)
+    tolerances = (position_tolerance, rotation_tolerance)
+    with torch.no_grad():
+        q, base, error, iterations = problem.solve(q, base, damping, max_iterations, tolerances)
+    return problem.result(q, base, error, iterations, tolerances)
 
-    def evaluate(q, base, goal):
+
+@dataclass(frozen=True)
+class _Problem:
+    """Targets of one call of :func:`solve_ik`, flattened to B configurations of T tips.
+
+    ``goal`` is (B, T, 4, 4); ``scale`` (6T,) weighs each residual row; ``free_rotation`` (T,)
+    says which tips are position-only.
+    """
+
+    module: KinematicsModule
+    tips: tuple[int, ...]
+    goal: torch.Tensor
+    batch_shape: torch.Size
+    scale: torch.Tensor
+    free_rotation: torch.Tensor
+    lower: torch.Tensor
+    upper: torch.Tensor
+
+    @staticmethod
+    def make(module, targets, tip, rotation_weight, weights) -> _Problem:
+        names, goal, batch_shape = _targets(module, targets, tip)
+        _check_rigid(goal)
+        dtype, device = goal.dtype, goal.device
+        free = [_lookup(rotation_weight, name) == 0 for name in names]
+        return _Problem(
+            module=module,
+            tips=tuple(module.tip_names.index(name) for name in names),
+            goal=goal,
+            batch_shape=batch_shape,
+            scale=_residual_scale(names, rotation_weight, weights, dtype, device),
+            free_rotation=torch.tensor(free, device=device),
+            lower=module.lower.to(dtype=dtype, device=device),
+            upper=module.upper.to(dtype=dtype, device=device),
+        )
+
+    def starts(self, restarts, initial, initial_base, generator):
+        """(B, R, n) starting joint values and, for a floating base, (B, R, 7) base poses."""
+        count, joints = self.goal.shape[0], len(self.module.joint_names)
+        dtype, device = self.goal.dtype, self.goal.device
+        low, high = self.lower.clamp(min=-math.pi), self.upper.clamp(max=math.pi)
+        noise = torch.rand(count, restarts, joints, dtype=dtype, device=device, generator=generator)
+        q = low + (high - low) * noise
+        if initial is not None:
+            _check_shape(initial, (joints,), "initial")
+            given = initial.to(dtype=dtype, device=device).expand(*self.batch_shape, joints)
+            q[:, 0] = given.reshape(count, joints).clamp(self.lower, self.upper)
+        if not self.module.floating_base:
+            return q, None
+        if initial_base is None:
+            return q, _base_on_target(
+                self.module, q, self.goals(restarts), self.tips, self.free_rotation
+            )
+        _check_shape(initial_base, (7,), "initial_base")
+        base = initial_base.to(dtype=dtype, device=device).expand(*self.batch_shape, 7)
+        base = base.reshape(count, 1, 7).expand(count, restarts, 7).clone()
+        base[..., 3:] = base[..., 3:] / torch.linalg.vector_norm(
+            base[..., 3:], dim=-1, keepdim=True
+        )
+        return q, base
+
+    def goals(self, restarts: int) -> torch.Tensor:
+        count, tips = self.goal.shape[:2]
+        return self.goal.unsqueeze(1).expand(count, restarts, tips, 4, 4)
+
+    def evaluate(self, q, base, goal):
+        """The weighted residuals' errors (..., 6T) and the scaled Jacobians (..., 6T, dof)."""
+        module = self.module
         pose, jacobian = (
-            module.forward_and_jacobian(q, base) if floating else module.forward_and_jacobian(q)
+            module.forward_and_jacobian(q, base)
+            if base is not None
+            else module.forward_and_jacobian(q)
         )
         if len(module.tip_names) == 1:
             pose, jacobian = pose.unsqueeze(-3), jacobian.unsqueeze(-3)
-        pose, jacobian = pose[..., tips_index, :, :], jacobian[..., tips_index, :, :]
+        tips = list(self.tips)
+        pose, jacobian = pose[..., tips, :, :], jacobian[..., tips, :, :]
         position = goal[..., :3, 3] - pose[..., :3, 3]
         rotation = rotation_vector(goal[..., :3, :3] @ pose[..., :3, :3].transpose(-1, -2))
-        error = torch.cat([position, rotation], dim=-1).flatten(-2)  # (..., 6T)
-        return error, jacobian.flatten(-3, -2) * scale.unsqueeze(-1)  # (..., 6T, dof)
+        error = torch.cat([position, rotation], dim=-1).flatten(-2)
+        return error, jacobian.flatten(-3, -2) * self.scale.unsqueeze(-1)
 
-    with torch.no_grad():
-        accepted_q, accepted_base = q, base
-        accepted_error, accepted_jacobian = evaluate(q, base, goal)
-        active = torch.arange(count, device=device)  # targets with no solved restart yet
+    def solve(self, q, base, damping, max_iterations, tolerances):
+        """Levenberg–Marquardt on every restart of the targets not yet solved."""
+        count, restarts = q.shape[:2]
+        goal = self.goals(restarts)
+        lam = torch.full((count, restarts), damping, dtype=q.dtype, device=q.device)
+        identity = torch.eye(6 * len(self.tips), dtype=q.dtype, device=q.device)
+        error, jacobian = self.evaluate(q, base, goal)
+        active = torch.arange(count, device=q.device)  # targets with no solved restart yet
         iterations = 0
         while iterations < max_iterations:
-            solved = _solved(
-                accepted_error[active], free_rotation, position_tolerance, rotation_tolerance
-            ).any(dim=1)
+            solved = _solved(error[active], self.free_rotation, *tolerances).any(dim=1)
             active = active[~solved]
             if active.numel() == 0:
                 break
             iterations += 1
-            J, error, lam_active = accepted_jacobian[active], accepted_error[active], lam[active]
+            J, residual, lam_active = jacobian[active], error[active], lam[active]
             system = J @ J.transpose(-1, -2) + lam_active[..., None, None] * identity
-            step = (
-                J.transpose(-1, -2) @ torch.linalg.solve(system, (error * scale).unsqueeze(-1))
-            ).squeeze(-1)
+            weighted = (residual * self.scale).unsqueeze(-1)
+            step = (J.transpose(-1, -2) @ torch.linalg.solve(system, weighted)).squeeze(-1)
             new_base = None
-            if accepted_base is not None:  # a floating base: its twist comes first
-                base_step, step = step[..., :6], step[..., 6:]
-                new_base = _moved(accepted_base[active], base_step)
-            new_q = (accepted_q[active] + step).clamp(lower, upper)
-            new_error, new_jacobian = evaluate(new_q, new_base, goal[active])
-            better = torch.linalg.vector_norm(new_error * scale, dim=-1) < torch.linalg.vector_norm(
-                error * scale, dim=-1
-            )
+            if base is not None:  # a floating base: its twist comes first
+                new_base, step = _moved(base[active], step[..., :6]), step[..., 6:]
+            new_q = (q[active] + step).clamp(self.lower, self.upper)
+            new_error, new_jacobian = self.evaluate(new_q, new_base, goal[active])
+            norm = torch.linalg.vector_norm
+            better = norm(new_error * self.scale, dim=-1) < norm(residual * self.scale, dim=-1)
             keep = better.unsqueeze(-1)
-            accepted_q[active] = torch.where(keep, new_q, accepted_q[active])
-            if accepted_base is not None and new_base is not None:
-                accepted_base[active] = torch.where(keep, new_base, accepted_base[active])
-            accepted_error[active] = torch.where(keep, new_error, error)
-            accepted_jacobian[active] = torch.where(keep.unsqueeze(-1), new_jacobian, J)
-            lam[active] = torch.where(
-                better, (lam_active / 3).clamp(min=1e-9), (lam_active * 4).clamp(max=1e6)
-            )
+            q[active] = torch.where(keep, new_q, q[active])
+            if base is not None and new_base is not None:
+                base[active] = torch.where(keep, new_base, base[active])
+            error[active] = torch.where(keep, new_error, residual)
+            jacobian[active] = torch.where(keep.unsqueeze(-1), new_jacobian, J)
+            falling, rising = (lam_active / 3).clamp(min=1e-9), (lam_active * 4).clamp(max=1e6)
+            lam[active] = torch.where(better, falling, rising)
+        return q, base, error, iterations
 
-    per_tip = accepted_error.unflatten(-1, (tips, 6))
-    position = torch.linalg.vector_norm(per_tip[..., :3], dim=-1)  # (count, restarts, T)
-    rotation = torch.linalg.vector_norm(per_tip[..., 3:], dim=-1)
-    solved = _solved(accepted_error, free_rotation, position_tolerance, rotation_tolerance)
-    # Best restart: solved first, then the smallest weighted error.
-    score = torch.linalg.vector_norm(accepted_error * scale, dim=-1) - solved.to(dtype) * 1e6
-    best = score.argmin(dim=1)
-    pick = torch.arange(count, device=device)
-    return IKResult(
-        q=accepted_q[pick, best].reshape(*batch_shape, joints),
-        base=accepted_base[pick, best].reshape(*batch_shape, 7)
-        if accepted_base is not None
-        else None,
-        success=solved[pick, best].reshape(batch_shape),
-        position_error=position[pick, best].reshape(*batch_shape, tips),
-        rotation_error=rotation[pick, best].reshape(*batch_shape, tips),
-        iterations=iterations,
-    )
+    def result(self, q, base, error, iterations, tolerances) -> IKResult:
+        """Per target, its best restart: solved first, then the smallest weighted error."""
+        count, tips, shape = q.shape[0], len(self.tips), self.batch_shape
+        per_tip = error.unflatten(-1, (tips, 6))
+        position = torch.linalg.vector_norm(per_tip[..., :3], dim=-1)  # (B, R, T)
+        rotation = torch.linalg.vector_norm(per_tip[..., 3:], dim=-1)
+        solved = _solved(error, self.free_rotation, *tolerances)
+        score = torch.linalg.vector_norm(error * self.scale, dim=-1) - solved.to(q.dtype) * 1e6
+        best, pick = score.argmin(dim=1), torch.arange(count, device=q.device)
+        return IKResult(
+            q=q[pick, best].reshape(*shape, q.shape[-1]),
+            base=base[pick, best].reshape(*shape, 7) if base is not None else None,
+            success=solved[pick, best].reshape(shape),
+            position_error=position[pick, best].reshape(*shape, tips),
+            rotation_error=rotation[pick, best].reshape(*shape, tips),
+            iterations=iterations,
+        )
 
 
 def _targets(module, targets, tip) -> tuple[list[str], torch.Tensor, torch.Size]:
@@ -274,7 +307,11 @@ def _solved(
 
 
 def _base_on_target(
-    module, q: torch.Tensor, goal: torch.Tensor, tips_index: list[int], free_rotation: torch.Tensor
+    module,
+    q: torch.Tensor,
+    goal: torch.Tensor,
+    tips_index: Sequence[int],
+    free_rotation: torch.Tensor,
 ) -> torch.Tensor:
     """Starting base poses (..., 7): each restart's base placed so that its first full-pose tip is
     on target, X_world_base = X_target · X_base_tip⁻¹ (the first tip's position only, if every tip

@@ -287,3 +287,17 @@ def test_a_reader_that_stops_early_is_no_error():
     finally:
         os.close(write_end)
     assert result.returncode == 1 and result.stderr == ""
+
+
+@pytest.mark.parametrize("argv", [[], ["--version"]], ids=["import symkin", "symkin --version"])
+def test_importing_symkin_and_asking_its_version_load_no_heavy_library(argv):
+    """SymPy, Jinja2, lxml and torch load when a function needs them, not before."""
+    script = (
+        "import sys, symkin\nfrom symkin.cli import main\n"
+        "if sys.argv[1:]:\n    try:\n        main(sys.argv[1:])\n"
+        "    except SystemExit:\n        pass\n"
+        "print(sorted({'sympy', 'jinja2', 'lxml', 'torch'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -14,6 +14,7 @@ from helpers import REPO, robot_file
 
 import symkin
 import symkin.inspection.formulas
+import symkin.inspection.readable
 from symkin.cli import main
 
 ROBOTS = {
@@ -41,7 +42,7 @@ def random_q(module, seed=0) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("form", ["expanded", "frames"])
-@pytest.mark.parametrize("what", symkin.inspection.formulas.WHATS)
+@pytest.mark.parametrize("what", symkin.inspection.readable.WHATS)
 def test_readable_forms_equal_the_generated_code(robot, what, form):
     _, _, tip, _, kinematics, module = robot
     shown = symkin.formula(kinematics, tip, what, form)
