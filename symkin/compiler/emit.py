@@ -27,6 +27,7 @@ from symkin.compiler.layout import (
     float_literal,
     layout,
     listing,
+    slice_code,
     table_entry,
     unpack,
 )
@@ -66,6 +67,21 @@ class Printer(Protocol):
 
     def concatenation(self, refs: tuple[Ref, ...]) -> tuple[Code, int]:
         """Columns side by side, (4, K, B): negated or broadcast to the batch where needed."""
+
+
+class SlicingStatements:
+    """The statements every array library prints alike: the joints as rows (through the runtime's
+    ``_joint_rows``), a row of them, and views by Python slicing."""
+
+    def joints(self, count: int) -> tuple[Code, int]:
+        # q.reshape(-1, n) and a transpose, or for no joints an empty array: see the runtimes.
+        return f"_joint_rows(q, {count})", 2 if count else 1
+
+    def joint_row(self, index: int) -> tuple[Code, int]:
+        return f"joints[{index}]", 1
+
+    def view(self, view: View) -> tuple[Code, int]:
+        return slice_code(view.base, view.axis, view.start, view.stop, view.step), 1
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,23 @@ from symkin.errors import SymkinError
 from symkin.model.placement import Placement
 
 
+class _OnOneLink:
+    """What an output fixed to one link is called and which link it needs."""
+
+    link: str
+    name: str | None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.link
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return (self.link,)
+
+
 @dataclass(frozen=True)
-class Pose:
+class Pose(_OnOneLink):
     """The pose ``X_base_frame`` of a link or site, optionally moved by a fixed ``offset``, and its
     geometric Jacobian: a tip of the module (``forward``, ``jacobian``, ``forward_and_jacobian``).
 
@@ -36,17 +51,9 @@ class Pose:
     kind: ClassVar[str] = "poses"
     rotation: ClassVar[bool] = True
 
-    @property
-    def label(self) -> str:
-        return self.name if self.name is not None else self.link
-
-    @property
-    def links(self) -> tuple[str, ...]:
-        return (self.link,)
-
 
 @dataclass(frozen=True)
-class Point:
+class Point(_OnOneLink):
     """A point fixed to a link: its position in the base frame, without rotation, and its Jacobian
     (the module's ``points`` and ``points_jacobian``, one row per point).
 
@@ -62,14 +69,6 @@ class Point:
 
     kind: ClassVar[str] = "points"
     rotation: ClassVar[bool] = False
-
-    @property
-    def label(self) -> str:
-        return self.name if self.name is not None else self.link
-
-    @property
-    def links(self) -> tuple[str, ...]:
-        return (self.link,)
 
 
 @dataclass(frozen=True)

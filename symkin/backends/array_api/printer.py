@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symkin.compiler.emit import SlicingStatements
 from symkin.compiler.layout import (
     Call,
     Code,
@@ -14,16 +15,10 @@ from symkin.compiler.layout import (
     number_literal,
     slice_code,
 )
-from symkin.compiler.program import AngleTable, Assignment, Ref, Split, View
+from symkin.compiler.program import AngleTable, Assignment, Ref, Split
 
 
-class ArrayPrinter:
-    def joints(self, count: int) -> tuple[Code, int]:
-        return f"_joint_rows(q, {count})", 2 if count else 1
-
-    def joint_row(self, index: int) -> tuple[Code, int]:
-        return f"joints[{index}]", 1
-
+class ArrayPrinter(SlicingStatements):
     def angles(self, table: AngleTable) -> tuple[Code, int]:
         if table.source == "map":
             rows, ops = "angle_map @ joints", 1
@@ -35,9 +30,6 @@ class ArrayPrinter:
 
     def trig(self) -> tuple[Code, int]:
         return "xp.concatenate([xp.sin(angles), xp.cos(angles)])", 3
-
-    def view(self, view: View) -> tuple[Code, int]:
-        return slice_code(view.base, view.axis, view.start, view.stop, view.step), 1
 
     def split(self, split: Split) -> tuple[Code, int]:
         cuts, total = [], 0

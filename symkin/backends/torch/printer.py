@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symkin.compiler.emit import SlicingStatements
 from symkin.compiler.layout import (
     Call,
     Code,
@@ -18,17 +19,10 @@ from symkin.compiler.layout import (
     one_line,
     slice_code,
 )
-from symkin.compiler.program import AngleTable, Assignment, Ref, Split, View
+from symkin.compiler.program import AngleTable, Assignment, Ref, Split
 
 
-class TorchPrinter:
-    def joints(self, count: int) -> tuple[Code, int]:
-        # q.reshape(-1, n).mT, or for no joints new_zeros: see the runtime.
-        return f"_joint_rows(q, {count})", 2 if count else 1
-
-    def joint_row(self, index: int) -> tuple[Code, int]:
-        return f"joints[{index}]", 1
-
+class TorchPrinter(SlicingStatements):
     def angles(self, table: AngleTable) -> tuple[Code, int]:
         if table.source == "map":
             if table.offsets:
@@ -42,9 +36,6 @@ class TorchPrinter:
 
     def trig(self) -> tuple[Code, int]:
         return "torch.cat([torch.sin(angles), torch.cos(angles)])", 3
-
-    def view(self, view: View) -> tuple[Code, int]:
-        return slice_code(view.base, view.axis, view.start, view.stop, view.step), 1
 
     def concatenation(self, refs: tuple[Ref, ...]) -> tuple[Code, int]:
         if not refs:
