@@ -100,17 +100,31 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
-    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
-    nonzero columns by ``source`` (None: the slots already are the output, in order).
+    ``rows`` of it (see _gathered for the rest).
     """
-    batch = points.shape[2]
     axis = axes[:3, pair_motion]
     linear = xp.cross(axis, points[:, pair_located] - origins[:3, pair_motion], axis=0)
     if pair_prismatic is not None:
         linear = xp.where(pair_prismatic, axis, linear)
         axis = xp.where(pair_prismatic, 0, axis)
-    columns = (xp.concatenate([linear, axis]) if rows == 6 else linear) * pair_scale
+    columns = xp.concatenate([linear, axis]) if rows == 6 else linear
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+
+
+def _gathered(
+    columns: Array,
+    pair_scale: Array,
+    pair_slot: Array | None,
+    source: Array | None,
+    rows: int,
+    slots: int,
+) -> Array:
+    """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
+    (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up; the (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
+    slots already are the output, in order)."""
+    batch = columns.shape[2]
+    columns = columns * pair_scale
     if pair_slot is not None:
         # Added up by a product with a (pairs × slots) indicator: the same in JAX and NumPy.
         indicator = (pair_slot[:, None] == xp.arange(slots)).astype(columns.dtype)

@@ -136,18 +136,32 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
-    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
-    nonzero columns by ``source`` (None: the slots already are the output, in order).
+    ``rows`` of it (see _gathered for the rest).
     """
-    batch = points.shape[2]
     axis = axes.index_select(1, pair_motion)[:3]
     lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
         axis = axis.masked_fill(pair_prismatic, 0)
-    columns = (torch.cat([linear, axis]) if rows == 6 else linear) * pair_scale
+    columns = torch.cat([linear, axis]) if rows == 6 else linear
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+
+
+def _gathered(
+    columns: torch.Tensor,
+    pair_scale: torch.Tensor,
+    pair_slot: torch.Tensor | None,
+    source: torch.Tensor | None,
+    rows: int,
+    slots: int,
+) -> torch.Tensor:
+    """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
+    (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up. The (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
+    slots already are the output, in order)."""
+    batch = columns.shape[2]
+    columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
     if source is None:

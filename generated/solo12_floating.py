@@ -147,18 +147,32 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
-    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
-    nonzero columns by ``source`` (None: the slots already are the output, in order).
+    ``rows`` of it (see _gathered for the rest).
     """
-    batch = points.shape[2]
     axis = axes.index_select(1, pair_motion)[:3]
     lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
         axis = axis.masked_fill(pair_prismatic, 0)
-    columns = (torch.cat([linear, axis]) if rows == 6 else linear) * pair_scale
+    columns = torch.cat([linear, axis]) if rows == 6 else linear
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+
+
+def _gathered(
+    columns: torch.Tensor,
+    pair_scale: torch.Tensor,
+    pair_slot: torch.Tensor | None,
+    source: torch.Tensor | None,
+    rows: int,
+    slots: int,
+) -> torch.Tensor:
+    """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
+    (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up. The (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
+    slots already are the output, in order)."""
+    batch = columns.shape[2]
+    columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
     if source is None:
@@ -288,18 +302,25 @@ def _in_world(
     in_world = X @ pose
     if jacobian is None:
         return in_world, None
-    # A base turning at ω moves a tip at p (in base axes) at ω × p = −[p]× ω.
-    px, py, pz = pose[..., :3, 3].unbind(-1)
-    zero = torch.zeros_like(px)
-    minus_skew = torch.stack([zero, pz, -py, -pz, zero, px, py, -px, zero], -1)
-    minus_skew = minus_skew.unflatten(-1, (3, 3))
-    eye = torch.eye(3, dtype=pose.dtype, device=pose.device).expand_as(minus_skew)
-    base_columns = torch.cat(
-        [torch.cat([eye, minus_skew], -1), torch.cat([torch.zeros_like(eye), eye], -1)], -2
-    )
-    columns = torch.cat([base_columns, jacobian], -1)
+    columns = torch.cat([_base_columns(pose[..., :3, 3]), jacobian], -1)
     R = X[..., :3, :3]
     return in_world, torch.cat([R @ columns[..., :3, :], R @ columns[..., 3:, :]], -2)
+
+
+def _base_columns(p: torch.Tensor) -> torch.Tensor:
+    """The velocity of points p (..., 3) per unit twist of the base, [v; ω] in base axes:
+    (..., 6, 6), [[I, −[p]×], [0, I]] (a base turning at ω moves p at ω × p = −[p]× ω)."""
+    minus_skew = _skew(-p)
+    eye = torch.eye(3, dtype=p.dtype, device=p.device).expand_as(minus_skew)
+    top = torch.cat([eye, minus_skew], -1)
+    return torch.cat([top, torch.cat([torch.zeros_like(eye), eye], -1)], -2)
+
+
+def _skew(w: torch.Tensor) -> torch.Tensor:
+    """[w]×, (..., 3, 3), of vectors (..., 3): [w]× x = w × x."""
+    x, y, z = w.unbind(-1)
+    zero = torch.zeros_like(x)
+    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).unflatten(-1, (3, 3))
 
 _NUM_JOINTS = 12
 # What the frame program computes, one bit per group (see _frames).
@@ -449,7 +470,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         constants_7_11*cos_1__4__7__10, constants_11_15, sin_1__4__7__10
     )
     (
-        R_FL_SHOULDER_1, R_FR_SHOULDER_1, R_HL_SHOULDER_1, R_HR_SHOULDER_1,
+        R_FL_SHOULDER_1_2, R_FR_SHOULDER_1_2, R_HL_SHOULDER_1_2, R_HR_SHOULDER_1_2,
     ) = R_FL_SHOULDER_1_lanes4.split([1, 1, 1, 1], 1)
     # lanes: R_FL_SHOULDER_2, R_FR_SHOULDER_2, R_HL_SHOULDER_2, R_HR_SHOULDER_2
     R_FL_SHOULDER_2_lanes4 = torch.addcmul(
@@ -461,7 +482,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     # lanes: p_FL_UPPER_LEG, p_FR_UPPER_LEG, p_HL_UPPER_LEG, p_HR_UPPER_LEG
     p_FL_UPPER_LEG_lanes4 = torch.addcmul(constants_19_23, R_FL_SHOULDER_1_lanes4, scales_0_4)
     (
-        p_FL_UPPER_LEG, p_FR_UPPER_LEG, p_HL_UPPER_LEG, p_HR_UPPER_LEG,
+        p_FL_UPPER_LEG_2, p_FR_UPPER_LEG_2, p_HL_UPPER_LEG_2, p_HR_UPPER_LEG_2,
     ) = p_FL_UPPER_LEG_lanes4.split([1, 1, 1, 1], 1)
     # lanes: R_FL_UPPER_LEG_2, R_FR_UPPER_LEG_2, R_HL_UPPER_LEG_2, R_HR_UPPER_LEG_2
     R_FL_UPPER_LEG_2_lanes4 = torch.addcmul(
@@ -477,7 +498,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         alpha=-0.16,
     )
     (
-        p_FL_LOWER_LEG, p_FR_LOWER_LEG, p_HL_LOWER_LEG, p_HR_LOWER_LEG,
+        p_FL_LOWER_LEG_2, p_FR_LOWER_LEG_2, p_HL_LOWER_LEG_2, p_HR_LOWER_LEG_2,
     ) = p_FL_LOWER_LEG_lanes4.split([1, 1, 1, 1], 1)
     # lanes: R_FL_LOWER_LEG_0, R_FR_LOWER_LEG_0, R_HL_LOWER_LEG_0, R_HR_LOWER_LEG_0
     R_FL_LOWER_LEG_0_lanes4 = torch.addcmul(
@@ -487,14 +508,14 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         value=-1,
     )
     (
-        R_FL_LOWER_LEG_0, R_FR_LOWER_LEG_0, R_HL_LOWER_LEG_0, R_HR_LOWER_LEG_0,
+        R_FL_LOWER_LEG_0_2, R_FR_LOWER_LEG_0_2, R_HL_LOWER_LEG_0_2, R_HR_LOWER_LEG_0_2,
     ) = R_FL_LOWER_LEG_0_lanes4.split([1, 1, 1, 1], 1)
     # lanes: R_FL_LOWER_LEG_2, R_FR_LOWER_LEG_2, R_HL_LOWER_LEG_2, R_HR_LOWER_LEG_2
     R_FL_LOWER_LEG_2_lanes4 = torch.addcmul(
         R_FL_SHOULDER_2_lanes4*cos_2_3__5_6__8_9__11_12, constants_23_27, sin_2_3__5_6__8_9__11_12
     )
     (
-        R_FL_LOWER_LEG_2, R_FR_LOWER_LEG_2, R_HL_LOWER_LEG_2, R_HR_LOWER_LEG_2,
+        R_FL_LOWER_LEG_2_2, R_FR_LOWER_LEG_2_2, R_HL_LOWER_LEG_2_2, R_HR_LOWER_LEG_2_2,
     ) = R_FL_LOWER_LEG_2_lanes4.split([1, 1, 1, 1], 1)
     # FL_FOOT: tip frame; FR_FOOT: tip frame; HL_FOOT: tip frame; HR_FOOT: tip frame
     # lanes: p_FL_FOOT, p_FR_FOOT, p_HL_FOOT, p_HR_FOOT
@@ -503,15 +524,15 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         R_FL_LOWER_LEG_2_lanes4,
         alpha=-0.16,
     )
-    p_FL_FOOT, p_FR_FOOT, p_HL_FOOT, p_HR_FOOT, = p_FL_FOOT_lanes4.split([1, 1, 1, 1], 1)
+    p_FL_FOOT_2, p_FR_FOOT_2, p_HL_FOOT_2, p_HR_FOOT_2, = p_FL_FOOT_lanes4.split([1, 1, 1, 1], 1)
     # every tip's columns R0, R1, R2, p; every moving joint's axis and origin
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat(
         [
-            R_FL_LOWER_LEG_0, R_FL_SHOULDER_1, R_FL_LOWER_LEG_2, p_FL_FOOT, R_FR_LOWER_LEG_0,
-            R_FR_SHOULDER_1, R_FR_LOWER_LEG_2, p_FR_FOOT, R_HL_LOWER_LEG_0, R_HL_SHOULDER_1,
-            R_HL_LOWER_LEG_2, p_HL_FOOT, R_HR_LOWER_LEG_0, R_HR_SHOULDER_1, R_HR_LOWER_LEG_2,
-            p_HR_FOOT,
+            R_FL_LOWER_LEG_0_2, R_FL_SHOULDER_1_2, R_FL_LOWER_LEG_2_2, p_FL_FOOT_2,
+            R_FR_LOWER_LEG_0_2, R_FR_SHOULDER_1_2, R_FR_LOWER_LEG_2_2, p_FR_FOOT_2,
+            R_HL_LOWER_LEG_0_2, R_HL_SHOULDER_1_2, R_HL_LOWER_LEG_2_2, p_HL_FOOT_2,
+            R_HR_LOWER_LEG_0_2, R_HR_SHOULDER_1_2, R_HR_LOWER_LEG_2_2, p_HR_FOOT_2,
         ],
         1,
     )
@@ -520,19 +541,19 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         # every moving joint's axis and origin
         axes = torch.cat(
             [
-                R_base_link_0.expand(-1, -1, batch), R_FL_SHOULDER_1, R_FL_SHOULDER_1,
-                R_base_link_0.expand(-1, -1, batch), R_FR_SHOULDER_1, R_FR_SHOULDER_1,
-                R_base_link_0.expand(-1, -1, batch), R_HL_SHOULDER_1, R_HL_SHOULDER_1,
-                R_base_link_0.expand(-1, -1, batch), R_HR_SHOULDER_1, R_HR_SHOULDER_1,
+                R_base_link_0.expand(-1, -1, batch), R_FL_SHOULDER_1_2, R_FL_SHOULDER_1_2,
+                R_base_link_0.expand(-1, -1, batch), R_FR_SHOULDER_1_2, R_FR_SHOULDER_1_2,
+                R_base_link_0.expand(-1, -1, batch), R_HL_SHOULDER_1_2, R_HL_SHOULDER_1_2,
+                R_base_link_0.expand(-1, -1, batch), R_HR_SHOULDER_1_2, R_HR_SHOULDER_1_2,
             ],
             1,
         )
         origins = torch.cat(
             [
-                p_FL_SHOULDER.expand(-1, -1, batch), p_FL_UPPER_LEG, p_FL_LOWER_LEG,
-                p_FR_SHOULDER.expand(-1, -1, batch), p_FR_UPPER_LEG, p_FR_LOWER_LEG,
-                p_HL_SHOULDER.expand(-1, -1, batch), p_HL_UPPER_LEG, p_HL_LOWER_LEG,
-                p_HR_SHOULDER.expand(-1, -1, batch), p_HR_UPPER_LEG, p_HR_LOWER_LEG,
+                p_FL_SHOULDER.expand(-1, -1, batch), p_FL_UPPER_LEG_2, p_FL_LOWER_LEG_2,
+                p_FR_SHOULDER.expand(-1, -1, batch), p_FR_UPPER_LEG_2, p_FR_LOWER_LEG_2,
+                p_HL_SHOULDER.expand(-1, -1, batch), p_HL_UPPER_LEG_2, p_HL_LOWER_LEG_2,
+                p_HR_SHOULDER.expand(-1, -1, batch), p_HR_UPPER_LEG_2, p_HR_LOWER_LEG_2,
             ],
             1,
         )

@@ -28,7 +28,14 @@ _LAZY = {
     "symkin.compiler.emit": ("EmitOptions", "emit"),
     "symkin.compiler.generate": ("generate", "load_module", "module_class"),
     "symkin.compiler.lower": ("lower",),
-    "symkin.compiler.outputs": ("Output", "Point", "Pose", "WeightedPoints"),
+    "symkin.compiler.outputs": (
+        "Output",
+        "Point",
+        "Pose",
+        "Velocities",
+        "WeightedPoints",
+        "center_of_mass",
+    ),
     "symkin.compiler.program": ("Program",),
     "symkin.contract": ("KinematicsModule",),
     "symkin.inspection.closed_form": ("ClosedForm", "OpCount", "simplify", "unsimplified_ops"),
@@ -47,7 +54,8 @@ _LAZY = {
     "symkin.readers.dh": ("DHRow", "dh_model", "load_dh"),
     "symkin.readers.load": ("EXAMPLE_ROBOT_DATA", "load"),
     "symkin.readers.mjcf": ("load_mjcf",),
-    "symkin.readers.urdf": ("load_urdf", "parse_urdf", "to_urdf"),
+    "symkin.readers.urdf": ("load_urdf", "parse_urdf"),
+    "symkin.readers.urdf_writer": ("to_urdf",),
     "symkin.tools.ik": ("IKResult", "solve_ik"),
     "symkin.tools.losses": (
         "matrix_to_quaternion",
@@ -68,7 +76,14 @@ if TYPE_CHECKING:
     from symkin.compiler.emit import EmitOptions, emit
     from symkin.compiler.generate import generate, load_module, module_class
     from symkin.compiler.lower import lower
-    from symkin.compiler.outputs import Output, Point, Pose, WeightedPoints
+    from symkin.compiler.outputs import (
+        Output,
+        Point,
+        Pose,
+        Velocities,
+        WeightedPoints,
+        center_of_mass,
+    )
     from symkin.compiler.program import Program
     from symkin.contract import KinematicsModule
     from symkin.inspection.closed_form import ClosedForm, OpCount, simplify, unsimplified_ops
@@ -87,7 +102,8 @@ if TYPE_CHECKING:
     from symkin.readers.dh import DHRow, dh_model, load_dh
     from symkin.readers.load import EXAMPLE_ROBOT_DATA, load
     from symkin.readers.mjcf import load_mjcf
-    from symkin.readers.urdf import load_urdf, parse_urdf, to_urdf
+    from symkin.readers.urdf import load_urdf, parse_urdf
+    from symkin.readers.urdf_writer import to_urdf
     from symkin.tools.ik import IKResult, solve_ik
     from symkin.tools.losses import (
         matrix_to_quaternion,

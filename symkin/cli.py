@@ -229,7 +229,7 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
 def _convert(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     from symkin.files import write_output
     from symkin.names import sanitize
-    from symkin.readers.urdf import to_urdf
+    from symkin.readers.urdf_writer import to_urdf
 
     model = _load(arguments)
     write_output(arguments.output, f"{sanitize(model.name).lower()}.urdf", to_urdf(model))

@@ -34,7 +34,7 @@ from symkin.compiler.column_program import (
     Signature,
     Vector,
 )
-from symkin.compiler.outputs import Output, Point, Pose, WeightedPoints
+from symkin.compiler.outputs import Output, Point, Pose, Velocities, WeightedPoints
 from symkin.errors import Notes, SymkinError, warn_note
 from symkin.model.placement import Quaternion, Rotation, Step, Translation
 from symkin.model.robot import ALL_LEAVES, Joint, PathStep, RobotModel, default_tips
@@ -73,6 +73,8 @@ def derive(
         for link in request.links:
             if link not in model.links:
                 raise SymkinError(model.unknown_link_message("tip", link))
+    if any(isinstance(r, Velocities) for r in requests) and not poses:
+        raise SymkinError("velocities are the tips': name at least one tip")
     for kind in ("poses", "points"):
         labels = [r.label for r in requests if r.kind == kind]
         repeated = sorted({label for label in labels if labels.count(label) > 1})
@@ -192,6 +194,8 @@ class _Deriver:
         )
 
     def _locate(self, request: Output) -> tuple[Located, ...]:
+        if isinstance(request, Velocities):
+            return ()  # the tips' own frames and motions
         if isinstance(request, Pose):
             frame = self._frame(request.link).placed(request.offset.steps())
             return (

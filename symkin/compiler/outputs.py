@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from symkin.errors import SymkinError
+from symkin.model.inertia import check_mass
 from symkin.model.placement import Placement
+from symkin.model.robot import RobotModel
 
 
 class _OnOneLink:
@@ -117,5 +119,38 @@ class WeightedPoints:
         return tuple(point.link for point in self.points)
 
 
-Output = Pose | Point | WeightedPoints
+@dataclass(frozen=True)
+class Velocities:
+    """The tips' velocities, the time derivatives of their Jacobians, and their accelerations with
+    no joint acceleration: ``tip_velocity(q, v)`` = J v, ``jacobian_derivative(q, v)`` = dJ/dt
+    along v, ``acceleration_bias(q, v)`` = (dJ/dt) v, for every tip of the module."""
+
+    kind: ClassVar[str] = "velocities"
+    rotation: ClassVar[bool] = False
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return ()
+
+
+Output = Pose | Point | WeightedPoints | Velocities
 """An output kind."""
+
+
+def center_of_mass(model: RobotModel) -> WeightedPoints:
+    """The robot's centre of mass as an output: every link with mass (fixed ones included), at its
+    centre of mass, weighted by its mass (kg); ``mass`` is their sum. SymkinError naming a link
+    whose mass properties are unusable, or when no link has mass."""
+    points, masses = [], []
+    for link, inertial in model.inertials:
+        check_mass(link, inertial)
+        if inertial.mass > 0:
+            points.append(Point(link, inertial.center))
+            masses.append(inertial.mass)
+    if not points:
+        raise SymkinError(f"robot {model.name!r} has no mass: no link has a positive mass")
+    return WeightedPoints("center_of_mass", tuple(points), tuple(masses), total="mass")

@@ -95,7 +95,8 @@ class _Packer:
         self.taken |= {a.target for part in named.parts for _, block in part.blocks for a in block}
         self.lane_of: dict[str, tuple[str, int]] = {}  # a vector's name -> (tensor, lane)
         self.width: dict[str, int] = {}
-        self.views: dict[tuple, str] = {}
+        self.views: dict[tuple, tuple[str, int]] = {}  # a view's key -> (name, part made in)
+        self.part = 0  # the part being packed
         self.slices: dict[_Slice, sp.Symbol] = {}
         self.scale_tables: dict[tuple[float, ...], sp.Symbol] = {}
         self.lane_scales: list[float] = []
@@ -108,7 +109,7 @@ class _Packer:
     def run(self) -> Program:
         named = self.named
         parts = []
-        for part in named.parts:
+        for self.part, part in enumerate(named.parts):
             blocks = self._pack_part(part.blocks)
             concatenations = tuple(
                 Concatenation(roots.name, roots.title, group, self._outputs(refs))
@@ -354,22 +355,39 @@ class _Packer:
         if self.width[tensor] == 1:
             return tensor
         key = (tensor, 1, lane, lane + 1, 1)
-        if key not in self.views:
-            self.views[key] = name
-            self.pending_views.append(View(name, tensor, 1, lane, lane + 1))
-        return self.views[key]
+        return self._view(key, name)
 
     def _lanes_view(self, tensor: str, start: int, step: int, count: int) -> str:
         if start == 0 and step == 1 and count == self.width[tensor]:
             return tensor
         key = (tensor, 1, start, start + step * (count - 1) + 1, step)
-        if key not in self.views:
-            suffix = f"_{step}" if step != 1 else ""
-            name = unique_name(f"{tensor}_{start}_{key[3]}{suffix}", self.taken)
-            self.taken.add(name)
-            self.views[key] = name
-            self.pending_views.append(View(name, tensor, 1, start, key[3], step))
-        return self.views[key]
+        suffix = f"_{step}" if step != 1 else ""
+        return self._view(key, f"{tensor}_{start}_{key[3]}{suffix}")
+
+    def _view(self, key: tuple, name: str) -> str:
+        """The view ``key`` (tensor, axis, start, stop, step) by name, made where this part can read
+        it: a view made in an earlier part serves only if that part runs whenever this one does."""
+        if key in self.views:
+            made, part = self.views[key]
+            if self._covers(part, self.part):
+                return made
+        if name in self.taken or key in self.views:
+            name = unique_name(name, self.taken)
+        self.taken.add(name)
+        self.views[key] = (name, self.part)
+        tensor, axis, start, stop, step = key
+        self.pending_views.append(View(name, tensor, axis, start, stop, step))
+        return name
+
+    def _covers(self, earlier: int, later: int) -> bool:
+        """Whether part ``earlier`` runs in every call that runs part ``later``."""
+        first, second = self.named.parts[earlier], self.named.parts[later]
+        if first.always or earlier == later:
+            return True
+        calls = [call for group in self.named.groups for call in group.calls]
+        return all(
+            set(call) & set(first.groups) for call in calls if set(call) & set(second.groups)
+        )
 
     def _constant_table(self, columns: tuple[Components, ...]) -> str:
         """Constant columns, one per lane: appended to the constant table, viewed by name."""

@@ -198,7 +198,25 @@ class WeightedPointTables:
         } | motions.tables(joints)
 
 
-OutputTables = PoseTables | PointTables | WeightedPointTables
+@dataclass(frozen=True)
+class VelocityTables:
+    """The tips' velocities: which motion comes before which on a path from the base
+    (``ancestors``, M × M, 1 where motion k is strictly before motion m), and which tips each
+    motion moves (``subtree``, M × T)."""
+
+    ancestors: tuple[tuple[float, ...], ...]
+    subtree: tuple[tuple[float, ...], ...]
+
+    kind = "velocities"
+
+    def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
+        return {
+            "motion_ancestors": Table([list(row) for row in self.ancestors]),
+            "pose_subtree": Table([list(row) for row in self.subtree]),
+        } | motions.tables(joints)
+
+
+OutputTables = PoseTables | PointTables | WeightedPointTables | VelocityTables
 
 
 def groups(kinematics: Kinematics) -> tuple[Group, ...]:
@@ -260,6 +278,15 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
                 subtree=_subtree(len(motions.columns), located, lambda p, t=total: p.weight / t),
             )
         )
+    if kinematics.of_kind("velocities"):
+        count = len(motions.columns)
+        ancestors = [[0.0] * count for _ in range(count)]
+        for path in (thing.motions for output in kinematics.outputs for thing in output.located):
+            for k, motion in enumerate(path):
+                for before in path[:k]:
+                    ancestors[motion][before] = 1.0
+        subtree = _subtree(count, kinematics.frames, lambda located: 1.0)
+        tables.append(VelocityTables(tuple(map(tuple, ancestors)), subtree))
     return tuple(tables)
 
 

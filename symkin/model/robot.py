@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Literal, get_args
 
 from symkin.errors import SymkinError
+from symkin.model.inertia import Inertial
 from symkin.model.placement import Quaternion, Step, Translation
 
 JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
@@ -102,6 +103,8 @@ class RobotModel:
             ``free`` joint): its pose in the world is an input of the compiled module.
         sites: links that are frames attached to a body (MJCF sites): tips when asked for, never
             leaves; a body with only sites below it is a leaf.
+        inertials: ``(link, Inertial)`` for the links with mass properties, in declaration order;
+            the others are massless.
     """
 
     name: str
@@ -109,6 +112,11 @@ class RobotModel:
     joints: tuple[Joint, ...]
     floating: bool = False
     sites: tuple[str, ...] = ()
+    inertials: tuple[tuple[str, Inertial], ...] = ()
+
+    def inertial(self, link: str) -> Inertial | None:
+        """The link's mass properties, None for a massless link."""
+        return dict(self.inertials).get(link)
 
     @cached_property
     def _joint_by_name(self) -> dict[str, Joint]:
@@ -252,6 +260,7 @@ def build_model(
     joints: tuple[Joint, ...],
     floating: bool = False,
     sites: tuple[str, ...] = (),
+    inertials: tuple[tuple[str, Inertial], ...] = (),
 ) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
@@ -295,8 +304,16 @@ def build_model(
             f"the robot is not one tree: {len(roots)} links have no parent joint ({listed})"
         )
     _check_reachable(roots[0], links, joints)
+    for link, _ in inertials:
+        if link not in seen_links:
+            raise SymkinError(f"mass properties are given for link {link!r}, which is not declared")
     return RobotModel(
-        name=name, links=tuple(links), joints=tuple(joints), floating=floating, sites=tuple(sites)
+        name=name,
+        links=tuple(links),
+        joints=tuple(joints),
+        floating=floating,
+        sites=tuple(sites),
+        inertials=tuple(inertials),
     )
 
 

@@ -16,6 +16,7 @@ angles in radians.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tomllib
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symkin.errors import SymkinError, read_input
+from symkin.model.inertia import Inertia, Inertial
 from symkin.model.placement import (
     Placement,
     Rotation,
@@ -35,6 +37,7 @@ from symkin.model.robot import Joint, JointType, RobotModel, build_model
 
 CONVENTIONS = ("standard", "modified")
 _JOINT_FIELDS = {"name", "type", "a", "alpha", "d", "theta", "lower", "upper"}
+_MASS_FIELDS = {"mass", "com", "inertia"}
 _PLACEMENT_FIELDS = {"xyz", "rpy"}
 _TOP_FIELDS = {"name", "convention", "joints", "base", "tool"}
 _END_JOINTS = ("flange_joint", "tool_joint")
@@ -42,7 +45,12 @@ _END_JOINTS = ("flange_joint", "tool_joint")
 
 @dataclass(frozen=True)
 class DHRow:
-    """One joint of a DH table; ``theta`` and ``d`` are offsets the joint variable adds to."""
+    """One joint of a DH table; ``theta`` and ``d`` are offsets the joint variable adds to.
+
+    ``mass`` (kg), ``com`` (m) and ``inertia`` ((ixx, ixy, ixz, iyy, iyz, izz), kg·m², about the
+    centre of mass) describe the link the joint moves, in the axes of DH frame i: optional, a
+    link without them is massless.
+    """
 
     a: float
     alpha: float
@@ -52,6 +60,9 @@ class DHRow:
     name: str | None = None
     lower: float = -math.inf
     upper: float = math.inf
+    mass: float | None = None
+    com: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    inertia: Inertia = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def dh_model(
@@ -84,6 +95,7 @@ def dh_model(
 
     links = ["base"] + [f"link{i + 1}" for i in range(len(table))]
     joints: list[Joint] = []
+    inertials: list[tuple[str, Inertial]] = []
     pending: tuple[Step, ...] = base_steps
     for i, (row, joint_name) in enumerate(zip(table, names, strict=True)):
         if convention == "modified":
@@ -106,6 +118,12 @@ def dh_model(
                     Rotation("x", row.alpha),
                 )
             )
+        if row.mass is not None:
+            # Link i is DH frame i (modified), or DH frame i−1 turned by q_i (standard): there,
+            # DH frame i is the rest of the row away.
+            to_frame = () if convention == "modified" else pending
+            origin_of_mass = to_frame + without_identity_steps((Translation(row.com),))
+            inertials.append((links[i + 1], Inertial(row.mass, origin_of_mass, row.inertia)))
         joints.append(
             Joint(
                 joint_name,
@@ -124,7 +142,7 @@ def dh_model(
     if tool_steps is not None:
         links.append("tool")
         joints.append(Joint("tool_joint", "fixed", links[-2], "tool", tool_steps))
-    return build_model(name, tuple(links), tuple(joints))
+    return build_model(name, tuple(links), tuple(joints), inertials=tuple(inertials))
 
 
 def load_dh(path: str | os.PathLike[str]) -> RobotModel:
@@ -162,12 +180,12 @@ def _from_document(document: dict, default_name: str) -> RobotModel:
 
 def _row(row: DHRow | Mapping, index: int) -> DHRow:
     if isinstance(row, DHRow):
-        fields = {f: getattr(row, f) for f in _JOINT_FIELDS}
+        fields = {f: getattr(row, f) for f in _JOINT_FIELDS | _MASS_FIELDS}
         label = f"joint {index + 1}" + (f" ({row.name!r})" if row.name else "")
     else:
         given_name = row.get("name")
         label = f"joint {index + 1}" + (f" ({given_name!r})" if isinstance(given_name, str) else "")
-        _no_unknown_fields(row, _JOINT_FIELDS, label)
+        _no_unknown_fields(row, _JOINT_FIELDS | _MASS_FIELDS, label)
         fields = dict(row)
     name = fields.get("name")
     if name is not None and (not isinstance(name, str) or not name):
@@ -195,7 +213,30 @@ def _row(row: DHRow | Mapping, index: int) -> DHRow:
     )
     if lower > upper:
         raise SymkinError(f"{label}: lower limit {lower} is above upper limit {upper}")
-    return DHRow(type=joint_type, name=name, lower=lower, upper=upper, **values)
+    row = DHRow(
+        values["a"], values["alpha"], values["d"], values["theta"], joint_type, name, lower, upper
+    )
+    return dataclasses.replace(row, **_mass_fields(fields, label))
+
+
+def _mass_fields(fields: Mapping, label: str) -> dict:
+    """The row's optional mass, centre of mass and inertia, checked to be numbers."""
+    if fields.get("mass") is None:
+        if any(fields.get(f) not in (None, (0.0,) * 3, (0.0,) * 6) for f in ("com", "inertia")):
+            raise SymkinError(f"{label}: 'com' or 'inertia' without 'mass'")
+        return {}
+    masses: dict = {"mass": _finite(fields["mass"], f"{label}: field 'mass'")}
+    if fields.get("com") is not None:
+        masses["com"] = _triple(fields["com"], f"{label}: field 'com'")
+    if fields.get("inertia") is not None:
+        value = fields["inertia"]
+        if not isinstance(value, list | tuple) or len(value) != 6:
+            raise SymkinError(
+                f"{label}: field 'inertia': expected [ixx, ixy, ixz, iyy, iyz, izz], got {value!r}"
+            )
+        xx, xy, xz, yy, yz, zz = (_finite(v, f"{label}: field 'inertia'") for v in value)
+        masses["inertia"] = (xx, xy, xz, yy, yz, zz)
+    return masses
 
 
 def _placement_steps(placement: Placement | Mapping | None, key: str) -> tuple[Step, ...]:

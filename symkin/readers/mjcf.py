@@ -30,6 +30,7 @@ import os
 from pathlib import Path
 
 from symkin.errors import Notes, SymkinError
+from symkin.model.inertia import Inertial
 from symkin.model.placement import Quaternion, Step, Translation, without_identity_steps
 from symkin.model.robot import Joint, JointType, Mimic, RobotModel, build_model
 
@@ -161,7 +162,18 @@ class _Reader:
             tuple(joints),
             floating=bool(root_body),
             sites=tuple(sites),
+            inertials=tuple(
+                (self.body_names[b], self._inertial(b)) for b in bodies if m.body_mass[b]
+            ),
         )
+
+    def _inertial(self, body: int) -> Inertial:
+        """The body's mass properties as MuJoCo compiled them (inferred from geoms where the file
+        gives none): mass, centre of mass and principal axes, principal moments."""
+        m = self.m
+        ixx, iyy, izz = (float(v) for v in m.body_inertia[body])
+        origin = _placement(m.body_ipos[body], m.body_iquat[body])
+        return Inertial(float(m.body_mass[body]), origin, (ixx, 0.0, 0.0, iyy, 0.0, izz))
 
     def _subtree(self, root: int) -> list[int]:
         """``root`` and the bodies below it, in MuJoCo's order (which is depth first)."""

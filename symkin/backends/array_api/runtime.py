@@ -77,17 +77,31 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
-    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
-    nonzero columns by ``source`` (None: the slots already are the output, in order).
+    ``rows`` of it (see _gathered for the rest).
     """
-    batch = points.shape[2]
     axis = axes[:3, pair_motion]
     linear = xp.cross(axis, points[:, pair_located] - origins[:3, pair_motion], axis=0)
     if pair_prismatic is not None:
         linear = xp.where(pair_prismatic, axis, linear)
         axis = xp.where(pair_prismatic, 0, axis)
-    columns = (xp.concatenate([linear, axis]) if rows == 6 else linear) * pair_scale
+    columns = xp.concatenate([linear, axis]) if rows == 6 else linear
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+
+
+def _gathered(
+    columns: Array,
+    pair_scale: Array,
+    pair_slot: Array | None,
+    source: Array | None,
+    rows: int,
+    slots: int,
+) -> Array:
+    """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
+    (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up; the (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
+    slots already are the output, in order)."""
+    batch = columns.shape[2]
+    columns = columns * pair_scale
     if pair_slot is not None:
         # Added up by a product with a (pairs × slots) indicator: the same in JAX and NumPy.
         indicator = (pair_slot[:, None] == xp.arange(slots)).astype(columns.dtype)
@@ -96,6 +110,80 @@ def _jacobian(
         return columns.reshape(-1, batch).T
     entries = xp.concatenate([columns.reshape(-1, batch), xp.zeros((1, batch), columns.dtype)])
     return entries[source].T
+
+
+def _motion_twists(
+    axes: Array, origins: Array, rates: Array, ancestors: Array, motion_prismatic: Array | None
+) -> tuple[Array, Array, Array, Array]:
+    """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
+    (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
+
+    S is [origin × axis; axis] (revolute) or [axis; 0] (prismatic); ``rates`` (M, B) are the
+    motions' rates. A motion's axis is carried by the bodies before it on its path from the base,
+    which move at V = Σ twists of the motions before it (``ancestors``, M × M); so
+    dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
+    """
+    axis, origin = axes[:3], origins[:3]
+    linear, angular = xp.cross(origin, axis, axis=0), axis
+    if motion_prismatic is not None:
+        linear = xp.where(motion_prismatic, axis, linear)
+        angular = xp.where(motion_prismatic, 0, angular)
+    unit = xp.concatenate([linear, angular])
+    twist = unit * rates
+    before = xp.matmul(ancestors, twist)
+    turned = xp.cross(before[3:], linear, axis=0) + xp.cross(before[:3], angular, axis=0)
+    rate = xp.concatenate([turned, xp.cross(before[3:], angular, axis=0)])
+    return unit, twist, rate, rate * rates
+
+
+def _tip_motion(
+    pose_columns: Array, twist: Array, twist_rate: Array, subtree: Array
+) -> tuple[Array, Array, Array]:
+    """The tips' origins p, velocities [ṗ; ω] and classical accelerations with q̈ = 0, [p̈; α]
+    (each (3, T, B) or (6, T, B)), from the motions' twists and their rates of change with q̈ = 0
+    (see _motion_twists)."""
+    p = pose_columns[:3, 3::4]
+    moving = xp.matmul(subtree.T, twist)  # the tips' twists about the base origin
+    turning = xp.matmul(subtree.T, twist_rate)  # and their derivatives
+    velocity = moving[:3] + xp.cross(moving[3:], p, axis=0)
+    acceleration = (
+        turning[:3] + xp.cross(turning[3:], p, axis=0) + xp.cross(moving[3:], velocity, axis=0)
+    )
+    return p, xp.concatenate([velocity, moving[3:]]), xp.concatenate([acceleration, turning[3:]])
+
+
+def _jacobian_rate_columns(
+    p: Array, velocity: Array, unit: Array, rate: Array, pair_located: Array, pair_motion: Array
+) -> Array:
+    """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
+    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists)."""
+    p, p_rate = p[:, pair_located], velocity[:3, pair_located]
+    rate, unit = rate[:, pair_motion], unit[:, pair_motion]
+    linear = rate[:3] + xp.cross(rate[3:], p, axis=0) + xp.cross(unit[3:], p_rate, axis=0)
+    return xp.concatenate([linear, rate[3:]])
+
+
+def _by_tip(rows: Array, batch_shape: tuple[int, ...]) -> Array:
+    """(C, T, B) per tip as (..., T, C)."""
+    return rows.transpose(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
+
+
+def _check_velocity(v: Array, q: Array, name: str = "v") -> Array:
+    """``v`` as an array of q's shape and dtype."""
+    v = xp.asarray(v)
+    if v.shape != q.shape or v.dtype != q.dtype:
+        raise ValueError(
+            f"expected {name} of q's shape {q.shape} and dtype {q.dtype}, got {v.shape} {v.dtype}"
+        )
+    return v
+
+
+def _check_base_velocity(base_velocity: Array, q: Array) -> Array:
+    """``base_velocity`` as a (..., 6) array of q's dtype."""
+    base_velocity = xp.asarray(base_velocity, dtype=q.dtype)
+    if base_velocity.shape[-1:] != (6,):
+        raise ValueError(f"expected a base velocity of shape (..., 6), got {base_velocity.shape}")
+    return base_velocity
 
 
 def _base_pose(base: Array, q: Array) -> Array:
@@ -134,11 +222,20 @@ def _unit_quaternion(quaternion: Array) -> Array:
     return xp.where(norm < 1e-15, identity, quaternion / xp.maximum(norm, 1e-15))
 
 
-def _minus_skew(points: Array) -> Array:
-    """−[p]× of points (..., 3), (..., 3, 3): a point turned at ω moves at ω × p = −[p]× ω."""
-    px, py, pz = xp.moveaxis(points, -1, 0)
-    zero = xp.zeros_like(px)
-    return xp.stack([zero, pz, -py, -pz, zero, px, py, -px, zero], -1).reshape(px.shape + (3, 3))
+def _skew(w: Array) -> Array:
+    """[w]×, (..., 3, 3), of vectors (..., 3): [w]× x = w × x."""
+    x, y, z = xp.moveaxis(w, -1, 0)
+    zero = xp.zeros_like(x)
+    return xp.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(x.shape + (3, 3))
+
+
+def _base_columns(p: Array) -> Array:
+    """The velocity of points p (..., 3) per unit twist of the base, [v; ω] in base axes:
+    (..., 6, 6), [[I, −[p]×], [0, I]] (a base turning at ω moves p at ω × p = −[p]× ω)."""
+    minus_skew = _skew(-p)
+    eye = xp.broadcast_to(xp.eye(3, dtype=p.dtype), minus_skew.shape)
+    top = xp.concatenate([eye, minus_skew], -1)
+    return xp.concatenate([top, xp.concatenate([xp.zeros_like(eye), eye], -1)], -2)
 
 
 def _in_world(X_world_base: Array, pose: Array, jacobian: Array | None, tips: int) -> Any:
@@ -149,11 +246,7 @@ def _in_world(X_world_base: Array, pose: Array, jacobian: Array | None, tips: in
     in_world = X @ pose
     if jacobian is None:
         return in_world
-    minus_skew = _minus_skew(pose[..., :3, 3])
-    eye = xp.broadcast_to(xp.eye(3, dtype=pose.dtype), minus_skew.shape)
-    top = xp.concatenate([eye, minus_skew], -1)
-    base_columns = xp.concatenate([top, xp.concatenate([xp.zeros_like(eye), eye], -1)], -2)
-    columns = xp.concatenate([base_columns, jacobian], -1)
+    columns = xp.concatenate([_base_columns(pose[..., :3, 3]), jacobian], -1)
     R = X[..., :3, :3]
     return in_world, xp.concatenate([R @ columns[..., :3, :], R @ columns[..., 3:, :]], -2)
 
@@ -165,9 +258,52 @@ def _points_in_world(X_world_base: Array, points: Array, jacobian: Array | None)
     in_world = (R @ points[..., None])[..., 0] + t
     if jacobian is None:
         return in_world
-    minus_skew = _minus_skew(points)
-    eye = xp.broadcast_to(xp.eye(3, dtype=points.dtype), minus_skew.shape)
-    return in_world, R @ xp.concatenate([eye, minus_skew, jacobian], -1)
+    return in_world, R @ xp.concatenate([_base_columns(points)[..., :3, :], jacobian], -1)
+
+
+def _velocities_in_world(
+    X_world_base: Array,
+    base_velocity: Array,
+    p: Array,
+    velocity: Array,
+    acceleration: Array | None = None,
+) -> Array:
+    """Tips' velocities (..., T, 6) relative to the base made world ones for a base moving at
+    ``base_velocity`` (..., 6), [v; ω] in base axes; with ``acceleration`` (their classical
+    accelerations with q̈ = 0, relative), the world ones with zero base acceleration instead.
+
+    In base axes a tip at p moves at u = [v + ω × p + ṗ; ω + ω_tip]; its acceleration adds to the
+    relative one ω × u_v + ω × ṗ and ω × u_ω (the base axes turn at ω).
+    """
+    R = X_world_base[..., None, :3, :3]
+    v_base, w_base = base_velocity[..., None, :3], base_velocity[..., None, 3:]
+    linear = v_base + xp.cross(w_base, p) + velocity[..., :3]
+    angular = w_base + velocity[..., 3:]
+    if acceleration is not None:
+        linear = xp.cross(w_base, linear + velocity[..., :3]) + acceleration[..., :3]
+        angular = xp.cross(w_base, angular) + acceleration[..., 3:]
+    linear, angular = (R @ linear[..., None])[..., 0], (R @ angular[..., None])[..., 0]
+    return xp.concatenate([linear, angular], -1)
+
+
+def _jacobian_rate_in_world(
+    X_world_base: Array,
+    base_velocity: Array,
+    p: Array,
+    velocity: Array,
+    jacobian: Array,
+    jacobian_rate: Array,
+) -> Array:
+    """The time derivative (..., T, 6, 6 + n) of the world Jacobian R·M (see _in_world) for a base
+    moving at ``base_velocity``: R·([ω]× M + dM/dt), with dM/dt = [[0, −[ṗ]×, dJv/dt], [0, 0,
+    dJω/dt]], from the relative Jacobians and their rates (..., T, 6, n)."""
+    M = xp.concatenate([_base_columns(p), jacobian], -1)
+    zero = xp.zeros_like(M[..., :3, :3])
+    rate_top = xp.concatenate([zero, _skew(-velocity[..., :3]), jacobian_rate[..., :3, :]], -1)
+    rate_bottom = xp.concatenate([zero, zero, jacobian_rate[..., 3:, :]], -1)
+    W, R = _skew(base_velocity[..., None, 3:]), X_world_base[..., None, :3, :3]
+    top = R @ (W @ M[..., :3, :] + rate_top)
+    return xp.concatenate([top, R @ (W @ M[..., 3:, :] + rate_bottom)], -2)
 
 
 def _point_rows(points: Array, batch_shape: tuple[int, ...]) -> Array:

@@ -110,18 +110,32 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it. Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
-    added up. Each configuration's (mostly zero) row of the output is gathered from the slots'
-    nonzero columns by ``source`` (None: the slots already are the output, in order).
+    ``rows`` of it (see _gathered for the rest).
     """
-    batch = points.shape[2]
     axis = axes.index_select(1, pair_motion)[:3]
     lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
         axis = axis.masked_fill(pair_prismatic, 0)
-    columns = (torch.cat([linear, axis]) if rows == 6 else linear) * pair_scale
+    columns = torch.cat([linear, axis]) if rows == 6 else linear
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+
+
+def _gathered(
+    columns: torch.Tensor,
+    pair_scale: torch.Tensor,
+    pair_slot: torch.Tensor | None,
+    source: torch.Tensor | None,
+    rows: int,
+    slots: int,
+) -> torch.Tensor:
+    """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
+    (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
+    added up. The (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
+    slots already are the output, in order)."""
+    batch = columns.shape[2]
+    columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
     if source is None:
@@ -131,6 +145,68 @@ def _jacobian(
         return entries.index_select(0, source).mT.contiguous()
     # Over many configurations, transpose the few nonzero columns rather than the whole output.
     return entries.mT.contiguous().index_select(1, source)
+
+
+def _motion_twists(
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    rates: torch.Tensor,
+    ancestors: torch.Tensor,
+    motion_prismatic: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
+    (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
+
+    S is [origin × axis; axis] (revolute) or [axis; 0] (prismatic); ``rates`` (M, B) are the
+    motions' rates. A motion's axis is carried by the bodies before it on its path from the base,
+    which move at V = Σ twists of the motions before it (``ancestors``, M × M); so
+    dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
+    """
+    axis, origin = axes[:3], origins[:3]
+    linear, angular = _cross(origin, axis), axis
+    if motion_prismatic is not None:
+        linear = torch.where(motion_prismatic, axis, linear)
+        angular = angular.masked_fill(motion_prismatic, 0)
+    unit = torch.cat([linear, angular])
+    twist = unit * rates
+    before = torch.matmul(ancestors, twist)
+    rate = torch.cat(
+        [_cross(before[3:], linear) + _cross(before[:3], angular), _cross(before[3:], angular)]
+    )
+    return unit, twist, rate, rate * rates
+
+
+def _tip_motion(
+    pose_columns: torch.Tensor,
+    twist: torch.Tensor,
+    twist_rate: torch.Tensor,
+    subtree: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tips' origins p, velocities [ṗ; ω] and classical accelerations with q̈ = 0, [p̈; α]
+    (each (3, T, B) or (6, T, B)), from the motions' twists and their rates of change with q̈ = 0
+    (see _motion_twists)."""
+    p = pose_columns[:3, 3::4]
+    moving = torch.matmul(subtree.mT, twist)  # the tips' twists about the base origin
+    turning = torch.matmul(subtree.mT, twist_rate)  # and their derivatives
+    velocity = moving[:3] + _cross(moving[3:], p)
+    acceleration = turning[:3] + _cross(turning[3:], p) + _cross(moving[3:], velocity)
+    return p, torch.cat([velocity, moving[3:]]), torch.cat([acceleration, turning[3:]])
+
+
+def _jacobian_rate_columns(
+    p: torch.Tensor,
+    velocity: torch.Tensor,
+    unit: torch.Tensor,
+    rate: torch.Tensor,
+    pair_located: torch.Tensor,
+    pair_motion: torch.Tensor,
+) -> torch.Tensor:
+    """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
+    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists)."""
+    p, p_rate = p.index_select(1, pair_located), velocity[:3].index_select(1, pair_located)
+    rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
+    linear = rate[:3] + _cross(rate[3:], p) + _cross(unit[3:], p_rate)
+    return torch.cat([linear, rate[3:]])
 
 
 def _q_gradient(
@@ -251,37 +327,83 @@ def _in_world(
     in_world = X @ pose
     if jacobian is None:
         return in_world, None
-    # A base turning at ω moves a tip at p (in base axes) at ω × p = −[p]× ω.
-    px, py, pz = pose[..., :3, 3].unbind(-1)
-    zero = torch.zeros_like(px)
-    minus_skew = torch.stack([zero, pz, -py, -pz, zero, px, py, -px, zero], -1)
-    minus_skew = minus_skew.unflatten(-1, (3, 3))
-    eye = torch.eye(3, dtype=pose.dtype, device=pose.device).expand_as(minus_skew)
-    base_columns = torch.cat(
-        [torch.cat([eye, minus_skew], -1), torch.cat([torch.zeros_like(eye), eye], -1)], -2
-    )
-    columns = torch.cat([base_columns, jacobian], -1)
+    columns = torch.cat([_base_columns(pose[..., :3, 3]), jacobian], -1)
     R = X[..., :3, :3]
     return in_world, torch.cat([R @ columns[..., :3, :], R @ columns[..., 3:, :]], -2)
+
+
+def _base_columns(p: torch.Tensor) -> torch.Tensor:
+    """The velocity of points p (..., 3) per unit twist of the base, [v; ω] in base axes:
+    (..., 6, 6), [[I, −[p]×], [0, I]] (a base turning at ω moves p at ω × p = −[p]× ω)."""
+    minus_skew = _skew(-p)
+    eye = torch.eye(3, dtype=p.dtype, device=p.device).expand_as(minus_skew)
+    top = torch.cat([eye, minus_skew], -1)
+    return torch.cat([top, torch.cat([torch.zeros_like(eye), eye], -1)], -2)
+
+
+def _skew(w: torch.Tensor) -> torch.Tensor:
+    """[w]×, (..., 3, 3), of vectors (..., 3): [w]× x = w × x."""
+    x, y, z = w.unbind(-1)
+    zero = torch.zeros_like(x)
+    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).unflatten(-1, (3, 3))
+
+
+def _velocities_in_world(
+    X_world_base: torch.Tensor,
+    base_velocity: torch.Tensor,
+    p: torch.Tensor,
+    velocity: torch.Tensor,
+    acceleration: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Tips' velocities (..., T, 6) relative to the base made world ones for a base moving at
+    ``base_velocity`` (..., 6), [v; ω] in base axes; with ``acceleration`` (their classical
+    accelerations with q̈ = 0, relative), the world ones with zero base acceleration instead.
+
+    In base axes a tip at p moves at u = [v + ω × p + ṗ; ω + ω_tip]; its acceleration adds to the
+    relative one ω × u_v + ω × ṗ and ω × u_ω (the base axes turn at ω).
+    """
+    R = X_world_base[..., None, :3, :3]
+    v_base, w_base = base_velocity[..., None, :3], base_velocity[..., None, 3:]
+    linear = v_base + torch.linalg.cross(w_base, p, dim=-1) + velocity[..., :3]
+    angular = w_base + velocity[..., 3:]
+    if acceleration is not None:
+        turned = torch.linalg.cross(w_base, linear + velocity[..., :3], dim=-1)
+        linear = turned + acceleration[..., :3]
+        angular = torch.linalg.cross(w_base, angular, dim=-1) + acceleration[..., 3:]
+    rotated = R @ torch.stack([linear, angular], -1)
+    return rotated.mT.flatten(-2)
+
+
+def _jacobian_rate_in_world(
+    X_world_base: torch.Tensor,
+    base_velocity: torch.Tensor,
+    p: torch.Tensor,
+    velocity: torch.Tensor,
+    jacobian: torch.Tensor,
+    jacobian_rate: torch.Tensor,
+) -> torch.Tensor:
+    """The time derivative (..., T, 6, 6 + n) of the world Jacobian R·M (see _in_world) for a base
+    moving at ``base_velocity``: R·([ω]× M + dM/dt), with dM/dt = [[0, −[ṗ]×, dJv/dt], [0, 0,
+    dJω/dt]], from the relative Jacobians and their rates (..., T, 6, n)."""
+    M = torch.cat([_base_columns(p), jacobian], -1)
+    zero = torch.zeros_like(M[..., :3, :3])
+    rate_top = torch.cat([zero, _skew(-velocity[..., :3]), jacobian_rate[..., :3, :]], -1)
+    rate_bottom = torch.cat([zero, zero, jacobian_rate[..., 3:, :]], -1)
+    W, R = _skew(base_velocity[..., None, 3:]), X_world_base[..., None, :3, :3]
+    top = R @ (W @ M[..., :3, :] + rate_top)
+    return torch.cat([top, R @ (W @ M[..., 3:, :] + rate_bottom)], -2)
 
 
 def _points_in_world(
     X_world_base: torch.Tensor, points: torch.Tensor, jacobian: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Points (..., K, 3) relative to the base, and their Jacobians (..., K, 3, n), made world
-    ones: the Jacobians gain the base's twist first (base axes) and their rows turn to world axes.
-    """
+    ones: the Jacobians gain the base's twist first (base axes), their rows turn to world axes."""
     R, t = X_world_base[..., None, :3, :3], X_world_base[..., None, :3, 3]
     in_world = (R @ points.unsqueeze(-1)).squeeze(-1) + t
     if jacobian is None:
         return in_world, None
-    # A base turning at ω moves a point at p (in base axes) at ω × p = −[p]× ω.
-    px, py, pz = points.unbind(-1)
-    zero = torch.zeros_like(px)
-    minus_skew = torch.stack([zero, pz, -py, -pz, zero, px, py, -px, zero], -1)
-    minus_skew = minus_skew.unflatten(-1, (3, 3))
-    eye = torch.eye(3, dtype=points.dtype, device=points.device).expand_as(minus_skew)
-    return in_world, R @ torch.cat([eye, minus_skew, jacobian], -1)
+    return in_world, R @ torch.cat([_base_columns(points)[..., :3, :], jacobian], -1)
 
 
 def _point_rows(points: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
@@ -314,3 +436,26 @@ def _weighted_jacobian(
     if motion_prismatic is not None:
         linear = torch.where(motion_prismatic, axes[:3] * moving, linear)
     return torch.matmul(q_map.mT, linear).permute(2, 0, 1)
+
+
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, name: str = "v") -> None:
+    """A joint velocity must be a tensor of q's shape, dtype and device."""
+    if not isinstance(v, torch.Tensor) or v.shape != q.shape:
+        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+        raise ValueError(f"expected {name} of q's shape {tuple(q.shape)}, got {shape}")
+    if v.dtype != q.dtype or v.device != q.device:
+        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
+
+
+def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
+    """A base twist must be a (..., 6) tensor of q's dtype and device."""
+    if not isinstance(base_velocity, torch.Tensor) or base_velocity.shape[-1:] != (6,):
+        shape = getattr(base_velocity, "shape", type(base_velocity).__name__)
+        raise ValueError(f"expected a base velocity of shape (..., 6), got {tuple(shape)}")
+    if base_velocity.dtype != q.dtype or base_velocity.device != q.device:
+        raise ValueError(f"the base velocity's dtype or device is not q's ({q.dtype}, {q.device})")
+
+
+def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    """(C, T, B) per tip as (..., T, C)."""
+    return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
