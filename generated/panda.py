@@ -287,11 +287,12 @@ def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | N
 
 
 def _frames(q, constants, angle_offsets, wanted):
-    """The frame program: the columns of the groups ``wanted`` asks for (_POSES, _MOTIONS).
+    """The frame program: the columns of the groups ``wanted`` asks for, one bit per group
+    (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns pose_columns, axes, origins, each (4, K, B), or
-    None when its group is not wanted.
+    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 7)
     batch = joints.shape[1]

@@ -442,11 +442,12 @@ def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | N
 
 
 def _frames(q, constants, angle_map, lane_scales, wanted):
-    """The frame program: the columns of the groups ``wanted`` asks for (_POSES, _MOTIONS).
+    """The frame program: the columns of the groups ``wanted`` asks for, one bit per group
+    (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns pose_columns, axes, origins, each (4, K, B), or
-    None when its group is not wanted.
+    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 12)
     batch = joints.shape[1]
@@ -525,7 +526,6 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         alpha=-0.16,
     )
     p_FL_FOOT_2, p_FR_FOOT_2, p_HL_FOOT_2, p_HR_FOOT_2, = p_FL_FOOT_lanes4.split([1, 1, 1, 1], 1)
-    # every tip's columns R0, R1, R2, p; every moving joint's axis and origin
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat(
         [

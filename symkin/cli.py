@@ -78,6 +78,16 @@ def _compile_command(commands) -> None:
         help="the base link is a free body: the module takes its world pose",
     )
     compile_.add_argument(
+        "--com",
+        action="store_true",
+        help="add the centre of mass and its Jacobian (masses from the file)",
+    )
+    compile_.add_argument(
+        "--velocity",
+        action="store_true",
+        help="add the tips' velocities, their Jacobians' time derivatives, the acceleration bias",
+    )
+    compile_.add_argument(
         "-o",
         "--output",
         metavar="OUT",
@@ -186,13 +196,19 @@ def _load(arguments: argparse.Namespace):
 
 
 def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None):
-    """The model and its kinematics for the tips asked for (with a note on leaves left out)."""
+    """The model and its kinematics for the tips and outputs asked for (noting leaves left out)."""
     from symkin.compiler.derive import derive
+    from symkin.compiler.outputs import Output, Velocities, center_of_mass
 
     model = _load(arguments)
     tips = arguments.tips[0] if arguments.tips == [ALL_LEAVES] else arguments.tips
+    outputs: list[Output] = []
+    if getattr(arguments, "com", False):
+        outputs.append(center_of_mass(model))
+    if getattr(arguments, "velocity", False):
+        outputs.append(Velocities())
     notes = _notes(arguments)
-    return model, derive(model, tips, arguments.base, floating_base=floating_base, notes=notes)
+    return model, derive(model, tips, arguments.base, floating_base, outputs, notes)
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -203,8 +203,6 @@ class PinocchioOracle:
         pin, model, data = self.pin, self.model, self.data
         pin.computeJointJacobians(model, data, self._pin_q(joint_names, q, base_pose))
         pin.updateFramePlacements(model, data)
-        column_of = {name: i for i, name in enumerate(joint_names)}
-        first = 2 if self.free_flyer else 1
 
         def world_jacobian(frame):
             return pin.getFrameJacobian(
@@ -232,22 +230,74 @@ class PinocchioOracle:
                 linear = J_world[:3] - J_world_base[:3] + np.cross(lever, J_world_base[3:], axis=0)
                 R = X_world_base.rotation.T
                 J = np.vstack([R @ linear, R @ (J_world[3:] - J_world_base[3:])])
-            jacobian = np.zeros((6, (6 if self.free_flyer else 0) + len(joint_names)))
-            if self.free_flyer:
-                jacobian[:, :6] = J[:, :6]
-            shift = 6 if self.free_flyer else 0
-            for joint_id in range(first, model.njoints):
-                if model.nvs[joint_id] == 0 or not J[:, model.idx_vs[joint_id]].any():
-                    continue
-                source, multiplier, _ = self._source(model.names[joint_id])
-                if source not in column_of:
-                    # A joint above both frames moves them together: its relative column is zero up
-                    # to rounding.
-                    assert np.abs(J[:, model.idx_vs[joint_id]]).max() < 1e-12, model.names[joint_id]
-                    continue
-                jacobian[:, shift + column_of[source]] += multiplier * J[:, model.idx_vs[joint_id]]
-            jacobians.append(jacobian)
+            jacobians.append(self.columns(joint_names, J))
         return np.stack(poses), np.stack(jacobians)
+
+    def columns(self, joint_names, J: np.ndarray) -> np.ndarray:
+        """Pinocchio's (rows × nv) Jacobian with symkin's columns: the free flyer's six first
+        (free_flyer), then one per joint of q, mimic joints added into their source's."""
+        model, first = self.model, 2 if self.free_flyer else 1
+        shift = 6 if self.free_flyer else 0
+        column_of = {name: i for i, name in enumerate(joint_names)}
+        jacobian = np.zeros((J.shape[0], shift + len(joint_names)))
+        jacobian[:, :shift] = J[:, :shift]
+        for joint_id in range(first, model.njoints):
+            if model.nvs[joint_id] == 0 or not J[:, model.idx_vs[joint_id]].any():
+                continue
+            source, multiplier, _ = self._source(model.names[joint_id])
+            if source not in column_of:
+                # A joint above both frames moves them together: its relative column is zero up to
+                # rounding.
+                assert np.abs(J[:, model.idx_vs[joint_id]]).max() < 1e-12, model.names[joint_id]
+                continue
+            jacobian[:, shift + column_of[source]] += multiplier * J[:, model.idx_vs[joint_id]]
+        return jacobian
+
+    def velocity(self, joint_names, v: np.ndarray, base_velocity: np.ndarray | None) -> np.ndarray:
+        """Pinocchio's v (nv) for symkin's joint velocities (and free-flyer twist)."""
+        model, first = self.model, 2 if self.free_flyer else 1
+        given = dict(zip(joint_names, v, strict=True))
+        velocity = np.zeros(model.nv)
+        if self.free_flyer:
+            velocity[:6] = base_velocity
+        for joint_id in range(first, model.njoints):
+            if model.nvs[joint_id] == 1:
+                source, multiplier, _ = self._source(model.names[joint_id])
+                velocity[model.idx_vs[joint_id]] = multiplier * given.get(source, 0.0)
+        return velocity
+
+    def center_of_mass(self, joint_names, q: np.ndarray, base_pose: np.ndarray | None = None):
+        """The centre of mass of every link and its Jacobian, symkin's columns. With a fixed base,
+        Pinocchio leaves out the links welded to the root (its universe's inertia): added back."""
+        pin, model, data = self.pin, self.model, self.data
+        pin_q = self._pin_q(joint_names, q, base_pose)
+        com = pin.centerOfMass(model, data, pin_q)
+        J = self.columns(joint_names, pin.jacobianCenterOfMass(model, data, pin_q))
+        if self.free_flyer:
+            return com, J
+        mass, universe = data.mass[0], model.inertias[0]
+        total = mass + universe.mass
+        return (mass * com + universe.mass * universe.lever) / total, mass * J / total
+
+    def motion(self, joint_names, tips, q, v, base_pose=None, base_velocity=None):
+        """Per tip, its LOCAL_WORLD_ALIGNED velocity (T, 6), classical acceleration with zero
+        acceleration (T, 6) and Jacobian time variation (T, 6, [6 +] n), symkin's columns."""
+        pin, model, data = self.pin, self.model, self.data
+        pin_q = self._pin_q(joint_names, q, base_pose)
+        pin_v = self.velocity(joint_names, v, base_velocity)
+        pin.computeJointJacobiansTimeVariation(model, data, pin_q, pin_v)
+        pin.forwardKinematics(model, data, pin_q, pin_v, np.zeros(model.nv))
+        pin.updateFramePlacements(model, data)
+        frame = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+        velocities, accelerations, rates = [], [], []
+        for tip in tips:
+            f = model.getFrameId(tip)
+            velocities.append(pin.getFrameVelocity(model, data, f, frame).vector)
+            accelerations.append(pin.getFrameClassicalAcceleration(model, data, f, frame).vector)
+            rates.append(
+                self.columns(joint_names, pin.getFrameJacobianTimeVariation(model, data, f, frame))
+            )
+        return np.stack(velocities), np.stack(accelerations), np.stack(rates)
 
 
 def _mimic_tags(urdf_text: str) -> dict[str, tuple[str, float, float]]:

@@ -327,11 +327,14 @@ class _FrameProgram:
     def _part(self, part) -> _PrintedPart:
         lines, ops = self._part_lines(part.blocks)
         made: list[tuple[str | None, _Line, int]] = []
+        # the views made for the concatenations come under their title already
+        titles = [comment_text(block.title) for block in part.blocks if block.statements][-1:]
         for concatenation in part.concatenations:
             always = all(concatenation.group in call for call in self.calls())
             group = None if always else concatenation.group
-            if concatenation.title not in (line.target for _, line, _ in made):
-                made.append((group, _Line("comment", concatenation.title), 0))
+            title = comment_text(concatenation.title)
+            if title not in (*titles, *(line.target for _, line, _ in made)):
+                made.append((group, _Line("comment", title), 0))
             code, cost = self.printer.concatenation(concatenation.refs)
             made.append((group, _Line("assign", concatenation.name, code), cost))
         guard = None if part.always else self.guard(part.groups)
@@ -384,6 +387,8 @@ class _FrameProgram:
         lines, ops = [], 0
         names = self.program.symbol_names
         for block in blocks:
+            if not block.statements:
+                continue
             lines.append(_Line("comment", comment_text(block.title)))
             for statement in block.statements:
                 if not isinstance(statement, Assignment):
