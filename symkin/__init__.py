@@ -43,6 +43,7 @@ _LAZY = {
     "symkin.inspection.formulas": ("Formula", "formula"),
     "symkin.inspection.framed": ("FramedFormula",),
     "symkin.inspection.readable": ("abbreviate", "exact_constants"),
+    "symkin.model.inertia": ("Inertial",),
     "symkin.model.placement": (
         "Placement",
         "Quaternion",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     from symkin.inspection.formulas import Formula, formula
     from symkin.inspection.framed import FramedFormula
     from symkin.inspection.readable import abbreviate, exact_constants
+    from symkin.model.inertia import Inertial
     from symkin.model.placement import (
         Placement,
         Quaternion,

@@ -135,9 +135,9 @@ def _show_command(commands) -> None:
     _robot_arguments(show)
     show.add_argument(
         "--what",
-        choices=("pose", "position", "rotation", "jacobian"),
+        choices=("pose", "position", "rotation", "jacobian", "com"),
         default="pose",
-        help="which quantity (default: pose)",
+        help="which quantity (default: pose); com: the centre of mass, once for the robot",
     )
     show.add_argument(
         "--format",
@@ -203,7 +203,7 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
     model = _load(arguments)
     tips = arguments.tips[0] if arguments.tips == [ALL_LEAVES] else arguments.tips
     outputs: list[Output] = []
-    if getattr(arguments, "com", False):
+    if getattr(arguments, "com", False) or getattr(arguments, "what", None) == "com":
         outputs.append(center_of_mass(model))
     if getattr(arguments, "velocity", False):
         outputs.append(Velocities())
@@ -268,9 +268,10 @@ def _show(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     from symkin.inspection.formulas import formula
 
     _, kinematics = _kinematics(arguments)
+    tips = kinematics.tips[:1] if arguments.what == "com" else kinematics.tips
     texts = [
         formula(kinematics, tip, arguments.what, arguments.form).render(arguments.format)
-        for tip in kinematics.tips
+        for tip in tips
     ]
     print("\n\n".join(text.rstrip("\n") for text in texts))
     return 0

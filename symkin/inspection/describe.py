@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from symkin.errors import SymkinError
+from symkin.model.inertia import check_mass
 from symkin.model.placement import Quaternion, Rotation, Translation
 from symkin.model.robot import ALL_LEAVES, RobotModel, default_tips
 from symkin.model.rotations import quarter_turns
@@ -64,8 +66,28 @@ def describe(model: RobotModel) -> str:
         "actuated joints (q order for the default tips): "
         + (", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(actuated)) or "none"),
         f"DOF: {len(actuated)}",
+        *_mass_lines(model),
     ]
     return "\n".join(lines)
+
+
+def _mass_lines(model: RobotModel) -> list[str]:
+    """The total mass and each link's: what ``--com`` weighs (kg), and what it would refuse."""
+    if not model.inertials:
+        return ["mass: none given (--com needs masses)"]
+    total, lines = 0.0, []
+    for link, inertial in model.inertials:
+        try:
+            check_mass(link, inertial)
+        except SymkinError as error:
+            lines.append(f"  {shown(link)}: unusable: {error}")
+            continue
+        total += inertial.mass
+        center = " ".join(short_number(v) for v in inertial.center)
+        lines.append(f"  {shown(link)}: {short_number(inertial.mass)} kg at ({center})")
+    massless = len(model.links) - len(model.inertials)
+    rest = f"; {massless} links without mass" if massless else ""
+    return ["", f"mass: {short_number(total)} kg over {len(model.inertials)} links{rest}", *lines]
 
 
 def _tree_lines(model: RobotModel) -> list[str]:

@@ -1,4 +1,5 @@
-"""Closed forms people can read: a tip's pose, position, rotation or Jacobian, written out
+"""Closed forms people can read: a tip's pose, position, rotation or Jacobian, or the centre of
+mass, written out
 (:class:`Formula`) or through the frames along the way (:class:`~symkin.inspection.framed.
 FramedFormula`), in the textbook abbreviations of :mod:`symkin.inspection.readable`."""
 
@@ -10,7 +11,7 @@ import sympy as sp
 
 from symkin.compiler.column_program import Kinematics
 from symkin.errors import SymkinError
-from symkin.inspection.framed import FramedFormula, framed
+from symkin.inspection.framed import FramedFormula, center_of_mass_points, framed
 from symkin.inspection.readable import (
     WHATS,
     PythonPrinter,
@@ -25,10 +26,12 @@ from symkin.names import comment_text
 
 @dataclass(frozen=True)
 class Formula(Readable):
-    """A readable closed form of one tip's pose, position, rotation or Jacobian.
+    """A readable closed form of one tip's pose, position, rotation or Jacobian, or of the centre
+    of mass.
 
     Attributes:
-        tip, base, what: which quantity (``what`` is one of pose, position, rotation, jacobian).
+        tip, base, what: which quantity (``what`` is one of pose, position, rotation, jacobian,
+            com).
         floating_base: whether the base is a free body; the formula is relative to it all the same.
         expression: the matrix in the abbreviations and ``q1 … qn``, constants exact where simple.
         abbreviations: ``{c23: cos(q2 + q3), …}`` in the order they are first used.
@@ -103,15 +106,29 @@ def formula(
     kinematics: Kinematics, tip: str, what: str = "pose", form: str = "auto"
 ) -> Formula | FramedFormula:
     """The readable form of ``what`` for ``tip``: expanded, or through named intermediate frames
-    (``form="frames"``; ``"auto"`` chooses frames beyond :data:`EXPANDED_UP_TO` moving joints)."""
+    (``form="frames"``; ``"auto"`` chooses frames beyond :data:`EXPANDED_UP_TO` moving joints).
+    ``what="com"`` is the centre of mass, the same for every tip: the kinematics must have been
+    derived with :func:`~symkin.compiler.outputs.center_of_mass`."""
     if what not in WHATS:
         raise SymkinError(f"unknown quantity {what!r} (expected one of {', '.join(WHATS)})")
     if form not in FORMS:
         raise SymkinError(f"unknown form {form!r} (expected one of {', '.join(FORMS)})")
-    if form == "frames" or (form == "auto" and len(kinematics.tip(tip).motions) > EXPANDED_UP_TO):
+    located = center_of_mass_points(kinematics) if what == "com" else [kinematics.tip(tip)]
+    longest = max(len(place.motions) for place in located)
+    if form == "frames" or (form == "auto" and longest > EXPANDED_UP_TO):
         return framed(kinematics, tip, what)
     if what == "jacobian":
         matrix = kinematics.jacobian(tip)
+    elif what == "com":
+        total = sum(place.weight for place in located)
+        matrix = sum(
+            (
+                exact_constants(sp.Float(place.weight / total))
+                * sp.Matrix(kinematics.entries(place.columns[0]))
+                for place in located
+            ),
+            sp.zeros(3, 1),
+        )
     else:
         pose = kinematics.pose(tip)
         matrix = {"pose": pose, "position": pose[:3, 3], "rotation": pose[:3, :3]}[what]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symkin.compiler.column_program import Kinematics
+from symkin.compiler.column_program import Kinematics, Located
+from symkin.errors import SymkinError
 from symkin.inspection.readable import (
     PythonPrinter,
     Readable,
@@ -118,10 +119,13 @@ class FramedFormula(Readable):
                     (f"ω[q{k + 1}]", self.result[2 * k + 1]),
                 ]
             return labels
-        names = {"pose": ("x", "y", "z", "p"), "rotation": ("x", "y", "z"), "position": ("p",)}[
-            self.what
-        ]
-        return [(f"{name}_tip", e) for name, e in zip(names, self.result, strict=True)]
+        labels = {
+            "pose": ("x_tip", "y_tip", "z_tip", "p_tip"),
+            "rotation": ("x_tip", "y_tip", "z_tip"),
+            "position": ("p_tip",),
+            "com": ("c",),
+        }[self.what]
+        return list(zip(labels, self.result, strict=True))
 
     def pretty(self) -> str:
         """Unicode text: abbreviations, constant vectors, then one frame per line, then the
@@ -207,11 +211,23 @@ class FramedFormula(Readable):
         return "\n".join(lines) + "\n"
 
 
+def center_of_mass_points(kinematics: Kinematics) -> tuple[Located, ...]:
+    """The weighted points of the kinematics' centre of mass; SymkinError when it has none."""
+    for output in kinematics.of_kind("weighted_points"):
+        if output.request.name == "center_of_mass":
+            return output.located
+    raise SymkinError("no centre of mass in these kinematics: derive them with center_of_mass")
+
+
 def framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
-    frame = kinematics.tip(tip)
+    """``what`` for ``tip`` (or the centre of mass) through the frames along the way."""
+    points = center_of_mass_points(kinematics) if what == "com" else ()
+    frame = points[0] if what == "com" else kinematics.tip(tip)
     motions = [kinematics.motions[m] for m in frame.motions]
     if what == "jacobian":
         roots = [frame.columns[3]] + [i for m in motions for i in (m.axis, m.origin)]
+    elif what == "com":
+        roots = [point.columns[0] for point in points]
     else:
         roots = {
             "pose": list(frame.columns),
@@ -250,6 +266,16 @@ def framed(kinematics: Kinematics, tip: str, what: str) -> FramedFormula:
             else:
                 linear[m.column] += scale * axis
         result = tuple(e for pair in zip(linear, angular, strict=True) for e in pair)
+    elif what == "com":
+        total = sum(point.weight for point in points)
+        result = (
+            sp.Add(
+                *(
+                    exact_constants(sp.Float(point.weight / total)) * symbols[point.columns[0]]
+                    for point in points
+                )
+            ),
+        )
     else:
         result = tuple(symbols[i] for i in roots)
     # Abbreviations over every coefficient at once: c1, s23 ...

@@ -16,7 +16,7 @@ from symkin.errors import SymkinError
 from symkin.inspection.describe import shown
 from symkin.names import joint_label
 
-WHATS = ("pose", "position", "rotation", "jacobian")
+WHATS = ("pose", "position", "rotation", "jacobian", "com")
 FORMATS = ("pretty", "latex", "python")
 _EXACT_TOLERANCE = 1e-12
 
@@ -105,12 +105,12 @@ def joint_symbols(formula: Any) -> list[sp.Symbol]:
 
 def title(formula: Any) -> str:
     """The first line of a readable form: what it is, of which tip in which base, and q."""
-    quantity = {"pose": "X", "position": "p", "rotation": "R", "jacobian": "J"}[formula.what]
     joints = ", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(formula.joint_names))
-    free = (
-        " (a free body: in the world, X_world_tip = X_world_base · X_base_tip)"
-        if formula.floating_base
-        else ""
-    )
-    where = f"{formula.what} of {shown(formula.tip)} in {shown(formula.base)}{free}"
-    return f"{quantity}_base_tip: {where}; {joints}"
+    if formula.what == "com":
+        free = " (a free body: in the world, c_world = X_world_base · c_base)"
+        where = f"the centre of mass in {shown(formula.base)}, mass-weighted over the links"
+        return f"c_base: {where}{free if formula.floating_base else ''}; {joints}"
+    quantity = {"pose": "X", "position": "p", "rotation": "R", "jacobian": "J"}[formula.what]
+    free = " (a free body: in the world, X_world_tip = X_world_base · X_base_tip)"
+    where = f"{formula.what} of {shown(formula.tip)} in {shown(formula.base)}"
+    return f"{quantity}_base_tip: {where}{free if formula.floating_base else ''}; {joints}"

@@ -28,7 +28,7 @@ ROBOTS = {
 def robot(request):
     path, tip, base = ROBOTS[request.param]
     model = symkin.load(path)
-    kinematics = symkin.derive(model, (tip,), base)
+    kinematics = symkin.derive(model, (tip,), base, outputs=(symkin.center_of_mass(model),))
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
     return request.param, path, tip, base, kinematics, module
 
@@ -58,6 +58,7 @@ def test_readable_forms_equal_the_generated_code(robot, what, form):
             "position": pose[:3, 3:],
             "rotation": pose[:3, :3],
             "jacobian": jacobian,
+            "com": module.center_of_mass(q)[:, None],
         }[what].numpy()
         np.testing.assert_allclose(
             np.array(evaluate(*q.tolist()), dtype=float), expected, atol=1e-12, rtol=0
@@ -137,6 +138,41 @@ def test_info(capsys):
     assert "q8=panda_finger_joint1" in out
     status, out, _ = run(["info", ROBOTS["puma560"][0]], capsys)
     assert status == 0 and "DOF: 6" in out and "origin Rx(pi/2)" in out
+
+
+def test_info_weighs_the_links(capsys):
+    """Masses from a DH table, placed in each link's frame (Corke's PUMA 560: link 2's centre,
+    -0.3638 m along x from frame 2, is 0.068 m from the joint along a = 0.4318 m)."""
+    status, out, _ = run(["info", ROBOTS["puma560"][0]], capsys)
+    assert status == 0
+    assert "mass: 23.45 kg over 5 links; 3 links without mass" in out
+    assert "link2: 17.4 kg at (0.068 0.006 0.2275)" in out
+    status, out, _ = run(["info", str(REPO / "examples/stanford.toml")], capsys)
+    assert status == 0 and "mass: none given (--com needs masses)" in out
+
+
+def test_show_com_prints_one_formula_for_the_robot(capsys):
+    path, tip, base = ROBOTS["ur5"]
+    status, out, err = run(
+        ["show", path, "--base", base, "--what", "com", "--format", "python"], capsys
+    )
+    assert status == 0 and out.count("# c_base: the centre of mass in base_link") == 1
+    namespace: dict = {}
+    exec(out, namespace)
+    model = symkin.load(path)
+    module = symkin.module_class(
+        symkin.load_module(
+            symkin.generate(
+                symkin.derive(model, (tip,), base, outputs=(symkin.center_of_mass(model),))
+            )
+        )
+    )()
+    q = random_q(module, 1)
+    np.testing.assert_allclose(
+        np.array(namespace["com"](*q.tolist()))[:, 0], module.center_of_mass(q).numpy(), atol=1e-12
+    )
+    status, out, err = run(["show", str(REPO / "examples/stanford.toml"), "--what", "com"], capsys)
+    assert status == 2 and err.startswith("symkin: error: ") and "has no mass" in err
 
 
 @pytest.mark.parametrize("fmt", ["pretty", "latex", "python"])
