@@ -40,6 +40,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import jax
 import jax.numpy as xp
 
 Array = Any
@@ -185,7 +186,10 @@ _FRAME_TABLES = ('constants', 'angle_offsets')
 def _table(name: str, dtype: Any) -> Array:
     """The table ``name`` made from its exact values (floating-point ones in ``dtype``), once."""
     kind = _TABLE_KINDS.get(name, "float")
-    return _make_table(_TABLES[name], kind, _TABLE_SHAPES.get(name), dtype)
+    # Made concrete even when the first call is being traced (jit, vmap, grad): a cached tracer
+    # would leak out of that trace.
+    with jax.ensure_compile_time_eval():
+        return _make_table(_TABLES[name], kind, _TABLE_SHAPES.get(name), dtype)
 
 
 def _tables(names: tuple[str, ...], dtype: Any) -> list[Array]:

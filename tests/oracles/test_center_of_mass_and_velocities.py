@@ -78,6 +78,40 @@ def test_center_of_mass_matches_pinocchio(relative, floating):
     assert module.mass == pytest.approx(total, rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    "relative, base",
+    [
+        ("talos_data/robots/talos_full_v2.urdf", "torso_2_link"),
+        ("panda_description/urdf/panda.urdf", "panda_link4"),
+    ],
+)
+def test_center_of_mass_relative_to_any_link(relative, base):
+    """Every link counts, those above the base too: the CoM in the base link's frame,
+    c_b = R_world_baseᵀ (c - p_base), and its Jacobian as for a tip at c."""
+    path = str(robot_file(relative))
+    model = symkin.load(path)
+    module = compile_file(path, None, base, False, (symkin.center_of_mass(model),))
+    oracle = PinocchioOracle(path)
+    pin = oracle.pin
+    q, _, _, _ = arguments(module, 3, seed=4)
+    com, jacobian = module.center_of_mass(q), module.center_of_mass_jacobian(q)
+    for i in range(3):
+        com_world, J_com = oracle.center_of_mass(module.joint_names, q[i].numpy())
+        frame = oracle.model.getFrameId(base)
+        X_world_base = oracle.data.oMf[frame]
+        J_world_base = oracle.columns(
+            module.joint_names,
+            pin.getFrameJacobian(
+                oracle.model, oracle.data, frame, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+            ),
+        )
+        lever = com_world - X_world_base.translation
+        linear = J_com - J_world_base[:3] + np.cross(lever, J_world_base[3:], axis=0)
+        R = X_world_base.rotation
+        np.testing.assert_allclose(com[i].numpy(), R.T @ lever, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(jacobian[i].numpy(), R.T @ linear, rtol=0, atol=1e-9)
+
+
 VELOCITY_CASES = [
     ("panda_description/urdf/panda.urdf", False, ("panda_hand_tcp", "panda_leftfinger")),
     ("tiago_description/robots/tiago_no_hand.urdf", False, ("arm_tool_link", "head_2_link")),

@@ -1,4 +1,4 @@
-"""The JAX backend: pure functions that import only ``jax.numpy`` (``templates/jax/``), printed
+"""The JAX backend: pure functions that import only ``jax`` (``templates/jax/``), printed
 and run by what it shares with NumPy (:mod:`symkin.backends.array_api`)."""
 
 from symkin.backends.array_api.printer import ArrayPrinter
@@ -10,6 +10,6 @@ BACKEND = Backend(
     library="jax",
     templates=("jax", "functional"),
     runtime="symkin.backends.array_api.runtime",
-    namespace="import jax.numpy as xp",
+    namespace="import jax\nimport jax.numpy as xp",
     file_suffix="_jax",
 )

@@ -1,0 +1,146 @@
+"""The centre of mass and the velocity outputs under what a training loop does to them: gradcheck
+in float64 (through q, v, the base pose and the base twist), torch.compile(fullgraph=True),
+torch.export with a dynamic batch, torch.func.vmap; the JAX module under jit, vmap and grad; the
+NumPy module. Values are compared with the eager torch module, itself checked against Pinocchio and
+MuJoCo in tests/oracles/test_center_of_mass_and_velocities.py."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from helpers import random_base_poses, robot_file, sample_q
+
+import symkin
+
+SOLO = "solo_description/robots/solo12.urdf"
+PANDA = "panda_description/urdf/panda.urdf"
+# method -> the inputs it takes, fixed base first (a floating module adds base, base_velocity).
+METHODS = {
+    "center_of_mass": ("q",),
+    "center_of_mass_jacobian": ("q",),
+    "tip_velocity": ("q", "v"),
+    "acceleration_bias": ("q", "v"),
+    "jacobian_derivative": ("q", "v"),
+}
+
+
+@functools.cache
+def kinematics(relative: str, floating: bool) -> symkin.Kinematics:
+    model = symkin.load(str(robot_file(relative)))
+    tips = None if floating else ("panda_hand_tcp", "panda_leftfinger")
+    outputs = (symkin.center_of_mass(model), symkin.Velocities())
+    return symkin.derive(model, tips, None, floating, outputs)
+
+
+@functools.cache
+def module(relative: str, floating: bool, backend: str = "torch"):
+    loaded = symkin.load_module(symkin.generate(kinematics(relative, floating), backend=backend))
+    return symkin.module_class(loaded)().double() if backend == "torch" else loaded
+
+
+ROBOTS = [(SOLO, True), (PANDA, False)]
+IDS = ["solo12-floating", "panda"]
+
+
+def inputs(kinematics_module, method: str, batch: int, seed: int, dtype=torch.float64):
+    """The method's arguments in order: q, then v, base, base_velocity as it takes them."""
+    q = sample_q(kinematics_module, batch, seed, dtype)
+    generator = torch.Generator().manual_seed(seed)
+    values = {"q": q, "v": torch.randn(q.shape, generator=generator, dtype=dtype)}
+    names = list(METHODS[method])
+    if kinematics_module.floating_base:
+        values["base"] = random_base_poses(batch, seed, dtype)
+        values["base_velocity"] = torch.randn(batch, 6, generator=generator, dtype=dtype)
+        names += ["base"] + (["base_velocity"] if "v" in names else [])
+    return tuple(values[name] for name in names)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
+def test_gradcheck(relative, floating, method):
+    kinematics_module = module(relative, floating)
+    arguments = [x.requires_grad_() for x in inputs(kinematics_module, method, 2, seed=1)]
+    assert torch.autograd.gradcheck(getattr(kinematics_module, method), arguments)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHODS)
+def test_compiles_with_fullgraph_and_vmaps(method):
+    kinematics_module = module(SOLO, True)
+    function = getattr(kinematics_module, method)
+    arguments = inputs(kinematics_module, method, 4, seed=2)
+    expected = function(*arguments)
+    torch.compiler.reset()  # each method is a new function to Dynamo, not a recompilation
+    compiled = torch.compile(function, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(*arguments), expected, rtol=0, atol=1e-12)
+    torch.testing.assert_close(torch.func.vmap(function)(*arguments), expected, rtol=0, atol=1e-12)
+    leaves = [x.clone().requires_grad_() for x in arguments]
+    compiled(*leaves).square().sum().backward()
+    eager = [x.clone().requires_grad_() for x in arguments]
+    function(*eager).square().sum().backward()
+    for got, want in zip(leaves, eager, strict=True):
+        torch.testing.assert_close(got.grad, want.grad, rtol=0, atol=1e-10)
+
+
+class Method(torch.nn.Module):
+    """One method of a kinematics module as a module's ``forward``: what torch.export exports."""
+
+    def __init__(self, kinematics_module: torch.nn.Module, method: str) -> None:
+        super().__init__()
+        self.kinematics = kinematics_module
+        self.method = method
+
+    def forward(self, *arguments: torch.Tensor) -> torch.Tensor:
+        return getattr(self.kinematics, self.method)(*arguments)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_torch_export_keeps_the_batch_dynamic(method):
+    kinematics_module = module(SOLO, True)
+    program = Method(kinematics_module, method)
+    example = inputs(kinematics_module, method, 4, seed=0)
+    batch = torch.export.Dim("batch")
+    exported = torch.export.export(
+        program, example, dynamic_shapes=(tuple({0: batch} for _ in example),)
+    ).module()
+    for size in (1, 9, 1000):
+        arguments = inputs(kinematics_module, method, size, seed=size)
+        got, expected = exported(*arguments), program(*arguments)
+        assert got.shape == expected.shape and got.shape[0] == size
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
+def test_numpy_module_agrees(relative, floating):
+    reference, numpy_module = module(relative, floating), module(relative, floating, "numpy")
+    assert numpy_module.mass == reference.mass
+    for method in METHODS:
+        arguments = inputs(reference, method, 3, seed=5)
+        got = getattr(numpy_module, method)(*(x.numpy() for x in arguments))
+        expected = getattr(reference, method)(*arguments).numpy()
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_jax_module_under_jit_vmap_and_grad():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    reference, jax_module = module(SOLO, True), module(SOLO, True, "jax")
+    for method in METHODS:
+        arguments = inputs(reference, method, 3, seed=6)
+        values = [jax.numpy.asarray(x.numpy()) for x in arguments]
+        function = getattr(jax_module, method)
+        expected = getattr(reference, method)(*arguments)
+        np.testing.assert_allclose(jax.jit(function)(*values), expected.numpy(), atol=1e-12)
+        np.testing.assert_allclose(jax.vmap(function)(*values), expected.numpy(), atol=1e-12)
+
+        def loss(q, *rest, function=function):
+            return (function(q, *rest) ** 2).sum()
+
+        leaves = [x.clone().requires_grad_() for x in arguments]
+        getattr(reference, method)(*leaves).square().sum().backward()
+        gradient = jax.jit(jax.grad(loss))(*values)
+        np.testing.assert_allclose(gradient, leaves[0].grad.numpy(), rtol=0, atol=1e-10)
