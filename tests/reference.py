@@ -28,9 +28,24 @@ class JointSpec:
     mimic: tuple[str, float, float] | None = None  # (source joint, multiplier, offset)
 
 
-def urdf_text(name: str, links: list[str], joints: list[JointSpec]) -> str:
+def urdf_text(
+    name: str,
+    links: list[str],
+    joints: list[JointSpec],
+    masses: dict[str, tuple[float, tuple[float, float, float]]] | None = None,
+) -> str:
+    """A URDF of the links and joints; ``masses`` gives links an ``<inertial>``: (kg, centre)."""
     lines = [f"<robot name={quoteattr(name)}>"]
-    lines += [f"  <link name={quoteattr(link)}/>" for link in links]
+    for link in links:
+        if masses and link in masses:
+            mass, center = masses[link]
+            lines += [
+                f"  <link name={quoteattr(link)}><inertial>",
+                f'    <origin xyz="{" ".join(map(repr, center))}"/><mass value="{mass!r}"/>',
+                "  </inertial></link>",
+            ]
+        else:
+            lines.append(f"  <link name={quoteattr(link)}/>")
     for j in joints:
         lines.append(f"  <joint name={quoteattr(j.name)} type={quoteattr(j.type)}>")
         lines.append(f"    <parent link={quoteattr(j.parent)}/>")

@@ -225,7 +225,7 @@ def _inertial(link: etree._Element, name: str) -> Inertial | None:
     element = link.find("inertial")
     if element is None:
         return None
-    label = f"<inertial> of link {name!r} (line {element.sourceline})"
+    label = f"<inertial> (line {element.sourceline})"
     try:
         origin = element.find("origin")
         xyz = _vector(origin, "xyz", label) if origin is not None else (0.0, 0.0, 0.0)

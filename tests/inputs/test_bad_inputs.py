@@ -191,3 +191,85 @@ def test_xacro_that_touches_the_tree_is_still_refused():
     )
     with pytest.raises(symkin.SymkinError, match="<xacro:arm> found: this is a xacro file"):
         symkin.parse_urdf(macro)
+
+
+def _two_link_urdf(inertial: str) -> str:
+    """An arm whose forearm carries ``inertial`` (the upper arm weighs 1 kg)."""
+    return f"""<robot name="arm">
+  <link name="base"/>
+  <link name="upper"><inertial><mass value="1"/></inertial></link>
+  <link name="forearm">{inertial}</link>
+  <joint name="shoulder" type="continuous"><parent link="base"/><child link="upper"/></joint>
+  <joint name="elbow" type="continuous"><parent link="upper"/><child link="forearm"/>
+    <origin xyz="0.3 0 0"/></joint>
+</robot>"""
+
+
+BAD_MASSES = [
+    ('<inertial><mass value="-2"/></inertial>', "link 'forearm': mass -2.0 is negative"),
+    (
+        '<inertial><mass value="nan"/></inertial>',
+        "link 'forearm': <inertial> (line 4): <mass value>: 'nan' is not",
+    ),
+    (
+        '<inertial><mass value="heavy"/></inertial>',
+        "link 'forearm': <inertial> (line 4): <mass value>",
+    ),
+    (
+        '<inertial><origin xyz="inf 0 0"/><mass value="1"/></inertial>',
+        "link 'forearm': <inertial> (line 4): <origin xyz>: 'inf' is not a finite number",
+    ),
+]
+
+
+@pytest.mark.parametrize("inertial, message", BAD_MASSES)
+def test_bad_mass_is_an_error_naming_the_link_only_when_the_com_needs_it(
+    inertial, message, tmp_path, capsys
+):
+    path = tmp_path / "arm.urdf"
+    path.write_text(_two_link_urdf(inertial))
+    assert main(["compile", str(path), "-o", str(tmp_path / "kinematics.py"), "-q"]) == 0
+    out = tmp_path / "with_com.py"
+    status = main(["compile", str(path), "--com", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith(f"symkin: error: {path}: ") and err.count("\n") == 1
+    assert message in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (_two_link_urdf("").replace('<inertial><mass value="1"/></inertial>', ""), "has no mass"),
+        (
+            _two_link_urdf('<inertial><mass value="0"/></inertial>').replace('"1"', '"0"'),
+            "has no mass",
+        ),
+    ],
+)
+def test_com_of_a_robot_without_mass_is_an_error(text, message, tmp_path, capsys):
+    path = tmp_path / "arm.urdf"
+    path.write_text(text)
+    assert main(["compile", str(path), "--com", "-o", str(tmp_path / "out.py"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"symkin: error: {path}: ") and message in err, err
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("mass = -1.0", "mass -1.0 is negative"),
+        ("mass = 'heavy'", "field 'mass'"),
+        ("com = [0.1, 0, 0]", "'com' or 'inertia' without 'mass'"),
+        ("mass = 1.0\ncom = [0.1, 0]", "field 'com'"),
+        ("mass = 1.0\ninertia = [1, 0, 0]", "expected [ixx, ixy, ixz, iyy, iyz, izz]"),
+    ],
+)
+def test_bad_dh_mass_table(row, message, tmp_path, capsys):
+    path = tmp_path / "arm.toml"
+    path.write_text(
+        f"convention = 'standard'\n[[joints]]\na = 0.3\nalpha = 0\nd = 0\ntheta = 0\n{row}\n"
+    )
+    status = main(["compile", str(path), "--com", "-o", str(tmp_path / "out.py"), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith(f"symkin: error: {path}: ") and message in err, err

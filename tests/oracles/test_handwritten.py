@@ -151,3 +151,87 @@ def test_right_angles_are_exact_but_near_misses_are_kept():
     near_pose = symkin.derive(symkin.parse_urdf(urdf_text("n", LINKS[:2], near))).pose("a")
     assert exact_pose[2, 2] == 0 and exact_pose[1, 2] == -1  # cos(π/2), -sin(π/2) exactly
     assert near_pose[2, 2] == pytest.approx(math.cos(1.5708), abs=0) and near_pose[2, 2] != 0
+
+
+PLANAR_ARM = """
+name = "planar"
+convention = "standard"
+
+[[joints]]
+a = {l1}
+alpha = 0
+d = 0
+theta = 0
+mass = {m1}
+com = [{c1}, 0, 0]
+
+[[joints]]
+a = {l2}
+alpha = 0
+d = 0
+theta = 0
+mass = {m2}
+com = [{c2}, 0, 0]
+"""
+
+
+def test_planar_arm_center_of_mass_and_accelerations_by_hand(tmp_path):
+    """Two links in a plane, by hand: DH masses sit at ``com`` in frame i (the link's far end),
+    so link i's centre is (l_i + com_i) along it; the tip's acceleration with q̈ = 0 is
+    centripetal, -Σ l_i ω_i² along each link; dJ/dt as differentiated on paper."""
+    l1, l2, m1, m2, c1, c2 = 0.5, 0.3, 2.0, 1.0, -0.2, -0.1
+    path = tmp_path / "planar.toml"
+    path.write_text(PLANAR_ARM.format(l1=l1, l2=l2, m1=m1, m2=m2, c1=c1, c2=c2))
+    model = symkin.load(str(path))
+    module = compile_model(
+        model, None, None, False, (symkin.center_of_mass(model), symkin.Velocities())
+    )
+    assert module.mass == m1 + m2
+    q = sample_q(module, 6, seed=8)
+    v = torch.randn(q.shape, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    t1, t12, w1, w12 = q[:, 0], q[:, 0] + q[:, 1], v[:, 0], v[:, 0] + v[:, 1]
+    zero = torch.zeros_like(t1)
+
+    def along(length, angle):
+        return length * torch.stack([angle.cos(), angle.sin(), zero], -1)
+
+    center_1 = along(l1 + c1, t1)
+    center_2 = along(l1, t1) + along(l2 + c2, t12)
+    com = (m1 * center_1 + m2 * center_2) / (m1 + m2)
+    torch.testing.assert_close(module.center_of_mass(q), com, rtol=0, atol=1e-14)
+
+    def perpendicular(length, angle):  # d(along)/d(angle)
+        return length * torch.stack([-angle.sin(), angle.cos(), zero], -1)
+
+    com_jacobian = torch.stack(
+        [
+            (
+                m1 * perpendicular(l1 + c1, t1)
+                + m2 * (perpendicular(l1, t1) + perpendicular(l2 + c2, t12))
+            ),
+            m2 * perpendicular(l2 + c2, t12),
+        ],
+        -1,
+    ) / (m1 + m2)
+    torch.testing.assert_close(module.center_of_mass_jacobian(q), com_jacobian, rtol=0, atol=1e-14)
+
+    linear_rate = torch.stack(
+        [
+            -along(l1, t1) * w1[:, None] - along(l2, t12) * w12[:, None],
+            -along(l2, t12) * w12[:, None],
+        ],
+        -1,
+    )
+    rate = torch.cat([linear_rate, torch.zeros_like(linear_rate)], -2)
+    torch.testing.assert_close(module.jacobian_derivative(q, v), rate, rtol=0, atol=1e-14)
+    centripetal = -along(l1, t1) * w1[:, None] ** 2 - along(l2, t12) * w12[:, None] ** 2
+    bias = torch.cat([centripetal, torch.zeros_like(centripetal)], -1)
+    torch.testing.assert_close(module.acceleration_bias(q, v), bias, rtol=0, atol=1e-14)
+    velocity = torch.cat(
+        [
+            perpendicular(l1, t1) * w1[:, None] + perpendicular(l2, t12) * w12[:, None],
+            torch.stack([zero, zero, w12], -1),
+        ],
+        -1,
+    )
+    torch.testing.assert_close(module.tip_velocity(q, v), velocity, rtol=0, atol=1e-14)

@@ -101,6 +101,62 @@ def test_random_trees_match_the_numeric_reference(tree, seed):
                 )
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_trees(), st.integers(0, 2**16), st.booleans())
+def test_random_trees_center_of_mass_and_velocities(tree, seed, middle_base):
+    """The CoM against masses placed by the numeric reference, its Jacobian and the tip's
+    velocity against finite differences, dJ/dt against differences in time of the module's
+    Jacobian, the bias's linear part against the position's second difference in time."""
+    links, joints = tree
+    rng = np.random.default_rng(seed)
+    masses = {
+        link: (float(rng.uniform(0.1, 3)), tuple(rng.uniform(-0.3, 0.3, 3).tolist()))
+        for link in links
+    }
+    model = symkin.parse_urdf(urdf_text("random", links, joints, masses))
+    base = links[len(links) // 2] if middle_base else links[0]
+    tip = links[-1] if links[-1] != base else links[0]
+    outputs = (symkin.center_of_mass(model), symkin.Velocities())
+    module = compile_model(model, (tip,), base, False, outputs)
+    n = len(module.joint_names)
+    q = sample_q(module, 1, seed=seed)[0] if n else torch.zeros(0, dtype=torch.float64)
+    v = torch.as_tensor(rng.normal(size=n))
+    total = sum(mass for mass, _ in masses.values())
+
+    def com_of(x):
+        values = joint_values(joints, module.joint_names, x)
+        return (
+            sum(
+                mass * (pose(joints, base, link, values) @ np.array([*center, 1.0]))[:3]
+                for link, (mass, center) in masses.items()
+            )
+            / total
+        )
+
+    def tip_pose(x):
+        return pose(joints, base, tip, joint_values(joints, module.joint_names, x))
+
+    q_np, v_np = q.numpy(), v.numpy()
+    np.testing.assert_allclose(module.center_of_mass(q).numpy(), com_of(q_np), atol=1e-9, rtol=0)
+    if not n:
+        return
+    com_jacobian = np.stack(
+        [(com_of(q_np + e * 1e-6) - com_of(q_np - e * 1e-6)) / 2e-6 for e in np.eye(n)], -1
+    )
+    np.testing.assert_allclose(module.center_of_mass_jacobian(q).numpy(), com_jacobian, atol=1e-6)
+    jacobian = finite_difference_jacobian(tip_pose, q_np)
+    np.testing.assert_allclose(module.tip_velocity(q, v).numpy(), jacobian @ v_np, atol=1e-6)
+    step = 1e-6
+    rate = (module.jacobian(q + step * v) - module.jacobian(q - step * v)).numpy() / (2 * step)
+    np.testing.assert_allclose(module.jacobian_derivative(q, v).numpy(), rate, atol=1e-6)
+    h = 1e-4
+    positions = [tip_pose(q_np + t * v_np)[:3, 3] for t in (-h, 0.0, h)]
+    linear = (positions[0] - 2 * positions[1] + positions[2]) / h**2
+    bias = module.acceleration_bias(q, v).numpy()
+    np.testing.assert_allclose(bias[:3], linear, atol=1e-4 * max(1.0, np.abs(linear).max()))
+    np.testing.assert_allclose(bias[3:], (rate @ v_np)[3:], atol=1e-6)
+
+
 # --- Numerical behaviour ---------------------------------------------------------------
 
 
