@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symkin.compiler.column_program import Kinematics, Located
+from symkin.compiler.outputs import WeightedPoints
 from symkin.errors import SymkinError
 from symkin.inspection.readable import (
     PythonPrinter,
@@ -112,13 +113,13 @@ class FramedFormula(Readable):
     def _results(self) -> list[tuple[str, sp.Expr]]:
         """The quantity's lines: a label and the expression in the frames' symbols."""
         if self.what == "jacobian":
-            labels = []
+            columns = []
             for k in range(len(self.joint_names)):
-                labels += [
+                columns += [
                     (f"v[q{k + 1}]", self.result[2 * k]),
                     (f"ω[q{k + 1}]", self.result[2 * k + 1]),
                 ]
-            return labels
+            return columns
         labels = {
             "pose": ("x_tip", "y_tip", "z_tip", "p_tip"),
             "rotation": ("x_tip", "y_tip", "z_tip"),
@@ -214,7 +215,7 @@ class FramedFormula(Readable):
 def center_of_mass_points(kinematics: Kinematics) -> tuple[Located, ...]:
     """The weighted points of the kinematics' centre of mass; SymkinError when it has none."""
     for output in kinematics.of_kind("weighted_points"):
-        if output.request.name == "center_of_mass":
+        if isinstance(output.request, WeightedPoints) and output.request.name == "center_of_mass":
             return output.located
     raise SymkinError("no centre of mass in these kinematics: derive them with center_of_mass")
 
