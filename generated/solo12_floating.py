@@ -299,12 +299,21 @@ def _in_world(
     The Jacobian gains the base's twist first (Pinocchio's free flyer: the base origin's velocity
     and the angular velocity, both in base axes), and its rows turn to world axes."""
     X = X_world_base.unsqueeze(-3) if tips > 1 else X_world_base
-    in_world = X @ pose
+    in_world = _times(X, pose)
     if jacobian is None:
         return in_world, None
     columns = torch.cat([_base_columns(pose[..., :3, 3]), jacobian], -1)
-    R = X[..., :3, :3]
-    return in_world, torch.cat([R @ columns[..., :3, :], R @ columns[..., 3:, :]], -2)
+    R = X[..., None, :3, :3]  # turns the linear and the angular rows alike
+    return in_world, _times(R, columns.unflatten(-2, (2, 3))).flatten(-3, -2)
+
+
+def _times(A: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """A @ Y for small blocks A (..., r, c), Y (..., c, N) (c = 3 or 4): one multiply-add per
+    column of A, which a CPU runs several times faster than a batched matmul of tiny blocks."""
+    product = A[..., :, 0:1] * Y[..., 0:1, :]
+    for k in range(1, A.shape[-1]):
+        product = torch.addcmul(product, A[..., :, k : k + 1], Y[..., k : k + 1, :])
+    return product
 
 
 def _base_columns(p: torch.Tensor) -> torch.Tensor:

@@ -65,6 +65,7 @@ def test_center_of_mass_matches_pinocchio(relative, floating):
     q, _, base, _ = arguments(module, 5, seed=3)
     call = (q, base) if floating else (q,)
     com, jacobian = module.center_of_mass(*call), module.center_of_mass_jacobian(*call)
+    torch.testing.assert_close(module.center_of_mass_and_jacobian(*call), (com, jacobian))
     assert com.shape == (5, 3) and jacobian.shape == (5, 3, (6 if floating else 0) + q.shape[-1])
     for i in range(5):
         pose = base[i].numpy() if floating else None
@@ -133,6 +134,7 @@ def test_tip_velocities_and_jacobian_rates_match_pinocchio(relative, floating, t
     call = (q, v, base, twist) if floating else (q, v)
     tips_count = len(module.tip_names)
     velocity, bias = module.tip_velocity(*call), module.acceleration_bias(*call)
+    torch.testing.assert_close(module.tip_velocity_and_bias(*call), (velocity, bias))
     rates = module.jacobian_derivative(*call)
     if tips_count == 1:
         velocity, bias, rates = velocity[:, None], bias[:, None], rates[:, None]

@@ -261,16 +261,12 @@ def _points_in_world(X_world_base: Array, points: Array, jacobian: Array | None)
     return in_world, R @ xp.concatenate([_base_columns(points)[..., :3, :], jacobian], -1)
 
 
-def _velocities_in_world(
-    X_world_base: Array,
-    base_velocity: Array,
-    p: Array,
-    velocity: Array,
-    acceleration: Array | None = None,
-) -> Array:
-    """Tips' velocities (..., T, 6) relative to the base made world ones for a base moving at
-    ``base_velocity`` (..., 6), [v; ω] in base axes; with ``acceleration`` (their classical
-    accelerations with q̈ = 0, relative), the world ones with zero base acceleration instead.
+def _motion_in_world(
+    X_world_base: Array, base_velocity: Array, p: Array, velocity: Array, acceleration: Array
+) -> tuple[Array, Array]:
+    """Tips' velocities and classical accelerations with q̈ = 0, (..., T, 6) relative to the
+    base, made world ones for a base moving at ``base_velocity`` (..., 6), [v; ω] in base axes,
+    that does not accelerate (in base axes).
 
     In base axes a tip at p moves at u = [v + ω × p + ṗ; ω + ω_tip]; its acceleration adds to the
     relative one ω × u_v + ω × ṗ and ω × u_ω (the base axes turn at ω).
@@ -279,11 +275,12 @@ def _velocities_in_world(
     v_base, w_base = base_velocity[..., None, :3], base_velocity[..., None, 3:]
     linear = v_base + xp.cross(w_base, p) + velocity[..., :3]
     angular = w_base + velocity[..., 3:]
-    if acceleration is not None:
-        linear = xp.cross(w_base, linear + velocity[..., :3]) + acceleration[..., :3]
-        angular = xp.cross(w_base, angular) + acceleration[..., 3:]
-    linear, angular = (R @ linear[..., None])[..., 0], (R @ angular[..., None])[..., 0]
-    return xp.concatenate([linear, angular], -1)
+    linear_acceleration = xp.cross(w_base, linear + velocity[..., :3]) + acceleration[..., :3]
+    angular_acceleration = xp.cross(w_base, angular) + acceleration[..., 3:]
+    rows = xp.stack([linear, angular, linear_acceleration, angular_acceleration], -1)
+    in_world = xp.swapaxes(R @ rows, -1, -2)  # (..., T, 4, 3)
+    shape = in_world.shape[:-2] + (6,)
+    return in_world[..., :2, :].reshape(shape), in_world[..., 2:, :].reshape(shape)
 
 
 def _jacobian_rate_in_world(

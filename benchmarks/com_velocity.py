@@ -1,0 +1,331 @@
+"""The centre of mass and velocity-level kinematics: symkin against ADAM (its PyTorch interface) and
+a loop over Pinocchio, side by side in one process, on the same configurations.
+
+    pip install ".[bench]" adam-robotics && python benchmarks/com_velocity.py [--quick]
+
+Robots: G1 (29 joints) on a floating base, tips its two feet (``*_ankle_roll_link``); the Panda
+(fixed base, tip ``panda_hand_tcp``, its fingers welded for all three: ADAM 0.5 cannot read
+prismatic joints). Workloads, per batch size:
+
+- CoM + Jacobian: the centre of mass of every link with mass and its Jacobian (symkin:
+  ``center_of_mass_and_jacobian``; ADAM: ``CoM_position`` and ``CoM_jacobian``; Pinocchio:
+  ``jacobianCenterOfMass``, which computes both);
+- velocity + bias: each tip's velocity J·v and acceleration bias J̇·v (symkin:
+  ``tip_velocity_and_bias``; ADAM: ``jacobian`` and ``jacobian_dot`` per tip, each times the
+  velocity; Pinocchio: ``forwardKinematics(q, v, 0)``, then ``getFrameVelocity`` and
+  ``getFrameClassicalAcceleration`` per tip).
+
+symkin and ADAM run in float32 on the whole batch; Pinocchio (float64, C++) is called once per
+configuration from Python. Before timing, the three are checked to agree (float64, 1e-9 for
+Pinocchio, 1e-6 for ADAM). Prints the median time per call and the ratios. One torch thread
+unless --threads. The full run takes about 2 minutes on a 2-core CPU, --quick about 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench import median_times  # noqa: E402
+
+import symkin  # noqa: E402
+from symkin.readers.load import resolve_robot_path  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Robot:
+    label: str
+    path: str
+    tips: tuple[str, ...]
+    floating: bool
+    welded: tuple[str, ...] = ()
+
+
+ROBOTS = [
+    Robot(
+        "G1",
+        "example-robot-data:g1_description/urdf/g1_29dof_rev_1_0.urdf",
+        ("left_ankle_roll_link", "right_ankle_roll_link"),
+        True,
+    ),
+    Robot(
+        "Panda",
+        "example-robot-data:panda_description/urdf/panda.urdf",
+        ("panda_hand_tcp",),
+        False,
+        ("panda_finger_joint1", "panda_finger_joint2"),
+    ),
+]
+
+
+@dataclass
+class State:
+    """A batch: joint positions and velocities, base pose (7 and 4 × 4) and base twist in base
+    axes (zero for a fixed base)."""
+
+    q: torch.Tensor
+    v: torch.Tensor
+    base: torch.Tensor
+    X_world_base: torch.Tensor
+    base_twist: torch.Tensor
+
+    def to(self, dtype: torch.dtype) -> State:
+        return State(*(getattr(self, f).to(dtype) for f in self.__dataclass_fields__))
+
+
+def random_state(module, batch: int, floating: bool, seed: int) -> State:
+    generator = torch.Generator().manual_seed(seed)
+    n = len(module.joint_names)
+    q = torch.rand(batch, n, generator=generator, dtype=torch.float64) * 2 - 1
+    v = torch.randn(batch, n, generator=generator, dtype=torch.float64)
+    base = torch.zeros(batch, 7, dtype=torch.float64)
+    base[:, 3] = 1
+    twist = torch.zeros(batch, 6, dtype=torch.float64)
+    if floating:
+        base[:, :3] = torch.randn(batch, 3, generator=generator, dtype=torch.float64)
+        base[:, 3:] = torch.nn.functional.normalize(
+            torch.randn(batch, 4, generator=generator, dtype=torch.float64), dim=-1
+        )
+        twist = torch.randn(batch, 6, generator=generator, dtype=torch.float64)
+    X = torch.eye(4, dtype=torch.float64).repeat(batch, 1, 1)
+    X[:, :3, :3] = symkin.quaternion_to_matrix(base[:, 3:])
+    X[:, :3, 3] = base[:, :3]
+    return State(q, v, base, X, twist)
+
+
+class Symkin:
+    def __init__(self, robot: Robot, path: str) -> None:
+        model = symkin.load(path)
+        outputs = (symkin.center_of_mass(model), symkin.Velocities())
+        kinematics = symkin.derive(model, robot.tips, None, robot.floating, outputs)
+        self.module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))()
+        self.floating = robot.floating
+
+    def com(self, s: State):
+        base = (s.base,) if self.floating else ()
+        return self.module.center_of_mass_and_jacobian(s.q, *base)
+
+    def motion(self, s: State):
+        base = (s.base, s.base_twist) if self.floating else ()
+        return self.module.tip_velocity_and_bias(s.q, s.v, *base)
+
+
+def readable_urdf(robot: Robot, folder: Path) -> str:
+    """The robot's URDF as all three read it, written into ``folder``: an explicit identity
+    ``<origin>`` in every joint without one (G1's ``pelvis_contour_joint``; ADAM 0.5 fails on the
+    default URDF allows), and the ``welded`` joints made fixed (ADAM 0.5 fails on the Panda's
+    prismatic fingers)."""
+    from lxml import etree
+
+    tree = etree.parse(str(resolve_robot_path(robot.path)))
+    for joint in tree.iter("joint"):
+        if joint.find("origin") is None:
+            etree.SubElement(joint, "origin", xyz="0 0 0", rpy="0 0 0")
+        if joint.get("name") in robot.welded:
+            joint.set("type", "fixed")
+            for child in joint.findall("mimic"):
+                joint.remove(child)
+    path = folder / f"{robot.label}.urdf"
+    tree.write(str(path))
+    return str(path)
+
+
+class Adam:
+    """ADAM in its default mixed representation: the base velocity is [ṗ; ω] in world axes, the
+    frames' velocities [ṗ; ω] in world axes (symkin's for the tips)."""
+
+    def __init__(self, robot: Robot, path: str, joint_names, dtype: torch.dtype) -> None:
+        from adam.pytorch import KinDynComputationsBatch
+
+        self.computations = KinDynComputationsBatch(path, list(joint_names), dtype=dtype)
+        self.tips, self.dtype = robot.tips, dtype
+
+    def com(self, s: State):
+        return (
+            self.computations.CoM_position(s.X_world_base, s.q),
+            self.computations.CoM_jacobian(s.X_world_base, s.q),
+        )
+
+    def motion(self, s: State):
+        R = s.X_world_base[:, :3, :3]
+        mixed = torch.cat(
+            [(R @ s.base_twist[:, :3, None])[..., 0], (R @ s.base_twist[:, 3:, None])[..., 0], s.v],
+            -1,
+        )[..., None]
+        velocities, biases = [], []
+        for tip in self.tips:
+            J = self.computations.jacobian(tip, s.X_world_base, s.q)
+            J_dot = self.computations.jacobian_dot(tip, s.X_world_base, s.q, mixed[:, :6, 0], s.v)
+            velocities.append((J @ mixed)[..., 0])
+            biases.append((J_dot @ mixed)[..., 0])
+        return torch.stack(velocities, 1), torch.stack(biases, 1)
+
+
+class Pinocchio:
+    def __init__(self, robot: Robot, path: str, joint_names) -> None:
+        import pinocchio as pin
+
+        self.pin = pin
+        self.model = (
+            pin.buildModelFromUrdf(path, pin.JointModelFreeFlyer())
+            if robot.floating
+            else pin.buildModelFromUrdf(path)
+        )
+        self.data = self.model.createData()
+        self.floating = robot.floating
+        self.tips = [self.model.getFrameId(tip) for tip in robot.tips]
+        first = 2 if robot.floating else 1
+        names = list(self.model.names)
+        self.q_index = [self.model.idx_qs[names.index(j)] for j in joint_names]
+        self.v_index = [self.model.idx_vs[names.index(j)] for j in joint_names]
+        assert all(self.model.nqs[j] == 1 for j in range(first, self.model.njoints))
+
+    def arrays(self, s: State) -> tuple[np.ndarray, np.ndarray]:
+        """Pinocchio's q and v for the batch."""
+        batch = s.q.shape[0]
+        q, v = np.zeros((batch, self.model.nq)), np.zeros((batch, self.model.nv))
+        q[:, self.q_index], v[:, self.v_index] = s.q.numpy(), s.v.numpy()
+        if self.floating:
+            w, xyz = s.base[:, 3:4].numpy(), s.base[:, 4:].numpy()
+            q[:, :7] = np.concatenate([s.base[:, :3].numpy(), xyz, w], -1)
+            v[:, :6] = s.base_twist.numpy()
+        return q, v
+
+    def com(self, q: np.ndarray):
+        """Per configuration, the CoM and its Jacobian. With a fixed base, Pinocchio leaves out the
+        links welded to the root (its universe's inertia), which symkin and ADAM count."""
+        pin, model, data = self.pin, self.model, self.data
+        universe = model.inertias[0]
+        results = []
+        for x in q:
+            J = pin.jacobianCenterOfMass(model, data, x)
+            com = data.com[0]
+            if not self.floating:
+                mass = data.mass[0]
+                total = mass + universe.mass
+                com, J = (mass * com + universe.mass * universe.lever) / total, mass * J / total
+            results.append((com.copy(), J))
+        return results
+
+    def motion(self, q: np.ndarray, v: np.ndarray):
+        pin, model, data = self.pin, self.model, self.data
+        zero, frame = np.zeros(model.nv), pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+        results = []
+        for x, dx in zip(q, v, strict=True):
+            pin.forwardKinematics(model, data, x, dx, zero)
+            results.append(
+                [
+                    (
+                        pin.getFrameVelocity(model, data, f, frame).vector,
+                        pin.getFrameClassicalAcceleration(model, data, f, frame).vector,
+                    )
+                    for f in self.tips
+                ]
+            )
+        return results
+
+
+def check_agreement(robot: Robot, ours: Symkin, adam: Adam, pinocchio: Pinocchio) -> None:
+    """The three compute the same quantities (float64) on a few configurations."""
+    module = ours.module.double()
+    state = random_state(module, 4, robot.floating, seed=99)
+    com, com_jacobian = ours.com(state)
+    velocity, bias = ours.motion(state)
+    velocity = velocity.reshape(4, -1, 6)
+    bias = bias.reshape(4, -1, 6)
+    adam_com, adam_jacobian = adam.com(state)
+    np.testing.assert_allclose(com, adam_com, atol=1e-6)
+    shift = 0 if robot.floating else 6  # ADAM's base columns: mixed, not symkin's; compared below
+    if robot.floating:
+        R = state.X_world_base[:, :3, :3]
+        adam_jacobian = torch.cat(
+            [adam_jacobian[:, :, :3] @ R, adam_jacobian[:, :, 3:6] @ R, adam_jacobian[:, :, 6:]], -1
+        )
+    np.testing.assert_allclose(com_jacobian, adam_jacobian[:, :, shift:], atol=1e-6)
+    adam_velocity, adam_bias = adam.motion(state)
+    np.testing.assert_allclose(velocity, adam_velocity, atol=1e-6)
+    # symkin's bias holds the base twist constant in base axes, ADAM's in world axes: the base
+    # origin then accelerates by R (ω × v), which every tip shares.
+    R = state.X_world_base[:, :3, :3]
+    w, u = state.base_twist[:, 3:], state.base_twist[:, :3]
+    base_acceleration = (R @ torch.linalg.cross(w, u)[..., None])[..., 0]
+    np.testing.assert_allclose(
+        bias[..., :3], adam_bias[..., :3] + base_acceleration[:, None], atol=1e-6
+    )
+    np.testing.assert_allclose(bias[..., 3:], adam_bias[..., 3:], atol=1e-6)
+    q, v = pinocchio.arrays(state)
+    for i, (expected_com, _) in enumerate(pinocchio.com(q)):
+        np.testing.assert_allclose(com[i], expected_com, atol=1e-9)
+    for i, tips in enumerate(pinocchio.motion(q, v)):
+        for t, (expected_velocity, expected_bias) in enumerate(tips):
+            np.testing.assert_allclose(velocity[i, t], expected_velocity, atol=1e-9)
+            np.testing.assert_allclose(bias[i, t], expected_bias, atol=1e-9)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="batches 1 and 4,096, short timing")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 4096])
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per setting")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.batches, arguments.budget = [1, 4096], 0.25
+    torch.set_num_threads(arguments.threads)
+    import adam
+
+    print(
+        f"symkin {symkin.__version__}, ADAM {getattr(adam, '__version__', '0.5')}, Pinocchio "
+        f"{__import__('pinocchio').__version__}, torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), "
+        f"{time.strftime('%Y-%m-%d')}\n\n"
+        "Median microseconds per call (whole batch); ratios = theirs / symkin (higher: symkin "
+        "faster).\n\n"
+        "| robot | workload | batch | symkin µs | ADAM µs | Pinocchio loop µs | ADAM / symkin | "
+        "Pinocchio / symkin |\n|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
+    folder = Path(tempfile.mkdtemp())
+    for robot in ROBOTS:
+        path = readable_urdf(robot, folder)
+        ours = Symkin(robot, path)
+        joint_names = ours.module.joint_names
+        pinocchio = Pinocchio(robot, path, joint_names)
+        check_agreement(robot, ours, Adam(robot, path, joint_names, torch.float64), pinocchio)
+        ours.module.float()
+        adam32 = Adam(robot, path, joint_names, torch.float32)
+        for batch in arguments.batches:
+            state = random_state(ours.module, batch, robot.floating, seed=batch)
+            state32 = state.to(torch.float32)
+            q, v = pinocchio.arrays(state)
+            for workload, calls in (
+                ("CoM + Jacobian", (ours.com, adam32.com, pinocchio.com)),
+                ("velocity + bias", (ours.motion, adam32.motion, pinocchio.motion)),
+            ):
+                inputs = ((state32,), (state32,), (q,) if workload.startswith("CoM") else (q, v))
+                times = median_times(
+                    [functools.partial(call, *x) for call, x in zip(calls, inputs, strict=True)],
+                    arguments.budget,
+                    min_rounds=3,
+                )
+                ours_s, adam_s, pin_s = times
+                print(
+                    f"| {robot.label} | {workload} | {batch:,} | {ours_s * 1e6:,.0f} | "
+                    f"{adam_s * 1e6:,.0f} | {pin_s * 1e6:,.0f} | {adam_s / ours_s:.1f}× | "
+                    f"{pin_s / ours_s:.1f}× |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
