@@ -202,6 +202,19 @@ def _gathered(
     return entries.mT.contiguous().index_select(1, source)
 
 
+def _unit_twists(
+    axes: torch.Tensor, origins: torch.Tensor, motion_prismatic: torch.Tensor | None
+) -> torch.Tensor:
+    """Each motion's unit twist S about the base origin, (6, M, B), rows [linear; angular] in base
+    axes: [origin × axis; axis] (revolute) or [axis; 0] (prismatic)."""
+    axis = axes[:3]
+    linear, angular = _cross(origins[:3], axis), axis
+    if motion_prismatic is not None:
+        linear = torch.where(motion_prismatic, axis, linear)
+        angular = angular.masked_fill(motion_prismatic, 0)
+    return torch.cat([linear, angular])
+
+
 def _motion_twists(
     axes: torch.Tensor,
     origins: torch.Tensor,
@@ -212,17 +225,13 @@ def _motion_twists(
     """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
     (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
 
-    S is [origin × axis; axis] (revolute) or [axis; 0] (prismatic); ``rates`` (M, B) are the
-    motions' rates. A motion's axis is carried by the bodies before it on its path from the base,
-    which move at V = Σ twists of the motions before it (``ancestors``, M × M); so
+    S is as _unit_twists makes it; ``rates`` (M, B) are the motions' rates. A motion's axis is
+    carried by the bodies before it on its path from the base, which move at V = Σ twists of the
+    motions before it (``ancestors``, M × M); so
     dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
     """
-    axis, origin = axes[:3], origins[:3]
-    linear, angular = _cross(origin, axis), axis
-    if motion_prismatic is not None:
-        linear = torch.where(motion_prismatic, axis, linear)
-        angular = angular.masked_fill(motion_prismatic, 0)
-    unit = torch.cat([linear, angular])
+    unit = _unit_twists(axes, origins, motion_prismatic)
+    linear, angular = unit[:3], unit[3:]
     twist = unit * rates
     before = torch.matmul(ancestors, twist)
     rate = torch.cat(

@@ -32,9 +32,11 @@ _LAZY = {
         "Output",
         "Point",
         "Pose",
+        "RigidBodies",
         "Velocities",
         "WeightedPoints",
         "center_of_mass",
+        "rigid_bodies",
     ),
     "symkin.compiler.program": ("Program",),
     "symkin.contract": ("KinematicsModule",),
@@ -81,9 +83,11 @@ if TYPE_CHECKING:
         Output,
         Point,
         Pose,
+        RigidBodies,
         Velocities,
         WeightedPoints,
         center_of_mass,
+        rigid_bodies,
     )
     from symkin.compiler.program import Program
     from symkin.contract import KinematicsModule

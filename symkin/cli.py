@@ -88,6 +88,20 @@ def _compile_command(commands) -> None:
         help="add the tips' velocities, their Jacobians' time derivatives, the acceleration bias",
     )
     compile_.add_argument(
+        "--dynamics",
+        action="store_true",
+        help="add inverse and forward dynamics, the mass matrix and gravity (masses from the file)",
+    )
+    compile_.add_argument(
+        "--gravity",
+        nargs=3,
+        type=float,
+        metavar=("X", "Y", "Z"),
+        default=None,
+        help="gravity in the base (floating: world) frame for --dynamics, m/s² "
+        "(default: 0 0 -9.81)",
+    )
+    compile_.add_argument(
         "-o",
         "--output",
         metavar="OUT",
@@ -198,7 +212,13 @@ def _load(arguments: argparse.Namespace):
 def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None):
     """The model and its kinematics for the tips and outputs asked for (noting leaves left out)."""
     from symkin.compiler.derive import derive
-    from symkin.compiler.outputs import Output, Velocities, center_of_mass
+    from symkin.compiler.outputs import (
+        STANDARD_GRAVITY,
+        Output,
+        Velocities,
+        center_of_mass,
+        rigid_bodies,
+    )
 
     model = _load(arguments)
     tips = arguments.tips[0] if arguments.tips == [ALL_LEAVES] else arguments.tips
@@ -207,6 +227,11 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
         outputs.append(center_of_mass(model))
     if getattr(arguments, "velocity", False):
         outputs.append(Velocities())
+    gravity = getattr(arguments, "gravity", None)
+    if getattr(arguments, "dynamics", False):
+        outputs.append(rigid_bodies(model, tuple(gravity) if gravity else STANDARD_GRAVITY))
+    elif gravity is not None:
+        raise SymkinError("--gravity is for --dynamics")
     notes = _notes(arguments)
     return model, derive(model, tips, arguments.base, floating_base, outputs, notes)
 

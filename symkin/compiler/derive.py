@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+import numpy as np
 import sympy as sp
 
 from symkin.compiler.column_program import (
@@ -34,9 +35,9 @@ from symkin.compiler.column_program import (
     Signature,
     Vector,
 )
-from symkin.compiler.outputs import Output, Point, Pose, Velocities, WeightedPoints
+from symkin.compiler.outputs import Output, Point, Pose, RigidBodies, Velocities, WeightedPoints
 from symkin.errors import Notes, SymkinError, warn_note
-from symkin.model.placement import Quaternion, Rotation, Step, Translation
+from symkin.model.placement import Quaternion, Rotation, Step, Translation, transform
 from symkin.model.robot import ALL_LEAVES, Joint, PathStep, RobotModel, default_tips
 from symkin.model.rotations import UNIT_AXES, Matrix3, axis_rotation, cos_sin, quarter_turns
 
@@ -75,6 +76,11 @@ def derive(
                 raise SymkinError(model.unknown_link_message("tip", link))
     if any(isinstance(r, Velocities) for r in requests) and not poses:
         raise SymkinError("velocities are the tips': name at least one tip")
+    if any(isinstance(r, RigidBodies) for r in requests) and base != model.root:
+        raise SymkinError(
+            f"dynamics are the robot's on its root link {model.root!r} (fixed or floating), "
+            f"not on {base!r}"
+        )
     for kind in ("poses", "points"):
         labels = [r.label for r in requests if r.kind == kind]
         repeated = sorted({label for label in labels if labels.count(label) > 1})
@@ -205,7 +211,37 @@ class _Deriver:
             frame = self._frame(request.link)
             point = self._point(frame, _exact_vector(request.offset), request.label, "p")
             return (Located(request.label, (point,), frame.motions),)
+        if isinstance(request, RigidBodies):
+            return self._rigid_bodies(request)
         return self._weighted_points(request)
+
+    def _rigid_bodies(self, request: RigidBodies) -> tuple[Located, ...]:
+        """One frame per rigid body (links welded together are one), weighted by its mass: its
+        inertia's principal axes scaled by the square roots of the principal moments, u_k =
+        √λ_k r_k, so that its rotational inertia about the centre of mass is Σ u_k u_kᵀ, and its
+        centre of mass. Masses, centres and inertias are combined in float64."""
+        bodies: dict[tuple, tuple[_Frame, str, list[tuple[float, np.ndarray, np.ndarray]]]] = {}
+        for link, inertial in request.bodies:
+            frame = self._frame(link)
+            placement = np.array(frame.pending_rotation.tolist(), dtype=float)
+            rotation, center = transform(inertial.origin)
+            axes = placement @ np.array(rotation)
+            inertia = axes @ _inertia_matrix(inertial.inertia) @ axes.T
+            where = (
+                placement @ np.array(center)
+                + np.array(frame.pending_translation.tolist(), dtype=float).ravel()
+            )
+            key = (frame.columns, frame.origin, frame.motions)
+            bodies.setdefault(key, (frame, link, []))[2].append((inertial.mass, where, inertia))
+        located = []
+        for frame, link, parts in bodies.values():
+            mass, body_center, inertia = _combined(parts)
+            moving = _Frame(frame.columns, frame.origin, sp.eye(3), sp.zeros(3, 1), frame.motions)
+            scaled_axes = sp.Matrix(_scaled_principal_axes(inertia).tolist())
+            columns = self._combine(moving.columns, scaled_axes, link, "inertia")
+            com = self._point(moving, _exact_vector(body_center.tolist()), link, "com")
+            located.append(Located(link, (*columns, com), frame.motions, mass))
+        return tuple(located)
 
     def _weighted_points(self, request: WeightedPoints) -> tuple[Located, ...]:
         """One point per rigid body: the weighted mean of its points (float64) and their weight."""
@@ -444,6 +480,35 @@ def _exact(value: float) -> sp.Expr:
     """A float from the input as a SymPy number: an Integer when integral, else its exact float64
     value."""
     return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
+
+
+def _inertia_matrix(inertia: tuple[float, ...]) -> np.ndarray:
+    xx, xy, xz, yy, yz, zz = inertia
+    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]], dtype=float)
+
+
+def _combined(
+    parts: list[tuple[float, np.ndarray, np.ndarray]],
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mass, centre of mass and inertia about it of rigidly joined parts (mass, centre, inertia
+    about the part's centre), by the parallel-axis theorem."""
+    mass = sum(m for m, _, _ in parts)
+    center = sum((m * c for m, c, _ in parts), np.zeros(3)) / mass if mass > 0 else parts[0][1]
+    inertia = np.zeros((3, 3))
+    for m, c, about_center in parts:
+        d = c - center
+        inertia += about_center + m * (d @ d * np.eye(3) - np.outer(d, d))
+    return mass, center, inertia
+
+
+def _scaled_principal_axes(inertia: np.ndarray) -> np.ndarray:
+    """U with U Uᵀ = inertia (symmetric, positive semi-definite): the principal axes as columns,
+    each scaled by the square root of its moment; the axes of the frame itself when it already is
+    principal (the common case, so that no new direction is computed)."""
+    if not np.any(inertia - np.diag(np.diag(inertia))):
+        return np.diag(np.sqrt(np.clip(np.diag(inertia), 0.0, None)))
+    moments, axes = np.linalg.eigh(inertia)
+    return axes * np.sqrt(np.clip(moments, 0.0, None))
 
 
 def _exact_vector(values: Sequence[float]) -> Vec:

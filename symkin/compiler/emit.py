@@ -94,7 +94,8 @@ class Backend:
         library: the one library the generated module imports.
         templates: the folders below ``templates/`` searched for the module's template
             (``module.py.jinja``) and each output kind's fragment (``<kind>.py.jinja``), in order.
-        runtime: the module whose source, below its docstring, every generated module copies.
+        runtime: the modules whose source, below their docstrings, every generated module copies
+            (as far as it uses it).
         namespace: for a runtime written against ``xp``, the line that imports it.
         file_suffix: what the default output file name ends with before ``.py``.
         closed_form_gradients: whether the module has its own backward (it needs the tables only
@@ -106,7 +107,7 @@ class Backend:
     printer: Printer
     library: str
     templates: tuple[str, ...]
-    runtime: str
+    runtime: tuple[str, ...]
     namespace: str | None = None
     file_suffix: str = ""
     closed_form_gradients: bool = False
@@ -414,15 +415,18 @@ NAMESPACE_IMPORT = "import numpy as xp"
 """The line of a runtime that imports its array namespace, which a backend may make its own."""
 
 
-def runtime_source(module: str, namespace: str | None, used: set[str]) -> str:
-    """What a generated module copies of a backend's runtime: its imports and the definitions the
-    module uses (``used`` names them), with those they use in turn, each as written with the
-    comments before it; ``namespace`` replaces the line that imports ``xp``."""
-    package, _, name = module.rpartition(".")
-    text = resources.files(package).joinpath(f"{name}.py").read_text(encoding="utf-8")
-    lines = text.splitlines()
-    body = ast.parse(text).body[1:]  # below the docstring
-    defined = {_defined_name(node): node for node in body if _defined_name(node)}
+def runtime_source(modules: tuple[str, ...], namespace: str | None, used: set[str]) -> str:
+    """What a generated module copies of a backend's runtime modules: their imports and the
+    definitions the module uses (``used`` names them), with those they use in turn, each as written
+    with the comments before it; ``namespace`` replaces the line that imports ``xp``. A runtime
+    module's imports of another (``from symkin...``) are left out: the definitions sit together."""
+    sources = []
+    for module in modules:
+        package, _, name = module.rpartition(".")
+        text = resources.files(package).joinpath(f"{name}.py").read_text(encoding="utf-8")
+        sources.append((text.splitlines(), ast.parse(text).body[1:]))  # below the docstring
+    defined = {_defined_name(node): node for _, body in sources for node in body}
+    defined.pop(None, None)
     wanted, stack = set(), [name for name in used if name in defined]
     while stack:
         found = stack.pop()
@@ -435,20 +439,26 @@ def runtime_source(module: str, namespace: str | None, used: set[str]) -> str:
     }
     imports: list[str] = []
     definitions = []
-    previous = 0
-    for node in body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-            if getattr(node, "module", None) == "__future__" or bound & referenced:
-                if imports and node.lineno > previous + 1:  # groups stay apart, as written
-                    imports.append("")
-                imports.append(lines[node.lineno - 1].split("  #")[0])
-                previous = node.lineno
-        elif _defined_name(node) in wanted:
-            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1
-            while start > 0 and lines[start - 1].startswith("#"):  # the comments that lead into it
-                start -= 1
-            definitions.append("\n".join(lines[start : node.end_lineno]))
+    for lines, body in sources:
+        previous = 0
+        for node in body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                if (getattr(node, "module", None) or "").startswith("symkin"):
+                    continue
+                bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+                line = lines[node.lineno - 1].split("  #")[0]
+                future = getattr(node, "module", None) == "__future__"
+                if (future or bound & referenced) and line not in imports:
+                    if imports and node.lineno > previous + 1:  # groups stay apart, as written
+                        imports.append("")
+                    imports.append(line)
+                    previous = node.lineno
+            elif _defined_name(node) in wanted:
+                decorators = getattr(node, "decorator_list", [])
+                start = min([node.lineno, *(d.lineno for d in decorators)]) - 1
+                while start > 0 and lines[start - 1].startswith("#"):  # comments leading in
+                    start -= 1
+                definitions.append("\n".join(lines[start : node.end_lineno]))
     if namespace is not None:
         imports = [namespace if line.startswith(NAMESPACE_IMPORT) else line for line in imports]
     return "\n".join(imports) + "\n\n" + "\n\n\n".join(definitions) + "\n"

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from symkin.errors import SymkinError
-from symkin.model.inertia import check_mass
+from symkin.model.inertia import Inertial, check_inertia, check_mass
 from symkin.model.placement import Placement
 from symkin.model.robot import RobotModel
+
+STANDARD_GRAVITY = (0.0, 0.0, -9.81)
+"""Gravity in the base frame (the world's for a floating base) unless told otherwise, m/s²."""
 
 
 class _OnOneLink:
@@ -137,7 +140,38 @@ class Velocities:
         return ()
 
 
-Output = Pose | Point | WeightedPoints | Velocities
+@dataclass(frozen=True)
+class RigidBodies:
+    """The robot's rigid-body dynamics: ``inverse_dynamics``, ``mass_matrix``,
+    ``gravity_torques``, ``nonlinear_effects`` and ``forward_dynamics`` over the links' masses and
+    inertias, with the base at the model's root, fixed or floating. Links welded together are one
+    rigid body.
+
+    Attributes:
+        bodies: ``(link, Inertial)`` of every link with mass or inertia, checked physical.
+        gravity: the gravitational acceleration in the base (floating: world) frame, m/s².
+    """
+
+    bodies: tuple[tuple[str, Inertial], ...]
+    gravity: tuple[float, float, float] = STANDARD_GRAVITY
+
+    kind: ClassVar[str] = "dynamics"
+    rotation: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if not all(math.isfinite(g) for g in self.gravity):
+            raise SymkinError(f"gravity {self.gravity} is not finite")
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return tuple(link for link, _ in self.bodies)
+
+
+Output = Pose | Point | WeightedPoints | Velocities | RigidBodies
 """An output kind."""
 
 
@@ -154,3 +188,19 @@ def center_of_mass(model: RobotModel) -> WeightedPoints:
     if not points:
         raise SymkinError(f"robot {model.name!r} has no mass: no link has a positive mass")
     return WeightedPoints("center_of_mass", tuple(points), tuple(masses), total="mass")
+
+
+def rigid_bodies(
+    model: RobotModel, gravity: tuple[float, float, float] = STANDARD_GRAVITY
+) -> RigidBodies:
+    """The robot's dynamics as an output: every link with mass or inertia. SymkinError naming a
+    link whose mass or inertia is not physical (negative or non-finite mass, an inertia that is not
+    positive semi-definite or breaks the triangle inequality), or when no link has mass."""
+    bodies = []
+    for link, inertial in model.inertials:
+        check_inertia(link, inertial)
+        if inertial.mass > 0 or any(inertial.inertia):
+            bodies.append((link, inertial))
+    if not any(inertial.mass > 0 for _, inertial in bodies):
+        raise SymkinError(f"robot {model.name!r} has no mass: no link has a positive mass")
+    return RigidBodies(tuple(bodies), gravity)

@@ -7,6 +7,8 @@ Kinds (:mod:`symkin.compiler.outputs`) and what they make here:
 - ``points``: the points, ``points`` (P lanes), and :class:`PointTables`;
 - ``weighted_points``: one per output, ``<name>_points`` (K lanes), and
 :class:`WeightedPointTables`;
+- ``dynamics``: every rigid body's frame, ``body_columns`` (4·K lanes), and
+  :class:`DynamicsTables`;
 - every kind with a Jacobian needs the ``motions`` group: every moving joint's ``axes`` and
   ``origins`` (M lanes each), described by :class:`MotionTables`.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from symkin.compiler.column_program import Kinematics, Located
-from symkin.compiler.outputs import WeightedPoints
+from symkin.compiler.outputs import RigidBodies, WeightedPoints
 
 MOTIONS = "motions"
 """The group of every moving joint's axis and origin, which every Jacobian needs."""
@@ -216,7 +218,34 @@ class VelocityTables:
         } | motions.tables(joints)
 
 
-OutputTables = PoseTables | PointTables | WeightedPointTables | VelocityTables
+@dataclass(frozen=True)
+class DynamicsTables:
+    """The rigid bodies (K of them, each a frame of scaled inertia axes and a centre of mass):
+    their masses, which motions move each (``motions``, M × K), which motion comes before which
+    (``ancestors``, M × M, as for velocities), which motion is at or before which
+    (``lineage``, M × M, 1 where motion j is motion k or before it: the mass matrix's nonzero
+    pattern), and gravity (m/s², base or world frame)."""
+
+    bodies: tuple[str, ...]
+    masses: tuple[float, ...]
+    motions: tuple[tuple[float, ...], ...]
+    ancestors: tuple[tuple[float, ...], ...]
+    lineage: tuple[tuple[float, ...], ...]
+    gravity: tuple[float, float, float]
+
+    kind = "dynamics"
+
+    def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
+        return {
+            "body_mass": Table(list(self.masses), shape=(-1, 1)),
+            "body_motions": Table([list(row) for row in self.motions]),
+            "motion_ancestors": Table([list(row) for row in self.ancestors]),
+            "motion_lineage": Table([list(row) for row in self.lineage]),
+            "gravity_vector": Table(list(self.gravity), shape=(3, 1, 1)),
+        } | motions.tables(joints)
+
+
+OutputTables = PoseTables | PointTables | WeightedPointTables | VelocityTables | DynamicsTables
 
 
 def groups(kinematics: Kinematics) -> tuple[Group, ...]:
@@ -238,6 +267,11 @@ def groups(kinematics: Kinematics) -> tuple[Group, ...]:
         columns = tuple(point.columns[0] for point in output.located)
         roots = Roots(f"{name}_points", f"the points of {name}, one per rigid body", columns)
         found.append(Group(name, (roots,), _calls(name)))
+    for output in kinematics.of_kind("dynamics"):
+        columns = tuple(i for body in output.located for i in body.columns)
+        title = "every rigid body's scaled inertia axes and centre of mass"
+        roots = Roots("body_columns", title, columns)
+        found.append(Group("dynamics", (roots,), (("dynamics", MOTIONS),)))
     title = "every moving joint's axis and origin"
     axes = Roots("axes", title, tuple(motion.axis for motion in kinematics.motions))
     origins = Roots("origins", title, tuple(motion.origin for motion in kinematics.motions))
@@ -278,16 +312,40 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
                 subtree=_subtree(len(motions.columns), located, lambda p, t=total: p.weight / t),
             )
         )
+    count = len(motions.columns)
     if kinematics.of_kind("velocities"):
-        count = len(motions.columns)
-        ancestors = [[0.0] * count for _ in range(count)]
-        for path in (thing.motions for output in kinematics.outputs for thing in output.located):
-            for k, motion in enumerate(path):
-                for before in path[:k]:
-                    ancestors[motion][before] = 1.0
         subtree = _subtree(count, kinematics.frames, lambda located: 1.0)
-        tables.append(VelocityTables(tuple(map(tuple, ancestors)), subtree))
+        tables.append(VelocityTables(_ancestors(kinematics, count), subtree))
+    for output in kinematics.of_kind("dynamics"):
+        request = output.request
+        assert isinstance(request, RigidBodies)
+        ancestors = _ancestors(kinematics, count)
+        lineage = tuple(
+            tuple(1.0 if j == k or ancestors[k][j] else 0.0 for k in range(count))
+            for j in range(count)
+        )
+        tables.append(
+            DynamicsTables(
+                bodies=tuple(body.name for body in output.located),
+                masses=tuple(body.weight for body in output.located),
+                motions=_subtree(count, output.located, lambda body: 1.0),
+                ancestors=ancestors,
+                lineage=lineage,
+                gravity=request.gravity,
+            )
+        )
     return tuple(tables)
+
+
+def _ancestors(kinematics: Kinematics, count: int) -> tuple[tuple[float, ...], ...]:
+    """(M × M): 1 where motion j comes before motion m on the path from the base to something
+    located."""
+    ancestors = [[0.0] * count for _ in range(count)]
+    for path in (thing.motions for output in kinematics.outputs for thing in output.located):
+        for k, motion in enumerate(path):
+            for before in path[:k]:
+                ancestors[motion][before] = 1.0
+    return tuple(map(tuple, ancestors))
 
 
 def _subtree(count: int, located: tuple[Located, ...] | list[Located], weight) -> tuple:

@@ -112,23 +112,30 @@ def _gathered(
     return entries[source].T
 
 
+def _unit_twists(axes: Array, origins: Array, motion_prismatic: Array | None) -> Array:
+    """Each motion's unit twist S about the base origin, (6, M, B), rows [linear; angular] in base
+    axes: [origin × axis; axis] (revolute) or [axis; 0] (prismatic)."""
+    axis = axes[:3]
+    linear, angular = xp.cross(origins[:3], axis, axis=0), axis
+    if motion_prismatic is not None:
+        linear = xp.where(motion_prismatic, axis, linear)
+        angular = xp.where(motion_prismatic, 0, angular)
+    return xp.concatenate([linear, angular])
+
+
 def _motion_twists(
     axes: Array, origins: Array, rates: Array, ancestors: Array, motion_prismatic: Array | None
 ) -> tuple[Array, Array, Array, Array]:
     """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
     (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
 
-    S is [origin × axis; axis] (revolute) or [axis; 0] (prismatic); ``rates`` (M, B) are the
-    motions' rates. A motion's axis is carried by the bodies before it on its path from the base,
-    which move at V = Σ twists of the motions before it (``ancestors``, M × M); so
+    S is as _unit_twists makes it; ``rates`` (M, B) are the motions' rates. A motion's axis is
+    carried by the bodies before it on its path from the base, which move at V = Σ twists of the
+    motions before it (``ancestors``, M × M); so
     dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
     """
-    axis, origin = axes[:3], origins[:3]
-    linear, angular = xp.cross(origin, axis, axis=0), axis
-    if motion_prismatic is not None:
-        linear = xp.where(motion_prismatic, axis, linear)
-        angular = xp.where(motion_prismatic, 0, angular)
-    unit = xp.concatenate([linear, angular])
+    unit = _unit_twists(axes, origins, motion_prismatic)
+    linear, angular = unit[:3], unit[3:]
     twist = unit * rates
     before = xp.matmul(ancestors, twist)
     turned = xp.cross(before[3:], linear, axis=0) + xp.cross(before[:3], angular, axis=0)

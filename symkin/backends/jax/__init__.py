@@ -9,7 +9,7 @@ BACKEND = Backend(
     printer=ArrayPrinter(),
     library="jax",
     templates=("jax", "functional"),
-    runtime="symkin.backends.array_api.runtime",
+    runtime=("symkin.backends.array_api.runtime", "symkin.backends.array_api.dynamics"),
     namespace="import jax\nimport jax.numpy as xp",
     file_suffix="_jax",
 )

@@ -10,7 +10,7 @@ BACKEND = Backend(
     printer=ArrayPrinter(),
     library="numpy",
     templates=("numpy", "functional"),
-    runtime="symkin.backends.array_api.runtime",
+    runtime=("symkin.backends.array_api.runtime", "symkin.backends.array_api.dynamics"),
     namespace="import numpy as xp",
     file_suffix="_numpy",
 )

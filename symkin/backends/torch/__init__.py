@@ -8,7 +8,7 @@ BACKEND = Backend(
     printer=TorchPrinter(),
     library="torch",
     templates=("torch",),
-    runtime="symkin.backends.torch.runtime",
+    runtime=("symkin.backends.torch.runtime", "symkin.backends.torch.dynamics"),
     closed_form_gradients=True,
     reserved=("torch",),
 )
