@@ -99,7 +99,13 @@ def _compile_command(commands) -> None:
         metavar=("X", "Y", "Z"),
         default=None,
         help="gravity in the base (floating: world) frame for --dynamics, m/s² "
-        "(default: 0 0 -9.81)",
+        "(default: an MJCF file's, else 0 0 -9.81)",
+    )
+    compile_.add_argument(
+        "--balance-inertia",
+        action="store_true",
+        help="with --dynamics, make inertias that are not physical isotropic (as MuJoCo's "
+        "balanceinertia) instead of refusing them",
     )
     compile_.add_argument(
         "-o",
@@ -213,7 +219,6 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
     """The model and its kinematics for the tips and outputs asked for (noting leaves left out)."""
     from symkin.compiler.derive import derive
     from symkin.compiler.outputs import (
-        STANDARD_GRAVITY,
         Output,
         Velocities,
         center_of_mass,
@@ -228,11 +233,12 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
     if getattr(arguments, "velocity", False):
         outputs.append(Velocities())
     gravity = getattr(arguments, "gravity", None)
-    if getattr(arguments, "dynamics", False):
-        outputs.append(rigid_bodies(model, tuple(gravity) if gravity else STANDARD_GRAVITY))
-    elif gravity is not None:
-        raise SymkinError("--gravity is for --dynamics")
     notes = _notes(arguments)
+    if getattr(arguments, "dynamics", False):
+        gravity = tuple(gravity) if gravity else None
+        outputs.append(rigid_bodies(model, gravity, arguments.balance_inertia, notes))
+    elif gravity is not None or getattr(arguments, "balance_inertia", False):
+        raise SymkinError("--gravity and --balance-inertia are for --dynamics")
     return model, derive(model, tips, arguments.base, floating_base, outputs, notes)
 
 

@@ -299,6 +299,43 @@ class PinocchioOracle:
             )
         return np.stack(velocities), np.stack(accelerations), np.stack(rates)
 
+    def dynamics(
+        self, joint_names, q, v, a, base_pose=None, base_velocity=None, base_acceleration=None
+    ):
+        """Inverse dynamics τ, the mass matrix M (symmetrised), gravity g and C·v + g, in symkin's
+        columns (free flyer first): rnea, crba, computeGeneralizedGravity, nonLinearEffects. A mimic
+        joint Pinocchio loads as a free joint adds its torque into its source's, times its
+        multiplier (M: on both sides)."""
+        pin, model, data = self.pin, self.model, self.data
+        pin_q = self._pin_q(joint_names, q, base_pose)
+        pin_v = self.velocity(joint_names, v, base_velocity)
+        pin_a = self.velocity(joint_names, a, base_acceleration)
+
+        def mapped(vector):
+            return self.columns(joint_names, np.asarray(vector)[None])[0]
+
+        matrix = pin.crba(model, data, pin_q)
+        matrix = np.triu(matrix) + np.triu(matrix, 1).T
+        return (
+            mapped(pin.rnea(model, data, pin_q, pin_v, pin_a)),
+            self.columns(joint_names, self.columns(joint_names, matrix).T).T,
+            mapped(pin.computeGeneralizedGravity(model, data, pin_q)),
+            mapped(pin.nonLinearEffects(model, data, pin_q, pin_v)),
+        )
+
+    def forward_dynamics(self, joint_names, q, v, tau, base_pose=None, base_velocity=None):
+        """pin.aba's accelerations in symkin's columns, for a model without mimic joints."""
+        assert self.model.nv == len(joint_names) + (6 if self.free_flyer else 0)
+        pin, model, data = self.pin, self.model, self.data
+        pin_q = self._pin_q(joint_names, q, base_pose)
+        pin_v = self.velocity(joint_names, v, base_velocity)
+        pin_tau = np.zeros(model.nv)
+        shift = 6 if self.free_flyer else 0
+        pin_tau[:shift] = tau[:shift]
+        for k, joint in enumerate(joint_names):
+            pin_tau[model.idx_vs[model.getJointId(joint)]] = tau[shift + k]
+        return self.columns(joint_names, pin.aba(model, data, pin_q, pin_v, pin_tau)[None])[0]
+
 
 def _mimic_tags(urdf_text: str) -> dict[str, tuple[str, float, float]]:
     """{joint: (source, multiplier, offset)} from the URDF's <mimic> tags, read with the standard

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from symkin.errors import SymkinError
-from symkin.model.inertia import Inertial, check_inertia, check_mass
+from symkin.errors import Notes, SymkinError, warn_note
+from symkin.model.inertia import Inertial, balanced, check_inertia, check_mass
 from symkin.model.placement import Placement
 from symkin.model.robot import RobotModel
 
@@ -191,16 +191,33 @@ def center_of_mass(model: RobotModel) -> WeightedPoints:
 
 
 def rigid_bodies(
-    model: RobotModel, gravity: tuple[float, float, float] = STANDARD_GRAVITY
+    model: RobotModel,
+    gravity: tuple[float, float, float] | None = None,
+    balance_inertia: bool = False,
+    notes: Notes | None = None,
 ) -> RigidBodies:
-    """The robot's dynamics as an output: every link with mass or inertia. SymkinError naming a
-    link whose mass or inertia is not physical (negative or non-finite mass, an inertia that is not
-    positive semi-definite or breaks the triangle inequality), or when no link has mass."""
+    """The robot's dynamics as an output: every link with mass or inertia, under ``gravity``
+    (default: the file's, MJCF's ``<option gravity>``, else :data:`STANDARD_GRAVITY`).
+
+    SymkinError naming a link whose mass or inertia is not physical (negative or non-finite mass,
+    an inertia that is not positive semi-definite or breaks the triangle inequality), or when no
+    link has mass. With ``balance_inertia``, such inertias are made isotropic instead
+    (:func:`~symkin.model.inertia.balanced`), each named in a note."""
     bodies = []
     for link, inertial in model.inertials:
+        check_mass(link, inertial)
+        repaired = balanced(inertial) if balance_inertia else None
+        if repaired is not None:
+            (notes or warn_note)(
+                f"link {link!r}: inertia {inertial.inertia} made isotropic, "
+                f"{repaired.inertia[0]:.6g} kg·m² about every axis (--balance-inertia)"
+            )
+            inertial = repaired
         check_inertia(link, inertial)
         if inertial.mass > 0 or any(inertial.inertia):
             bodies.append((link, inertial))
     if not any(inertial.mass > 0 for _, inertial in bodies):
         raise SymkinError(f"robot {model.name!r} has no mass: no link has a positive mass")
+    if gravity is None:
+        gravity = model.gravity if model.gravity is not None else STANDARD_GRAVITY
     return RigidBodies(tuple(bodies), gravity)

@@ -21,6 +21,8 @@ Inertia = tuple[float, float, float, float, float, float]
 
 _RELATIVE_TOLERANCE = 1e-9
 """How far below zero an eigenvalue, or past equality a triangle inequality, may round."""
+_ABSOLUTE_TOLERANCE = 1e-12
+"""The same in kg·m², for inertias that are zero up to the file's rounding (iCub's head)."""
 
 
 @dataclass(frozen=True)
@@ -65,19 +67,38 @@ def check_inertia(link: str, inertial: Inertial) -> None:
     check_mass(link, inertial)
     if not all(math.isfinite(v) for v in inertial.inertia):
         raise SymkinError(f"link {link!r}: its inertia is not finite")
+    problem = _inertia_problem(principal_moments(inertial.inertia))
+    if problem is not None:
+        raise SymkinError(
+            f"link {link!r}: {problem} (--balance-inertia makes it isotropic, as MuJoCo's "
+            "balanceinertia does)"
+        )
+
+
+def balanced(inertial: Inertial) -> Inertial | None:
+    """The inertial with its inertia made isotropic, each principal moment the mean of the three
+    (negative ones counted as zero): MuJoCo's ``balanceinertia``, which keeps the trace. None when
+    the inertia is physical already."""
     moments = principal_moments(inertial.inertia)
-    scale = max(max(abs(m) for m in moments), 1e-300)
-    if min(moments) < -_RELATIVE_TOLERANCE * scale:
-        raise SymkinError(
-            f"link {link!r}: its inertia is not positive semi-definite (principal moments "
-            f"{', '.join(f'{m:.6g}' for m in moments)})"
-        )
+    if _inertia_problem(moments) is None:
+        return None
+    mean = sum(max(m, 0.0) for m in moments) / 3
+    return Inertial(inertial.mass, inertial.origin, (mean, 0.0, 0.0, mean, 0.0, mean))
+
+
+def _inertia_problem(moments: tuple[float, float, float]) -> str | None:
+    """What makes principal moments (largest first) unphysical beyond rounding, or None."""
+    tolerance = max(_RELATIVE_TOLERANCE * max(abs(m) for m in moments), _ABSOLUTE_TOLERANCE)
+    listed = ", ".join(f"{m:.6g}" for m in moments)
+    if min(moments) < -tolerance:
+        return f"its inertia is not positive semi-definite (principal moments {listed})"
     a, b, c = moments
-    if a > b + c + _RELATIVE_TOLERANCE * scale:
-        raise SymkinError(
-            f"link {link!r}: its principal moments {a:.6g}, {b:.6g}, {c:.6g} violate the "
-            "triangle inequality (one exceeds the sum of the other two)"
+    if a > b + c + tolerance:
+        return (
+            f"its principal moments {listed} violate the triangle inequality (one exceeds the "
+            "sum of the other two)"
         )
+    return None
 
 
 def principal_moments(inertia: Inertia) -> tuple[float, float, float]:

@@ -105,6 +105,8 @@ class RobotModel:
             leaves; a body with only sites below it is a leaf.
         inertials: ``(link, Inertial)`` for the links with mass properties, in declaration order;
             the others are massless.
+        gravity: the gravitational acceleration the file states (MJCF's ``<option gravity>``),
+            m/s² in the root's (world's) frame; None when it states none (URDF, DH).
     """
 
     name: str
@@ -113,6 +115,7 @@ class RobotModel:
     floating: bool = False
     sites: tuple[str, ...] = ()
     inertials: tuple[tuple[str, Inertial], ...] = ()
+    gravity: tuple[float, float, float] | None = None
 
     def inertial(self, link: str) -> Inertial | None:
         """The link's mass properties, None for a massless link."""
@@ -261,6 +264,7 @@ def build_model(
     floating: bool = False,
     sites: tuple[str, ...] = (),
     inertials: tuple[tuple[str, Inertial], ...] = (),
+    gravity: tuple[float, float, float] | None = None,
 ) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
@@ -314,6 +318,7 @@ def build_model(
         floating=floating,
         sites=tuple(sites),
         inertials=tuple(inertials),
+        gravity=gravity,
     )
 
 

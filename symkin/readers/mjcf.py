@@ -165,6 +165,7 @@ class _Reader:
             inertials=tuple(
                 (self.body_names[b], self._inertial(b)) for b in bodies if m.body_mass[b]
             ),
+            gravity=(float(m.opt.gravity[0]), float(m.opt.gravity[1]), float(m.opt.gravity[2])),
         )
 
     def _inertial(self, body: int) -> Inertial:
