@@ -32,16 +32,23 @@ def urdf_text(
     name: str,
     links: list[str],
     joints: list[JointSpec],
-    masses: dict[str, tuple[float, tuple[float, float, float]]] | None = None,
+    masses: dict[str, tuple] | None = None,
 ) -> str:
-    """A URDF of the links and joints; ``masses`` gives links an ``<inertial>``: (kg, centre)."""
+    """A URDF of the links and joints; ``masses`` gives links an ``<inertial>``: (kg, centre), or
+    (kg, centre, rpy of the inertia's axes, (ixx, iyy, izz) in those axes)."""
     lines = [f"<robot name={quoteattr(name)}>"]
     for link in links:
         if masses and link in masses:
-            mass, center = masses[link]
+            mass, center, *axes = masses[link]
+            rpy, moments = axes or ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+            values = dict(zip(("ixx", "iyy", "izz"), moments, strict=True))
+            values |= {"ixy": 0, "ixz": 0, "iyz": 0}
+            inertia = " ".join(f'{k}="{v!r}"' for k, v in values.items())
+            xyz, angles = " ".join(map(repr, center)), " ".join(map(repr, rpy))
             lines += [
                 f"  <link name={quoteattr(link)}><inertial>",
-                f'    <origin xyz="{" ".join(map(repr, center))}"/><mass value="{mass!r}"/>',
+                f'    <origin xyz="{xyz}" rpy="{angles}"/>',
+                f'    <mass value="{mass!r}"/><inertia {inertia}/>',
                 "  </inertial></link>",
             ]
         else:

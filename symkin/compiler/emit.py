@@ -32,7 +32,7 @@ from symkin.compiler.layout import (
     unpack,
 )
 from symkin.compiler.program import AngleTable, Assignment, Program, Ref, Split, View
-from symkin.compiler.tables import MOTIONS, Table
+from symkin.compiler.tables import Table
 from symkin.errors import SymkinError
 from symkin.names import comment_text, sanitize
 
@@ -278,12 +278,7 @@ class _FrameProgram:
 
     def calls(self) -> list[tuple[str, ...]]:
         """Every set of groups some function asks the frame program for, in group order."""
-        found: dict[tuple[str, ...], None] = {}
-        for group in self.program.groups:
-            if group != MOTIONS:
-                found[(group,)] = None
-                found[(group, MOTIONS)] = None
-        return list(found)
+        return list(self.program.calls)
 
     def costs(self) -> list[tuple[str, int, int]]:
         """Per call: what it asks for (padded for a table), its tensor and lane operations."""

@@ -127,6 +127,7 @@ class _Packer:
         return Program(
             signature=named.kinematics.signature,
             groups=tuple(group.name for group in named.groups),
+            calls=tuple(dict.fromkeys(call for group in named.groups for call in group.calls)),
             returns=tuple(roots.name for group in named.groups for roots in group.roots),
             joints=tuple((i, self.names[s]) for i, s in enumerate(self.q) if s in used),
             angles=table,

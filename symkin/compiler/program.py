@@ -138,6 +138,7 @@ class Program:
     Attributes:
         signature: robot, base, tips, joints and limits.
         groups: the names of the groups of roots, in bit order (bit k is 2**k).
+        calls: every set of groups some function of the module asks the frame program for.
         returns: the concatenations' names, in the order the frame program returns them.
         joints: ``(row, name)`` of the joint rows used directly as coefficients (prismatic joints).
         angles: the angle table, None when there is no angle.
@@ -155,6 +156,7 @@ class Program:
 
     signature: Signature
     groups: tuple[str, ...]
+    calls: tuple[tuple[str, ...], ...]
     returns: tuple[str, ...]
     joints: tuple[tuple[int, str], ...]
     angles: AngleTable | None

@@ -221,7 +221,7 @@ def _limits(element: etree._Element | None, joint_type: str, label: str) -> tupl
 
 def _inertial(link: etree._Element, name: str) -> Inertial | None:
     """The link's ``<inertial>``: mass, centre-of-mass origin, inertia about it in the origin's
-    axes (missing numbers are 0, as in urdfdom). A malformed one is kept with its problem."""
+    axes (missing numbers are 0). A malformed one is kept with its problem."""
     element = link.find("inertial")
     if element is None:
         return None

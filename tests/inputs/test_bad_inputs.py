@@ -273,3 +273,53 @@ def test_bad_dh_mass_table(row, message, tmp_path, capsys):
     status = main(["compile", str(path), "--com", "-o", str(tmp_path / "out.py"), "-q"])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith(f"symkin: error: {path}: ") and message in err, err
+
+
+BAD_INERTIAS = [
+    (
+        'ixx="1" iyy="1" izz="3"',
+        "link 'forearm': its principal moments 3, 1, 1 violate the triangle",
+    ),
+    (
+        'ixx="1" iyy="1" izz="1" ixy="2"',
+        "link 'forearm': its inertia is not positive semi-definite",
+    ),
+    ('ixx="nan" iyy="1" izz="1"', "link 'forearm': <inertial> (line 4): <inertia ixx>"),
+]
+
+
+@pytest.mark.parametrize("moments, message", BAD_INERTIAS)
+def test_unphysical_inertia_is_an_error_naming_the_link_only_when_dynamics_need_it(
+    moments, message, tmp_path, capsys
+):
+    path = tmp_path / "arm.urdf"
+    path.write_text(_two_link_urdf(f'<inertial><mass value="1"/><inertia {moments}/></inertial>'))
+    assert main(["compile", str(path), "--com", "-o", str(tmp_path / "com.py"), "-q"]) == (
+        2 if "nan" in moments else 0
+    )
+    capsys.readouterr()
+    out = tmp_path / "dynamics.py"
+    assert main(["compile", str(path), "--dynamics", "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"symkin: error: {path}: ") and err.count("\n") == 1 and message in err
+    assert not out.exists()
+    if "nan" not in moments:  # repaired on request, with a note naming the link
+        assert main(["compile", str(path), "--dynamics", "--balance-inertia", "-o", str(out)]) == 0
+        assert "symkin: note: link 'forearm': inertia" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--gravity", "0", "0", "-9.81"], "--gravity and --balance-inertia are for --dynamics"),
+        (["--balance-inertia"], "--gravity and --balance-inertia are for --dynamics"),
+        (["--dynamics", "--base", "upper"], "dynamics are the robot's on its root link 'base'"),
+        (["--dynamics", "--gravity", "0", "nan", "0"], "gravity (0.0, nan, 0.0) is not finite"),
+    ],
+)
+def test_dynamics_arguments(arguments, message, tmp_path, capsys):
+    path = tmp_path / "arm.urdf"
+    path.write_text(_two_link_urdf('<inertial><mass value="1"/></inertial>'))
+    status = main(["compile", str(path), *arguments, "-o", str(tmp_path / "out.py"), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err, err

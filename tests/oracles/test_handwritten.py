@@ -235,3 +235,45 @@ def test_planar_arm_center_of_mass_and_accelerations_by_hand(tmp_path):
         -1,
     )
     torch.testing.assert_close(module.tip_velocity(q, v), velocity, rtol=0, atol=1e-14)
+
+
+def test_planar_arm_dynamics_by_hand(tmp_path):
+    """The two-link arm of every robotics textbook, gravity along −y in its plane: M(q), the
+    Coriolis and centrifugal torques with h = −m₂l₁l_c2·sin q₂, and gravity, as written on paper.
+    Link i's centre sits l_ci along it, so ``com`` is l_ci − l_i in DH frame i."""
+    l1, l2, lc1, lc2, m1, m2, i1, i2, g = 0.5, 0.4, 0.2, 0.15, 2.0, 1.5, 0.03, 0.02, 9.81
+    text = PLANAR_ARM.format(l1=l1, l2=l2, m1=m1, m2=m2, c1=lc1 - l1, c2=lc2 - l2)
+    text = text.replace(
+        f"com = [{lc1 - l1}, 0, 0]",
+        f"com = [{lc1 - l1}, 0, 0]\ninertia = [{i1 / 2}, 0, 0, {i1 / 2}, 0, {i1}]",
+    )
+    text = text.replace(
+        f"com = [{lc2 - l2}, 0, 0]",
+        f"com = [{lc2 - l2}, 0, 0]\ninertia = [{i2 / 2}, 0, 0, {i2 / 2}, 0, {i2}]",
+    )
+    path = tmp_path / "planar.toml"
+    path.write_text(text)
+    model = symkin.load(str(path))
+    module = compile_model(model, None, None, False, (symkin.rigid_bodies(model, (0.0, -g, 0.0)),))
+    generator = torch.Generator().manual_seed(9)
+    q, v, a = (torch.randn(5, 2, generator=generator, dtype=torch.float64) for _ in range(3))
+    c2, s2 = q[:, 1].cos(), q[:, 1].sin()
+    m11 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * c2) + i1 + i2
+    m12 = m2 * (lc2**2 + l1 * lc2 * c2) + i2
+    m22 = torch.full_like(c2, m2 * lc2**2 + i2)
+    matrix = torch.stack([torch.stack([m11, m12], -1), torch.stack([m12, m22], -1)], -2)
+    torch.testing.assert_close(module.mass_matrix(q), matrix, rtol=0, atol=1e-14)
+    h = -m2 * l1 * lc2 * s2
+    coriolis = torch.stack([h * v[:, 1] ** 2 + 2 * h * v[:, 0] * v[:, 1], -h * v[:, 0] ** 2], -1)
+    cos1, cos12 = q[:, 0].cos(), (q[:, 0] + q[:, 1]).cos()
+    gravity = torch.stack(
+        [(m1 * lc1 + m2 * l1) * g * cos1 + m2 * lc2 * g * cos12, m2 * lc2 * g * cos12], -1
+    )
+    torch.testing.assert_close(module.gravity_torques(q), gravity, rtol=0, atol=1e-13)
+    torch.testing.assert_close(
+        module.nonlinear_effects(q, v), coriolis + gravity, rtol=0, atol=1e-13
+    )
+    tau = (matrix @ a.unsqueeze(-1)).squeeze(-1) + coriolis + gravity
+    torch.testing.assert_close(module.inverse_dynamics(q, v, a), tau, rtol=0, atol=1e-13)
+    torch.testing.assert_close(module.forward_dynamics(q, v, tau), a, rtol=0, atol=1e-12)
+    assert module.gravity == (0.0, -g, 0.0)

@@ -157,6 +157,41 @@ def test_random_trees_center_of_mass_and_velocities(tree, seed, middle_base):
     np.testing.assert_allclose(bias[3:], (rate @ v_np)[3:], atol=1e-6)
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_trees(), st.integers(0, 2**16))
+def test_random_trees_dynamics_match_pinocchio(tree, seed):
+    """Random masses and inertias (a box's, about turned axes) on random trees: inverse dynamics
+    and the mass matrix against Pinocchio, 1e-9 relative to the torque scale."""
+    links, joints = tree
+    rng = np.random.default_rng(seed)
+    masses = {}
+    for link in links:
+        mass, box = float(rng.uniform(0.1, 3)), rng.uniform(0.05, 0.5, 3)
+        moments = mass / 12 * (box @ box - box**2)  # a box's principal moments: always physical
+        turned = tuple(rng.uniform(-np.pi, np.pi, 3).tolist())
+        masses[link] = (
+            mass,
+            tuple(rng.uniform(-0.3, 0.3, 3).tolist()),
+            turned,
+            tuple(moments.tolist()),
+        )
+    xml = urdf_text("random", links, joints, masses)
+    model = symkin.parse_urdf(xml)
+    module = compile_model(model, None, None, False, (symkin.rigid_bodies(model),))
+    n = len(module.joint_names)
+    if not n:
+        return
+    q = sample_q(module, 1, seed=seed)[0]
+    v, a = (torch.as_tensor(rng.normal(size=n)) for _ in range(2))
+    oracle = PinocchioOracle(xml=xml)
+    tau, matrix, _, _ = oracle.dynamics(module.joint_names, q.numpy(), v.numpy(), a.numpy())
+    scale = max(1.0, float(np.abs(tau).max()))
+    np.testing.assert_allclose(module.inverse_dynamics(q, v, a).numpy(), tau, atol=1e-9 * scale)
+    np.testing.assert_allclose(
+        module.mass_matrix(q).numpy(), matrix, atol=1e-9 * max(1.0, np.abs(matrix).max())
+    )
+
+
 # --- Numerical behaviour ---------------------------------------------------------------
 
 
