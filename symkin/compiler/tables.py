@@ -236,13 +236,20 @@ class DynamicsTables:
     kind = "dynamics"
 
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
-        return {
-            "body_mass": Table(list(self.masses), shape=(-1, 1)),
-            "body_motions": Table([list(row) for row in self.motions]),
-            "motion_ancestors": Table([list(row) for row in self.ancestors]),
-            "motion_lineage": Table([list(row) for row in self.lineage]),
-            "gravity_vector": Table(list(self.gravity), shape=(3, 1, 1)),
-        } | motions.tables(joints)
+        in_order = list(motions.columns) == list(range(joints))
+        column = {} if in_order else {"motion_column": Table(list(motions.columns), "index")}
+        return (
+            column
+            | {
+                "motion_scale": Table(list(motions.scales), shape=(-1, 1)),
+                "body_mass": Table(list(self.masses), shape=(-1, 1)),
+                "body_motions": Table([list(row) for row in self.motions]),
+                "motion_ancestors": Table([list(row) for row in self.ancestors]),
+                "motion_lineage": Table([list(row) for row in self.lineage]),
+                "gravity_vector": Table(list(self.gravity), shape=(3, 1, 1)),
+            }
+            | motions.tables(joints)
+        )
 
 
 OutputTables = PoseTables | PointTables | WeightedPointTables | VelocityTables | DynamicsTables

@@ -74,13 +74,15 @@ def _inverse_dynamics(
     return xp.matmul(q_map.T, torques), wrench.sum(1)
 
 
-def _mass_matrix(frames: tuple[Array, Array, Array], tables: list, floating: bool) -> Array:
+def _mass_matrix(
+    frames: tuple[Array, Array, Array], tables: list, count: int, floating: bool
+) -> Array:
     """M(q), (B, n, n), or (B, 6 + n, 6 + n) with the base first: composite rigid bodies (see the
     torch backend's ``_mass_matrix``)."""
     body_columns, axes, origins = frames
-    mass, body_motions, lineage, q_map, prismatic = tables
+    mass, body_motions, lineage, scale, column, prismatic = tables
     h, J = _rigid_bodies(body_columns, mass)
-    unit = _unit_twists(axes, origins, prismatic)
+    unit = _unit_twists(axes, origins, prismatic) * scale
     composite_mass = xp.matmul(body_motions, mass)
     composite_h = xp.matmul(body_motions, h)
     composite_J = xp.matmul(body_motions, J)
@@ -91,13 +93,16 @@ def _mass_matrix(frames: tuple[Array, Array, Array], tables: list, floating: boo
             _cross0(composite_h, s_v) + _apply(composite_J, s_w),
         ]
     )
-    pairs = (unit[:, :, None] * F[:, None]).sum(0)  # (M, M, B): S_j · F_k
+    pairs = xp.matmul(unit.transpose(2, 1, 0), F.transpose(2, 0, 1))  # (B, M, M): S_j · F_k
     strict = lineage - xp.eye(lineage.shape[0], dtype=lineage.dtype)
-    motion_matrix = pairs * lineage[..., None] + (pairs * strict[..., None]).transpose(1, 0, 2)
-    matrix = q_map.T @ motion_matrix.transpose(2, 0, 1) @ q_map
+    matrix = pairs * lineage + xp.swapaxes(pairs, -1, -2) * strict.T
+    coupling = F.transpose(2, 0, 1)  # (B, 6, M)
+    if column is not None:  # motions that share a column of q add up: a 0/1 matrix's products
+        selection = (xp.arange(count)[:, None] == column[None, :]).astype(pairs.dtype)
+        matrix = selection @ matrix @ selection.T
+        coupling = coupling @ selection.T
     if not floating:
         return matrix
-    coupling = xp.matmul(F.transpose(2, 0, 1), q_map)  # (B, 6, n)
     total_h, total_J = h.sum(1).T, J.sum(2).transpose(2, 0, 1)
     eye = xp.broadcast_to(xp.eye(3, dtype=h.dtype), total_J.shape)
     skew = _skew_rows(total_h)
