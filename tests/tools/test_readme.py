@@ -1,5 +1,5 @@
-"""The README's centre-of-mass and velocity example runs as printed, against the module in
-generated/ its compile command makes, and its balance loss reaches q."""
+"""The README's centre-of-mass, velocity and dynamics examples run as printed, against the modules
+in generated/ their compile commands make, and their losses reach q."""
 
 from __future__ import annotations
 
@@ -33,3 +33,15 @@ def test_center_of_mass_example_runs(monkeypatch):
     square = torch.tensor([[1.0, 1, 0], [-1, 1, 0], [-1, -1, 0], [1, -1, 0]], dtype=torch.float64)
     assert outside(torch.tensor([0.2, -0.3, 5.0], dtype=torch.float64), square) == 0
     assert outside(torch.tensor([1.5, 0.0, 0.0], dtype=torch.float64), square) == pytest.approx(0.5)
+
+
+def test_dynamics_example_runs(monkeypatch):
+    (block,) = python_blocks_after("### Dynamics: inverse and forward dynamics")
+    monkeypatch.syspath_prepend(str(REPO / "generated"))
+    monkeypatch.delitem(sys.modules, "panda_dynamics", raising=False)
+    namespace: dict = {}
+    torch.manual_seed(0)
+    exec(compile(block, "README.md", "exec"), namespace)
+    torch.testing.assert_close(namespace["a_again"], namespace["a"], rtol=1e-9, atol=1e-9)
+    assert namespace["M"].shape == (256, 8, 8) and torch.equal(namespace["M"], namespace["M"].mT)
+    assert namespace["q"].grad is not None and namespace["q"].grad.abs().sum() > 0
