@@ -23,12 +23,9 @@ unless --threads. The full run takes about 2 minutes on a 2-core CPU, --quick ab
 
 from __future__ import annotations
 
-import argparse
 import functools
-import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +33,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import median_times  # noqa: E402
-from peers import ROBOTS, PinocchioLoop, Robot, State, random_state, readable_urdf  # noqa: E402
+from peers import (  # noqa: E402
+    ROBOTS,
+    PinocchioLoop,
+    Robot,
+    State,
+    arguments,
+    print_header,
+    print_row,
+    random_state,
+    readable_urdf,
+)
 
 import symkin  # noqa: E402
 
@@ -162,28 +169,8 @@ def check_agreement(robot: Robot, ours: Symkin, adam: Adam, pinocchio: Pinocchio
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="batches 1 and 4,096, short timing")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 4096])
-    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per setting")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        arguments.batches, arguments.budget = [1, 4096], 0.25
-    torch.set_num_threads(arguments.threads)
-    import adam
-
-    print(
-        f"symkin {symkin.__version__}, ADAM {getattr(adam, '__version__', '0.5')}, Pinocchio "
-        f"{__import__('pinocchio').__version__}, torch {torch.__version__}, "
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), "
-        f"{time.strftime('%Y-%m-%d')}\n\n"
-        "Median microseconds per call (whole batch); ratios = theirs / symkin (higher: symkin "
-        "faster).\n\n"
-        "| robot | workload | batch | symkin µs | ADAM µs | Pinocchio loop µs | ADAM / symkin | "
-        "Pinocchio / symkin |\n|---|---|---|---|---|---|---|---|",
-        flush=True,
-    )
+    options = arguments(__doc__.split("\n\n")[0])
+    print_header()
     folder = Path(tempfile.mkdtemp())
     for robot in ROBOTS:
         path = readable_urdf(robot, folder)
@@ -193,7 +180,7 @@ def main() -> None:
         check_agreement(robot, ours, Adam(robot, path, joint_names, torch.float64), pinocchio)
         ours.module.float()
         adam32 = Adam(robot, path, joint_names, torch.float32)
-        for batch in arguments.batches:
+        for batch in options.batches:
             state = random_state(ours.module, batch, robot.floating, seed=batch)
             state32 = state.to(torch.float32)
             q, v = pinocchio.arrays(state)
@@ -204,16 +191,10 @@ def main() -> None:
                 inputs = ((state32,), (state32,), (q,) if workload.startswith("CoM") else (q, v))
                 times = median_times(
                     [functools.partial(call, *x) for call, x in zip(calls, inputs, strict=True)],
-                    arguments.budget,
+                    options.budget,
                     min_rounds=3,
                 )
-                ours_s, adam_s, pin_s = times
-                print(
-                    f"| {robot.label} | {workload} | {batch:,} | {ours_s * 1e6:,.0f} | "
-                    f"{adam_s * 1e6:,.0f} | {pin_s * 1e6:,.0f} | {adam_s / ours_s:.1f}× | "
-                    f"{pin_s / ours_s:.1f}× |",
-                    flush=True,
-                )
+                print_row(robot, workload, batch, times)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ read, and Pinocchio called once per configuration."""
 
 from __future__ import annotations
 
+import argparse
+import platform
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,3 +128,45 @@ class PinocchioLoop:
             q[:, :7] = np.concatenate([s.base[:, :3].numpy(), xyz, w], -1)
             v[:, :6] = s.base_twist.numpy()
         return q, v
+
+
+def arguments(description: str) -> argparse.Namespace:
+    """The command line both peer benchmarks take; sets torch's threads."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="batches 1 and 4,096, short timing")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 4096])
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds of timing per setting")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parsed = parser.parse_args()
+    if parsed.quick:
+        parsed.batches, parsed.budget = [1, 4096], 0.25
+    torch.set_num_threads(parsed.threads)
+    return parsed
+
+
+def print_header() -> None:
+    """What ran where and when, and the table's head."""
+    import adam
+    import pinocchio
+
+    print(
+        f"symkin {symkin.__version__}, ADAM {getattr(adam, '__version__', '0.5')}, Pinocchio "
+        f"{pinocchio.__version__}, torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), "
+        f"{time.strftime('%Y-%m-%d')}\n\n"
+        "Median microseconds per call (whole batch); ratios = theirs / symkin (higher: symkin "
+        "faster).\n\n"
+        "| robot | workload | batch | symkin µs | ADAM µs | Pinocchio loop µs | ADAM / symkin | "
+        "Pinocchio / symkin |\n|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
+
+
+def print_row(robot: Robot, workload: str, batch: int, times: list[float]) -> None:
+    """One table row from the median seconds of symkin, ADAM and the Pinocchio loop."""
+    ours, adam, pinocchio = times
+    print(
+        f"| {robot.label} | {workload} | {batch:,} | {ours * 1e6:,.0f} | {adam * 1e6:,.0f} | "
+        f"{pinocchio * 1e6:,.0f} | {adam / ours:.1f}× | {pinocchio / ours:.1f}× |",
+        flush=True,
+    )
