@@ -366,20 +366,25 @@ def _inverse_dynamics(
 
 def _mass_matrix(
     frames: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    tables: list[torch.Tensor],
+    tables: list[torch.Tensor | None],
+    count: int,
     floating: bool,
 ) -> torch.Tensor:
     """M(q), (B, n, n), or (B, 6 + n, 6 + n) with the base first: composite rigid bodies.
 
-    Motion k's column is F_k = I_k S_k, I_k the composite inertia of the bodies it moves; entry
-    (j, k) is S_j · F_k where motion j is motion k or before it (``tables``: body_mass,
-    body_motions, motion_lineage, q_map, motion_prismatic), symmetric. The base moves every body:
-    its block is the whole robot's inertia, its coupling with motion k is F_k.
+    Motion k's column is F_k = I_k S_k, I_k the composite inertia of the bodies it moves and S_k
+    its twist per unit rate of its column of q; entry (j, k) is S_j · F_k where motion j is motion
+    k or before it, symmetric, and motions that share a column of q (mimic joints) add up.
+    ``tables``: body_mass, body_motions, motion_lineage, motion_scale, motion_column (None when
+    motion m is column m) and motion_prismatic (or None). The base moves every body: its block is
+    the whole robot's inertia, its coupling with motion k is F_k.
     """
     body_columns, axes, origins = frames
-    mass, body_motions, lineage, q_map, prismatic = tables
+    mass, body_motions, lineage, scale, column, prismatic = tables
+    assert mass is not None and body_motions is not None and lineage is not None
+    assert scale is not None
     h, J = _rigid_bodies(body_columns, mass)
-    unit = _unit_twists(axes, origins, prismatic)
+    unit = _unit_twists(axes, origins, prismatic) * scale
     composite_mass = torch.matmul(body_motions, mass)
     composite_h = torch.matmul(body_motions, h)
     composite_J = torch.matmul(body_motions, J)
@@ -390,20 +395,34 @@ def _mass_matrix(
             _cross(composite_h, s_v) + _apply(composite_J, s_w),
         ]
     )
-    pairs = (unit.unsqueeze(2) * F.unsqueeze(1)).sum(0)  # (M, M, B): S_j · F_k
-    upper = pairs * lineage.unsqueeze(-1)
+    # (B, M, M): S_j · F_k, from operands laid out as bmm reads them without a copy per matrix
+    pairs = torch.bmm(unit.permute(2, 1, 0).contiguous(), F.permute(2, 0, 1).contiguous())
     strict = lineage - torch.eye(lineage.shape[0], dtype=lineage.dtype, device=lineage.device)
-    motion_matrix = (upper + (pairs * strict.unsqueeze(-1)).transpose(0, 1)).permute(2, 0, 1)
-    matrix = q_map.mT @ motion_matrix @ q_map
+    motions = torch.addcmul(pairs * lineage, pairs.mT, strict.mT)
+    matrix = _by_column(_by_column(motions, column, count, 1), column, count, 2)
     if not floating:
         return matrix
-    coupling = torch.matmul(F.permute(2, 0, 1), q_map)  # (B, 6, n)
+    coupling = _by_column(F.permute(2, 0, 1).contiguous(), column, count, 2)  # (B, 6, n)
     total_mass, total_h, total_J = mass.sum(), h.sum(1).mT, J.sum(2).permute(2, 0, 1)
     eye = torch.eye(3, dtype=h.dtype, device=h.device).expand_as(total_J)
     skew = _skew_rows(total_h)
-    base = torch.cat([torch.cat([total_mass * eye, -skew], -1), torch.cat([skew, total_J], -1)], -2)
-    top = torch.cat([base, coupling], -1)
-    return torch.cat([top, torch.cat([coupling.mT, matrix], -1)], -2)
+    # Written block by block into one tensor: concatenating a large matrix costs a copy of it.
+    whole = matrix.new_empty(matrix.shape[:-2] + (6 + count, 6 + count))
+    whole[:, :3, :3], whole[:, :3, 3:6] = total_mass * eye, -skew
+    whole[:, 3:6, :3], whole[:, 3:6, 3:6] = skew, total_J
+    whole[:, :6, 6:], whole[:, 6:, :6], whole[:, 6:, 6:] = coupling, coupling.mT, matrix
+    return whole
+
+
+def _by_column(
+    motions: torch.Tensor, column: torch.Tensor | None, count: int, dim: int
+) -> torch.Tensor:
+    """Entries per motion along ``dim`` added up per column of q (``count`` of them): motion m
+    goes to column[m]; as they are when motion m is column m."""
+    if column is None:
+        return motions
+    shape = motions.shape[:dim] + (count,) + motions.shape[dim + 1 :]
+    return motions.new_zeros(shape).index_add(dim, column, motions)
 
 
 def _skew_rows(w: torch.Tensor) -> torch.Tensor:
@@ -491,6 +510,8 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0],
     ],
     'motion_prismatic': [False, False, False, False, False, False, False, True, True],
+    'motion_column': [0, 1, 2, 3, 4, 5, 6, 7, 7],
+    'motion_scale': [1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0],
     'body_mass': [0.629769, 4.970684, 0.646926, 3.228604, 3.587895, 1.225946, 1.666555, 1.465522,
         0.015, 0.015],
     'body_motions': [
@@ -537,10 +558,12 @@ _TABLE_KINDS = {
     'pose_pair_prismatic': 'mask',
     'pose_source': 'index',
     'motion_prismatic': 'mask',
+    'motion_column': 'index',
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
     'pose_pair_scale': (-1, 1),
+    'motion_scale': (-1, 1),
     'body_mass': (-1, 1),
     'gravity_vector': (3, 1, 1),
 }
@@ -1060,7 +1083,7 @@ class PandaKinematics(torch.nn.Module):
     def mass_matrix(self, q: torch.Tensor) -> torch.Tensor:
         """M(q), (..., n, n), symmetric positive definite."""
         _check_joints(q, _NUM_JOINTS)
-        matrix = _mass_matrix(self._body_frames(q), self._mass_tables(q), False)
+        matrix = _mass_matrix(self._body_frames(q), self._mass_tables(q), _NUM_JOINTS, False)
         return matrix.reshape(q.shape[:-1] + matrix.shape[-2:])
 
     def forward_dynamics(self, q: torch.Tensor, v: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
@@ -1072,7 +1095,7 @@ class PandaKinematics(torch.nn.Module):
         _check_velocity(v, q)
         bias, frames = self._dynamics(q, v, torch.zeros_like(q))
         _check_velocity(tau, bias, "tau")
-        matrix = _mass_matrix(frames, self._mass_tables(q), False)
+        matrix = _mass_matrix(frames, self._mass_tables(q), _NUM_JOINTS, False)
         rhs = (tau - bias).reshape(-1, bias.shape[-1])
         return _solve(matrix, rhs).reshape(bias.shape)
 
@@ -1101,5 +1124,6 @@ class PandaKinematics(torch.nn.Module):
 
     def _mass_tables(self, q: torch.Tensor) -> list[torch.Tensor | None]:
         tables: list[torch.Tensor | None] = list(self._tables(q, ('body_mass', 'body_motions',
-            'motion_lineage', 'q_map', 'motion_prismatic')))
+            'motion_lineage', 'motion_scale', 'motion_column')))
+        tables.append(self._tables(q, ('motion_prismatic',))[0])
         return tables
