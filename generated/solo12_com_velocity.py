@@ -137,15 +137,15 @@ def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _pose_rows(pose_columns: torch.Tensor, tips: int, fresh: bool = False) -> torch.Tensor:
     """The tips' columns (4, 4·T, B) as a row per configuration, (B, 16·T): rows, tips, columns.
     ``fresh``: a tensor of its own even where a view would do (one configuration)."""
-    rows = pose_columns.view(16 * tips, -1).mT
+    rows = pose_columns.reshape(16 * tips, -1).mT
     return rows.clone(memory_format=torch.contiguous_format) if fresh else rows.contiguous()
 
 
 def _poses(rows: torch.Tensor, batch_shape: torch.Size, tips: int) -> torch.Tensor:
     """The poses, (..., 4, 4) for one tip, (..., T, 4, 4) for T, from their rows (B, 16·T)."""
     if tips == 1:
-        return rows.view(batch_shape + (4, 4))
-    return rows.view(-1, 4, tips, 4).transpose(1, 2).reshape(batch_shape + (tips, 4, 4))
+        return rows.reshape(batch_shape + (4, 4))
+    return rows.reshape(-1, 4, tips, 4).transpose(1, 2).reshape(batch_shape + (tips, 4, 4))
 
 
 def _jacobian(
@@ -194,8 +194,8 @@ def _gathered(
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
     if source is None:
-        return columns.view(-1, batch).mT.contiguous()
-    entries = torch.cat([columns.view(-1, batch), columns.new_zeros(1, batch)])
+        return columns.reshape(-1, batch).mT.contiguous()
+    entries = torch.cat([columns.reshape(-1, batch), columns.new_zeros(1, batch)])
     if not _tracing() and entries.numel() < _LARGE:
         return entries.index_select(0, source).mT.contiguous()
     # Over many configurations, transpose the few nonzero columns rather than the whole output.
@@ -291,12 +291,12 @@ def _q_gradient(
     """
     batch = pose_columns.shape[2]
     gradient = grad_rows.reshape(batch, 4, tips, 4).permute(1, 2, 3, 0)[:3]
-    columns = pose_columns[:3].view(3, tips, 4, batch)
+    columns = pose_columns[:3].reshape(3, tips, 4, batch)
     force = gradient[:, :, 3]
     moment = _cross(columns, gradient).sum(2)
     wrench = torch.cat([force, moment]).transpose(0, 1).reshape(tips, -1)
     wrench = torch.matmul(subtree, wrench)
-    wrench = wrench.view(-1, 6, batch).transpose(0, 1)
+    wrench = wrench.reshape(-1, 6, batch).transpose(0, 1)
     drive = wrench[3:] - _cross(origins[:3], wrench[:3])
     if motion_prismatic is not None:
         drive = torch.where(motion_prismatic, wrench[:3], drive)
@@ -997,7 +997,7 @@ class SoloKinematics(torch.nn.Module):
             slots=12,
         )
         pose = _poses(_pose_rows(pose_columns, 4), q.shape[:-1], 4)
-        return pose, jacobian.view(q.shape[:-1] + (4, 6, 12))
+        return pose, jacobian.reshape(q.shape[:-1] + (4, 6, 12))
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
@@ -1085,12 +1085,12 @@ class SoloKinematics(torch.nn.Module):
         shape = q.shape[:-1] + (4, 6, _NUM_JOINTS)
         pair_columns = _jacobian_rate_columns(p, velocity, unit, rate, pairs[0], pairs[1])
         slot, source = None, pairs[3]
-        rates = _gathered(pair_columns, pairs[2], slot, source, 6, 12).view(shape)
+        rates = _gathered(pair_columns, pairs[2], slot, source, 6, 12).reshape(shape)
         _check_base_velocity(base_velocity, q)
         prismatic = None
         jacobian = _jacobian(
             p, columns[1], columns[2], *pairs[:3], prismatic, slot, source, 6, 12
-        ).view(shape)
+        ).reshape(shape)
         p, velocity = _by_tip(p, q.shape[:-1]), _by_tip(velocity, q.shape[:-1])
         rates = _jacobian_rate_in_world(
             _base_pose(base, q), base_velocity, p, velocity, jacobian, rates
