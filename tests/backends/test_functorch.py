@@ -106,23 +106,19 @@ def test_cases_cover_packed_floating_and_mimic_modules():
 @pytest.mark.parametrize("name", CASES)
 def test_vmap_and_functional_call_agree_with_the_batched_call(name):
     kinematics_module = module(name)
-    buffers = {key: value.clone() for key, value in kinematics_module.named_buffers()}
     for method in methods(kinematics_module):
         inputs = arguments(kinematics_module, method, (5,), seed=3)
         function = getattr(kinematics_module, method)
-        expected = function(*inputs)
-        mapped = torch.func.vmap(function)(*inputs)
-        called = (
-            torch.func.functional_call(kinematics_module, buffers, inputs)
-            if (method == "forward")
-            else expected
-        )
-        for got in (mapped, called):
-            if isinstance(expected, torch.Tensor):
-                assert_close(got, expected, method)
-            else:
-                for part, want in zip(got, expected, strict=True):
-                    assert_close(part, want, method)
+        expected, mapped = function(*inputs), torch.func.vmap(function)(*inputs)
+        if isinstance(expected, torch.Tensor):
+            assert_close(mapped, expected, method)
+        else:
+            for part, want in zip(mapped, expected, strict=True):
+                assert_close(part, want, method)
+    buffers = {key: value.clone() for key, value in kinematics_module.named_buffers()}
+    inputs = arguments(kinematics_module, "forward", (5,), seed=3)
+    called = torch.func.functional_call(kinematics_module, buffers, inputs)
+    assert_close(called, kinematics_module(*inputs), "functional_call")
 
 
 @pytest.mark.parametrize("name", CASES)
