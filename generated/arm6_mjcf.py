@@ -382,6 +382,10 @@ class Arm6Kinematics(torch.nn.Module):
         'wrist_2',
         'wrist_3',
     )
+    # MuJoCo's qpos and qvel address of each entry of q: q = qpos[..., qpos_indices],
+    # v = qvel[..., qvel_indices].
+    qpos_indices = (0, 1, 2, 3, 4, 5)
+    qvel_indices = (0, 1, 2, 3, 4, 5)
 
     def __init__(self) -> None:
         super().__init__()

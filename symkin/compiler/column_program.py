@@ -99,6 +99,8 @@ class Signature:
         joint_names: the actuated joints, in q order.
         lower, upper: joint limits in q order (radians or metres, ±inf when unbounded).
         floating_base: whether the module takes the base pose as a second argument.
+        qpos_indices, qvel_indices: for a model read from MJCF, the qpos and qvel address of
+            each entry of q (ascending); empty for other formats.
     """
 
     robot_name: str
@@ -108,6 +110,8 @@ class Signature:
     lower: tuple[float, ...]
     upper: tuple[float, ...]
     floating_base: bool = False
+    qpos_indices: tuple[int, ...] = ()
+    qvel_indices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ def derive(
         if repeated:
             raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
     joint_names = model.actuated_joints(base, [link for r in requests for link in r.links])
+    addresses = {name: (qpos, qvel) for name, qpos, qvel in model.coordinates}
     signature = Signature(
         robot_name=model.name,
         base=base,
@@ -95,6 +96,8 @@ def derive(
         lower=tuple(model.joint(n).lower for n in joint_names),
         upper=tuple(model.joint(n).upper for n in joint_names),
         floating_base=model.floating if floating_base is None else floating_base,
+        qpos_indices=tuple(addresses[name][0] for name in joint_names if name in addresses),
+        qvel_indices=tuple(addresses[name][1] for name in joint_names if name in addresses),
     )
     return _Deriver(model, signature).run(requests)
 

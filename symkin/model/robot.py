@@ -107,6 +107,9 @@ class RobotModel:
             the others are massless.
         gravity: the gravitational acceleration the file states (MJCF's ``<option gravity>``),
             m/s² in the root's (world's) frame; None when it states none (URDF, DH).
+        coordinates: ``(joint, qpos address, qvel address)`` for every moving joint of a model
+            read from MJCF (MuJoCo's ``jnt_qposadr``, ``jnt_dofadr``); q then follows qpos order.
+            Empty for other formats.
     """
 
     name: str
@@ -116,6 +119,7 @@ class RobotModel:
     sites: tuple[str, ...] = ()
     inertials: tuple[tuple[str, Inertial], ...] = ()
     gravity: tuple[float, float, float] | None = None
+    coordinates: tuple[tuple[str, int, int], ...] = ()
 
     def inertial(self, link: str) -> Inertial | None:
         """The link's mass properties, None for a massless link."""
@@ -227,13 +231,17 @@ class RobotModel:
 
         Walking from ``base`` to each tip in turn (see :meth:`path`), every moving
         joint met adds its actuated source (itself, or the joint it mimics) the
-        first time it is seen.
+        first time it is seen. A model read from MJCF orders them as MuJoCo's qpos
+        does instead, whatever the tips (see ``coordinates``).
         """
         order: dict[str, None] = {}
         for tip in tips:
             for step in self.path(base, tip):
                 if step.joint.moves:
                     order.setdefault(self.resolve_mimic(step.joint).source, None)
+        if self.coordinates:
+            address = {name: qpos for name, qpos, _ in self.coordinates}
+            return tuple(sorted(order, key=address.__getitem__))
         return tuple(order)
 
 
@@ -265,6 +273,7 @@ def build_model(
     sites: tuple[str, ...] = (),
     inertials: tuple[tuple[str, Inertial], ...] = (),
     gravity: tuple[float, float, float] | None = None,
+    coordinates: tuple[tuple[str, int, int], ...] = (),
 ) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
@@ -311,6 +320,9 @@ def build_model(
     for link, _ in inertials:
         if link not in seen_links:
             raise SymkinError(f"mass properties are given for link {link!r}, which is not declared")
+    moving = {joint.name for joint in joints if joint.moves}
+    if coordinates and {name for name, _, _ in coordinates} != moving:
+        raise SymkinError("qpos addresses must be given for exactly the moving joints")
     return RobotModel(
         name=name,
         links=tuple(links),
@@ -318,6 +330,7 @@ def build_model(
         floating=floating,
         sites=tuple(sites),
         inertials=tuple(inertials),
+        coordinates=tuple(coordinates),
         gravity=gravity,
     )
 

@@ -166,7 +166,16 @@ class _Reader:
                 (self.body_names[b], self._inertial(b)) for b in bodies if m.body_mass[b]
             ),
             gravity=(float(m.opt.gravity[0]), float(m.opt.gravity[1]), float(m.opt.gravity[2])),
+            coordinates=tuple(
+                (joint.name, int(m.jnt_qposadr[j]), int(m.jnt_dofadr[j]))
+                for j, joint in self._moving_joints(joints)
+            ),
         )
+
+    def _moving_joints(self, joints: list[Joint]) -> list[tuple[int, Joint]]:
+        """The moving joints with their MuJoCo joint ids."""
+        index = {name: j for j, name in enumerate(self.joint_names)}
+        return [(index[joint.name], joint) for joint in joints if joint.moves]
 
     def _inertial(self, body: int) -> Inertial:
         """The body's mass properties as MuJoCo compiled them (inferred from geoms where the file

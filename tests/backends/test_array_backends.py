@@ -4,6 +4,7 @@ library's own transformations, dtypes, and modules that import only their librar
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +95,14 @@ def test_numpy_follows_q_dtype_and_any_batch_shape():
     assert module.lower.dtype == np.float64
     with pytest.raises(ValueError, match=rf"shape \(\.\.\., {n}\)"):
         module.forward(q[..., :-1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_mjcf_module_carries_mujocos_addresses(backend):
+    gymnasium = pytest.importorskip("gymnasium")
+    path = Path(gymnasium.__file__).parent / "envs/mujoco/assets/ant.xml"
+    module = array_module(backend, str(path))
+    reference = compile_file(str(path))
+    assert module.joint_names == reference.joint_names
+    assert module.qpos_indices == reference.qpos_indices == tuple(range(7, 15))
+    assert module.qvel_indices == reference.qvel_indices == tuple(range(6, 14))

@@ -81,24 +81,47 @@ def test_the_example_arm_and_its_attachment_site_match_mujoco():
 
 def test_a_free_joint_makes_a_floating_base_module_fed_from_qpos():
     path = GYMNASIUM / "humanoid.xml"
-    module, oracle = check_against_mujoco(path)
+    module, _ = check_against_mujoco(path)
     assert (
         module.floating_base
         and module.base_name == "torso"
         and "world" not in symkin.load(path).links
     )
-    qpos = np.array(oracle.model.qpos0, dtype=np.float64)
-    qpos[7:] = sample_q(module, 1, seed=3)[0].numpy()
-    qpos[:7] = random_base_poses(1, seed=4)[0].numpy()
-    qpos[3:7] /= np.linalg.norm(qpos[3:7])
-    oracle.data.qpos[:] = qpos
-    mujoco.mj_kinematics(oracle.model, oracle.data)
-    poses = module(
-        torch.from_numpy(qpos[7:]), torch.from_numpy(qpos[:7])
-    )  # straight from MuJoCo's qpos
-    for t, tip in enumerate(module.tip_names):
-        body = mujoco.mj_name2id(oracle.model, mujoco.mjtObj.mjOBJ_BODY, tip)
-        np.testing.assert_allclose(poses[t, :3, 3].numpy(), oracle.data.xpos[body], atol=1e-12)
+
+
+def test_q_is_in_qpos_order_whatever_the_tips_and_qpos_indices_feed_it():
+    """The left foot asked for first: the walk meets the left leg first, MuJoCo's qpos has the right
+    leg first. q follows qpos, and qpos[..., qpos_indices] feeds the module straight from MuJoCo's
+    state (the free joint: qpos[:7], MuJoCo's position and w-first quaternion); qvel_indices picks
+    the Jacobian's columns out of MuJoCo's."""
+    path = GYMNASIUM / "humanoid.xml"
+    tips = ("left_foot", "right_foot")
+    module = compile_model(symkin.load(path), tips)
+    oracle = MujocoOracle(path)
+    assert list(module.joint_names) == oracle.joint_names_in_qpos_order()[:11]
+    assert module.qpos_indices == tuple(range(7, 18))
+    assert module.qvel_indices == tuple(range(6, 17))
+    model, data = oracle.model, oracle.data
+    generator = np.random.default_rng(3)
+    data.qpos[:] = model.qpos0 + 0.3 * generator.standard_normal(model.nq)
+    data.qpos[3:7] /= np.linalg.norm(data.qpos[3:7])
+    mujoco.mj_kinematics(model, data)
+    mujoco.mj_comPos(model, data)  # mj_jacBody reads the bodies' subtree centres
+    qpos = torch.from_numpy(data.qpos.copy())
+    poses = module(qpos[..., module.qpos_indices], qpos[..., :7])
+    for t, tip in enumerate(tips):
+        body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, tip)
+        np.testing.assert_allclose(poses[t, :3, 3].numpy(), data.xpos[body], atol=1e-12)
+        np.testing.assert_allclose(
+            poses[t, :3, :3].numpy(), data.xmat[body].reshape(3, 3), atol=1e-12
+        )
+        # MuJoCo's world-frame Jacobian of the body origin, restricted to the legs' joints:
+        # the module's columns for q, in world axes (the base's columns aside).
+        translational, rotational = np.zeros((3, model.nv)), np.zeros((3, model.nv))
+        mujoco.mj_jacBody(model, data, translational, rotational, body)
+        columns = module.jacobian(qpos[..., module.qpos_indices], qpos[..., :7])[t, :, 6:]
+        expected = np.concatenate([translational, rotational])[:, list(module.qvel_indices)]
+        np.testing.assert_allclose(columns.numpy(), expected, atol=1e-12)
 
 
 def test_mujocos_own_test_model_is_refused_clearly(capsys, tmp_path):
