@@ -19,8 +19,9 @@ def warn_note(message: str) -> None:
     warnings.warn(message, SymkinNote, stacklevel=4)
 
 
-class SymkinError(Exception):
-    """A problem with the user's input: a file, a table, a tip or base name.
+class SymkinError(ValueError):
+    """A problem with the user's input: a file, a table, a tip or base name. A ``ValueError``, so
+    that code catching bad values catches it too.
 
     ``str(error)`` is a single line that names the offending element and the
     problem; the CLI prefixes it with ``symkin: error: FILE:``.

@@ -38,8 +38,11 @@ class IKResult:
         base: (..., 7) base poses, position then quaternion (w, x, y, z), for a floating-base
             module; None otherwise.
         success: (...,) whether every tip met the tolerances.
-        position_error: (..., T) metres, per tip (T = 1 for a single (4, 4) target: (..., 1)).
-        rotation_error: (..., T) radians, per tip (reported even where the rotation is free).
+        position_error: (...,) metres for one tip, (..., T) per tip for several (the shape of
+            ``success`` then, so that ``(result.position_error < 1e-3) & result.success`` is
+            per target).
+        rotation_error: radians, shaped as ``position_error`` (reported even where the rotation
+            is free).
         iterations: Levenberg–Marquardt steps taken.
     """
 
@@ -49,6 +52,14 @@ class IKResult:
     position_error: torch.Tensor
     rotation_error: torch.Tensor
     iterations: int
+
+    def __repr__(self) -> str:
+        shape = tuple(self.success.shape)
+        solved = self.success.float().mean().item() if self.success.numel() else 0.0
+        return (
+            f"IKResult(targets={shape}, solved={solved:.1%}, joints={self.q.shape[-1]}, "
+            f"floating_base={self.base is not None}, iterations={self.iterations})"
+        )
 
 
 def solve_ik(
@@ -86,6 +97,11 @@ def solve_ik(
             placed so that the first full-pose tip sits on its target).
         generator: random source for the restarts, for reproducible results.
     """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(
+            "solve_ik needs a module generated for torch (symkin compile --backend torch), got "
+            f"{type(module).__name__} {getattr(module, '__name__', '')}".rstrip()
+        )
     problem = _Problem.make(module, targets, tip, rotation_weight, weights)
     q, base = problem.starts(restarts, initial, initial_base, generator)
     tolerances = (position_tolerance, rotation_tolerance)
@@ -219,12 +235,13 @@ class _Problem:
         solved = _solved(error, self.free_rotation, *tolerances)
         score = torch.linalg.vector_norm(error * self.scale, dim=-1) - solved.to(q.dtype) * 1e6
         best, pick = score.argmin(dim=1), torch.arange(count, device=q.device)
+        tip_axis = (tips,) if tips > 1 else ()
         return IKResult(
             q=q[pick, best].reshape(*shape, q.shape[-1]),
             base=base[pick, best].reshape(*shape, 7) if base is not None else None,
             success=solved[pick, best].reshape(shape),
-            position_error=position[pick, best].reshape(*shape, tips),
-            rotation_error=rotation[pick, best].reshape(*shape, tips),
+            position_error=position[pick, best].reshape((*shape, *tip_axis)),
+            rotation_error=rotation[pick, best].reshape((*shape, *tip_axis)),
             iterations=iterations,
         )
 

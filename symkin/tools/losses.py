@@ -30,11 +30,21 @@ def _check_shape(tensor: torch.Tensor, tail: tuple[int, ...], name: str) -> None
         )
 
 
+def _compared(a: torch.Tensor, b: torch.Tensor, names: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two checked tensors in their promoted dtype (a float32 network output against float64
+    targets compares in float64, as ``a - b`` would); a ValueError when their devices differ."""
+    if a.device != b.device:
+        raise ValueError(f"{names} are on different devices: {a.device} and {b.device}")
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    return a.to(dtype), b.to(dtype)
+
+
 def position_error(X: torch.Tensor, X_target: torch.Tensor) -> torch.Tensor:
     """Distance between the two poses' origins, (...,) metres; its gradient at zero is zero, not
-    NaN."""
+    NaN. Of two dtypes, the wider is used."""
     _check_shape(X, (4, 4), "X")
     _check_shape(X_target, (4, 4), "X_target")
+    X, X_target = _compared(X, X_target, "X and X_target")
     return torch.linalg.vector_norm(X[..., :3, 3] - X_target[..., :3, 3], dim=-1)
 
 
@@ -44,9 +54,10 @@ def rotation_error(R: torch.Tensor, R_target: torch.Tensor) -> torch.Tensor:
     Computed as ``atan2(|sin θ|, cos θ)`` from the relative rotation's
     skew-symmetric part and trace, so that neither zero error nor θ near π
     gives an infinite or NaN gradient (``acos`` of the trace does at both).
-    Accepts rotations (..., 3, 3) or poses (..., 4, 4).
+    Accepts rotations (..., 3, 3) or poses (..., 4, 4); of two dtypes, the wider is used.
     """
     R, R_target = _rotation_part(R, "R"), _rotation_part(R_target, "R_target")
+    R, R_target = _compared(R, R_target, "R and R_target")
     relative = R_target.transpose(-1, -2) @ R
     trace = relative.diagonal(dim1=-2, dim2=-1).sum(-1)
     sine = torch.linalg.vector_norm(_vee(relative - relative.transpose(-1, -2)), dim=-1) / 2

@@ -11,6 +11,8 @@ from helpers import REPO, compile_file, robot_file, sample_q
 
 import symkin
 
+PANDA_FILE = "panda_description/urdf/panda.urdf"
+
 
 def random_rotations(count: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
@@ -121,9 +123,22 @@ def test_helpers_reject_wrong_shapes():
         symkin.rotation_6d_to_matrix(torch.zeros(2, 5))
 
 
+def test_losses_compare_two_dtypes_in_the_wider():
+    X64 = torch.eye(4, dtype=torch.float64).repeat(5, 1, 1)
+    X64[:, :3, :3] = symkin.rotation_6d_to_matrix(torch.randn(5, 6, dtype=torch.float64))
+    X64[:, :3, 3] = torch.randn(5, 3, dtype=torch.float64)
+    target = X64.flip(0)
+    X32 = X64.float().requires_grad_()
+    error = symkin.pose_error(X32, target)
+    assert error.dtype == torch.float64
+    torch.testing.assert_close(error, symkin.pose_error(X32.double(), target))
+    error.sum().backward()
+    assert X32.grad is not None and X32.grad.dtype == torch.float32
+
+
 @pytest.fixture(scope="module")
 def panda():
-    return compile_file(str(robot_file("panda_description/urdf/panda.urdf")), ("panda_hand_tcp",))
+    return compile_file(str(robot_file(PANDA_FILE)), ("panda_hand_tcp",))
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -150,6 +165,14 @@ def test_ik_rejects_bad_targets(panda):
         symkin.solve_ik(panda, sheared)
     with pytest.raises(ValueError, match="not one of the module's tips"):
         symkin.solve_ik(panda, {"panda_link3": good})
+    numpy_module = symkin.load_module(
+        symkin.generate(
+            symkin.derive(symkin.load(str(robot_file(PANDA_FILE))), ("panda_hand_tcp",)),
+            backend="numpy",
+        )
+    )
+    with pytest.raises(TypeError, match="needs a module generated for torch"):
+        symkin.solve_ik(numpy_module, good)
 
 
 def test_ik_takes_one_target_or_any_batch_shape(panda):
@@ -158,9 +181,13 @@ def test_ik_takes_one_target_or_any_batch_shape(panda):
     assert (
         result.q.shape == (2, 3, 7)
         and result.success.shape == (2, 3)
-        and result.position_error.shape == (2, 3, 1)
+        and result.position_error.shape == result.rotation_error.shape == (2, 3)
     )
     assert result.base is None and result.success.all()
+    assert repr(result) == (
+        "IKResult(targets=(2, 3), solved=100.0%, joints=7, floating_base=False, "
+        f"iterations={result.iterations})"
+    )
     single = symkin.solve_ik(panda, targets[1, 2], generator=torch.Generator().manual_seed(0))
     assert single.q.shape == (7,) and single.success.shape == () and bool(single.success)
 
