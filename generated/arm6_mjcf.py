@@ -67,7 +67,8 @@ def _make_table(
         return torch.tensor(values, dtype=torch.bool, device=device).reshape(-1, 1)
     table = torch.tensor(values, dtype=dtype or torch.get_default_dtype(), device=device)
     if kind == "columns":
-        return table.reshape(-1, 4).mT.reshape(4, -1, 1)
+        # Contiguous: torch.export.save stores a buffer whole only when it is.
+        return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
 
 
@@ -365,6 +366,7 @@ class Arm6Kinematics(torch.nn.Module):
         robot_name, base_name: the robot, and the link the results are expressed in (or whose
             pose in the world is an input, for a floating base).
         joint_names: the actuated joints, in q order (mimic joints follow their source).
+        qpos_indices, qvel_indices: MuJoCo's qpos and qvel address of each entry of q.
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
         when the module is made; .to() makes them again from their exact values, and a q of

@@ -67,7 +67,8 @@ def _make_table(
         return torch.tensor(values, dtype=torch.bool, device=device).reshape(-1, 1)
     table = torch.tensor(values, dtype=dtype or torch.get_default_dtype(), device=device)
     if kind == "columns":
-        return table.reshape(-1, 4).mT.reshape(4, -1, 1)
+        # Contiguous: torch.export.save stores a buffer whole only when it is.
+        return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
 
 
