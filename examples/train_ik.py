@@ -8,12 +8,19 @@ joint-space labels are needed: targets are FK of random in-limit configurations.
 
     python examples/train_ik.py --out curve.png      # about a minute on 2 CPU cores
     python examples/train_ik.py --device cuda --steps 20000 --batch-size 4096
+    torchrun --standalone --nproc-per-node 2 examples/train_ik.py   # data parallel, unchanged
+
+Under torchrun each process trains a replica wrapped in DistributedDataParallel (gloo on CPU,
+NCCL on CUDA, one GPU per process) on its own targets, --batch-size per process; the generated
+module has no parameters and needs no wrapping. Process 0 prints, plots and checks at the end
+that the replicas' weights agree.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from pathlib import Path
 
@@ -83,28 +90,60 @@ def train(
     seed: int,
     log_every: int = 100,
 ):
-    torch.manual_seed(seed)
+    rank, world = _process_group(device)
+    if world > 1 and device.startswith("cuda"):
+        device = f"cuda:{rank}"
+    torch.manual_seed(seed)  # the same initial weights in every process
     fk = compile_panda().to(device=device, dtype=torch.float32)
     model = PoseToJoints(fk.lower, fk.upper).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    trained = _data_parallel(model, device) if world > 1 else model
+    optimizer = torch.optim.Adam(trained.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    held_out = sample_targets(fk, 2000, generator)
+    held_out = sample_targets(fk, 2000, torch.Generator(device=device).manual_seed(seed))
+    generator = torch.Generator(device=device).manual_seed(seed + 1 + rank)  # targets per process
     before = evaluate(model, fk, held_out)
     history: list[tuple[int, float]] = []
     for step in range(1, steps + 1):
         targets = sample_targets(fk, batch_size, generator)
         loss = symkin.pose_error(
-            fk(model(targets)), targets, rotation_weight=rotation_weight
+            fk(trained(targets)), targets, rotation_weight=rotation_weight
         ).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
         history.append((step, loss.item()))
-        if log_every and (step % log_every == 0 or step == 1):
+        if rank == 0 and log_every and (step % log_every == 0 or step == 1):
             print(f"step {step:6d}  loss {loss.item():.4f}", flush=True)
     return model, fk, held_out, before, evaluate(model, fk, held_out), history
+
+
+def _process_group(device: str) -> tuple[int, int]:
+    """This process's rank and the number of processes: (0, 1) unless launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        torch.distributed.init_process_group(backend)
+    return (torch.distributed.get_rank() if world > 1 else 0), world
+
+
+def _data_parallel(model: torch.nn.Module, device: str) -> torch.nn.Module:
+    ids = [torch.device(device).index] if device.startswith("cuda") else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def replica_spread(model: torch.nn.Module) -> float:
+    """The largest difference between a weight of this process's replica and process 0's (0 when
+    not distributed)."""
+    if not torch.distributed.is_initialized():
+        return 0.0
+    spread = torch.zeros((), device=next(model.parameters()).device)
+    for parameter in model.parameters():
+        reference = parameter.detach().clone()
+        torch.distributed.broadcast(reference, src=0)
+        spread = torch.maximum(spread, (parameter.detach() - reference).abs().max())
+    torch.distributed.all_reduce(spread, op=torch.distributed.ReduceOp.MAX)
+    return spread.item()
 
 
 def plot(history: list[tuple[int, float]], rotation_weight: float, path: Path) -> None:
@@ -131,24 +170,34 @@ def plot(history: list[tuple[int, float]], rotation_weight: float, path: Path) -
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=8000)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument(
-        "--rotation-weight", type=float, default=0.1, help="metres per radian in the loss"
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=8000, help="optimiser steps")
+    parser.add_argument(
+        "--batch-size", type=int, default=512, help="target poses per step (per process)"
+    )
+    parser.add_argument("--device", default="cpu", help="where to train: cpu, cuda, cuda:1 ...")
+    parser.add_argument(
+        "--lr", type=float, default=2e-3, help="Adam's learning rate, annealed to 0 (cosine)"
+    )
+    parser.add_argument(
+        "--rotation-weight",
+        type=float,
+        default=0.1,
+        help="how many metres of position error a radian of rotation error counts as in the loss",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the targets")
     parser.add_argument(
         "--out",
         type=Path,
         default=Path("train_ik_curve.png"),
-        help="where to save the training curve (a PNG)",
+        help="where to save the training curve (a PNG; needs matplotlib)",
     )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
-    _, _, _, before, after, history = train(
+    model, _, _, before, after, history = train(
         arguments.steps,
         arguments.batch_size,
         arguments.device,
@@ -157,6 +206,15 @@ def main(argv: list[str] | None = None) -> dict:
         arguments.seed,
     )
     elapsed = time.perf_counter() - started
+    spread, rank, processes = replica_spread(model), 0, 1
+    if torch.distributed.is_initialized():
+        rank, processes = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        torch.distributed.destroy_process_group()
+    result = {"before": before, "after": after, "history": history, "seconds": elapsed}
+    if rank != 0:
+        return result
+    if processes > 1:
+        print(f"{processes} processes; the replicas' weights differ by at most {spread:.3g}")
     print(
         f"held-out targets, before training: position {before[0]:.1f} mm, rotation {before[1]:.1f}°"
     )
@@ -165,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     print(f"{arguments.steps} steps in {elapsed:.0f} s")
     plot(history, arguments.rotation_weight, arguments.out)
-    return {"before": before, "after": after, "history": history, "seconds": elapsed}
+    return result
 
 
 if __name__ == "__main__":

@@ -243,7 +243,7 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
-    from symkin.compiler.emit import EmitOptions, check_class_name
+    from symkin.compiler.emit import EmitOptions, check_class_name, default_class_name
     from symkin.compiler.generate import generate
     from symkin.files import write_output
     from symkin.names import sanitize
@@ -269,7 +269,12 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
     default_name = f"{sanitize(model.name).lower()}_kinematics{chosen.file_suffix}.py"
     written = write_output(arguments.output, default_name, source)
     seconds = time.perf_counter() - started
-    progress(f"wrote {written} ({joints}, {tips}, {seconds:.1f} s)")
+    contents = (
+        f"class {arguments.name or default_class_name(model.name)}"
+        if chosen.module_class
+        else f"{chosen.name} functions"
+    )
+    progress(f"wrote {written}: {contents} ({joints}, {tips}, {seconds:.1f} s)")
     return 0
 
 

@@ -74,6 +74,12 @@ def derive(
         for link in request.links:
             if link not in model.links:
                 raise SymkinError(model.unknown_link_message("tip", link))
+    floating = model.floating if floating_base is None else floating_base
+    if not floating and any(pose.link == base for pose in poses):
+        raise SymkinError(
+            f"tip {base!r} is the base: its pose in the base frame is constant (name a link "
+            "that moves relative to it, or another --base)"
+        )
     if any(isinstance(r, Velocities) for r in requests) and not poses:
         raise SymkinError("velocities are the tips': name at least one tip")
     if any(isinstance(r, RigidBodies) for r in requests) and base != model.root:
@@ -95,7 +101,7 @@ def derive(
         joint_names=joint_names,
         lower=tuple(model.joint(n).lower for n in joint_names),
         upper=tuple(model.joint(n).upper for n in joint_names),
-        floating_base=model.floating if floating_base is None else floating_base,
+        floating_base=floating,
         qpos_indices=tuple(addresses[name][0] for name in joint_names if name in addresses),
         qvel_indices=tuple(addresses[name][1] for name in joint_names if name in addresses),
     )

@@ -101,6 +101,8 @@ class Backend:
         closed_form_gradients: whether the module has its own backward (it needs the tables only
             a gradient uses).
         reserved: names a generated module's class must not take (they would shadow its imports).
+        module_class: whether the module is a class (named by ``EmitOptions.class_name``) rather
+            than functions at module level.
     """
 
     name: str
@@ -112,6 +114,7 @@ class Backend:
     file_suffix: str = ""
     closed_form_gradients: bool = False
     reserved: tuple[str, ...] = field(default=())
+    module_class: bool = False
 
 
 @dataclass(frozen=True)

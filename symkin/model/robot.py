@@ -299,7 +299,9 @@ def build_model(
         joint_by_name[joint.name] = joint
         for role, link in (("parent", joint.parent), ("child", joint.child)):
             if link not in seen_links:
-                raise SymkinError(f"{joint.label}: {role} link {link!r} is not declared")
+                close = difflib.get_close_matches(link, links, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise SymkinError(f"{joint.label}: {role} link {link!r} is not declared{hint}")
         if joint.parent == joint.child:
             raise SymkinError(f"{joint.label}: parent and child are the same link {joint.child!r}")
         if joint.child in child_of:

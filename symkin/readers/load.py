@@ -56,7 +56,10 @@ def resolve_robot_path(spelling: str) -> Path:
     path = robots / spelling[len(EXAMPLE_ROBOT_DATA) :]
     if spelling == EXAMPLE_ROBOT_DATA or not path.is_file():
         known = example_robot_data_files()
-        close = difflib.get_close_matches(spelling, known, n=5, cutoff=0.5)
+        # A file named by its name alone (example-robot-data:panda.urdf) is found first.
+        same_name = [k for k in known if k.rsplit("/", 1)[-1] == path.name]
+        fuzzy = difflib.get_close_matches(spelling, known, n=5, cutoff=0.5)
+        close = [*same_name, *(k for k in fuzzy if k not in same_name)][:5]
         hint = (
             f"; closest: {', '.join(close)}"
             if close

@@ -30,7 +30,8 @@ def test_compile_writes_a_working_module_and_reports_progress(tmp_path, capsys):
     )
     assert status == 0 and stdout == ""
     assert all(
-        stage in stderr for stage in ("parsing", "derived", "lowered", "emitted", f"wrote {out}")
+        stage in stderr
+        for stage in ("parsing", "derived", "lowered", "emitted", f"wrote {out}: class Panda")
     )
     module = symkin.module_class(symkin.load_module(out.read_text()))()
     assert module.tip_names == ("panda_hand_tcp",)
@@ -90,8 +91,16 @@ def test_missing_output_folder_is_created(tmp_path, capsys):
             "closest: example-robot-data:panda_description/urdf/panda.urdf",
         ),
         (
+            ["compile", "example-robot-data:panda.urdf"],
+            "closest: example-robot-data:panda_description/urdf/panda.urdf, ",
+        ),
+        (
             ["compile", PANDA_EXAMPLE, "--tip", "panda_link2", "--tip", "panda_link2"],
             "a tip is requested twice",
+        ),
+        (
+            ["compile", PANDA_EXAMPLE, "--tip", "panda_link0"],
+            "tip 'panda_link0' is the base: its pose in the base frame is constant",
         ),
         (
             ["compile", PANDA_EXAMPLE, "--name", "class"],

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -276,6 +279,26 @@ def test_train_ik_example_lowers_the_loss(tmp_path):
     assert sum(losses[-20:]) / 20 < 0.7 * sum(losses[:20]) / 20
     assert result["after"][0] < result["before"][0]
     assert (tmp_path / "plots" / "curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_train_ik_example_runs_unchanged_under_torchrun_with_two_processes(tmp_path):
+    """Data parallel on CPU (gloo): two replicas stay equal and the held-out error falls."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        str(REPO / "examples/train_ik.py"), "--steps", "40", "--batch-size", "128",
+        "--out", str(tmp_path / "curve.png"),
+    ]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    output = finished.stdout
+    spread = re.search(r"2 processes; the replicas' weights differ by at most (\S+)", output)
+    assert spread is not None and float(spread.group(1)) == 0.0, output
+    errors = [
+        float(match)
+        for match in re.findall(r"held-out targets, \w+ training: +position (\S+) mm", output)
+    ]
+    assert len(errors) == 2 and errors[1] < 0.8 * errors[0], output
+    assert output.count("step      1  loss") == 1  # only process 0 prints
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

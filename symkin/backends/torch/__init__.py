@@ -11,4 +11,5 @@ BACKEND = Backend(
     runtime=("symkin.backends.torch.runtime", "symkin.backends.torch.dynamics"),
     closed_form_gradients=True,
     reserved=("torch",),
+    module_class=True,
 )
