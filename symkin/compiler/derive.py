@@ -67,14 +67,14 @@ def derive(
     base = model.root if base is None else base
     if base not in model.links:
         raise SymkinError(model.unknown_link_message("base", base))
-    requests = (*_tip_poses(model, tips, base, outputs, notes or warn_note), *outputs)
+    floating = model.floating if floating_base is None else floating_base
+    requests = (*_tip_poses(model, tips, base, floating, outputs, notes or warn_note), *outputs)
     poses = [r for r in requests if isinstance(r, Pose)]
     requests = (*poses, *(r for r in requests if not isinstance(r, Pose)))
     for request in requests:
         for link in request.links:
             if link not in model.links:
                 raise SymkinError(model.unknown_link_message("tip", link))
-    floating = model.floating if floating_base is None else floating_base
     if not floating and any(pose.link == base for pose in poses):
         raise SymkinError(
             f"tip {base!r} is the base: its pose in the base frame is constant (name a link "
@@ -112,17 +112,18 @@ def _tip_poses(
     model: RobotModel,
     tips: Sequence[str] | str | None,
     base: str,
+    floating: bool,
     outputs: Sequence[Output],
     notes: Notes,
 ) -> tuple[Pose, ...]:
     """The poses ``tips`` asks for (see :func:`derive`)."""
     if isinstance(tips, str) and tips == ALL_LEAVES and ALL_LEAVES not in model.links:
-        chosen, rigid = default_tips(model, base)
+        chosen, rigid = default_tips(model, base, floating)
         tips = tuple(link for link in model.leaves if link in {*chosen, *rigid})
     elif isinstance(tips, str):
         tips = (tips,)
     elif tips is None and not any(isinstance(output, Pose) for output in outputs):
-        tips, rigid = default_tips(model, base)
+        tips, rigid = default_tips(model, base, floating)
         if rigid:
             notes(
                 f"default tips are the {len(tips)} leaves that move; left out, fixed to "

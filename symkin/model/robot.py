@@ -245,18 +245,29 @@ class RobotModel:
         return tuple(order)
 
 
-def default_tips(model: RobotModel, base: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def default_tips(
+    model: RobotModel, base: str, floating: bool = False
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The tips a module has when none are named, and the leaves left out of them.
 
     The candidates are the leaf links below ``base`` (every leaf, when nothing is below it), sites
-    and ``base`` itself aside. Those the path from ``base`` crosses no moving joint to are left out
-    (a link rigidly fixed to the base: an IMU, a logo, a caster's mount), unless none moves.
-    Raises SymkinError when there is no candidate at all.
+    and ``base`` itself aside; for a body alone, its sites; for a free body alone without sites
+    (``floating``), the body itself. Those the path from ``base`` crosses no moving joint to are
+    left out (a link rigidly fixed to the base: an IMU, a logo, a caster's mount), unless none
+    moves. Raises SymkinError when there is no candidate at all.
     """
     below = tuple(leaf for leaf in model.leaves if leaf != base and model.is_below(leaf, base))
-    candidates = below or tuple(leaf for leaf in model.leaves if leaf != base)
+    candidates = (
+        below
+        or tuple(leaf for leaf in model.leaves if leaf != base)
+        or model.sites
+        or ((base,) if floating else ())
+    )
     if not candidates:
-        raise SymkinError(f"robot {model.name!r} has no link other than {base!r}")
+        raise SymkinError(
+            f"robot {model.name!r} has no link other than {base!r} (a free body alone: "
+            "--floating-base)"
+        )
     rigid = tuple(
         tip for tip in candidates if not any(step.joint.moves for step in model.path(base, tip))
     )

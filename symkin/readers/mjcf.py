@@ -16,6 +16,9 @@ What maps to what:
   ``pos``), as MuJoCo applies them. Joint values are qpos, including MuJoCo's reference position:
   a hinge with ``ref`` r is at its body's placement when q = r;
 - a site is a link fixed to its body, named after the site (``<name>.site`` if a body has the name);
+- an unnamed body, joint or site is ``body<id>``, ``joint<id>``, ``site<id>`` with its MuJoCo id;
+  a name symkin makes up (a site's fixed joint, a chain's intermediate link) that one MuJoCo gave
+  already has (MuJoCo keeps names apart by kind, symkin has links and joints) gets ``~2``, ``~3``;
 - a ``joint`` equality with a linear polynomial, ``q1 = a0 + a1·q2``, becomes a mimic relation when
   ``couple_joints``; every other equality is left out, with a note.
 
@@ -89,16 +92,38 @@ class _Reader:
         self.mujoco = mujoco
         self.couple_joints = couple_joints
         self.notes = notes
-        self.body_names = [
-            self._name(mujoco.mjtObj.mjOBJ_BODY, i, "body") for i in range(model.nbody)
-        ]
-        self.joint_names = [
-            self._name(mujoco.mjtObj.mjOBJ_JOINT, i, "joint") for i in range(model.njnt)
-        ]
+        self.body_names = self._names(mujoco.mjtObj.mjOBJ_BODY, model.nbody, "body")
+        self.joint_names = self._names(mujoco.mjtObj.mjOBJ_JOINT, model.njnt, "joint")
+        self.site_names = self._names(mujoco.mjtObj.mjOBJ_SITE, model.nsite, "site")
         self.body_names[0] = "world"
+        # Names symkin makes up (a site's link and joint, a joint chain's links, fixed joints) must
+        # not take one MuJoCo gave: its namespaces are per kind, symkin's are links and joints.
+        self.taken = {"link": set(self.body_names), "joint": set(self.joint_names)}
 
-    def _name(self, kind, index: int, prefix: str) -> str:
-        return self.mujoco.mj_id2name(self.m, kind, index) or f"{prefix}{index}"
+    def _fresh(self, kind: str, name: str) -> str:
+        """``name``, or ``name~2``, ``name~3`` … when a link or joint already has it."""
+        fresh, count = name, 1
+        while fresh in self.taken[kind]:
+            count += 1
+            fresh = f"{name}~{count}"
+        self.taken[kind].add(fresh)
+        return fresh
+
+    def _names(self, kind, count: int, prefix: str) -> list[str]:
+        """The names of ``count`` elements of one kind: MuJoCo's, or for an unnamed element
+        ``<prefix><id>`` with its MuJoCo id (``body4``; ``body4~2`` if a named one took that)."""
+        given = [self.mujoco.mj_id2name(self.m, kind, index) or "" for index in range(count)]
+        taken = set(given)
+        names = []
+        for index, name in enumerate(given):
+            if not name:
+                name, suffix = f"{prefix}{index}", 1
+                while name in taken:
+                    suffix += 1
+                    name = f"{prefix}{index}~{suffix}"
+                taken.add(name)
+            names.append(name)
+        return names
 
     def model(self, default_name: str) -> RobotModel:
         m = self.m
@@ -136,20 +161,18 @@ class _Reader:
             links_added, joints_added = self._body_joints(body, mimics)
             links += links_added
             joints += joints_added
-        taken = set(links)
         sites: list[str] = []
         for site in range(m.nsite):
             body = int(m.site_bodyid[site])
             if body not in bodies:
                 continue
-            name = self._name(self.mujoco.mjtObj.mjOBJ_SITE, site, "site")
-            if name in taken:
-                name = f"{name}.site"
-            taken.add(name)
+            given = self.site_names[site]
+            name = self._fresh("link", f"{given}.site" if given in self.taken["link"] else given)
             links.append(name)
             sites.append(name)
             placement = _placement(m.site_pos[site], m.site_quat[site])
-            joints.append(Joint(name, "fixed", self.body_names[body], name, placement))
+            joint = self._fresh("joint", name)
+            joints.append(Joint(joint, "fixed", self.body_names[body], name, placement))
         dropped = [self.body_names[b] for b in range(1, m.nbody) if b not in bodies]
         if dropped and root_body:
             self.notes(
@@ -225,7 +248,7 @@ class _Reader:
             child = (
                 name
                 if k == len(moving) - 1 and not any(anchor)
-                else f"{name}/{self.joint_names[j]}"
+                else self._fresh("link", f"{name}/{self.joint_names[j]}")
             )
             if child != name:
                 links.append(child)
@@ -254,10 +277,13 @@ class _Reader:
             parent, placement = child, ()
             anchor_back = (-anchor[0], -anchor[1], -anchor[2])
         if not moving:
-            joints.append(Joint(f"{name}/placement", "fixed", parent, name, placement))
-        elif parent != name:
             joints.append(
-                Joint(f"{name}/anchor", "fixed", parent, name, _clean([Translation(anchor_back)]))
+                Joint(self._fresh("joint", f"{name}/placement"), "fixed", parent, name, placement)
+            )
+        elif parent != name:
+            anchor_joint = self._fresh("joint", f"{name}/anchor")
+            joints.append(
+                Joint(anchor_joint, "fixed", parent, name, _clean([Translation(anchor_back)]))
             )
         return links, joints
 

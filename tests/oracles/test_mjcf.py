@@ -243,6 +243,33 @@ FEATURES = {
     </body>
   </worldbody>
 </mujoco>""",
+    "names MuJoCo keeps apart by kind (prefixed arms, sites named as joints, unnamed bodies)": """
+<mujoco model="bimanual">
+  <compiler boundmass="1e-3" boundinertia="1e-6"/>
+  <worldbody>
+    <body name="left/base" pos="0 0.3 0">
+      <body name="left/link1" pos="0 0 0.1"><joint name="left/joint1" axis="0 0 1"/>
+        <site name="left/joint1" pos="0 0 0.1"/>
+        <body pos="0.2 0 0"><joint axis="0 1 0"/><site name="left/joint1/placement"/></body>
+      </body>
+    </body>
+    <body name="right/base" pos="0 -0.3 0">
+      <body name="right/link1" pos="0 0 0.1"><joint name="right/joint1" axis="0 0 1"/>
+        <site name="right/joint1" pos="0 0 0.1"/>
+        <body pos="0.2 0 0"><joint axis="0 1 0"/></body>
+      </body>
+    </body>
+  </worldbody>
+</mujoco>""",
+    "a free body alone, with sites (a drone)": """
+<mujoco model="drone">
+  <worldbody>
+    <body name="core" pos="0 0 1"><freejoint/>
+      <geom type="box" size="0.1 0.1 0.02" mass="1"/>
+      <site name="imu" pos="0 0 0.01"/><site name="rotor1" pos="0.1 0.1 0.02" euler="0 0 0.3"/>
+    </body>
+  </worldbody>
+</mujoco>""",
 }
 
 
@@ -253,7 +280,7 @@ def test_feature_matches_mujoco(feature, tmp_path):
     tips = ("attachment_site", "link2.site", "link2") if feature == "sites as tips" else None
     module, _ = check_against_mujoco(path, tips)
     q = sample_q(module, 2, seed=5)
-    for i in range(2):  # and the Jacobian is the derivative of the pose, joint by joint
+    for i in range(2 if module.joint_names else 0):  # the Jacobian differentiates the pose
 
         def pose_of(x):
             arguments = (torch.from_numpy(x),) + (
@@ -273,6 +300,26 @@ def test_feature_matches_mujoco(feature, tmp_path):
             finite_difference_jacobian(pose_of, q[i].numpy()),
             atol=1e-7,
         )
+
+
+def test_a_free_body_alone_maps_its_pose_to_its_sites_or_itself(tmp_path):
+    """A drone's sites are its default tips (checked against MuJoCo among the features); a free
+    body without sites or joints (a one-link URDF with a floating base) is its own tip."""
+    path = tmp_path / "drone.xml"
+    path.write_text(FEATURES["a free body alone, with sites (a drone)"])
+    drone = compile_model(symkin.load(path))
+    assert drone.tip_names == ("imu", "rotor1") and drone.joint_names == ()
+    urdf = tmp_path / "brick.urdf"
+    urdf.write_text('<robot name="brick"><link name="brick"/></robot>')
+    brick = compile_model(symkin.load(urdf), floating_base=True)
+    base = random_base_poses(3, seed=1)
+    poses, jacobians = brick.forward_and_jacobian(torch.zeros(3, 0, dtype=torch.float64), base)
+    assert brick.tip_names == ("brick",) and jacobians.shape == (3, 6, 6)
+    torch.testing.assert_close(poses[:, :3, 3], base[:, :3])
+    # The base's twist in base axes, as world-axes velocities of the base itself: diag(R, R).
+    R, zero = poses[:, :3, :3], torch.zeros(3, 3, 3, dtype=torch.float64)
+    expected = torch.cat([torch.cat([R, zero], -1), torch.cat([zero, R], -1)], -2)
+    torch.testing.assert_close(jacobians, expected)
 
 
 def test_includes_are_resolved(tmp_path):
