@@ -132,12 +132,13 @@ def _jacobian(
     source: torch.Tensor | None,
     rows: int,
     slots: int,
+    extra: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Jacobians of points, (B, K·rows·n): a column per pair of a point and a joint above it.
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest).
+    ``rows`` of it (see _gathered for the rest, and ``extra``).
     """
     axis = axes.index_select(1, pair_motion)[:3]
     lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
@@ -146,7 +147,7 @@ def _jacobian(
         linear = torch.where(pair_prismatic, axis, linear)
         axis = axis.masked_fill(pair_prismatic, 0)
     columns = torch.cat([linear, axis]) if rows == 6 else linear
-    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots, extra)
 
 
 def _gathered(
@@ -156,18 +157,20 @@ def _gathered(
     source: torch.Tensor | None,
     rows: int,
     slots: int,
+    extra: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
     (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
     added up. The (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
-    slots already are the output, in order)."""
+    slots already are the output, in order), and from ``extra`` entries (E, B) after them."""
     batch = columns.shape[2]
     columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
     if source is None:
         return columns.reshape(-1, batch).mT.contiguous()
-    entries = torch.cat([columns.reshape(-1, batch), columns.new_zeros(1, batch)])
+    more = [] if extra is None else [extra]
+    entries = torch.cat([columns.reshape(-1, batch), *more, columns.new_zeros(1, batch)])
     if not _tracing() and entries.numel() < _LARGE:
         return entries.index_select(0, source).mT.contiguous()
     # Over many configurations, transpose the few nonzero columns rather than the whole output.
@@ -207,33 +210,60 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, q, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
-    columns and every joint's axis and origin; the rest of ``tables`` are the gradient's
-    (q_map, subtree, and motion_prismatic when a joint slides). The backward accumulates the
-    tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
+    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
+    columns and every joint's axis and origin relative to the base; ``X`` (4, 4, 1, B), the
+    base's world pose over the batch, makes them world ones (None: a fixed base). The rest of
+    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides).
+    The backward takes the poses' gradient G to the base frame (Xᵀ·G: the poses are linear in
+    X, whatever X is), accumulates the tips' wrenches up the tree (see _q_gradient), and gives
+    X's gradient Σ_c G_c · relative_cᵀ, with no autograd graph recorded.
     """
 
     @staticmethod
-    def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, *tables):
+    def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
         pose_columns, axes, origins = frames(q, *tables[:count])
-        ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
+        ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
         ctx.frames, ctx.count, ctx.tips = frames, count, tips
+        in_world = pose_columns if X is None else _world_columns(X, pose_columns)[0]
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
-        return _pose_rows(pose_columns, tips, fresh=True)
+        return _pose_rows(in_world, tips, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        q, X, pose_columns, axes, origins, *tables = ctx.saved_tensors
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
             pose_columns, axes, origins = ctx.frames(q, *frame_tables)
+        grad_X, relative_rows = None, grad_rows
+        if X is not None:
+            G = grad_rows.mT.reshape(4, 4 * ctx.tips, -1)  # the gradient as columns
+            relative_rows = _times_columns(X.transpose(0, 1), G).reshape(-1, G.shape[2]).mT
+            if ctx.needs_input_grad[4]:
+                sums = [(G * pose_columns[k]).sum(1) for k in range(4)]
+                grad_X = torch.stack(sums, 1).unsqueeze(2)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(
-            grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
+            relative_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
         )
-        return (None, None, None, gradient.mT.reshape(q.shape), *(None for _ in tables))
+        return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
+
+
+def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
+    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
+    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
+    poses would be tiny batched matrix products."""
+    return tuple(_times_columns(X, column) for column in columns)
+
+
+def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
+    product = X[:, 0] * columns[0]
+    for k in range(1, 4):
+        product = torch.addcmul(product, X[:, k], columns[k])
+    return product
 
 _NUM_JOINTS = 6
 # What the frame program computes, one bit per group (see _frames).
@@ -401,17 +431,7 @@ class Puma560Kinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., 4, 4) for q of shape (..., n)."""
         _check_joints(q, _NUM_JOINTS)
-        frame_tables = self._tables(q, _FRAME_TABLES)
-        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
-            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
-            # a setup_context-style Function, autograd differentiates the program itself instead.
-            gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
-            rows = _PoseWithClosedFormBackward.apply(
-                self._pose_frames, len(frame_tables), 1, q, *frame_tables, *gradient_tables
-            )
-        else:
-            rows = _pose_rows(_frames(q, *frame_tables, _POSES)[0], 1)
-        return _poses(rows, q.shape[:-1], 1)
+        return _poses(self._pose_rows(q), q.shape[:-1], 1)
 
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., 6, n), rows [v; ω], base-frame axes."""
@@ -421,9 +441,11 @@ class Puma560Kinematics(torch.nn.Module):
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)
         pose_columns, axes, origins = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 1)
+        batch, extra = q.shape[:-1], None
         tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale'))
         jacobian = _jacobian(
-            pose_columns[:3, 3::4],
+            points[:3],
             axes,
             origins,
             *tables[:3],
@@ -432,9 +454,23 @@ class Puma560Kinematics(torch.nn.Module):
             None,
             rows=6,
             slots=6,
+            extra=extra,
         )
-        pose = _poses(_pose_rows(pose_columns, 1), q.shape[:-1], 1)
-        return pose, jacobian.reshape(q.shape[:-1] + (6, 6))
+        return _poses(rows, batch, 1), jacobian.reshape(batch + (6, 6))
+
+    def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+        """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
+        world for the base's pose X (4, 4, 1, B) (see _with_base)."""
+        frame_tables = self._tables(q, _FRAME_TABLES)
+        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
+            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
+            # a setup_context-style Function, autograd differentiates the program itself instead.
+            gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
+            return _PoseWithClosedFormBackward.apply(
+                self._pose_frames, len(frame_tables), 1, q, X, *frame_tables, *gradient_tables
+            )
+        pose_columns = _frames(q, *frame_tables, _POSES)[0]
+        return _pose_rows(pose_columns if X is None else _world_columns(X, pose_columns)[0], 1)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):

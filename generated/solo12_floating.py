@@ -143,12 +143,13 @@ def _jacobian(
     source: torch.Tensor | None,
     rows: int,
     slots: int,
+    extra: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Jacobians of points, (B, K·rows·n): a column per pair of a point and a joint above it.
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest).
+    ``rows`` of it (see _gathered for the rest, and ``extra``).
     """
     axis = axes.index_select(1, pair_motion)[:3]
     lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
@@ -157,7 +158,7 @@ def _jacobian(
         linear = torch.where(pair_prismatic, axis, linear)
         axis = axis.masked_fill(pair_prismatic, 0)
     columns = torch.cat([linear, axis]) if rows == 6 else linear
-    return _gathered(columns, pair_scale, pair_slot, source, rows, slots)
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots, extra)
 
 
 def _gathered(
@@ -167,18 +168,20 @@ def _gathered(
     source: torch.Tensor | None,
     rows: int,
     slots: int,
+    extra: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
     (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
     added up. The (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
-    slots already are the output, in order)."""
+    slots already are the output, in order), and from ``extra`` entries (E, B) after them."""
     batch = columns.shape[2]
     columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
     if source is None:
         return columns.reshape(-1, batch).mT.contiguous()
-    entries = torch.cat([columns.reshape(-1, batch), columns.new_zeros(1, batch)])
+    more = [] if extra is None else [extra]
+    entries = torch.cat([columns.reshape(-1, batch), *more, columns.new_zeros(1, batch)])
     if not _tracing() and entries.numel() < _LARGE:
         return entries.index_select(0, source).mT.contiguous()
     # Over many configurations, transpose the few nonzero columns rather than the whole output.
@@ -218,42 +221,47 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, q, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
-    columns and every joint's axis and origin; the rest of ``tables`` are the gradient's
-    (q_map, subtree, and motion_prismatic when a joint slides). The backward accumulates the
-    tips' wrenches up the tree (see _q_gradient), with no autograd graph recorded.
+    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
+    columns and every joint's axis and origin relative to the base; ``X`` (4, 4, 1, B), the
+    base's world pose over the batch, makes them world ones (None: a fixed base). The rest of
+    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides).
+    The backward takes the poses' gradient G to the base frame (Xᵀ·G: the poses are linear in
+    X, whatever X is), accumulates the tips' wrenches up the tree (see _q_gradient), and gives
+    X's gradient Σ_c G_c · relative_cᵀ, with no autograd graph recorded.
     """
 
     @staticmethod
-    def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, *tables):
+    def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
         pose_columns, axes, origins = frames(q, *tables[:count])
-        ctx.save_for_backward(q, pose_columns, axes, origins, *tables)
+        ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
         ctx.frames, ctx.count, ctx.tips = frames, count, tips
+        in_world = pose_columns if X is None else _world_columns(X, pose_columns)[0]
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
-        return _pose_rows(pose_columns, tips, fresh=True)
+        return _pose_rows(in_world, tips, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        q, X, pose_columns, axes, origins, *tables = ctx.saved_tensors
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
             pose_columns, axes, origins = ctx.frames(q, *frame_tables)
+        grad_X, relative_rows = None, grad_rows
+        if X is not None:
+            G = grad_rows.mT.reshape(4, 4 * ctx.tips, -1)  # the gradient as columns
+            relative_rows = _times_columns(X.transpose(0, 1), G).reshape(-1, G.shape[2]).mT
+            if ctx.needs_input_grad[4]:
+                sums = [(G * pose_columns[k]).sum(1) for k in range(4)]
+                grad_X = torch.stack(sums, 1).unsqueeze(2)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(
-            grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
+            relative_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
         )
-        return (None, None, None, gradient.mT.reshape(q.shape), *(None for _ in tables))
+        return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
 
 
-def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """X_world_base, (..., 4, 4), from the base pose: (..., 7), position then quaternion
-    (w, x, y, z), normalised here (the gradient goes through the normalisation), or (..., 4, 4).
-
-    A quaternion of zero norm is the identity, as MuJoCo's mju_normalize4 has it: no check of the
-    values, so no host synchronisation and no error for one bad configuration of a batch.
-    """
+def _check_base(base: torch.Tensor, q: torch.Tensor) -> None:
     shape = base.shape if isinstance(base, torch.Tensor) else ()
     if shape[-1:] != (7,) and shape[-2:] != (4, 4):
         described = tuple(base.shape) if isinstance(base, torch.Tensor) else type(base).__name__
@@ -266,71 +274,102 @@ def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     except RuntimeError:
         shapes = f"q {tuple(q.shape)} and base {tuple(base.shape)}"
         raise ValueError(f"the batch shapes of {shapes} do not broadcast") from None
-    if base.shape[-1] != 7:
-        return base
-    top = torch.cat([_quaternion_matrix(base[..., 3:]), base[..., :3, None]], -1)
-    bottom = base.new_tensor((0.0, 0.0, 0.0, 1.0)).expand(base.shape[:-1] + (1, 4))
-    return torch.cat([top, bottom], -2)
 
 
-def _quaternion_matrix(quaternion: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) of quaternions (..., 4), (w, x, y, z), normalised first."""
-    w, x, y, z = _unit_quaternion(quaternion).unbind(-1)
-    entries = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ]  # fmt: skip
-    return torch.stack(entries, -1).unflatten(-1, (3, 3))
+def _with_base(
+    q: torch.Tensor, base: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
+    """q and the base's world pose over the batch shape they share: q (..., n), the pose as
+    (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
+    _world_columns), and the batch shape."""
+    _check_base(base, q)
+    pose = base.shape[-1] == 7
+    batch = torch.broadcast_shapes(q.shape[:-1], base.shape[:-1] if pose else base.shape[:-2])
+    if pose:
+        X = _pose_over_batch(base.expand(batch + (7,)).reshape(-1, 7))
+    else:
+        matrices = base.expand(batch + (4, 4)).reshape(-1, 4, 4)
+        X = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
+    return q.expand(batch + q.shape[-1:]), X, batch
 
 
-def _unit_quaternion(quaternion: torch.Tensor) -> torch.Tensor:
-    """(..., 4) quaternions (w, x, y, z) divided by their norm; one of norm below 1e-15 (MuJoCo's
-    mjMINVAL) is the identity (1, 0, 0, 0)."""
-    norm = torch.linalg.vector_norm(quaternion, dim=-1, keepdim=True)
-    identity = quaternion.new_tensor((1.0, 0.0, 0.0, 0.0))
-    # The clamp keeps the unused quotient finite, so no NaN reaches the gradient.
-    return torch.where(norm < 1e-15, identity, quaternion / norm.clamp_min(1e-15))
+def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
+    """The poses [[R, p], [0, 1]] of B base poses (B, 7), p then (w, x, y, z), as (4, 4, 1, B).
+
+    Each entry of R is 1, 0 or ± an entry of M = 2·q qᵀ/|q|², plus or minus another (R00 =
+    1 − M_yy − M_zz, R01 = M_xy − M_wz, ...): one gather of two terms per entry from [M; p; 0] and
+    two multiply-adds, over the batch laid out last as the frame program has it, where the
+    entries one by one take forty operations. Entry by entry, so a configuration's pose does not
+    depend on the batch it came in. A quaternion of norm below 1e-15 (MuJoCo's mjMINVAL) has
+    M = 0: the identity.
+    """
+    rows = base.mT  # (7, B)
+    quaternion = rows[3:]
+    squared = (quaternion * quaternion).sum(0)
+    scale = torch.where(squared < 1e-30, 0.0, 2 / squared.clamp_min(1e-30))
+    outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # (4, 4, B)
+    features = torch.cat([outer.reshape(16, -1), rows[:3], rows.new_zeros(1, rows.shape[1])])
+    terms = features.index_select(0, features.new_tensor(_POSE_TERMS, dtype=torch.long))
+    constant, first, second = features.new_tensor(_POSE_SIGNS).unbind()
+    pose = torch.addcmul(torch.addcmul(constant, first, terms[:16]), second, terms[16:])
+    return pose.reshape(4, 4, 1, -1)
 
 
-def _in_world(
-    X_world_base: torch.Tensor, pose: torch.Tensor, jacobian: torch.Tensor | None, tips: int
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Poses and Jacobians relative to the base, made world ones: X_world_tip = X_world_base·X_tip.
-    The Jacobian gains the base's twist first (Pinocchio's free flyer: the base origin's velocity
-    and the angular velocity, both in base axes), and its rows turn to world axes."""
-    X = X_world_base.unsqueeze(-3) if tips > 1 else X_world_base
-    in_world = _times(X, pose)
-    if jacobian is None:
-        return in_world, None
-    columns = torch.cat([_base_columns(pose[..., :3, 3]), jacobian], -1)
-    R = X[..., None, :3, :3]  # turns the linear and the angular rows alike
-    return in_world, _times(R, columns.unflatten(-2, (2, 3))).flatten(-3, -2)
+def _pose_terms() -> tuple[list[int], list[list[list[float]]]]:
+    """What _pose_over_batch gathers: per pose entry 4i + j, two entries of [M; p; 0] (M's entry
+    4a + b for w, x, y, z = 0, 1, 2, 3; p's k at 16 + k; 19 is zero), and (3, 16, 1) the
+    constant and the two terms' signs."""
+    terms = {  # pose entry: (sign, entry), (sign, entry)
+        0: ((-1, 10), (-1, 15)), 1: ((1, 6), (-1, 3)), 2: ((1, 7), (1, 2)), 3: ((1, 16), (0, 19)),
+        4: ((1, 6), (1, 3)), 5: ((-1, 5), (-1, 15)), 6: ((1, 11), (-1, 1)), 7: ((1, 17), (0, 19)),
+        8: ((1, 7), (-1, 2)), 9: ((1, 11), (1, 1)), 10: ((-1, 5), (-1, 10)), 11: ((1, 18), (0, 19)),
+    }  # fmt: skip
+    pairs = [terms.get(entry, ((0, 19), (0, 19))) for entry in range(16)]
+    gathered = [pair[0][1] for pair in pairs] + [pair[1][1] for pair in pairs]
+    constant = [[1.0 if entry in (0, 5, 10, 15) else 0.0] for entry in range(16)]
+    signs = [[[float(pair[term][0])] for pair in pairs] for term in (0, 1)]
+    return gathered, [constant, *signs]
 
 
-def _times(A: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """A @ Y for small blocks A (..., r, c), Y (..., c, N) (c = 3 or 4): one multiply-add per
-    column of A, which a CPU runs several times faster than a batched matmul of tiny blocks."""
-    product = A[..., :, 0:1] * Y[..., 0:1, :]
-    for k in range(1, A.shape[-1]):
-        product = torch.addcmul(product, A[..., :, k : k + 1], Y[..., k : k + 1, :])
+_POSE_TERMS = _pose_terms()[0]
+
+
+_POSE_SIGNS = _pose_terms()[1]
+
+
+def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
+    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
+    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
+    poses would be tiny batched matrix products."""
+    return tuple(_times_columns(X, column) for column in columns)
+
+
+def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
+    product = X[:, 0] * columns[0]
+    for k in range(1, 4):
+        product = torch.addcmul(product, X[:, k], columns[k])
     return product
 
 
-def _base_columns(p: torch.Tensor) -> torch.Tensor:
-    """The velocity of points p (..., 3) per unit twist of the base, [v; ω] in base axes:
-    (..., 6, 6), [[I, −[p]×], [0, I]] (a base turning at ω moves p at ω × p = −[p]× ω)."""
-    minus_skew = _skew(-p)
-    eye = torch.eye(3, dtype=p.dtype, device=p.device).expand_as(minus_skew)
-    top = torch.cat([eye, minus_skew], -1)
-    return torch.cat([top, torch.cat([torch.zeros_like(eye), eye], -1)], -2)
-
-
-def _skew(w: torch.Tensor) -> torch.Tensor:
-    """[w]×, (..., 3, 3), of vectors (..., 3): [w]× x = w × x."""
-    x, y, z = w.unbind(-1)
-    zero = torch.zeros_like(x)
-    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).unflatten(-1, (3, 3))
+def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """The base's six Jacobian columns for points (3, T, B) in the world, as extra entries for
+    _gathered: (T·36, B), tip, row, column. A base twist [v; ω] in base axes moves a point like
+    three slides along the base's axes r_j ([r_j; 0]) and three hinges about them through the
+    base's origin o ([r_j × (p − o); r_j]): Pinocchio's free flyer in LOCAL_WORLD_ALIGNED. X is
+    the base's pose from _with_base."""
+    X = X.squeeze(2)
+    tips, batch = points.shape[1], points.shape[2]
+    offset = points - X[:3, 3].unsqueeze(1)  # (3, T, B)
+    # Entry [row][j] (T, B) of the axes r_j and of r_j × (p − o), by one unbind per row.
+    axis = [row.unbind(0) for row in X[:3, :3].unsqueeze(2).expand(3, 3, tips, batch).unbind(0)]
+    turned = [row.unbind(0) for row in _cross(X[:3, :3, None], offset[:, None]).unbind(0)]
+    zero = (offset.new_zeros(()).expand(tips, batch),) * 3
+    rows = [(*axis[row], *turned[row]) for row in range(3)] + [
+        (*zero, *axis[row]) for row in range(3)
+    ]
+    return torch.stack([entry for row in rows for entry in row], 1).reshape(36 * tips, batch)
 
 _NUM_JOINTS = 12
 # What the frame program computes, one bit per group (see _frames).
@@ -415,6 +454,29 @@ _TABLES = {
         [0.0, 0.0, 0.0, 1.0],
         [0.0, 0.0, 0.0, 1.0],
     ],
+    'pose_world_source': [72, 73, 74, 75, 76, 77, 0, 1, 2, 216, 216, 216, 216, 216, 216, 216, 216,
+        216, 78, 79, 80, 81, 82, 83, 12, 13, 14, 216, 216, 216, 216, 216, 216, 216, 216, 216, 84,
+        85, 86, 87, 88, 89, 24, 25, 26, 216, 216, 216, 216, 216, 216, 216, 216, 216, 90, 91, 92, 93,
+        94, 95, 36, 37, 38, 216, 216, 216, 216, 216, 216, 216, 216, 216, 96, 97, 98, 99, 100, 101,
+        48, 49, 50, 216, 216, 216, 216, 216, 216, 216, 216, 216, 102, 103, 104, 105, 106, 107, 60,
+        61, 62, 216, 216, 216, 216, 216, 216, 216, 216, 216, 108, 109, 110, 111, 112, 113, 216, 216,
+        216, 3, 4, 5, 216, 216, 216, 216, 216, 216, 114, 115, 116, 117, 118, 119, 216, 216, 216, 15,
+        16, 17, 216, 216, 216, 216, 216, 216, 120, 121, 122, 123, 124, 125, 216, 216, 216, 27, 28,
+        29, 216, 216, 216, 216, 216, 216, 126, 127, 128, 129, 130, 131, 216, 216, 216, 39, 40, 41,
+        216, 216, 216, 216, 216, 216, 132, 133, 134, 135, 136, 137, 216, 216, 216, 51, 52, 53, 216,
+        216, 216, 216, 216, 216, 138, 139, 140, 141, 142, 143, 216, 216, 216, 63, 64, 65, 216, 216,
+        216, 216, 216, 216, 144, 145, 146, 147, 148, 149, 216, 216, 216, 216, 216, 216, 6, 7, 8,
+        216, 216, 216, 150, 151, 152, 153, 154, 155, 216, 216, 216, 216, 216, 216, 18, 19, 20, 216,
+        216, 216, 156, 157, 158, 159, 160, 161, 216, 216, 216, 216, 216, 216, 30, 31, 32, 216, 216,
+        216, 162, 163, 164, 165, 166, 167, 216, 216, 216, 216, 216, 216, 42, 43, 44, 216, 216, 216,
+        168, 169, 170, 171, 172, 173, 216, 216, 216, 216, 216, 216, 54, 55, 56, 216, 216, 216, 174,
+        175, 176, 177, 178, 179, 216, 216, 216, 216, 216, 216, 66, 67, 68, 216, 216, 216, 180, 181,
+        182, 183, 184, 185, 216, 216, 216, 216, 216, 216, 216, 216, 216, 9, 10, 11, 186, 187, 188,
+        189, 190, 191, 216, 216, 216, 216, 216, 216, 216, 216, 216, 21, 22, 23, 192, 193, 194, 195,
+        196, 197, 216, 216, 216, 216, 216, 216, 216, 216, 216, 33, 34, 35, 198, 199, 200, 201, 202,
+        203, 216, 216, 216, 216, 216, 216, 216, 216, 216, 45, 46, 47, 204, 205, 206, 207, 208, 209,
+        216, 216, 216, 216, 216, 216, 216, 216, 216, 57, 58, 59, 210, 211, 212, 213, 214, 215, 216,
+        216, 216, 216, 216, 216, 216, 216, 216, 69, 70, 71],
     'q_map': [
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -437,6 +499,7 @@ _TABLE_KINDS = {
     'pose_pair_located': 'index',
     'pose_pair_motion': 'index',
     'pose_source': 'index',
+    'pose_world_source': 'index',
 }
 _TABLE_SHAPES = {
     'lane_scales': (-1, 1),
@@ -631,8 +694,9 @@ class SoloKinematics(torch.nn.Module):
 
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
-        pose = self._poses(q)  # checks q first
-        return _in_world(_base_pose(base, q), pose, None, 4)[0]
+        _check_joints(q, _NUM_JOINTS)
+        q, X, batch = _with_base(q, base)
+        return _poses(self._pose_rows(q, X), batch, 4)
 
     def jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Every tip's geometric Jacobian, (..., T, 6, 6 + n): base twist first; world axes."""
@@ -640,32 +704,17 @@ class SoloKinematics(torch.nn.Module):
 
     def forward_and_jacobian(self, q: torch.Tensor, base: torch.Tensor):
         """The world poses and Jacobians, computed together (cheaper than one after the other)."""
-        pose, jacobian = self._poses_and_jacobians(q)
-        return _in_world(_base_pose(base, q), pose, jacobian, 4)
-
-    def _poses(self, q: torch.Tensor) -> torch.Tensor:
-        """X_base_tip of every tip."""
         _check_joints(q, _NUM_JOINTS)
-        frame_tables = self._tables(q, _FRAME_TABLES)
-        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
-            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
-            # a setup_context-style Function, autograd differentiates the program itself instead.
-            gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
-            rows = _PoseWithClosedFormBackward.apply(
-                self._pose_frames, len(frame_tables), 4, q, *frame_tables, *gradient_tables
-            )
-        else:
-            rows = _pose_rows(_frames(q, *frame_tables, _POSES)[0], 4)
-        return _poses(rows, q.shape[:-1], 4)
-
-    def _poses_and_jacobians(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """X_base_tip and the Jacobians relative to the base."""
-        _check_joints(q, _NUM_JOINTS)
-        pose_columns, axes, origins = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        q, X, batch = _with_base(q, base)
+        pose_columns, axes, origins = _world_columns(
+            X, *self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        )
+        points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 4)
+        extra = _base_entries(X, points[:3])
         tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
-            'pose_source'))
+            'pose_world_source'))
         jacobian = _jacobian(
-            pose_columns[:3, 3::4],
+            points[:3],
             axes,
             origins,
             *tables[:3],
@@ -674,9 +723,23 @@ class SoloKinematics(torch.nn.Module):
             tables[3],
             rows=6,
             slots=12,
+            extra=extra,
         )
-        pose = _poses(_pose_rows(pose_columns, 4), q.shape[:-1], 4)
-        return pose, jacobian.reshape(q.shape[:-1] + (4, 6, 12))
+        return _poses(rows, batch, 4), jacobian.reshape(batch + (4, 6, 6 + 12))
+
+    def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+        """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
+        world for the base's pose X (4, 4, 1, B) (see _with_base)."""
+        frame_tables = self._tables(q, _FRAME_TABLES)
+        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
+            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
+            # a setup_context-style Function, autograd differentiates the program itself instead.
+            gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
+            return _PoseWithClosedFormBackward.apply(
+                self._pose_frames, len(frame_tables), 4, q, X, *frame_tables, *gradient_tables
+            )
+        pose_columns = _frames(q, *frame_tables, _POSES)[0]
+        return _pose_rows(pose_columns if X is None else _world_columns(X, pose_columns)[0], 4)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):

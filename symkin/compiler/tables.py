@@ -151,18 +151,29 @@ class Pairs:
 @dataclass(frozen=True)
 class PoseTables:
     """The tips: their Jacobians' pairs (rows [v; ω]) and, for closed-form gradients, which tips
-    each motion moves (``subtree``, M × T)."""
+    each motion moves (``subtree``, M × T). A floating base's Jacobians gather from the pairs'
+    entries and the base's (``world_source``, see :func:`_world_source`)."""
 
     tips: tuple[str, ...]
     pairs: Pairs
     subtree: tuple[tuple[float, ...], ...]
+    floating: bool = False
 
     kind = "poses"
 
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
         subtree = Table([list(row) for row in self.subtree], gradient=True)
         gradient = motions.tables(joints, gradient=True) if self.pairs.motions else {}
-        return self.pairs.tables("pose") | {"pose_subtree": subtree} | gradient
+        world = (
+            {
+                "pose_world_source": Table(
+                    list(_world_source(self.pairs, len(self.tips), joints)), "index"
+                )
+            }
+            if self.floating
+            else {}
+        )
+        return self.pairs.tables("pose") | {"pose_subtree": subtree} | world | gradient
 
 
 @dataclass(frozen=True)
@@ -298,7 +309,8 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
         frames = kinematics.frames
         subtree = _subtree(len(motions.columns), frames, lambda located: 1.0)
         pairs = _pairs(frames, motions, joints, rows=6)
-        tables.append(PoseTables(kinematics.tips, pairs, subtree))
+        floating = kinematics.signature.floating_base
+        tables.append(PoseTables(kinematics.tips, pairs, subtree, floating))
     points = [located for output in kinematics.of_kind("points") for located in output.located]
     if points:
         tables.append(
@@ -361,6 +373,24 @@ def _subtree(count: int, located: tuple[Located, ...] | list[Located], weight) -
         tuple(weight(thing) if m in thing.motions else 0.0 for thing in located)
         for m in range(count)
     )
+
+
+def _world_source(pairs: Pairs, tips: int, joints: int) -> tuple[int, ...]:
+    """Where each entry of a floating base's Jacobians (tip, row, column of [base twist; q]; rows
+    first) comes from: the pairs' entries (6 rows × slots), then each tip's 6 × 6 base block
+    (tip, row, column), then a zero. The joints' part reads what ``pairs.source`` reads (every
+    entry of a slot when the Jacobians are ``dense``)."""
+    slots = 6 * pairs.count
+    zero = slots + 36 * tips
+    source = []
+    for k in range(tips):
+        for row in range(6):
+            source += [slots + 36 * k + 6 * row + column for column in range(6)]
+            for column in range(joints):
+                entry = (k * 6 + row) * joints + column
+                read = entry if pairs.dense else pairs.source[entry]
+                source.append(zero if read == slots else read)
+    return tuple(source)
 
 
 def _pairs(

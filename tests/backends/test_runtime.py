@@ -11,13 +11,36 @@ from symkin.backends.torch import runtime as torch_runtime
 
 def test_a_zero_quaternion_is_the_identity_with_finite_gradients():
     quaternion = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]], requires_grad=True)
-    unit = torch_runtime._unit_quaternion(quaternion)
-    torch.testing.assert_close(unit, torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]))
-    unit.sum().backward()
+    R = torch_runtime._quaternion_matrix(quaternion)
+    half_turn = torch.diag(torch.tensor([-1.0, -1.0, 1.0]))  # about z
+    torch.testing.assert_close(R, torch.stack([torch.eye(3), half_turn]))
+    R.sum().backward()
     assert torch.isfinite(quaternion.grad).all()
-    np.testing.assert_array_equal(
-        array_runtime._unit_quaternion(quaternion.detach().numpy()), unit.detach().numpy()
+    unit = array_runtime._unit_quaternion(quaternion.detach().numpy())
+    np.testing.assert_array_equal(unit, [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+
+
+def test_the_pose_of_a_quaternion_is_the_textbook_rotation():
+    """(w, x, y, z) of any norm: R from the unit quaternion's entries one by one, as in any text."""
+    quaternion = torch.randn(50, 4, dtype=torch.float64)
+    position = torch.randn(50, 3, dtype=torch.float64)
+    w, x, y, z = (quaternion / quaternion.norm(dim=-1, keepdim=True)).unbind(-1)
+    R = torch.stack(
+        [
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ],
+        -1,
+    ).unflatten(-1, (3, 3))  # fmt: skip
+    X = torch_runtime._pose_matrices(torch.cat([position, quaternion], -1))
+    torch.testing.assert_close(X[:, :3, :3], R, rtol=0, atol=1e-15)
+    torch.testing.assert_close(X[:, :3, 3], position, rtol=0, atol=0)
+    torch.testing.assert_close(
+        X[:, 3], torch.tensor([0.0, 0, 0, 1], dtype=torch.float64).expand(50, 4)
     )
+    pose = torch.cat([position, quaternion], -1).requires_grad_()
+    assert torch.autograd.gradcheck(torch_runtime._pose_matrices, (pose,))
 
 
 def test_torch_and_array_jacobians_agree_with_shared_slots_and_a_prismatic_joint():
