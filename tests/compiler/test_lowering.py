@@ -38,11 +38,13 @@ def test_a_centre_of_mass_call_skips_the_tips():
 def test_generated_text_has_no_empty_table_and_only_the_runtime_it_uses():
     fixed = symkin.generate(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)))
     assert not re.search(r": \[\],", fixed)  # no empty tables (the Panda has no lane scales)
-    assert "def _base_pose" not in fixed and "def _points_in_world" not in fixed
+    assert "def _with_base" not in fixed and "def _points_in_world" not in fixed
     floating = symkin.generate(
         symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",), floating_base=True)
     )
-    assert "def _base_pose" in floating
+    # The poses take the base through _with_base; _base_pose (the (..., 4, 4) form the other
+    # outputs use) is not copied.
+    assert "def _with_base" in floating and "def _base_pose" not in floating
     jax = symkin.generate(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)), backend="jax")
     assert "pose_subtree" not in jax and "q_map" not in jax  # closed-form gradient tables: torch
 
