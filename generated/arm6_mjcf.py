@@ -397,6 +397,7 @@ class Arm6Kinematics(torch.nn.Module):
             pose in the world is an input, for a floating base).
         joint_names: the actuated joints, in q order (mimic joints follow their source).
         qpos_indices, qvel_indices: MuJoCo's qpos and qvel address of each entry of q.
+        body_ids, site_ids, geom_ids: the MuJoCo id of each tip that is a body, site or geom.
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
         when the module is made; .to() makes them again from their exact values, and a q of
@@ -418,6 +419,10 @@ class Arm6Kinematics(torch.nn.Module):
     # v = qvel[..., qvel_indices].
     qpos_indices = (0, 1, 2, 3, 4, 5)
     qvel_indices = (0, 1, 2, 3, 4, 5)
+    # The MuJoCo id of each tip's body, site or geom: data.xpos[body_ids[tip]], data.site_xpos[...].
+    body_ids = {}
+    site_ids = {'attachment_site': 0}
+    geom_ids = {}
 
     def __init__(self) -> None:
         super().__init__()

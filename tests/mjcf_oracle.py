@@ -64,11 +64,15 @@ class MujocoOracle:
             if body >= 0:
                 p, R = d.xpos[body], d.xmat[body].reshape(3, 3)
                 mujoco.mj_jacBody(m, d, position, rotation, body)
-            else:
+            elif mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, tip.removesuffix(".site")) >= 0:
                 site = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, tip.removesuffix(".site"))
-                assert site >= 0, f"no body or site {tip!r}"
                 p, R = d.site_xpos[site], d.site_xmat[site].reshape(3, 3)
                 mujoco.mj_jacSite(m, d, position, rotation, site)
+            else:
+                geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, tip.removesuffix(".geom"))
+                assert geom >= 0, f"no body, site or geom {tip!r}"
+                p, R = d.geom_xpos[geom], d.geom_xmat[geom].reshape(3, 3)
+                mujoco.mj_jacGeom(m, d, position, rotation, geom)
             X = np.eye(4)
             X[:3, :3], X[:3, 3] = R, p
             poses.append(X)

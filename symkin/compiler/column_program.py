@@ -101,6 +101,8 @@ class Signature:
         floating_base: whether the module takes the base pose as a second argument.
         qpos_indices, qvel_indices: for a model read from MJCF, the qpos and qvel address of
             each entry of q (ascending); empty for other formats.
+        tip_elements: for a model read from MJCF, ``(tip, kind, id)`` for each tip on a MuJoCo
+            body, site or geom, and that element's id.
     """
 
     robot_name: str
@@ -112,6 +114,7 @@ class Signature:
     floating_base: bool = False
     qpos_indices: tuple[int, ...] = ()
     qvel_indices: tuple[int, ...] = ()
+    tip_elements: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ def derive(
             raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
     joint_names = model.actuated_joints(base, [link for r in requests for link in r.links])
     addresses = {name: (qpos, qvel) for name, qpos, qvel in model.coordinates}
+    elements = {link: (kind, index) for link, kind, index in model.elements}
     signature = Signature(
         robot_name=model.name,
         base=base,
@@ -104,6 +105,9 @@ def derive(
         floating_base=floating,
         qpos_indices=tuple(addresses[name][0] for name in joint_names if name in addresses),
         qvel_indices=tuple(addresses[name][1] for name in joint_names if name in addresses),
+        tip_elements=tuple(
+            (pose.label, *elements[pose.link]) for pose in poses if pose.link in elements
+        ),
     )
     return _Deriver(model, signature).run(requests)
 

@@ -61,7 +61,10 @@ def describe(model: RobotModel) -> str:
             + ", ".join(shown(t) for t in rigid)
         )
     if model.sites:
-        lines.append("sites (tips when asked for): " + ", ".join(shown(s) for s in model.sites))
+        lines.append(
+            "sites and named geoms (tips when asked for): "
+            + ", ".join(shown(s) for s in model.sites)
+        )
     lines += [
         "actuated joints (q order for the default tips): "
         + (", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(actuated)) or "none"),

@@ -101,8 +101,8 @@ class RobotModel:
         joints: every joint, in declaration order.
         floating: whether the root link is a free body (a URDF root ``floating`` joint, an MJCF
             ``free`` joint): its pose in the world is an input of the compiled module.
-        sites: links that are frames attached to a body (MJCF sites): tips when asked for, never
-            leaves; a body with only sites below it is a leaf.
+        sites: links that are frames attached to a body (MJCF sites and named geoms): tips when
+            asked for, never leaves; a body with only sites below it is a leaf.
         inertials: ``(link, Inertial)`` for the links with mass properties, in declaration order;
             the others are massless.
         gravity: the gravitational acceleration the file states (MJCF's ``<option gravity>``),
@@ -110,6 +110,9 @@ class RobotModel:
         coordinates: ``(joint, qpos address, qvel address)`` for every moving joint of a model
             read from MJCF (MuJoCo's ``jnt_qposadr``, ``jnt_dofadr``); q then follows qpos order.
             Empty for other formats.
+        elements: ``(link, kind, id)`` for the links that are a MuJoCo body, site or geom (kind
+            ``"body"``, ``"site"``, ``"geom"``) and its id in the compiled model; empty for other
+            formats.
     """
 
     name: str
@@ -120,6 +123,7 @@ class RobotModel:
     inertials: tuple[tuple[str, Inertial], ...] = ()
     gravity: tuple[float, float, float] | None = None
     coordinates: tuple[tuple[str, int, int], ...] = ()
+    elements: tuple[tuple[str, str, int], ...] = ()
 
     def inertial(self, link: str) -> Inertial | None:
         """The link's mass properties, None for a massless link."""
@@ -190,9 +194,12 @@ class RobotModel:
 
     def unknown_link_message(self, role: str, name: str) -> str:
         """One line saying that ``name`` is not a link, naming close matches first, then other
-        links."""
+        links; a joint's name is answered with its child link."""
         close = difflib.get_close_matches(name, self.links, n=3, cutoff=0.6)
         hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        if name in self._joint_by_name:
+            child = self._joint_by_name[name].child
+            hint = f": {name!r} is a joint; the link it moves is {child!r}"
         shown = [*close, *(link for link in self.links if link not in close)][:_LINKS_SHOWN]
         more = f", … ({len(self.links)} links)" if len(self.links) > len(shown) else ""
         links = f"Links: {', '.join(shown)}{more}"
@@ -285,6 +292,7 @@ def build_model(
     inertials: tuple[tuple[str, Inertial], ...] = (),
     gravity: tuple[float, float, float] | None = None,
     coordinates: tuple[tuple[str, int, int], ...] = (),
+    elements: tuple[tuple[str, str, int], ...] = (),
 ) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
@@ -344,6 +352,7 @@ def build_model(
         sites=tuple(sites),
         inertials=tuple(inertials),
         coordinates=tuple(coordinates),
+        elements=tuple(elements),
         gravity=gravity,
     )
 

@@ -15,7 +15,8 @@ What maps to what:
   ``<body>/<joint>``, the next the next, applied in order, each about its own anchor (the joint's
   ``pos``), as MuJoCo applies them. Joint values are qpos, including MuJoCo's reference position:
   a hinge with ``ref`` r is at its body's placement when q = r;
-- a site is a link fixed to its body, named after the site (``<name>.site`` if a body has the name);
+- a site, and a named geom, is a link fixed to its body, named after it (``<name>.site`` or
+  ``<name>.geom`` if a body has the name): a tip when asked for;
 - an unnamed body, joint or site is ``body<id>``, ``joint<id>``, ``site<id>`` with its MuJoCo id;
   a name symkin makes up (a site's fixed joint, a chain's intermediate link) that one MuJoCo gave
   already has (MuJoCo keeps names apart by kind, symkin has links and joints) gets ``~2``, ``~3``;
@@ -162,15 +163,15 @@ class _Reader:
             links += links_added
             joints += joints_added
         sites: list[str] = []
-        for site in range(m.nsite):
-            body = int(m.site_bodyid[site])
+        elements = [(self.body_names[b], "body", b) for b in bodies]
+        for kind, index, given, body, placement in self._frames():
             if body not in bodies:
                 continue
-            given = self.site_names[site]
-            name = self._fresh("link", f"{given}.site" if given in self.taken["link"] else given)
+            taken = given in self.taken["link"]
+            name = self._fresh("link", f"{given}.{kind}" if taken else given)
             links.append(name)
             sites.append(name)
-            placement = _placement(m.site_pos[site], m.site_quat[site])
+            elements.append((name, kind, index))
             joint = self._fresh("joint", name)
             joints.append(Joint(joint, "fixed", self.body_names[body], name, placement))
         dropped = [self.body_names[b] for b in range(1, m.nbody) if b not in bodies]
@@ -193,12 +194,28 @@ class _Reader:
                 (joint.name, int(m.jnt_qposadr[j]), int(m.jnt_dofadr[j]))
                 for j, joint in self._moving_joints(joints)
             ),
+            elements=tuple(elements),
         )
 
     def _moving_joints(self, joints: list[Joint]) -> list[tuple[int, Joint]]:
         """The moving joints with their MuJoCo joint ids."""
         index = {name: j for j, name in enumerate(self.joint_names)}
         return [(index[joint.name], joint) for joint in joints if joint.moves]
+
+    def _frames(self) -> list[tuple[str, int, str, int, tuple[Step, ...]]]:
+        """Frames fixed to bodies, ``(kind, id, name, body, placement)``: every site, and every
+        named geom (so that a geom is a tip: ant's feet are geoms, not sites)."""
+        m, geom = self.m, self.mujoco.mjtObj.mjOBJ_GEOM
+        sites = [
+            ("site", s, self.site_names[s], int(m.site_bodyid[s]), (m.site_pos[s], m.site_quat[s]))
+            for s in range(m.nsite)
+        ]
+        geoms = [
+            ("geom", g, name, int(m.geom_bodyid[g]), (m.geom_pos[g], m.geom_quat[g]))
+            for g in range(m.ngeom)
+            if (name := self.mujoco.mj_id2name(m, geom, g))
+        ]
+        return [(kind, i, name, body, _placement(*at)) for kind, i, name, body, at in sites + geoms]
 
     def _inertial(self, body: int) -> Inertial:
         """The body's mass properties as MuJoCo compiled them (inferred from geoms where the file

@@ -106,3 +106,4 @@ def test_an_mjcf_module_carries_mujocos_addresses(backend):
     assert module.joint_names == reference.joint_names
     assert module.qpos_indices == reference.qpos_indices == tuple(range(7, 15))
     assert module.qvel_indices == reference.qvel_indices == tuple(range(6, 14))
+    assert module.body_ids == reference.body_ids and len(module.body_ids) == 4  # the four feet

@@ -124,6 +124,32 @@ def test_q_is_in_qpos_order_whatever_the_tips_and_qpos_indices_feed_it():
         np.testing.assert_allclose(columns.numpy(), expected, atol=1e-12)
 
 
+def test_geoms_are_tips_and_modules_name_their_mujoco_ids():
+    """Ant's feet are geoms: asked for by name, checked against MuJoCo's geom frames; the module
+    maps each tip to its body, site or geom id."""
+    path = GYMNASIUM / "ant.xml"
+    tips = ("left_ankle_geom", "fourth_ankle_geom", "torso", "front_left_leg")
+    module, oracle = check_against_mujoco(path, tips)
+    model = oracle.model
+    geom = mujoco.mjtObj.mjOBJ_GEOM
+    body = mujoco.mjtObj.mjOBJ_BODY
+    assert module.geom_ids == {
+        "left_ankle_geom": mujoco.mj_name2id(model, geom, "left_ankle_geom"),
+        "fourth_ankle_geom": mujoco.mj_name2id(model, geom, "fourth_ankle_geom"),
+    }
+    assert module.body_ids == {
+        "torso": mujoco.mj_name2id(model, body, "torso"),
+        "front_left_leg": mujoco.mj_name2id(model, body, "front_left_leg"),
+    }
+    assert module.site_ids == {}
+
+
+def test_a_joint_named_as_a_tip_points_to_the_link_it_moves(capsys):
+    status = main(["compile", str(GYMNASIUM / "ant.xml"), "--tip", "hip_1", "-q"])
+    assert status == 2
+    assert "'hip_1' is a joint; the link it moves is 'aux_1'" in capsys.readouterr().err
+
+
 def test_mujocos_own_test_model_is_refused_clearly(capsys, tmp_path):
     status = main(
         ["compile", str(MUJOCO_TESTDATA / "model.xml"), "-o", str(tmp_path / "out.py"), "-q"]
