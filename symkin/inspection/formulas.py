@@ -19,6 +19,7 @@ from symkin.inspection.readable import (
     abbreviate,
     exact_constants,
     joint_symbols,
+    one_line,
     title,
 )
 from symkin.names import comment_text
@@ -68,12 +69,11 @@ class Formula(Readable):
             )
             lines.append("")
         rows, cols = self.expression.shape
-        for r in range(rows):
-            for c in range(cols):
-                entry = sp.pretty(self.expression[r, c], use_unicode=True, wrap_line=False)
-                lines.append(
-                    f"[{r},{c}] = {entry}" if "\n" not in entry else f"[{r},{c}] =\n{entry}"
-                )
+        lines += [
+            f"[{r},{c}] = {one_line(self.expression[r, c])}"
+            for r in range(rows)
+            for c in range(cols)
+        ]
         return "\n".join(lines)
 
     def python(self) -> str:
@@ -100,13 +100,17 @@ EXPANDED_UP_TO = 7
 """With ``form="auto"``, a tip with more moving joints than this between it and the base is shown
 through intermediate frames: its expanded entries grow too long to read (tens of thousands of
 characters for a humanoid's hand)."""
+READABLE_ENTRY = 400
+"""With ``form="auto"``, a written-out form with an entry longer than this many characters is shown
+through intermediate frames instead (a humanoid's 7-joint arm: 2,500)."""
 
 
 def formula(
     kinematics: Kinematics, tip: str, what: str = "pose", form: str = "auto"
 ) -> Formula | FramedFormula:
     """The readable form of ``what`` for ``tip``: expanded, or through named intermediate frames
-    (``form="frames"``; ``"auto"`` chooses frames beyond :data:`EXPANDED_UP_TO` moving joints).
+    (``form="frames"``; ``"auto"`` chooses frames beyond :data:`EXPANDED_UP_TO` moving joints, or
+    when an entry written out would be longer than :data:`READABLE_ENTRY` characters).
     ``what="com"`` is the centre of mass, the same for every tip: the kinematics must have been
     derived with :func:`~symkin.compiler.outputs.center_of_mass`."""
     if what not in WHATS:
@@ -134,6 +138,8 @@ def formula(
         matrix = {"pose": pose, "position": pose[:3, 3], "rotation": pose[:3, :3]}[what]
     exact = matrix.applyfunc(exact_constants)
     expression, abbreviations = abbreviate(exact, kinematics.q)
+    if form == "auto" and max(len(sp.sstr(entry)) for entry in expression) > READABLE_ENTRY:
+        return framed(kinematics, tip, what)
     return Formula(
         tip,
         kinematics.base,

@@ -17,6 +17,7 @@ from symkin.inspection.readable import (
     exact_constants,
     joint_symbols,
     latex_text,
+    one_line,
     title,
 )
 from symkin.names import comment_text, sanitize, unique_name
@@ -144,14 +145,9 @@ class FramedFormula(Readable):
             f"{s} = ({', '.join(sp.pretty(v, full_prec=False) for v in value)})"
             for s, value in self.constants.items()
         ]
-        lines += [
-            f"{s} = {sp.pretty(e, use_unicode=True, wrap_line=False)}" for s, e in self.frames
-        ]
+        lines += [f"{s} = {one_line(e)}" for s, e in self.frames]
         lines.append("")
-        lines += [
-            f"{label} = {sp.pretty(e, use_unicode=True, wrap_line=False)}"
-            for label, e in self._results()
-        ]
+        lines += [f"{label} = {one_line(e)}" for label, e in self._results()]
         return "\n".join(lines)
 
     def latex(self) -> str:

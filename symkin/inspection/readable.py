@@ -14,7 +14,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from symkin.errors import SymkinError
 from symkin.inspection.describe import shown
-from symkin.names import joint_label
+from symkin.names import comment_text, joint_label
 
 WHATS = ("pose", "position", "rotation", "jacobian", "com")
 FORMATS = ("pretty", "latex", "python")
@@ -34,10 +34,21 @@ class Readable(ABC):
     def python(self) -> str: ...
 
     def render(self, format: str) -> str:
-        """The text in ``format``: one of pretty, latex, python."""
+        """The text in ``format``: one of pretty, latex, python. LaTeX starts with a comment line
+        saying what it is and which q is which joint (pretty and python say it in their own
+        first line)."""
         if format not in FORMATS:
             raise SymkinError(f"unknown format {format!r} (expected one of {', '.join(FORMATS)})")
-        return {"pretty": self.pretty, "latex": self.latex, "python": self.python}[format]()
+        if format == "latex":
+            return f"% {comment_text(title(self))}\n{self.latex()}\n"
+        return {"pretty": self.pretty, "python": self.python}[format]()
+
+
+def one_line(expr: sp.Expr) -> str:
+    """An expression on one line: SymPy's Unicode form where it fits on one (c₁⋅s₂₃), its plain
+    form where the Unicode one would stack fractions or powers over several lines."""
+    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+    return text if "\n" not in text else sp.sstr(expr)
 
 
 def abbreviate(

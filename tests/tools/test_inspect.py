@@ -68,6 +68,37 @@ def test_readable_forms_equal_the_generated_code(robot, what, form):
         )
 
 
+def test_long_results_are_shown_through_frames_one_line_per_entry(capsys):
+    """A humanoid's 7-joint arm is not past the joint count, but its position written out runs to
+    thousands of characters an entry: auto takes the frames by the result's size. Every entry is on
+    one line, and LaTeX says in a comment which q is which joint."""
+    path = str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf"))
+    kinematics = symkin.derive(symkin.load(path), ("left_wrist_yaw_link",), "torso_link")
+    assert len(kinematics.q) <= symkin.inspection.formulas.EXPANDED_UP_TO
+    shown = symkin.formula(kinematics, "left_wrist_yaw_link", "position")
+    assert isinstance(shown, symkin.FramedFormula)
+    status, out, _ = run(
+        [
+            "show",
+            path,
+            "--base",
+            "torso_link",
+            "--tip",
+            "left_wrist_yaw_link",
+            "--what",
+            "position",
+        ],
+        capsys,
+    )
+    assert status == 0 and max(len(line) for line in out.splitlines()[2:]) < 400
+    assert all(" = " in line for line in out.splitlines()[4:] if line)  # no 2-D layout
+    status, out, _ = run(
+        ["show", path, "--tip", "left_wrist_yaw_link", "--format", "latex"], capsys
+    )
+    assert status == 0 and out.startswith("% X_base_tip: pose of left_wrist_yaw_link in pelvis; ")
+    assert "; q1=waist_yaw_joint, q2=waist_roll_joint, " in out.splitlines()[0]
+
+
 def test_long_chains_are_shown_through_frames():
     """A humanoid's hand has ten joints above it: written out, its Jacobian runs to tens of
     thousands of characters; through the frames along the way it stays a page, and still computes
