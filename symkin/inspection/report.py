@@ -225,10 +225,15 @@ def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> N
     origin = {base: np.zeros(3), **{link: X[:3, 3] for link, X in frames.items()}}
     points = np.array(list(origin.values()))
     span = float(np.ptp(points, axis=0).max()) or 1.0
+    leaves = set(model.leaves) | set(model.sites)
     for joint in model.joints:
         if joint.child not in frames or joint.parent not in origin:
             continue
         a, b = origin[joint.parent], origin[joint.child]
+        if not joint.moves and joint.child in leaves:
+            # A frame fixed on its parent (an IMU, a logo, a camera mount), not a body segment.
+            axes.plot(*zip(a, b, strict=True), color="0.6", linewidth=1, linestyle=":")
+            continue
         axes.plot(*zip(a, b, strict=True), color="0.45", linewidth=2)
         if joint.moves:
             direction = frames[joint.child][:3, :3] @ np.array(joint.axis) * span * 0.06
@@ -260,8 +265,11 @@ def _plot(axes, model: RobotModel, base: str, frames: dict, tips: set[str]) -> N
     axes.text(0, 0, 0, f"{_plain(base)}  ", color="black", fontsize=7, horizontalalignment="right")
     legend = [
         Line2D([], [], color="0.45", linewidth=2, label="link (joint origin to joint origin)"),
+        Line2D([], [], color="0.6", linewidth=1, linestyle=":", label="fixed frame on its parent"),
         Line2D([], [], color="tab:red", linewidth=1.2, label="joint axis"),
-        Line2D([], [], color="black", marker="s", linestyle="", label=f"base {_plain(base)}"),
+        Line2D(
+            [], [], color="black", marker="s", linestyle="", label=f"base link ({_plain(base)})"
+        ),
         Line2D([], [], color="tab:blue", marker="o", linestyle="", label="tip"),
     ]
     axes.legend(handles=legend, loc="upper left", fontsize=8)

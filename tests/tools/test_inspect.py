@@ -308,12 +308,16 @@ def test_report_pictures_label_each_spot_once_and_say_what_they_draw(tmp_path, c
         {"ee_link", "tool0", "shoulder_link"},
     )
     labels = sorted(text.get_text().strip() for text in axes.texts)
+    dotted = sum(line.get_linestyle() == ":" for line in axes.get_lines())
     plt.close(figure)
     assert labels == ["base_link", "ee_link, tool0", "shoulder_link"]
+    fixed_leaves = [j for j in model.joints if not j.moves and j.child in model.leaves]
+    assert dotted == len([j for j in fixed_leaves if j.child in links]) >= 2  # ee_link, tool0
     assert [t.get_text() for t in axes.get_legend().get_texts()] == [
         "link (joint origin to joint origin)",
+        "fixed frame on its parent",
         "joint axis",
-        "base base_link",
+        "base link (base_link)",
         "tip",
     ]
     status, _, _ = run(
