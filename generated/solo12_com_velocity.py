@@ -537,9 +537,10 @@ def _jacobian_rate_in_world(
     jacobian: torch.Tensor,
     jacobian_rate: torch.Tensor,
 ) -> torch.Tensor:
-    """The time derivative (..., T, 6, 6 + n) of the world Jacobian R·M (see _in_world) for a base
-    moving at ``base_velocity``: R·([ω]× M + dM/dt), with dM/dt = [[0, −[ṗ]×, dJv/dt], [0, 0,
-    dJω/dt]], from the relative Jacobians and their rates (..., T, 6, n)."""
+    """The time derivative (..., T, 6, 6 + n) of the world Jacobian R·M, M = [base columns (see
+    _base_columns), relative Jacobian], for a base moving at ``base_velocity``: R·([ω]× M +
+    dM/dt), with dM/dt = [[0, −[ṗ]×, dJv/dt], [0, 0, dJω/dt]], from the relative Jacobians and
+    their rates (..., T, 6, n)."""
     M = torch.cat([_base_columns(p), jacobian], -1)
     zero = torch.zeros_like(M[..., :3, :3])
     rate_top = torch.cat([zero, _skew(-velocity[..., :3]), jacobian_rate[..., :3, :]], -1)
