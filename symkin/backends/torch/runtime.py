@@ -366,8 +366,9 @@ def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
     scale = torch.where(squared < 1e-30, 0.0, 2 / squared.clamp_min(1e-30))
     outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # (4, 4, B)
     features = torch.cat([outer.reshape(16, -1), rows[:3], rows.new_zeros(1, rows.shape[1])])
-    terms = features.index_select(0, features.new_tensor(_POSE_TERMS, dtype=torch.long))
-    constant, first, second = features.new_tensor(_POSE_SIGNS).unbind()
+    indices, signs = _pose_constants(features.dtype, features.device)
+    terms = features.index_select(0, indices)
+    constant, first, second = signs.unbind()
     pose = torch.addcmul(torch.addcmul(constant, first, terms[:16]), second, terms[16:])
     return pose.reshape(4, 4, 1, -1)
 
@@ -390,6 +391,24 @@ def _pose_terms() -> tuple[list[int], list[list[list[float]]]]:
 
 _POSE_TERMS = _pose_terms()[0]
 _POSE_SIGNS = _pose_terms()[1]
+_POSE_CONSTANTS: dict = {}
+
+
+def _pose_constants(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """_pose_over_batch's indices and signs on ``device``, made once per dtype and device: a tensor
+    made from a Python list is a blocking copy to a GPU, a host synchronisation on every call.
+    Under torch.compile and torch.export they are made in the graph, as constants."""
+    if _tracing():
+        return _pose_tensors(dtype, device)
+    key = (dtype, device)
+    if key not in _POSE_CONSTANTS:
+        _POSE_CONSTANTS[key] = _pose_tensors(dtype, device)
+    return _POSE_CONSTANTS[key]
+
+
+def _pose_tensors(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    indices = torch.tensor(_POSE_TERMS, dtype=torch.long, device=device)
+    return indices, torch.tensor(_POSE_SIGNS, dtype=dtype, device=device)
 
 
 def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
