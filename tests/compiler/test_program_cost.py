@@ -245,14 +245,15 @@ def test_the_headers_counts_are_the_operations_the_frame_program_dispatches(path
 def test_a_floating_base_adds_few_tensor_operations():
     """The base's pose is made over the batch in a dozen operations and applied to the frame
     program's columns (poses, axes, origins) in four multiply-adds each; the Jacobian's base
-    columns come from one stack. G1 (the leaves that move): 42 more for the poses, 93 for the
-    Jacobians (views included)."""
+    columns come from one stack. G1 (the leaves that move): 40 more for the poses, 91 for the
+    Jacobians (views included), once the first call has made the base's constants."""
     path = str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf"))
     fixed = compile_file(path, floating_base=False).float()
     floating = compile_file(path, floating_base=True).float()
     q, base = sample_q(fixed, 1).float(), torch.randn(1, 7)
+    floating(q, base)
     extra_forward = tensor_ops(lambda: floating(q, base)) - tensor_ops(lambda: fixed(q))
     extra_jacobian = tensor_ops(lambda: floating.forward_and_jacobian(q, base)) - tensor_ops(
         lambda: fixed.forward_and_jacobian(q)
     )
-    assert extra_forward <= 45 and extra_jacobian <= 95, (extra_forward, extra_jacobian)
+    assert extra_forward <= 42 and extra_jacobian <= 93, (extra_forward, extra_jacobian)
