@@ -367,7 +367,8 @@ def _pose_matrices(base: torch.Tensor) -> torch.Tensor:
     return columns.squeeze(2).permute(2, 0, 1).reshape(base.shape[:-1] + (4, 4))
 
 
-def _check_base(base: torch.Tensor, q: torch.Tensor) -> None:
+def _check_base(base: torch.Tensor, q: torch.Tensor) -> torch.Size:
+    """The batch shape q and the base pose share; a ValueError saying what is wrong otherwise."""
     shape = base.shape if isinstance(base, torch.Tensor) else ()
     if shape[-1:] != (7,) and shape[-2:] != (4, 4):
         described = tuple(base.shape) if isinstance(base, torch.Tensor) else type(base).__name__
@@ -376,7 +377,7 @@ def _check_base(base: torch.Tensor, q: torch.Tensor) -> None:
         raise ValueError(f"the base is {base.dtype} on {base.device}, q {q.dtype} on {q.device}")
     batch = base.shape[:-1] if base.shape[-1] == 7 else base.shape[:-2]
     try:
-        torch.broadcast_shapes(q.shape[:-1], batch)
+        return torch.broadcast_shapes(q.shape[:-1], batch)
     except RuntimeError:
         shapes = f"q {tuple(q.shape)} and base {tuple(base.shape)}"
         raise ValueError(f"the batch shapes of {shapes} do not broadcast") from None
@@ -388,10 +389,8 @@ def _with_base(
     """q and the base's world pose over the batch shape they share: q (..., n), the pose as
     (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
     _world_columns), and the batch shape."""
-    _check_base(base, q)
-    pose = base.shape[-1] == 7
-    batch = torch.broadcast_shapes(q.shape[:-1], base.shape[:-1] if pose else base.shape[:-2])
-    if pose:
+    batch = _check_base(base, q)
+    if base.shape[-1] == 7:
         X = _pose_over_batch(base.expand(batch + (7,)).reshape(-1, 7))
     else:
         matrices = base.expand(batch + (4, 4)).reshape(-1, 4, 4)
