@@ -35,7 +35,15 @@ from symkin.compiler.column_program import (
     Signature,
     Vector,
 )
-from symkin.compiler.outputs import Output, Point, Pose, RigidBodies, Velocities, WeightedPoints
+from symkin.compiler.outputs import (
+    CollisionSpheres,
+    Output,
+    Point,
+    Pose,
+    RigidBodies,
+    Velocities,
+    WeightedPoints,
+)
 from symkin.errors import Notes, SymkinError, warn_note
 from symkin.model.placement import Quaternion, Rotation, Step, Translation, transform
 from symkin.model.robot import ALL_LEAVES, Joint, PathStep, RobotModel, default_tips
@@ -227,7 +235,14 @@ class _Deriver:
             return (Located(request.label, (point,), frame.motions),)
         if isinstance(request, RigidBodies):
             return self._rigid_bodies(request)
+        if isinstance(request, CollisionSpheres):
+            return tuple(self._sphere(link, centre) for link, centre, _ in request.spheres)
         return self._weighted_points(request)
+
+    def _sphere(self, link: str, centre: tuple[float, float, float]) -> Located:
+        frame = self._frame(link)
+        point = self._point(frame, _exact_vector(centre), link, "sphere")
+        return Located(link, (point,), frame.motions)
 
     def _rigid_bodies(self, request: RigidBodies) -> tuple[Located, ...]:
         """One frame per rigid body (links welded together are one), weighted by its mass: its

@@ -171,7 +171,44 @@ class RigidBodies:
         return tuple(link for link, _ in self.bodies)
 
 
-Output = Pose | Point | WeightedPoints | Velocities | RigidBodies
+@dataclass(frozen=True)
+class CollisionSpheres:
+    """Spheres fixed to links, covering their collision geometry: the module's
+    ``collision_spheres``, ``self_collision_distances`` over the checked pairs of links, and
+    ``obstacle_distances`` (:mod:`symkin.collision` fits them and picks the pairs).
+
+    Attributes:
+        spheres: ``(link, centre in the link's frame, radius)``, metres.
+        pairs: the pairs of links whose distance ``self_collision_distances`` gives.
+    """
+
+    spheres: tuple[tuple[str, tuple[float, float, float], float], ...]
+    pairs: tuple[tuple[str, str], ...]
+
+    kind: ClassVar[str] = "collision"
+    rotation: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        if not self.spheres:
+            raise SymkinError("no collision spheres: the robot has no collision geometry")
+        for link, centre, radius in self.spheres:
+            if not (math.isfinite(radius) and radius > 0) or not all(map(math.isfinite, centre)):
+                raise SymkinError(f"link {link!r}: a collision sphere is not finite and positive")
+        with_spheres = set(self.links)
+        for first, second in self.pairs:
+            if first == second or not {first, second} <= with_spheres:
+                raise SymkinError(f"collision pair ({first!r}, {second!r}): not two links with spheres")
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(link for link, _, _ in self.spheres))
+
+
+Output = Pose | Point | WeightedPoints | Velocities | RigidBodies | CollisionSpheres
 """An output kind."""
 
 

@@ -9,6 +9,7 @@ Kinds (:mod:`symkin.compiler.outputs`) and what they make here:
 :class:`WeightedPointTables`;
 - ``dynamics``: every rigid body's frame, ``body_columns`` (4·K lanes), and
   :class:`DynamicsTables`;
+- ``collision``: the sphere centres, ``sphere_centres`` (S lanes), and :class:`CollisionTables`;
 - every kind with a Jacobian needs the ``motions`` group: every moving joint's ``axes`` and
   ``origins`` (M lanes each), described by :class:`MotionTables`.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from symkin.compiler.column_program import Kinematics, Located
-from symkin.compiler.outputs import RigidBodies, WeightedPoints
+from symkin.compiler.outputs import CollisionSpheres, RigidBodies, WeightedPoints
 
 MOTIONS = "motions"
 """The group of every moving joint's axis and origin, which every Jacobian needs."""
@@ -263,7 +264,31 @@ class DynamicsTables:
         )
 
 
-OutputTables = PoseTables | PointTables | WeightedPointTables | VelocityTables | DynamicsTables
+@dataclass(frozen=True)
+class CollisionTables:
+    """Collision spheres: each one's link and radius, and the checked pairs of links. Pair p's
+    distance is the least over the sphere pairs (``first[p][k]``, ``second[p][k]``); a row with
+    fewer sphere pairs than the longest repeats its first (the least is unchanged)."""
+
+    links: tuple[str, ...]
+    radii: tuple[float, ...]
+    pairs: tuple[tuple[str, str], ...]
+    first: tuple[tuple[int, ...], ...]
+    second: tuple[tuple[int, ...], ...]
+
+    kind = "collision"
+
+    def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
+        tables = {"sphere_radii": Table(list(self.radii), shape=(-1, 1))}
+        if self.pairs:
+            tables["pair_first_sphere"] = Table([list(row) for row in self.first], "index")
+            tables["pair_second_sphere"] = Table([list(row) for row in self.second], "index")
+        return tables
+
+
+OutputTables = (
+    PoseTables | PointTables | WeightedPointTables | VelocityTables | DynamicsTables | CollisionTables
+)
 
 
 def groups(kinematics: Kinematics) -> tuple[Group, ...]:
@@ -285,6 +310,10 @@ def groups(kinematics: Kinematics) -> tuple[Group, ...]:
         columns = tuple(point.columns[0] for point in output.located)
         roots = Roots(f"{name}_points", f"the points of {name}, one per rigid body", columns)
         found.append(Group(name, (roots,), _calls(name)))
+    for output in kinematics.of_kind("collision"):
+        columns = tuple(sphere.columns[0] for sphere in output.located)
+        roots = Roots("sphere_centres", "every collision sphere's centre", columns)
+        found.append(Group("collision", (roots,), (("collision",),)))
     for output in kinematics.of_kind("dynamics"):
         columns = tuple(i for body in output.located for i in body.columns)
         title = "every rigid body's scaled inertia axes and centre of mass"
@@ -353,7 +382,29 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
                 gravity=request.gravity,
             )
         )
+    for output in kinematics.of_kind("collision"):
+        request = output.request
+        assert isinstance(request, CollisionSpheres)
+        tables.append(_collision_tables(request))
     return tuple(tables)
+
+
+def _collision_tables(request: CollisionSpheres) -> CollisionTables:
+    links = tuple(link for link, _, _ in request.spheres)
+    rows = []
+    for a, b in request.pairs:
+        on_a = [k for k, link in enumerate(links) if link == a]
+        on_b = [k for k, link in enumerate(links) if link == b]
+        rows.append([(i, j) for i in on_a for j in on_b])
+    width = max((len(row) for row in rows), default=0)
+    padded = [row + [row[0]] * (width - len(row)) for row in rows]
+    return CollisionTables(
+        links=links,
+        radii=tuple(radius for _, _, radius in request.spheres),
+        pairs=request.pairs,
+        first=tuple(tuple(i for i, _ in row) for row in padded),
+        second=tuple(tuple(j for _, j in row) for row in padded),
+    )
 
 
 def _ancestors(kinematics: Kinematics, count: int) -> tuple[tuple[float, ...], ...]:

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Literal, get_args
 
 from symkin.errors import SymkinError
+from symkin.model.geometry import CollisionGeometry
 from symkin.model.inertia import Inertial
 from symkin.model.placement import Quaternion, Step, Translation
 
@@ -113,6 +114,7 @@ class RobotModel:
         elements: ``(link, kind, id)`` for the links that are a MuJoCo body, site or geom (kind
             ``"body"``, ``"site"``, ``"geom"``) and its id in the compiled model; empty for other
             formats.
+        collisions: the solid shapes fixed to links (URDF ``<collision>``, MJCF collision geoms).
     """
 
     name: str
@@ -124,6 +126,7 @@ class RobotModel:
     gravity: tuple[float, float, float] | None = None
     coordinates: tuple[tuple[str, int, int], ...] = ()
     elements: tuple[tuple[str, str, int], ...] = ()
+    collisions: tuple[CollisionGeometry, ...] = ()
 
     def inertial(self, link: str) -> Inertial | None:
         """The link's mass properties, None for a massless link."""
@@ -293,6 +296,7 @@ def build_model(
     gravity: tuple[float, float, float] | None = None,
     coordinates: tuple[tuple[str, int, int], ...] = (),
     elements: tuple[tuple[str, str, int], ...] = (),
+    collisions: tuple[CollisionGeometry, ...] = (),
 ) -> RobotModel:
     """Validate and assemble a :class:`RobotModel`.
 
@@ -341,6 +345,11 @@ def build_model(
     for link, _ in inertials:
         if link not in seen_links:
             raise SymkinError(f"mass properties are given for link {link!r}, which is not declared")
+    for geometry in collisions:
+        if geometry.link not in seen_links:
+            raise SymkinError(
+                f"collision geometry is given for link {geometry.link!r}, which is not declared"
+            )
     moving = {joint.name for joint in joints if joint.moves}
     if coordinates and {name for name, _, _ in coordinates} != moving:
         raise SymkinError("qpos addresses must be given for exactly the moving joints")
@@ -354,6 +363,7 @@ def build_model(
         coordinates=tuple(coordinates),
         elements=tuple(elements),
         gravity=gravity,
+        collisions=tuple(collisions),
     )
 
 

@@ -20,6 +20,8 @@ What maps to what:
 - an unnamed body, joint or site is ``body<id>``, ``joint<id>``, ``site<id>`` with its MuJoCo id;
   a name symkin makes up (a site's fixed joint, a chain's intermediate link) that one MuJoCo gave
   already has (MuJoCo keeps names apart by kind, symkin has links and joints) gets ``~2``, ``~3``;
+- a collision geom (nonzero ``contype`` or ``conaffinity``) is collision geometry of its body; a
+  mesh is its convex hull, as MuJoCo collides it; planes and height fields are left out;
 - a ``joint`` equality with a linear polynomial, ``q1 = a0 + a1·q2``, becomes a mimic relation when
   ``couple_joints``; every other equality is left out, with a note.
 
@@ -34,6 +36,16 @@ import os
 from pathlib import Path
 
 from symkin.errors import Notes, SymkinError
+from symkin.model.geometry import (
+    Box,
+    Capsule,
+    CollisionGeometry,
+    ConvexMesh,
+    Cylinder,
+    Ellipsoid,
+    Shape,
+    Sphere,
+)
 from symkin.model.inertia import Inertial
 from symkin.model.placement import Quaternion, Step, Translation, without_identity_steps
 from symkin.model.robot import Joint, JointType, Mimic, RobotModel, build_model
@@ -195,7 +207,42 @@ class _Reader:
                 for j, joint in self._moving_joints(joints)
             ),
             elements=tuple(elements),
+            collisions=self._collisions(bodies),
         )
+
+    def _collisions(self, bodies: list[int]) -> tuple[CollisionGeometry, ...]:
+        """The collision geoms (nonzero ``contype`` or ``conaffinity``) of ``bodies``, as MuJoCo
+        compiled them; planes and height fields, which bound no solid (a floor), are left out."""
+        m, geom_kind = self.m, self.mujoco.mjtObj.mjOBJ_GEOM
+        found = []
+        for g in range(m.ngeom):
+            body = int(m.geom_bodyid[g])
+            if body not in bodies or not (m.geom_contype[g] or m.geom_conaffinity[g]):
+                continue
+            name = f"geom {self.mujoco.mj_id2name(m, geom_kind, g) or g!r}"
+            size = [float(v) for v in m.geom_size[g]]
+            kind = int(m.geom_type[g])
+            shape: Shape
+            if kind == _GEOM["sphere"]:
+                shape = Sphere(size[0])
+            elif kind == _GEOM["capsule"]:
+                shape = Capsule(size[0], 2 * size[1])
+            elif kind == _GEOM["cylinder"]:
+                shape = Cylinder(size[0], 2 * size[1])
+            elif kind == _GEOM["box"]:
+                shape = Box((size[0], size[1], size[2]))
+            elif kind == _GEOM["ellipsoid"]:
+                shape = Ellipsoid((size[0], size[1], size[2]))
+            elif kind == _GEOM["mesh"]:
+                mesh = int(m.geom_dataid[g])
+                start, count = int(m.mesh_vertadr[mesh]), int(m.mesh_vertnum[mesh])
+                vertices = m.mesh_vert[start : start + count].astype(float).tolist()
+                shape = ConvexMesh(tuple((x, y, z) for x, y, z in vertices))
+            else:
+                continue
+            placement = _placement(m.geom_pos[g], m.geom_quat[g])
+            found.append(CollisionGeometry(self.body_names[body], placement, shape, name))
+        return tuple(found)
 
     def _moving_joints(self, joints: list[Joint]) -> list[tuple[int, Joint]]:
         """The moving joints with their MuJoCo joint ids."""
@@ -338,6 +385,10 @@ class _Reader:
             a0, a1 = coefficients[0], coefficients[1]
             mimics[first] = Mimic(self.joint_names[second], a1, a0 + ref1 - a1 * ref2)
         return mimics
+
+
+_GEOM = {"sphere": 2, "capsule": 3, "ellipsoid": 4, "cylinder": 5, "box": 6, "mesh": 7}
+"""MuJoCo's geom types (mjtGeom) that bound a solid."""
 
 
 def _model_name(model, default: str) -> str:

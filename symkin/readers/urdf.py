@@ -1,10 +1,10 @@
 """Parse a URDF file into a :class:`RobotModel` (through the hardened reader of
 :mod:`symkin.readers.xml`).
 
-Read: links with their ``<inertial>`` (mass, centre-of-mass origin, inertia), joints with their
-type, parent, child, origin, axis, limit and mimic. Visuals, transmissions and plugins are
-ignored. A malformed ``<inertial>`` does not stop a file from loading: the problem is kept and
-reported by the outputs that need masses.
+Read: links with their ``<inertial>`` (mass, centre-of-mass origin, inertia) and ``<collision>``
+geometry, joints with their type, parent, child, origin, axis, limit and mimic. Visuals,
+transmissions and plugins are ignored. A malformed ``<inertial>`` or ``<collision>`` does not stop
+a file from loading: the problem is kept and reported by the outputs that need it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ from pathlib import Path
 from lxml import etree
 
 from symkin.errors import Notes, SymkinError, read_input, warn_note
+from symkin.model.geometry import (
+    Box,
+    Capsule,
+    CollisionGeometry,
+    Cylinder,
+    MeshFile,
+    Shape,
+    Sphere,
+    Unreadable,
+)
 from symkin.model.inertia import Inertial
 from symkin.model.placement import urdf_placement
 from symkin.model.robot import (
@@ -65,6 +75,11 @@ def parse_urdf(data: bytes | str, notes: Notes | None = None) -> RobotModel:
         for link, element in zip(links, root.iterchildren("link"), strict=True)
         if (inertial := _inertial(element, link)) is not None
     ]
+    collisions = [
+        geometry
+        for link, element in zip(links, root.iterchildren("link"), strict=True)
+        for geometry in _collisions(element, link)
+    ]
     joints: list[Joint] = []
     floating: list[Joint] = []
     for element in root.iterchildren("joint"):
@@ -77,7 +92,13 @@ def parse_urdf(data: bytes | str, notes: Notes | None = None) -> RobotModel:
     if floating:
         links, joints = _free_body(floating, links, joints)
     return build_model(
-        name, tuple(links), tuple(joints), floating=bool(floating), inertials=tuple(inertials)
+        name,
+        tuple(links),
+        tuple(joints),
+        floating=bool(floating),
+        inertials=tuple(inertials),
+        # A free body's world link (dropped above) collides with nothing.
+        collisions=tuple(c for c in collisions if c.link in links),
     )
 
 
@@ -248,6 +269,52 @@ def _inertial(link: etree._Element, name: str) -> Inertial | None:
         return Inertial(math.nan, problem=error.message)
     ixx, ixy, ixz, iyy, iyz, izz = values
     return Inertial(mass, urdf_placement(xyz, rpy), (ixx, ixy, ixz, iyy, iyz, izz))
+
+
+def _collisions(link: etree._Element, name: str) -> list[CollisionGeometry]:
+    """The link's ``<collision>`` elements; one that cannot be read keeps its problem."""
+    found = []
+    for element in link.iterchildren("collision"):
+        label = f"<collision> (line {element.sourceline})"
+        try:
+            origin = element.find("origin")
+            xyz = _vector(origin, "xyz", label) if origin is not None else (0.0, 0.0, 0.0)
+            rpy = _vector(origin, "rpy", label) if origin is not None else (0.0, 0.0, 0.0)
+            placement = urdf_placement(xyz, rpy)
+            shape = _shape(element.find("geometry"), label)
+        except SymkinError as error:
+            placement, shape = (), Unreadable(error.message)
+        found.append(CollisionGeometry(name, placement, shape, label))
+    return found
+
+
+def _shape(geometry: etree._Element | None, label: str) -> Shape:
+    children = [] if geometry is None else [c for c in geometry if isinstance(c.tag, str)]
+    if len(children) != 1:
+        raise SymkinError(f"{label}: <geometry> needs exactly one shape, found {len(children)}")
+    (element,) = children
+
+    def size(attribute: str) -> float:
+        text = element.get(attribute)
+        if text is None:
+            raise SymkinError(f"{label}: <{element.tag}> has no {attribute!r} attribute")
+        return _number(text, f"<{element.tag} {attribute}>", label)
+
+    if element.tag == "sphere":
+        return Sphere(size("radius"))
+    if element.tag == "box":
+        x, y, z = _vector(element, "size", label, default="")
+        return Box((x / 2, y / 2, z / 2))
+    if element.tag == "cylinder":
+        return Cylinder(size("radius"), size("length"))
+    if element.tag == "capsule":
+        return Capsule(size("radius"), size("length"))
+    if element.tag == "mesh":
+        filename = element.get("filename")
+        if not filename:
+            raise SymkinError(f"{label}: <mesh> has no 'filename' attribute")
+        return MeshFile(filename, _vector(element, "scale", label, default="1 1 1"))
+    raise SymkinError(f"{label}: unknown shape <{element.tag}>")
 
 
 def _mimic(element: etree._Element | None, label: str) -> Mimic | None:

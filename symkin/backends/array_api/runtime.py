@@ -340,3 +340,32 @@ def _weighted_jacobian(
     if motion_prismatic is not None:
         linear = xp.where(motion_prismatic, axes[:3] * moving, linear)
     return xp.matmul(q_map.T, linear).transpose(2, 0, 1)
+
+
+def _spheres(centres: Array, radii: Array, batch_shape: tuple[int, ...]) -> Array:
+    """Sphere centres (4, S, B) and radii (S, 1) as (..., S, 4): x, y, z, radius."""
+    rows = xp.concatenate([centres[:3], xp.broadcast_to(radii, centres.shape[1:])[None]])
+    return rows.transpose(2, 1, 0).reshape(batch_shape + (centres.shape[1], 4))
+
+
+def _length(v: Array, axis: int) -> Array:
+    """‖v‖ along ``axis``, with a finite gradient where v is 0 (there: 0)."""
+    return xp.sqrt(xp.maximum((v * v).sum(axis), 1e-30))
+
+
+def _pair_distances(centres: Array, radii: Array, first: Array, second: Array) -> Array:
+    """The least signed distance between the spheres of each pair of links, (P, B), from sphere
+    centres (4, S, B), radii (S, 1) and the pairs' sphere indices (P, M)."""
+    gap = centres[:3, first] - centres[:3, second]
+    return (_length(gap, 0) - (radii[first] + radii[second])).min(1)
+
+
+def _sphere_distances(spheres: Array, obstacles: Array) -> Array:
+    """Signed distances (..., S, K) between spheres (..., S, 4) and obstacles (..., K, 4)."""
+    obstacles = xp.asarray(obstacles, dtype=spheres.dtype)
+    if obstacles.shape[-1:] != (4,) or obstacles.ndim < 2:
+        raise ValueError(
+            f"expected obstacles of shape (..., K, 4): centre and radius, got {obstacles.shape}"
+        )
+    gap = spheres[..., :, None, :3] - obstacles[..., None, :, :3]
+    return _length(gap, -1) - spheres[..., :, None, 3] - obstacles[..., None, :, 3]

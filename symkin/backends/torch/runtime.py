@@ -583,3 +583,33 @@ def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
 def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
     """(C, T, B) per tip as (..., T, C)."""
     return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
+
+
+def _spheres(centres: torch.Tensor, radii: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    """Sphere centres (4, S, B) and radii (S, 1) as (..., S, 4): x, y, z, radius."""
+    rows = torch.cat([centres[:3], radii.expand(centres.shape[1:]).unsqueeze(0)])
+    return rows.permute(2, 1, 0).reshape(batch_shape + (centres.shape[1], 4))
+
+
+def _length(v: torch.Tensor, dim: int) -> torch.Tensor:
+    """‖v‖ along ``dim``, with a finite gradient where v is 0 (there: 0)."""
+    return (v * v).sum(dim).clamp_min(1e-30).sqrt()
+
+
+def _pair_distances(
+    centres: torch.Tensor, radii: torch.Tensor, first: torch.Tensor, second: torch.Tensor
+) -> torch.Tensor:
+    """The least signed distance between the spheres of each pair of links, (P, B), from sphere
+    centres (4, S, B), radii (S, 1) and the pairs' sphere indices (P, M)."""
+    gap = centres[:3, first] - centres[:3, second]
+    return (_length(gap, 0) - (radii[first] + radii[second])).amin(1)
+
+
+def _sphere_distances(spheres: torch.Tensor, obstacles: torch.Tensor) -> torch.Tensor:
+    """Signed distances (..., S, K) between spheres (..., S, 4) and obstacles (..., K, 4)."""
+    if obstacles.shape[-1:] != (4,) or obstacles.dim() < 2:
+        raise ValueError(
+            f"expected obstacles of shape (..., K, 4): centre and radius, got {tuple(obstacles.shape)}"
+        )
+    gap = spheres[..., :, None, :3] - obstacles[..., None, :, :3]
+    return _length(gap, -1) - spheres[..., :, None, 3] - obstacles[..., None, :, 3]
