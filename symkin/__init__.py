@@ -23,12 +23,14 @@ from symkin._version import __version__
 from symkin.errors import SymkinError, SymkinNote
 
 _LAZY = {
+    "symkin.collision": ("CollisionReport", "collision_output", "describe_collision"),
     "symkin.compiler.column_program": ("Kinematics", "Located", "Motion", "Signature", "Vector"),
     "symkin.compiler.derive": ("derive",),
     "symkin.compiler.emit": ("EmitOptions", "emit"),
     "symkin.compiler.generate": ("generate", "load_module", "module_class"),
     "symkin.compiler.lower": ("lower",),
     "symkin.compiler.outputs": (
+        "CollisionSpheres",
         "Output",
         "Point",
         "Pose",
@@ -59,6 +61,7 @@ _LAZY = {
     "symkin.readers.mjcf": ("load_mjcf",),
     "symkin.readers.urdf": ("load_urdf", "parse_urdf"),
     "symkin.readers.urdf_writer": ("to_urdf",),
+    "symkin.tools.collision_losses": ("box_distances", "collision_penalty", "plane_distances"),
     "symkin.tools.ik": ("IKResult", "solve_ik"),
     "symkin.tools.losses": (
         "matrix_to_quaternion",
@@ -74,12 +77,14 @@ _LAZY = {
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 if TYPE_CHECKING:
+    from symkin.collision import CollisionReport, collision_output, describe_collision
     from symkin.compiler.column_program import Kinematics, Located, Motion, Signature, Vector
     from symkin.compiler.derive import derive
     from symkin.compiler.emit import EmitOptions, emit
     from symkin.compiler.generate import generate, load_module, module_class
     from symkin.compiler.lower import lower
     from symkin.compiler.outputs import (
+        CollisionSpheres,
         Output,
         Point,
         Pose,
@@ -110,6 +115,7 @@ if TYPE_CHECKING:
     from symkin.readers.mjcf import load_mjcf
     from symkin.readers.urdf import load_urdf, parse_urdf
     from symkin.readers.urdf_writer import to_urdf
+    from symkin.tools.collision_losses import box_distances, collision_penalty, plane_distances
     from symkin.tools.ik import IKResult, solve_ik
     from symkin.tools.losses import (
         matrix_to_quaternion,

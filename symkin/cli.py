@@ -107,6 +107,7 @@ def _compile_command(commands) -> None:
         help="with --dynamics, make inertias that are not physical isotropic (as MuJoCo's "
         "balanceinertia) instead of refusing them",
     )
+    _collision_arguments(compile_)
     compile_.add_argument(
         "-o",
         "--output",
@@ -145,7 +146,49 @@ def _info_command(commands) -> None:
         help="print the kinematic tree (with example-robot-data: alone, list its robot files)",
     )
     _robot_arguments(info, tips=False)
+    _collision_arguments(info)
     info.set_defaults(run=_info)
+
+
+def _collision_arguments(parser: argparse.ArgumentParser) -> None:
+    from symkin.collision import DEFAULT_TOLERANCE
+    from symkin.collision.pairs import SAMPLES
+
+    parser.add_argument(
+        "--collision",
+        action="store_true",
+        help="cover the links' collision geometry with spheres: their distances to each other "
+        "and to obstacles (info: list the spheres and the pairs checked)",
+    )
+    parser.add_argument(
+        "--sphere-tolerance",
+        type=float,
+        metavar="METRES",
+        default=None,
+        help=f"how far a sphere may reach outside the geometry (default {DEFAULT_TOLERANCE})",
+    )
+    parser.add_argument(
+        "--srdf",
+        metavar="FILE",
+        default=None,
+        help="leave out the pairs its <disable_collisions> names (default: example-robot-data's "
+        "SRDF beside its URDF)",
+    )
+    parser.add_argument(
+        "--package-dir",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="a folder holding ROS packages, for package:// mesh files (repeatable)",
+    )
+    parser.add_argument(
+        "--collision-samples",
+        type=int,
+        metavar="N",
+        default=SAMPLES,
+        help="configurations sampled to leave out pairs in collision at all of them "
+        f"(default {SAMPLES})",
+    )
 
 
 def _show_command(commands) -> None:
@@ -239,7 +282,47 @@ def _kinematics(arguments: argparse.Namespace, floating_base: bool | None = None
         outputs.append(rigid_bodies(model, gravity, arguments.balance_inertia, notes))
     elif gravity is not None or getattr(arguments, "balance_inertia", False):
         raise SymkinError("--gravity and --balance-inertia are for --dynamics")
+    if getattr(arguments, "collision", False):
+        outputs.append(_collision(arguments, model)[0])
     return model, derive(model, tips, arguments.base, floating_base, outputs, notes)
+
+
+def _collision(arguments: argparse.Namespace, model):
+    """The collision output and its report, as the collision arguments ask."""
+    from pathlib import Path
+
+    from symkin.collision import DEFAULT_TOLERANCE, collision_output
+    from symkin.collision.pairs import default_srdf
+    from symkin.readers.load import resolve_robot_path
+
+    path = resolve_robot_path(arguments.robot)
+    srdf = Path(arguments.srdf) if arguments.srdf else default_srdf(path)
+    if srdf is not None and not arguments.srdf:
+        _notes(arguments)(f"pairs left out as {srdf.name} says (another with --srdf)")
+    if arguments.collision_samples < 0:
+        raise SymkinError("--collision-samples must be 0 or more")
+    return collision_output(
+        model,
+        arguments.sphere_tolerance if arguments.sphere_tolerance is not None else DEFAULT_TOLERANCE,
+        srdf,
+        path.parent,
+        [Path(folder) for folder in arguments.package_dir],
+        arguments.collision_samples,
+    )
+
+
+def _check_collision_arguments(arguments: argparse.Namespace) -> None:
+    given = [
+        flag
+        for flag, value in (
+            ("--sphere-tolerance", arguments.sphere_tolerance is not None),
+            ("--srdf", arguments.srdf is not None),
+            ("--package-dir", bool(arguments.package_dir)),
+        )
+        if value
+    ]
+    if given and not arguments.collision:
+        raise SymkinError(f"{', '.join(given)}: for --collision")
 
 
 def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -255,6 +338,7 @@ def _compile(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
             check_class_name(arguments.name, chosen.reserved)
         except SymkinError as error:
             raise SymkinError(f"--name {error.message}") from None
+    _check_collision_arguments(arguments)
     started = time.perf_counter()
     progress(f"parsing {arguments.robot}")
     model, kinematics = _kinematics(arguments, floating_base=arguments.floating_base or None)
@@ -296,7 +380,14 @@ def _info(arguments: argparse.Namespace, argv: Sequence[str]) -> int:
         return 0
     from symkin.inspection.describe import describe
 
-    print(describe(_load(arguments)))
+    _check_collision_arguments(arguments)
+    model = _load(arguments)
+    lines = [describe(model)]
+    if arguments.collision:
+        from symkin.collision import describe_collision
+
+        lines += describe_collision(_collision(arguments, model)[1])
+    print("\n".join(lines))
     return 0
 
 

@@ -56,6 +56,23 @@ def read_srdf(path: Path) -> dict[frozenset[str], str]:
     return disabled
 
 
+def default_srdf(robot: Path) -> Path | None:
+    """The SRDF example-robot-data keeps beside a robot of its own (``<package>/srdf/<name>.srdf``,
+    ``panda`` for ``panda_collision``), None for other robots."""
+    from symkin.readers.load import example_robot_data_folder
+
+    try:
+        robots = example_robot_data_folder().resolve()
+    except SymkinError:
+        return None
+    robot = robot.resolve()
+    if robots not in robot.parents or robot.parent.name != "urdf":
+        return None
+    folder = robot.parent.parent / "srdf"
+    names = [robot.stem, robot.stem.split("_")[0]]
+    return next((folder / f"{n}.srdf" for n in names if (folder / f"{n}.srdf").is_file()), None)
+
+
 def pair_rules(
     model: RobotModel,
     spheres: Sequence[tuple[str, tuple[float, float, float], float]],

@@ -266,23 +266,30 @@ class DynamicsTables:
 
 @dataclass(frozen=True)
 class CollisionTables:
-    """Collision spheres: each one's link and radius, and the checked pairs of links. Pair p's
-    distance is the least over the sphere pairs (``first[p][k]``, ``second[p][k]``); a row with
-    fewer sphere pairs than the longest repeats its first (the least is unchanged)."""
+    """Collision spheres: each one's link and radius, and the checked pairs of links. The sphere
+    pairs of every checked pair of links are listed once (``first``, ``second``); pair p's
+    distance is the least over its row of ``rows`` (indices into that list); a row shorter than
+    the longest repeats its first entry (the least is unchanged)."""
 
     links: tuple[str, ...]
     radii: tuple[float, ...]
     pairs: tuple[tuple[str, str], ...]
-    first: tuple[tuple[int, ...], ...]
-    second: tuple[tuple[int, ...], ...]
+    first: tuple[int, ...]
+    second: tuple[int, ...]
+    rows: tuple[tuple[int, ...], ...]
 
     kind = "collision"
 
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
         tables = {"sphere_radii": Table(list(self.radii), shape=(-1, 1))}
         if self.pairs:
-            tables["pair_first_sphere"] = Table([list(row) for row in self.first], "index")
-            tables["pair_second_sphere"] = Table([list(row) for row in self.second], "index")
+            reach = [self.radii[i] + self.radii[j] for i, j in zip(self.first, self.second, strict=True)]
+            tables |= {
+                "sphere_pair_first": Table(list(self.first), "index"),
+                "sphere_pair_second": Table(list(self.second), "index"),
+                "sphere_pair_reach": Table(reach, shape=(-1, 1)),
+                "link_pair_rows": Table([list(row) for row in self.rows], "index"),
+            }
         return tables
 
 
@@ -391,19 +398,23 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
 
 def _collision_tables(request: CollisionSpheres) -> CollisionTables:
     links = tuple(link for link, _, _ in request.spheres)
+    first: list[int] = []
+    second: list[int] = []
     rows = []
     for a, b in request.pairs:
         on_a = [k for k, link in enumerate(links) if link == a]
         on_b = [k for k, link in enumerate(links) if link == b]
-        rows.append([(i, j) for i in on_a for j in on_b])
+        rows.append(list(range(len(first), len(first) + len(on_a) * len(on_b))))
+        first += [i for i in on_a for _ in on_b]
+        second += [j for _ in on_a for j in on_b]
     width = max((len(row) for row in rows), default=0)
-    padded = [row + [row[0]] * (width - len(row)) for row in rows]
     return CollisionTables(
         links=links,
         radii=tuple(radius for _, _, radius in request.spheres),
         pairs=request.pairs,
-        first=tuple(tuple(i for i, _ in row) for row in padded),
-        second=tuple(tuple(j for _, j in row) for row in padded),
+        first=tuple(first),
+        second=tuple(second),
+        rows=tuple(tuple(row + [row[0]] * (width - len(row))) for row in rows),
     )
 
 

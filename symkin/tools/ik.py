@@ -3,8 +3,11 @@ full poses or positions only, and the base pose too for floating-base modules.
 
 Damped least squares (Levenberg–Marquardt) on every target and restart at once. The residual
 stacks, per tip, ``[p_target − p; rotation_weight · log(R_target Rᵀ)]`` (world or base axes, the
-Jacobian's), times the tip's weight; a step is ``Δ = Jᵀ (J Jᵀ + λ I)⁻¹ e``, the joint part clamped
-into the limits. For a floating base, the first six entries of Δ are the base's twist in its own
+Jacobian's), times the tip's weight; a step is ``Δ = (Jᵀ J + λ I)⁻¹ Jᵀ e``, the joint part clamped
+into the limits. With a ``collision_weight`` w, the residual gains a row √w·max(0, margin − d) per
+distance d of the module's ``self_collision_distances`` (and ``obstacle_distances``), their
+Jacobians by forward-mode differentiation, and a target is solved only when no distance is
+negative. For a floating base, the first six entries of Δ are the base's twist in its own
 axes (the Jacobian's convention): the base moves by ``p ← p + R Δv``, ``R ← R exp(Δω)``. λ falls
 after a step that reduced the error and rises (the step undone) after one that did not. A target
 is solved when every tip is within the position tolerance and, unless its rotation weight is 0,
@@ -44,6 +47,8 @@ class IKResult:
         rotation_error: radians, shaped as ``position_error`` (reported even where the rotation
             is free).
         iterations: Levenberg–Marquardt steps taken.
+        colliding: (...,) whether the answer is in self-collision (or, with obstacles, touches
+            one), for a module compiled with ``--collision``; None otherwise.
     """
 
     q: torch.Tensor
@@ -52,6 +57,7 @@ class IKResult:
     position_error: torch.Tensor
     rotation_error: torch.Tensor
     iterations: int
+    colliding: torch.Tensor | None = None
 
     def __repr__(self) -> str:
         shape = tuple(self.success.shape)
@@ -76,6 +82,9 @@ def solve_ik(
     initial: torch.Tensor | None = None,
     initial_base: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    collision_weight: float = 0.0,
+    obstacles: torch.Tensor | None = None,
+    collision_margin: float = 0.02,
 ) -> IKResult:
     """Joint values (and, for a floating-base module, a base pose) that bring tips to ``targets``.
 
@@ -96,13 +105,20 @@ def solve_ik(
         initial_base: optional (..., 7) or (7,) starting base pose (default: per restart, the base
             placed so that the first full-pose tip sits on its target).
         generator: random source for the restarts, for reproducible results.
+        collision_weight: how much a metre of distance below ``collision_margin`` counts against
+            a metre of position error (0: collisions are only reported); needs a module compiled
+            with ``--collision``.
+        obstacles: (K, 4) obstacle spheres, centre (base frame) then radius, kept
+            ``collision_margin`` away from with ``collision_weight`` (a fixed base only).
+        collision_margin: the distance (metres) below which the collision rows pull.
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(
             "solve_ik needs a module generated for torch (symkin compile --backend torch), got "
             f"{type(module).__name__} {getattr(module, '__name__', '')}".rstrip()
         )
-    problem = _Problem.make(module, targets, tip, rotation_weight, weights)
+    collision = _Collision.make(module, collision_weight, obstacles, collision_margin)
+    problem = _Problem.make(module, targets, tip, rotation_weight, weights, collision)
     q, base = problem.starts(restarts, initial, initial_base, generator)
     tolerances = (position_tolerance, rotation_tolerance)
     with torch.no_grad():
@@ -126,9 +142,10 @@ class _Problem:
     free_rotation: torch.Tensor
     lower: torch.Tensor
     upper: torch.Tensor
+    collision: _Collision | None
 
     @staticmethod
-    def make(module, targets, tip, rotation_weight, weights) -> _Problem:
+    def make(module, targets, tip, rotation_weight, weights, collision) -> _Problem:
         names, goal, batch_shape = _targets(module, targets, tip)
         _check_rigid(goal)
         dtype, device = goal.dtype, goal.device
@@ -142,6 +159,7 @@ class _Problem:
             free_rotation=torch.tensor(free, device=device),
             lower=module.lower.to(dtype=dtype, device=device),
             upper=module.upper.to(dtype=dtype, device=device),
+            collision=collision,
         )
 
     def starts(self, restarts, initial, initial_base, generator):
@@ -174,7 +192,8 @@ class _Problem:
         return self.goal.unsqueeze(1).expand(count, restarts, tips, 4, 4)
 
     def evaluate(self, q, base, goal):
-        """The weighted residuals' errors (..., 6T) and the scaled Jacobians (..., 6T, dof)."""
+        """The errors (..., rows): the tips' (6T), then the collision rows'; and the weighted
+        residual's Jacobian (..., rows, dof)."""
         module = self.module
         pose, jacobian = (
             module.forward_and_jacobian(q, base)
@@ -188,34 +207,54 @@ class _Problem:
         position = goal[..., :3, 3] - pose[..., :3, 3]
         rotation = rotation_vector(goal[..., :3, :3] @ pose[..., :3, :3].transpose(-1, -2))
         error = torch.cat([position, rotation], dim=-1).flatten(-2)
-        return error, jacobian.flatten(-3, -2) * self.scale.unsqueeze(-1)
+        jacobian = jacobian.flatten(-3, -2) * self.scale.unsqueeze(-1)
+        if self.collision is None or self.collision.weight == 0:
+            return error, jacobian
+        more_error, more_jacobian = self.collision.rows(q, jacobian.shape[-1])
+        return torch.cat([error, more_error], -1), torch.cat([jacobian, more_jacobian], -2)
+
+    def weighted(self, error: torch.Tensor) -> torch.Tensor:
+        """The residual: the tips' errors (6T) times their scale, then the collision rows (their
+        weight in them already)."""
+        tips = 6 * len(self.tips)
+        return torch.cat([error[..., :tips] * self.scale, error[..., tips:]], -1)
+
+    def solved(self, error: torch.Tensor, tolerances) -> torch.Tensor:
+        """Whether each error (the tips', then the collision rows) meets the tolerances (and
+        collides with nothing)."""
+        tips = 6 * len(self.tips)
+        solved = _solved(error[..., :tips], self.free_rotation, *tolerances)
+        if self.collision is not None and self.collision.weight > 0:
+            solved &= ~self.collision.colliding_rows(error[..., tips:])
+        return solved
 
     def solve(self, q, base, damping, max_iterations, tolerances):
         """Levenberg–Marquardt on every restart of the targets not yet solved."""
         count, restarts = q.shape[:2]
         goal = self.goals(restarts)
         lam = torch.full((count, restarts), damping, dtype=q.dtype, device=q.device)
-        identity = torch.eye(6 * len(self.tips), dtype=q.dtype, device=q.device)
         error, jacobian = self.evaluate(q, base, goal)
+        identity = torch.eye(jacobian.shape[-1], dtype=q.dtype, device=q.device)
         active = torch.arange(count, device=q.device)  # targets with no solved restart yet
         iterations = 0
         while iterations < max_iterations:
-            solved = _solved(error[active], self.free_rotation, *tolerances).any(dim=1)
+            solved = self.solved(error[active], tolerances).any(dim=1)
             active = active[~solved]
             if active.numel() == 0:
                 break
             iterations += 1
             J, residual, lam_active = jacobian[active], error[active], lam[active]
-            system = J @ J.transpose(-1, -2) + lam_active[..., None, None] * identity
-            weighted = (residual * self.scale).unsqueeze(-1)
-            step = (J.transpose(-1, -2) @ torch.linalg.solve(system, weighted)).squeeze(-1)
+            Jt = J.transpose(-1, -2)
+            system = Jt @ J + lam_active[..., None, None] * identity
+            weighted = self.weighted(residual).unsqueeze(-1)
+            step = torch.linalg.solve(system, Jt @ weighted).squeeze(-1)
             new_base = None
             if base is not None:  # a floating base: its twist comes first
                 new_base, step = _moved(base[active], step[..., :6]), step[..., 6:]
             new_q = (q[active] + step).clamp(self.lower, self.upper)
             new_error, new_jacobian = self.evaluate(new_q, new_base, goal[active])
             norm = torch.linalg.vector_norm
-            better = norm(new_error * self.scale, dim=-1) < norm(residual * self.scale, dim=-1)
+            better = norm(self.weighted(new_error), dim=-1) < norm(self.weighted(residual), dim=-1)
             keep = better.unsqueeze(-1)
             q[active] = torch.where(keep, new_q, q[active])
             if base is not None and new_base is not None:
@@ -229,11 +268,11 @@ class _Problem:
     def result(self, q, base, error, iterations, tolerances) -> IKResult:
         """Per target, its best restart: solved first, then the smallest weighted error."""
         count, tips, shape = q.shape[0], len(self.tips), self.batch_shape
-        per_tip = error.unflatten(-1, (tips, 6))
+        per_tip = error[..., : 6 * tips].unflatten(-1, (tips, 6))
         position = torch.linalg.vector_norm(per_tip[..., :3], dim=-1)  # (B, R, T)
         rotation = torch.linalg.vector_norm(per_tip[..., 3:], dim=-1)
-        solved = _solved(error, self.free_rotation, *tolerances)
-        score = torch.linalg.vector_norm(error * self.scale, dim=-1) - solved.to(q.dtype) * 1e6
+        solved = self.solved(error, tolerances)
+        score = torch.linalg.vector_norm(self.weighted(error), dim=-1) - solved.to(q.dtype) * 1e6
         best, pick = score.argmin(dim=1), torch.arange(count, device=q.device)
         tip_axis = (tips,) if tips > 1 else ()
         return IKResult(
@@ -243,7 +282,81 @@ class _Problem:
             position_error=position[pick, best].reshape((*shape, *tip_axis)),
             rotation_error=rotation[pick, best].reshape((*shape, *tip_axis)),
             iterations=iterations,
+            colliding=(
+                self.collision.colliding(q[pick, best]).reshape(shape)
+                if self.collision is not None
+                else None
+            ),
         )
+
+
+@dataclass(frozen=True)
+class _Collision:
+    """The collision rows of a module compiled with ``--collision``: per distance d (self pairs,
+    then spheres × obstacles), √weight · max(0, margin − d)."""
+
+    module: KinematicsModule
+    weight: float
+    obstacles: torch.Tensor | None
+    margin: float
+
+    @staticmethod
+    def make(module, weight, obstacles, margin) -> _Collision | None:
+        if not hasattr(module, "self_collision_distances"):
+            if weight or obstacles is not None:
+                raise ValueError(
+                    "collision_weight and obstacles need a module compiled with --collision"
+                )
+            return None
+        if not (weight >= 0 and math.isfinite(weight)) or not (margin >= 0):
+            raise ValueError("collision_weight and collision_margin must be finite and non-negative")
+        if obstacles is not None:
+            if module.floating_base:
+                raise ValueError("obstacles in solve_ik: a fixed-base module only, for now")
+            _check_shape(obstacles, (4,), "obstacles")
+        return _Collision(module, weight, obstacles, margin)
+
+    def distances(self, q: torch.Tensor) -> torch.Tensor:
+        """(..., m) every distance the rows are made of."""
+        found = [self.module.self_collision_distances(q)]
+        if self.obstacles is not None:
+            obstacles = self.obstacles.to(q)
+            found.append(self.module.obstacle_distances(q, obstacles).flatten(-2))
+        return torch.cat(found, -1)
+
+    def _derivative(self, q: torch.Tensor, joint: int) -> torch.Tensor:
+        """d(distances)/d(q[joint]) (..., m), in forward mode."""
+        import torch.autograd.forward_ad as forward_ad
+
+        tangent = torch.zeros_like(q)
+        tangent[..., joint] = 1
+        with forward_ad.dual_level():
+            distances = self.distances(forward_ad.make_dual(q, tangent))
+            return forward_ad.unpack_dual(distances).tangent
+
+    def colliding(self, q: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return (self.distances(q) < 0).any(-1)
+
+    def colliding_rows(self, error: torch.Tensor) -> torch.Tensor:
+        """From the rows' errors −√w·max(0, margin − d): whether some d is negative."""
+        return (-error > math.sqrt(self.weight) * self.margin * (1 + 1e-9)).any(-1)
+
+    def rows(self, q: torch.Tensor, columns: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows' errors (..., m) (their target, 0, less their value) and Jacobians
+        (..., m, columns), the base's columns (a floating base) zero."""
+        flat = q.reshape(-1, q.shape[-1])
+        distances = self.distances(flat)
+        jacobian = torch.stack(
+            [self._derivative(flat, k) for k in range(flat.shape[-1])], -1
+        ) if flat.shape[-1] else distances.new_zeros(distances.shape + (0,))
+        scale = math.sqrt(self.weight)
+        pulling = (distances < self.margin).to(q.dtype)
+        error = -scale * (self.margin - distances).clamp_min(0)
+        jacobian = -scale * pulling.unsqueeze(-1) * jacobian
+        if columns > q.shape[-1]:
+            jacobian = torch.nn.functional.pad(jacobian, (columns - q.shape[-1], 0))
+        return error.reshape(*q.shape[:-1], -1), jacobian.reshape(*q.shape[:-1], -1, columns)
 
 
 def _targets(module, targets, tip) -> tuple[list[str], torch.Tensor, torch.Size]:

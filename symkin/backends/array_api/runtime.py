@@ -353,11 +353,14 @@ def _length(v: Array, axis: int) -> Array:
     return xp.sqrt(xp.maximum((v * v).sum(axis), 1e-30))
 
 
-def _pair_distances(centres: Array, radii: Array, first: Array, second: Array) -> Array:
+def _pair_distances(
+    centres: Array, first: Array, second: Array, reach: Array, rows: Array
+) -> Array:
     """The least signed distance between the spheres of each pair of links, (P, B), from sphere
-    centres (4, S, B), radii (S, 1) and the pairs' sphere indices (P, M)."""
+    centres (4, S, B), the sphere pairs' spheres (Q,) and radius sums (Q, 1), and each pair of
+    links' row (P, M) of sphere pairs."""
     gap = centres[:3, first] - centres[:3, second]
-    return (_length(gap, 0) - (radii[first] + radii[second])).min(1)
+    return (_length(gap, 0) - reach)[rows].min(1)
 
 
 def _sphere_distances(spheres: Array, obstacles: Array) -> Array:

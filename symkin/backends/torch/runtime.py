@@ -597,12 +597,13 @@ def _length(v: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _pair_distances(
-    centres: torch.Tensor, radii: torch.Tensor, first: torch.Tensor, second: torch.Tensor
+    centres: torch.Tensor, first: torch.Tensor, second: torch.Tensor, reach: torch.Tensor, rows: torch.Tensor
 ) -> torch.Tensor:
     """The least signed distance between the spheres of each pair of links, (P, B), from sphere
-    centres (4, S, B), radii (S, 1) and the pairs' sphere indices (P, M)."""
+    centres (4, S, B), the sphere pairs' spheres (Q,) and radius sums (Q, 1), and each pair of
+    links' row (P, M) of sphere pairs."""
     gap = centres[:3, first] - centres[:3, second]
-    return (_length(gap, 0) - (radii[first] + radii[second])).amin(1)
+    return (_length(gap, 0) - reach)[rows].amin(1)
 
 
 def _sphere_distances(spheres: torch.Tensor, obstacles: torch.Tensor) -> torch.Tensor:
