@@ -1,0 +1,150 @@
+"""The collision outputs under what a training loop does to them: gradcheck in float64 (through q,
+the base pose and the obstacles), torch.compile(fullgraph=True), torch.export with a dynamic batch,
+torch.func.vmap; the JAX module under jit, vmap and grad; the NumPy module. Values are compared
+with the eager torch module, itself checked against coal and MuJoCo in
+tests/oracles/test_collision.py."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from helpers import random_base_poses, robot_file, sample_q
+
+import symkin
+
+PANDA = "panda_description/urdf/panda_collision.urdf"
+A1 = "a1_description/urdf/a1.urdf"
+ROBOTS = [(PANDA, False), (A1, True)]
+IDS = ["panda_collision", "a1-floating"]
+METHODS = {
+    "collision_spheres": (("q",), ("q", "base")),
+    "self_collision_distances": (("q",), ("q",)),
+    "obstacle_distances": (("q", "obstacles"), ("q", "base", "obstacles")),
+}
+
+
+@functools.cache
+def kinematics(relative: str, floating: bool) -> symkin.Kinematics:
+    model = symkin.load(str(robot_file(relative)))
+    output, _ = symkin.collision_output(model, samples=100)
+    return symkin.derive(model, None, None, floating, (output,))
+
+
+@functools.cache
+def module(relative: str, floating: bool, backend: str = "torch"):
+    loaded = symkin.load_module(symkin.generate(kinematics(relative, floating), backend=backend))
+    return symkin.module_class(loaded)().double() if backend == "torch" else loaded
+
+
+def inputs(kinematics_module, method: str, batch: int, seed: int, dtype=torch.float64):
+    generator = torch.Generator().manual_seed(seed)
+    values = {
+        "q": sample_q(kinematics_module, batch, seed, dtype),
+        "base": random_base_poses(batch, seed, dtype),
+        "obstacles": torch.rand(batch, 3, 4, generator=generator, dtype=dtype),
+    }
+    return tuple(values[name] for name in METHODS[method][kinematics_module.floating_base])
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
+def test_gradcheck(relative, floating, method):
+    kinematics_module = module(relative, floating)
+    arguments = [x.requires_grad_() for x in inputs(kinematics_module, method, 1, seed=1)]
+    assert torch.autograd.gradcheck(getattr(kinematics_module, method), arguments)
+
+
+@pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
+def test_shapes_and_names(relative, floating):
+    kinematics_module = module(relative, floating)
+    q = sample_q(kinematics_module, 6, seed=2).reshape(2, 3, -1)
+    S, P = len(kinematics_module.sphere_links), len(kinematics_module.collision_pairs)
+    assert kinematics_module.self_collision_distances(q).shape == (2, 3, P)
+    assert set(kinematics_module.sphere_links) >= {link for pair in kinematics_module.collision_pairs for link in pair}
+    single = kinematics_module.self_collision_distances(q[0, 0])
+    assert single.shape == (P,) and P > 0
+    torch.testing.assert_close(single, kinematics_module.self_collision_distances(q)[0, 0])
+    spheres = kinematics_module.collision_spheres(*inputs(kinematics_module, "collision_spheres", 4, 3))
+    assert spheres.shape == (4, S, 4) and (spheres[..., 3] > 0).all()
+    assert kinematics_module.float().self_collision_distances(q.float()).dtype == torch.float32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", METHODS)
+def test_compiles_with_fullgraph_and_vmaps(method):
+    kinematics_module = module(A1, True)
+    function = getattr(kinematics_module, method)
+    arguments = inputs(kinematics_module, method, 4, seed=2)
+    expected = function(*arguments)
+    torch.compiler.reset()
+    compiled = torch.compile(function, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(*arguments), expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(torch.func.vmap(function)(*arguments), expected, rtol=1e-10, atol=1e-12)
+    leaves = [x.clone().requires_grad_() for x in arguments]
+    compiled(*leaves).square().sum().backward()
+    eager = [x.clone().requires_grad_() for x in arguments]
+    function(*eager).square().sum().backward()
+    for got, want in zip(leaves, eager, strict=True):
+        torch.testing.assert_close(got.grad, want.grad, rtol=1e-9, atol=1e-10)
+
+
+class Method(torch.nn.Module):
+    def __init__(self, kinematics_module: torch.nn.Module, method: str) -> None:
+        super().__init__()
+        self.kinematics = kinematics_module
+        self.method = method
+
+    def forward(self, *arguments: torch.Tensor) -> torch.Tensor:
+        return getattr(self.kinematics, self.method)(*arguments)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_torch_export_keeps_the_batch_dynamic(method):
+    kinematics_module = module(A1, True)
+    program = Method(kinematics_module, method)
+    example = inputs(kinematics_module, method, 4, seed=0)
+    batch = torch.export.Dim("batch")
+    exported = torch.export.export(
+        program, example, dynamic_shapes=(tuple({0: batch} for _ in example),)
+    ).module()
+    for size in (1, 9, 300):
+        arguments = inputs(kinematics_module, method, size, seed=size)
+        got, expected = exported(*arguments), program(*arguments)
+        assert got.shape == expected.shape and got.shape[0] == size
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
+def test_numpy_module_agrees(relative, floating):
+    reference, numpy_module = module(relative, floating), module(relative, floating, "numpy")
+    assert numpy_module.collision_pairs == reference.collision_pairs
+    for method in METHODS:
+        arguments = inputs(reference, method, 3, seed=5)
+        got = getattr(numpy_module, method)(*(x.numpy() for x in arguments))
+        expected = getattr(reference, method)(*arguments).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_jax_module_under_jit_vmap_and_grad():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    reference, jax_module = module(A1, True), module(A1, True, "jax")
+    for method in METHODS:
+        arguments = inputs(reference, method, 3, seed=6)
+        values = [jax.numpy.asarray(x.numpy()) for x in arguments]
+        function = getattr(jax_module, method)
+        expected = getattr(reference, method)(*arguments).numpy()
+        np.testing.assert_allclose(jax.jit(function)(*values), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(jax.vmap(function)(*values), expected, rtol=1e-10, atol=1e-12)
+
+        def loss(q, *rest, function=function):
+            return (function(q, *rest) ** 2).sum()
+
+        leaves = [x.clone().requires_grad_() for x in arguments]
+        getattr(reference, method)(*leaves).square().sum().backward()
+        gradient = jax.jit(jax.grad(loss))(*values)
+        np.testing.assert_allclose(gradient, leaves[0].grad.numpy(), rtol=1e-9, atol=1e-10)

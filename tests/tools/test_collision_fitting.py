@@ -1,0 +1,181 @@
+"""Sphere coverings, by hand and by sampling: every point of a shape inside the union of its
+spheres, no sphere point further than the tolerance outside it, the same bytes every time; pair
+rules; the loss helpers; the CLI's collision flags and errors."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import symkin
+from symkin.cli import main
+from symkin.collision.fit import fit_spheres
+from symkin.collision.solids import Union, convex_hull, solid
+from symkin.model.geometry import Box, Capsule, ConvexMesh, Cylinder, Ellipsoid, Sphere
+
+TOLERANCE = 0.01
+SHAPES = {
+    "box": Box((0.1, 0.05, 0.02)),
+    "cylinder": Cylinder(0.04, 0.2),
+    "capsule": Capsule(0.03, 0.15),
+    "ellipsoid": Ellipsoid((0.06, 0.04, 0.03)),
+    "tetrahedron": ConvexMesh(((0.0, 0.0, 0.0), (0.1, 0.0, 0.0), (0.0, 0.08, 0.0), (0.0, 0.0, 0.06))),
+}
+
+
+def placed(shape, turn: float = 0.0) -> Union:
+    c, s = math.cos(turn), math.sin(turn)
+    rotation = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+    return Union(((solid(shape), rotation, np.array([0.1, -0.2, 0.3])),))
+
+
+def inside_points(body: Union, count: int = 40000) -> np.ndarray:
+    low, high = body.bounds()
+    points = np.random.default_rng(0).uniform(low, high, (count, 3))
+    return points[body.signed_distance(points) <= 0]
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_covering_is_conservative_tight_and_deterministic(name):
+    body = placed(SHAPES[name], turn=0.3)
+    centres, radii = fit_spheres(body, TOLERANCE)
+    points = inside_points(body)
+    assert len(points) > 100
+    gaps = np.linalg.norm(points[:, None] - centres[None], axis=2) - radii
+    assert (gaps.min(1) <= 0).all()
+    # Points on the spheres: within the tolerance of the shape (exact distances; an ellipsoid's
+    # is measured to points on it 2 mm apart, a bound above by up to that).
+    unit = np.random.default_rng(1).normal(size=(200, 3))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    on_spheres = (centres[:, None] + radii[:, None, None] * unit).reshape(-1, 3)
+    slack = 2e-3 if name == "ellipsoid" else 1e-9
+    assert body.outside_distance(on_spheres).max() <= TOLERANCE + slack
+    again = fit_spheres(placed(SHAPES[name], turn=0.3), TOLERANCE)
+    assert centres.tobytes() == again[0].tobytes() and radii.tobytes() == again[1].tobytes()
+
+
+def test_a_capsule_takes_few_spheres_and_a_sphere_is_itself():
+    _, radii = fit_spheres(placed(Capsule(0.04, 0.2)), 0.01)
+    assert len(radii) <= 10
+    model = symkin.parse_urdf(
+        '<robot name="r"><link name="a"><collision><origin xyz="1 2 3"/><geometry>'
+        '<sphere radius="0.25"/></geometry></collision></link></robot>'
+    )
+    output, report = symkin.collision_output(model)
+    assert output.spheres == (("a", (1.0, 2.0, 3.0), 0.25),)
+    assert report.coverings[0].protrusion == 0
+
+
+def test_mesh_distance_is_a_lower_bound_with_the_right_sign():
+    vertices, triangles = convex_hull(np.random.default_rng(2).normal(size=(40, 3)) * 0.05)
+    mesh = solid(ConvexMesh(tuple(map(tuple, vertices))))
+    points = np.random.default_rng(3).normal(size=(500, 3)) * 0.08
+    from scipy.spatial import Delaunay
+
+    inside = Delaunay(vertices).find_simplex(points) >= 0
+    distance = mesh.signed_distance(points)
+    assert ((distance <= 0) == inside).mean() > 0.99  # points within 2 mm of it may be either
+    from symkin.collision.solids import exact_mesh_distance
+
+    exact = exact_mesh_distance(points, vertices, triangles)
+    assert (np.abs(distance) <= exact + 1e-12).all() and (exact - np.abs(distance) <= 2e-3 + 1e-9).all()
+
+
+ARM = """
+<robot name="arm">
+  <link name="base"><collision><geometry><box size="0.2 0.2 0.1"/></geometry></collision></link>
+  <link name="upper"><collision><origin xyz="0 0 0.25"/><geometry><cylinder radius="0.04" length="0.5"/></geometry></collision></link>
+  <link name="fore"><collision><origin xyz="0 0 0.2"/><geometry><capsule radius="0.03" length="0.4"/></geometry></collision></link>
+  <link name="hand"><collision><geometry>{hand}</geometry></collision></link>
+  <joint name="j1" type="revolute"><parent link="base"/><child link="upper"/><origin xyz="0 0 0.05"/><axis xyz="0 1 0"/><limit lower="-1.5" upper="1.5"/></joint>
+  <joint name="j2" type="revolute"><parent link="upper"/><child link="fore"/><origin xyz="0 0 0.5"/><axis xyz="0 1 0"/><limit lower="-2.8" upper="2.8"/></joint>
+  <joint name="j3" type="fixed"><parent link="fore"/><child link="hand"/><origin xyz="0 0 0.4"/></joint>
+</robot>
+"""
+
+
+def write_arm(tmp_path, hand='<sphere radius="0.05"/>', srdf: str | None = None):
+    (tmp_path / "arm.urdf").write_text(textwrap.dedent(ARM.format(hand=hand)))
+    if srdf is not None:
+        (tmp_path / "arm.srdf").write_text(srdf)
+    return tmp_path / "arm.urdf"
+
+
+def test_pair_rules_name_their_reasons(tmp_path):
+    model = symkin.load(write_arm(tmp_path))
+    output, report = symkin.collision_output(model, srdf=None)
+    excluded = {(a, b): reason for a, b, reason in report.rules.excluded}
+    # One moving joint apart, or only fixed joints between: adjacent.
+    assert excluded[("base", "upper")] == excluded[("fore", "hand")] == "adjacent"
+    assert excluded[("upper", "hand")] == "adjacent"  # j2, then a fixed joint
+    assert set(output.pairs) == {("base", "fore"), ("base", "hand")}
+    srdf = write_arm(tmp_path, srdf='<robot name="arm"><disable_collisions link1="hand" link2="base" reason="Never"/></robot>')
+    output, report = symkin.collision_output(model, srdf=srdf.with_suffix(".srdf"))
+    assert output.pairs == (("base", "fore"),) and ("base", "hand", "Never") in report.rules.excluded
+
+
+def test_collision_penalty_and_helpers():
+    d = torch.tensor([-0.01, 0.0, 0.01, 0.05], dtype=torch.float64, requires_grad=True)
+    penalty = symkin.collision_penalty(d, margin=0.02)
+    torch.testing.assert_close(penalty, torch.tensor([4.5e-4, 2e-4, 5e-5, 0.0], dtype=torch.float64))
+    penalty.sum().backward()
+    torch.testing.assert_close(d.grad, torch.tensor([-0.03, -0.02, -0.01, 0.0], dtype=torch.float64))
+    spheres = torch.tensor([[0.0, 0.0, 0.5, 0.1], [2.0, 0.0, 0.05, 0.1]], dtype=torch.float64)
+    floor = symkin.plane_distances(spheres, torch.tensor([0.0, 0.0, 2.0], dtype=torch.float64))
+    torch.testing.assert_close(floor, torch.tensor([0.4, -0.05], dtype=torch.float64))
+    box = torch.eye(4, dtype=torch.float64)[None]
+    box[0, :3, 3] = torch.tensor([2.0, 0.0, 0.0])
+    half = torch.tensor([[0.5, 0.5, 0.5]], dtype=torch.float64)
+    torch.testing.assert_close(
+        symkin.box_distances(spheres, box, half),
+        torch.tensor([[math.hypot(1.5, 0.0) - 0.1], [-0.45 - 0.1]], dtype=torch.float64),
+    )
+
+
+def run(argv, capsys):
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_cli_info_lists_spheres_and_pairs(tmp_path, capsys):
+    status, out, _ = run(["info", str(write_arm(tmp_path)), "--collision", "--collision-samples", "50"], capsys)
+    assert status == 0
+    assert "hand: sphere(radius=0.05): 1 sphere, worst protrusion 0.0 mm" in out
+    assert "base – upper: adjacent" in out and "base – fore" in out
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    path = write_arm(tmp_path, hand='<mesh filename="package://arm/missing.stl"/>')
+    status, out, err = run(["compile", str(path), "--collision", "-q", "-o", str(tmp_path / "x.py")], capsys)
+    assert status == 2 and out == "" and not (tmp_path / "x.py").exists()
+    assert err.count("\n") == 1 and "error:" in err and "link 'hand'" in err and "missing.stl" in err
+    status, _, err = run(["compile", str(path), "--srdf", "x.srdf"], capsys)
+    assert status == 2 and "--srdf: for --collision" in err
+    bad = write_arm(tmp_path, hand='<box size="0.1 -0.1 0.1"/>')
+    status, _, err = run(["info", str(bad), "--collision"], capsys)
+    assert status == 2 and "link 'hand'" in err and err.count("\n") == 1
+    status, _, err = run(["info", str(bad), "--collision", "--sphere-tolerance", "0"], capsys)
+    assert status == 2 and "tolerance" in err
+
+
+def test_collision_aware_ik_keeps_answers_out_of_self_collision(tmp_path):
+    model = symkin.load(write_arm(tmp_path))
+    output, _ = symkin.collision_output(model, samples=50)
+    module = symkin.module_class(
+        symkin.load_module(symkin.generate(symkin.derive(model, "hand", outputs=(output,))))
+    )().double()
+    # Hand positions reachable with the forearm folded back onto the base.
+    q = torch.tensor([[0.3, 2.6], [-0.4, -2.7], [1.0, 2.5], [-1.2, -2.4]], dtype=torch.float64)
+    targets = module(q)
+    plain = symkin.solve_ik(module, targets, rotation_weight=0.0, generator=torch.Generator().manual_seed(0))
+    kept = symkin.solve_ik(module, targets, rotation_weight=0.0, collision_weight=10.0, generator=torch.Generator().manual_seed(0))
+    assert plain.colliding is not None and kept.colliding is not None
+    assert not kept.colliding[kept.success].any()
+    assert kept.colliding.sum() <= plain.colliding.sum()
+    with pytest.raises(ValueError, match="--collision"):
+        symkin.solve_ik(symkin.module_class(symkin.load_module(symkin.generate(symkin.derive(model, "hand"))))(), targets, collision_weight=1.0)
