@@ -78,7 +78,9 @@ def test_mesh_distance_is_a_lower_bound_with_the_right_sign():
 
     inside = Delaunay(vertices).find_simplex(points) >= 0
     distance = mesh.signed_distance(points)
-    assert ((distance <= 0) == inside).mean() > 0.99  # points within 2 mm of it may be either
+    # Within 2 mm of the surface the bound is 0, either side; elsewhere the sign is the side.
+    told = distance != 0
+    assert told.mean() > 0.9 and ((distance < 0) == inside)[told].all()
     from symkin.collision.solids import exact_mesh_distance
 
     exact = exact_mesh_distance(points, vertices, triangles)
