@@ -66,7 +66,9 @@ def collision_output(
     robot has no collision geometry.
     """
     if not (tolerance > 0 and np.isfinite(tolerance)):
-        raise SymkinError(f"the sphere tolerance must be a positive number of metres, not {tolerance}")
+        raise SymkinError(
+            f"the sphere tolerance must be a positive number of metres, not {tolerance}"
+        )
     if not model.collisions:
         raise SymkinError(f"robot {model.name!r} has no collision geometry")
     spheres: list[tuple[str, tuple[float, float, float], float]] = []
@@ -105,7 +107,11 @@ def _cover(
     parts, given_centres, given_radii = [], [], []
     for geometry in pieces:
         rotation, translation = (np.array(x, dtype=float) for x in transform(geometry.origin))
-        mesh = read_mesh(geometry, urdf_folder, package_dirs) if isinstance(geometry.shape, MeshFile) else None
+        mesh = (
+            read_mesh(geometry, urdf_folder, package_dirs)
+            if isinstance(geometry.shape, MeshFile)
+            else None
+        )
         parts.append((solid(geometry.shape, mesh), rotation, translation))
         if isinstance(geometry.shape, Sphere):
             given_centres.append(translation)
@@ -123,12 +129,18 @@ def _describe(geometry: CollisionGeometry) -> str:
     if isinstance(shape, MeshFile):
         return f"mesh {shape.filename}"
     fields = ", ".join(
-        f"{name}={value:.4g}" if isinstance(value, float) else f"{name}=({', '.join(f'{v:.4g}' for v in value)})"
+        f"{name}={value:.4g}"
+        if isinstance(value, float)
+        else f"{name}=({', '.join(f'{v:.4g}' for v in value)})"
         for name, value in vars(shape).items()
         if name != "vertices"
     )
     what = type(shape).__name__.lower()
-    return f"{what}({fields})" if fields else f"{what} ({len(getattr(shape, 'vertices', ()))} vertices)"
+    return (
+        f"{what}({fields})"
+        if fields
+        else f"{what} ({len(getattr(shape, 'vertices', ()))} vertices)"
+    )
 
 
 def describe_collision(report: CollisionReport) -> list[str]:
@@ -137,9 +149,10 @@ def describe_collision(report: CollisionReport) -> list[str]:
         f"collision spheres (tolerance {report.tolerance:g} m; protrusion measured on the spheres):"
     ]
     for covering in report.coverings:
+        plural = "" if covering.spheres == 1 else "s"
         lines.append(
-            f"  {covering.link}: {covering.geometry}: {covering.spheres} sphere"
-            f"{'' if covering.spheres == 1 else 's'}, worst protrusion {covering.protrusion * 1000:.1f} mm"
+            f"  {covering.link}: {covering.geometry}: {covering.spheres} sphere{plural}, "
+            f"worst protrusion {covering.protrusion * 1000:.1f} mm"
         )
     total = sum(c.spheres for c in report.coverings)
     lines.append(f"  {total} spheres in all")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from symkin.collision.solids import Union
 
 _CANDIDATES_PER_STEP = 128
@@ -54,7 +55,10 @@ def _inner_grid(solid: Union, spacing: float) -> tuple[np.ndarray, np.ndarray]:
     depths."""
     lower, upper = solid.bounds()
     middle, half = (lower + upper) / 2, (upper - lower) / 2
-    axes = [m + spacing * np.arange(-(h // spacing), h // spacing + 1) for m, h in zip(middle, half, strict=True)]
+    axes = [
+        m + spacing * np.arange(-(h // spacing), h // spacing + 1)
+        for m, h in zip(middle, half, strict=True)
+    ]
     points = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
     distance = solid.signed_distance(points)
     return points[distance < 0], -distance[distance < 0]

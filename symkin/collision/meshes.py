@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
@@ -12,7 +13,9 @@ from symkin.errors import SymkinError
 from symkin.model.geometry import CollisionGeometry, MeshFile
 
 
-def mesh_candidates(filename: str, urdf_folder: Path | None, package_dirs: Sequence[Path]) -> list[Path]:
+def mesh_candidates(
+    filename: str, urdf_folder: Path | None, package_dirs: Sequence[Path]
+) -> list[Path]:
     """Where a mesh file named ``filename`` may be, in the order tried.
 
     ``package://PACKAGE/REST`` is looked for as ``DIR/PACKAGE/REST`` for each of ``package_dirs``,
@@ -49,12 +52,12 @@ def read_mesh(
     except ImportError:
         raise SymkinError(f"{where}: reading meshes needs trimesh (pip install trimesh)") from None
     try:
-        mesh = trimesh.load(found, force="mesh", process=True)
+        mesh: Any = trimesh.load(found, force="mesh", process=True)
     except Exception as error:  # trimesh raises many kinds for unreadable files
         raise SymkinError(f"{where}: {found} cannot be read as a mesh ({error})") from None
     if not len(mesh.faces):
         raise SymkinError(f"{where}: {found} has no triangles")
-    vertices = np.asarray(mesh.vertices, dtype=float) * np.asarray(shape.scale)
+    vertices = np.asarray(mesh.vertices, dtype=np.float64) * np.asarray(shape.scale)
     return vertices, np.asarray(mesh.faces, dtype=np.int64)
 
 

@@ -141,12 +141,13 @@ def link_poses(
             if joint.moves:
                 resolved = model.resolve_mimic(joint)
                 value = resolved.multiplier * values[resolved.source] + resolved.offset
-                axis = np.array(joint.axis)
                 if joint.type == "prismatic":
-                    t = t + (R @ axis) * value[:, None]
+                    t = t + (R @ np.asarray(joint.axis)) * value[:, None]
                 else:
                     cos, sin = np.cos(value), np.sin(value)
-                    turn = np.moveaxis(np.array(axis_rotation(axis, cos, sin), dtype=float), 2, 0)
+                    turn: np.ndarray = np.moveaxis(
+                        np.asarray(axis_rotation(joint.axis, cos, sin)), 2, 0
+                    )
                     R = R @ turn
             poses[link] = (R, t)
         return poses[link]

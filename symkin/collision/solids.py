@@ -32,12 +32,17 @@ class Solid:
     vertices: np.ndarray | None = None
     triangles: np.ndarray | None = None
 
+    def mesh(self) -> tuple[np.ndarray, np.ndarray]:
+        """A mesh solid's vertices and triangles."""
+        assert self.vertices is not None and self.triangles is not None
+        return self.vertices, self.triangles
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The corners (lower, upper) of a box that holds the solid."""
         shape = self.shape
         if shape is None:
-            assert self.vertices is not None
-            return self.vertices.min(0), self.vertices.max(0)
+            vertices = self.mesh()[0]
+            return vertices.min(0), vertices.max(0)
         if isinstance(shape, Sphere):
             half = np.full(3, shape.radius)
         elif isinstance(shape, Box):
@@ -56,7 +61,7 @@ class Solid:
         from below of the depth inside and of the distance outside."""
         shape = self.shape
         if shape is None:
-            return _mesh_signed_distance(points, self.vertices, self.triangles)
+            return _mesh_signed_distance(points, *self.mesh())
         if isinstance(shape, Sphere):
             return np.linalg.norm(points, axis=1) - shape.radius
         if isinstance(shape, Box):
@@ -81,7 +86,7 @@ class Solid:
         shape = self.shape
         if shape is None:
             outside = self.signed_distance(points) > 0
-            return np.where(outside, exact_mesh_distance(points, self.vertices, self.triangles), 0)
+            return np.where(outside, exact_mesh_distance(points, *self.mesh()), 0)
         if isinstance(shape, Ellipsoid):
             from scipy.spatial import cKDTree
 
@@ -95,7 +100,7 @@ class Solid:
         """(N, 3) points on the surface, every point of it within ``spacing`` of one."""
         shape = self.shape
         if shape is None:
-            return _triangle_samples(self.vertices, self.triangles, spacing)
+            return _triangle_samples(*self.mesh(), spacing)
         if isinstance(shape, Sphere):
             return _ellipsoid_samples(np.full(3, shape.radius), spacing)
         if isinstance(shape, Ellipsoid):
@@ -162,7 +167,11 @@ def _box_samples(half: np.ndarray, spacing: float) -> np.ndarray:
         )
         for sign in (-1, 1):
             face = np.zeros((grid_u.size, 3))
-            face[:, u], face[:, v], face[:, axis] = grid_u.ravel(), grid_v.ravel(), sign * half[axis]
+            face[:, u], face[:, v], face[:, axis] = (
+                grid_u.ravel(),
+                grid_v.ravel(),
+                sign * half[axis],
+            )
             faces.append(face)
     return np.concatenate(faces)
 
@@ -194,7 +203,11 @@ def _ellipsoid_samples(radii: np.ndarray, spacing: float) -> np.ndarray:
     for polar in np.linspace(0, math.pi, max(3, math.ceil(math.pi * largest / spacing) + 1)):
         angle = _circle(largest * math.sin(polar), spacing) if 0 < polar < math.pi else np.zeros(1)
         ring = np.stack(
-            [math.sin(polar) * np.cos(angle), math.sin(polar) * np.sin(angle), 0 * angle + math.cos(polar)],
+            [
+                math.sin(polar) * np.cos(angle),
+                math.sin(polar) * np.sin(angle),
+                0 * angle + math.cos(polar),
+            ],
             -1,
         )
         rings.append(ring * radii)
@@ -272,7 +285,12 @@ def _odd_crossings(points: np.ndarray, corners: np.ndarray, axis: int) -> np.nda
         chunk = lines[start : start + step]
         # Barycentric coordinates of each line's foot in each triangle's projection.
         du, dv = chunk[:, None, 0] - a[None, :, u], chunk[:, None, 1] - a[None, :, v]
-        e1u, e1v, e2u, e2v = b[:, u] - a[:, u], b[:, v] - a[:, v], c[:, u] - a[:, u], c[:, v] - a[:, v]
+        e1u, e1v, e2u, e2v = (
+            b[:, u] - a[:, u],
+            b[:, v] - a[:, v],
+            c[:, u] - a[:, u],
+            c[:, v] - a[:, v],
+        )
         det = e1u * e2v - e2u * e1v
         safe = np.where(det == 0, 1.0, det)
         s = (du * e2v - e2u * dv) / safe
@@ -299,7 +317,9 @@ def _odd_crossings(points: np.ndarray, corners: np.ndarray, axis: int) -> np.nda
     return above % 2 == 1
 
 
-def exact_mesh_distance(points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def exact_mesh_distance(
+    points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray
+) -> np.ndarray:
     """(N,) distances from points (N, 3) to the nearest triangle."""
     corners = vertices[triangles]
     step = max(1, _CHUNK // max(1, len(triangles)))
@@ -356,17 +376,36 @@ class Union:
         corners = []
         for body, rotation, translation in self.parts:
             low, high = body.bounds()
-            box = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+            box = np.array(
+                [
+                    [x, y, z]
+                    for x in (low[0], high[0])
+                    for y in (low[1], high[1])
+                    for z in (low[2], high[2])
+                ]
+            )
             corners.append(box @ rotation.T + translation)
         every = np.concatenate(corners)
         return every.min(0), every.max(0)
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """The least of the parts' (outside: exact; inside: a bound from below of the depth)."""
-        return np.min([body.signed_distance(self._local(points, k)) for k, (body, _, _) in enumerate(self.parts)], 0)
+        return np.min(
+            [
+                body.signed_distance(self._local(points, k))
+                for k, (body, _, _) in enumerate(self.parts)
+            ],
+            0,
+        )
 
     def outside_distance(self, points: np.ndarray) -> np.ndarray:
-        return np.min([body.outside_distance(self._local(points, k)) for k, (body, _, _) in enumerate(self.parts)], 0)
+        return np.min(
+            [
+                body.outside_distance(self._local(points, k))
+                for k, (body, _, _) in enumerate(self.parts)
+            ],
+            0,
+        )
 
     def surface(self, spacing: float, margin: float) -> np.ndarray:
         """Samples of the union's surface, every point of it within ``spacing`` of one: the parts'

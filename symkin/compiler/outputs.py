@@ -197,7 +197,9 @@ class CollisionSpheres:
         with_spheres = set(self.links)
         for first, second in self.pairs:
             if first == second or not {first, second} <= with_spheres:
-                raise SymkinError(f"collision pair ({first!r}, {second!r}): not two links with spheres")
+                raise SymkinError(
+                    f"collision pair ({first!r}, {second!r}): not two links with spheres"
+                )
 
     @property
     def label(self) -> str:

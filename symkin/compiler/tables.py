@@ -283,7 +283,9 @@ class CollisionTables:
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
         tables = {"sphere_radii": Table(list(self.radii), shape=(-1, 1))}
         if self.pairs:
-            reach = [self.radii[i] + self.radii[j] for i, j in zip(self.first, self.second, strict=True)]
+            reach = [
+                self.radii[i] + self.radii[j] for i, j in zip(self.first, self.second, strict=True)
+            ]
             tables |= {
                 "sphere_pair_first": Table(list(self.first), "index"),
                 "sphere_pair_second": Table(list(self.second), "index"),
@@ -294,7 +296,12 @@ class CollisionTables:
 
 
 OutputTables = (
-    PoseTables | PointTables | WeightedPointTables | VelocityTables | DynamicsTables | CollisionTables
+    PoseTables
+    | PointTables
+    | WeightedPointTables
+    | VelocityTables
+    | DynamicsTables
+    | CollisionTables
 )
 
 

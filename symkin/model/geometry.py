@@ -90,7 +90,9 @@ def check_shape(geometry: CollisionGeometry) -> None:
     finite."""
     shape = geometry.shape
     if isinstance(shape, Unreadable):
-        raise SymkinError(f"link {geometry.link!r}: collision geometry {geometry.name}: {shape.problem}")
+        raise SymkinError(
+            f"link {geometry.link!r}: collision geometry {geometry.name}: {shape.problem}"
+        )
     sizes: tuple[float, ...]
     if isinstance(shape, Sphere):
         sizes = (shape.radius,)

@@ -20,7 +20,9 @@ def collision_penalty(distances: torch.Tensor, margin: float = 0.02) -> torch.Te
     return 0.5 * F.relu(margin - distances).square()
 
 
-def plane_distances(spheres: torch.Tensor, normal: torch.Tensor, offset: float | torch.Tensor = 0.0) -> torch.Tensor:
+def plane_distances(
+    spheres: torch.Tensor, normal: torch.Tensor, offset: float | torch.Tensor = 0.0
+) -> torch.Tensor:
     """Signed distances (..., S) from spheres to the half-space {x : n·x ≤ offset} behind the
     plane with unit-normalised ``normal`` (3,) or (..., 3) (a floor: normal (0, 0, 1), offset 0,
     heights above it)."""
@@ -28,13 +30,17 @@ def plane_distances(spheres: torch.Tensor, normal: torch.Tensor, offset: float |
     return (spheres[..., :3] * unit.unsqueeze(-2)).sum(-1) - offset - spheres[..., 3]
 
 
-def box_distances(spheres: torch.Tensor, X_frame_box: torch.Tensor, half_extents: torch.Tensor) -> torch.Tensor:
+def box_distances(
+    spheres: torch.Tensor, X_frame_box: torch.Tensor, half_extents: torch.Tensor
+) -> torch.Tensor:
     """Signed distances (..., S, K) from spheres to K boxes with poses ``X_frame_box``
     (..., K, 4, 4) in the spheres' frame and half side lengths ``half_extents`` (..., K, 3); inside
     a box, minus the depth of the centre less the radius."""
     R, t = X_frame_box[..., :3, :3], X_frame_box[..., :3, 3]
     # Each centre in each box's axes: Rᵀ (c − t), (..., S, K, 3).
-    local = ((spheres[..., :, None, :3] - t.unsqueeze(-3)).unsqueeze(-2) @ R.unsqueeze(-3)).squeeze(-2)
+    local = ((spheres[..., :, None, :3] - t.unsqueeze(-3)).unsqueeze(-2) @ R.unsqueeze(-3)).squeeze(
+        -2
+    )
     excess = local.abs() - half_extents.unsqueeze(-3)
     outside = (excess.clamp_min(0).square().sum(-1)).clamp_min(1e-30).sqrt()
     outside = torch.where(excess.amax(-1) > 0, outside, torch.zeros_like(outside))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -295,7 +296,7 @@ class _Collision:
     """The collision rows of a module compiled with ``--collision``: per distance d (self pairs,
     then spheres × obstacles), √weight · max(0, margin − d)."""
 
-    module: KinematicsModule
+    module: Any  # a KinematicsModule compiled with --collision
     weight: float
     obstacles: torch.Tensor | None
     margin: float
@@ -309,7 +310,9 @@ class _Collision:
                 )
             return None
         if not (weight >= 0 and math.isfinite(weight)) or not (margin >= 0):
-            raise ValueError("collision_weight and collision_margin must be finite and non-negative")
+            raise ValueError(
+                "collision_weight and collision_margin must be finite and non-negative"
+            )
         if obstacles is not None:
             if module.floating_base:
                 raise ValueError("obstacles in solve_ik: a fixed-base module only, for now")
@@ -347,9 +350,11 @@ class _Collision:
         (..., m, columns), the base's columns (a floating base) zero."""
         flat = q.reshape(-1, q.shape[-1])
         distances = self.distances(flat)
-        jacobian = torch.stack(
-            [self._derivative(flat, k) for k in range(flat.shape[-1])], -1
-        ) if flat.shape[-1] else distances.new_zeros(distances.shape + (0,))
+        jacobian = (
+            torch.stack([self._derivative(flat, k) for k in range(flat.shape[-1])], -1)
+            if flat.shape[-1]
+            else distances.new_zeros(distances.shape + (0,))
+        )
         scale = math.sqrt(self.weight)
         pulling = (distances < self.margin).to(q.dtype)
         error = -scale * (self.margin - distances).clamp_min(0)

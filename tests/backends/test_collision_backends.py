@@ -63,11 +63,15 @@ def test_shapes_and_names(relative, floating):
     q = sample_q(kinematics_module, 6, seed=2).reshape(2, 3, -1)
     S, P = len(kinematics_module.sphere_links), len(kinematics_module.collision_pairs)
     assert kinematics_module.self_collision_distances(q).shape == (2, 3, P)
-    assert set(kinematics_module.sphere_links) >= {link for pair in kinematics_module.collision_pairs for link in pair}
+    assert set(kinematics_module.sphere_links) >= {
+        link for pair in kinematics_module.collision_pairs for link in pair
+    }
     single = kinematics_module.self_collision_distances(q[0, 0])
     assert single.shape == (P,) and P > 0
     torch.testing.assert_close(single, kinematics_module.self_collision_distances(q)[0, 0])
-    spheres = kinematics_module.collision_spheres(*inputs(kinematics_module, "collision_spheres", 4, 3))
+    spheres = kinematics_module.collision_spheres(
+        *inputs(kinematics_module, "collision_spheres", 4, 3)
+    )
     assert spheres.shape == (4, S, 4) and (spheres[..., 3] > 0).all()
     assert kinematics_module.float().self_collision_distances(q.float()).dtype == torch.float32
 
@@ -82,7 +86,9 @@ def test_compiles_with_fullgraph_and_vmaps(method):
     torch.compiler.reset()
     compiled = torch.compile(function, fullgraph=True, backend="aot_eager")
     torch.testing.assert_close(compiled(*arguments), expected, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(torch.func.vmap(function)(*arguments), expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        torch.func.vmap(function)(*arguments), expected, rtol=1e-10, atol=1e-12
+    )
     leaves = [x.clone().requires_grad_() for x in arguments]
     compiled(*leaves).square().sum().backward()
     eager = [x.clone().requires_grad_() for x in arguments]

@@ -15,7 +15,7 @@ import symkin
 from symkin.cli import main
 from symkin.collision.fit import fit_spheres
 from symkin.collision.solids import Union, convex_hull, solid
-from symkin.model.geometry import Box, Capsule, ConvexMesh, Cylinder, Ellipsoid, Sphere
+from symkin.model.geometry import Box, Capsule, ConvexMesh, Cylinder, Ellipsoid
 
 TOLERANCE = 0.01
 SHAPES = {
@@ -23,7 +23,9 @@ SHAPES = {
     "cylinder": Cylinder(0.04, 0.2),
     "capsule": Capsule(0.03, 0.15),
     "ellipsoid": Ellipsoid((0.06, 0.04, 0.03)),
-    "tetrahedron": ConvexMesh(((0.0, 0.0, 0.0), (0.1, 0.0, 0.0), (0.0, 0.08, 0.0), (0.0, 0.0, 0.06))),
+    "tetrahedron": ConvexMesh(
+        ((0.0, 0.0, 0.0), (0.1, 0.0, 0.0), (0.0, 0.08, 0.0), (0.0, 0.0, 0.06))
+    ),
 }
 
 
@@ -84,18 +86,25 @@ def test_mesh_distance_is_a_lower_bound_with_the_right_sign():
     from symkin.collision.solids import exact_mesh_distance
 
     exact = exact_mesh_distance(points, vertices, triangles)
-    assert (np.abs(distance) <= exact + 1e-12).all() and (exact - np.abs(distance) <= 2e-3 + 1e-9).all()
+    assert (np.abs(distance) <= exact + 1e-12).all() and (
+        exact - np.abs(distance) <= 2e-3 + 1e-9
+    ).all()
 
 
 ARM = """
 <robot name="arm">
   <link name="base"><collision><geometry><box size="0.2 0.2 0.1"/></geometry></collision></link>
-  <link name="upper"><collision><origin xyz="0 0 0.25"/><geometry><cylinder radius="0.04" length="0.5"/></geometry></collision></link>
-  <link name="fore"><collision><origin xyz="0 0 0.2"/><geometry><capsule radius="0.03" length="0.4"/></geometry></collision></link>
+  <link name="upper"><collision><origin xyz="0 0 0.25"/>
+    <geometry><cylinder radius="0.04" length="0.5"/></geometry></collision></link>
+  <link name="fore"><collision><origin xyz="0 0 0.2"/>
+    <geometry><capsule radius="0.03" length="0.4"/></geometry></collision></link>
   <link name="hand"><collision><geometry>{hand}</geometry></collision></link>
-  <joint name="j1" type="revolute"><parent link="base"/><child link="upper"/><origin xyz="0 0 0.05"/><axis xyz="0 1 0"/><limit lower="-1.5" upper="1.5"/></joint>
-  <joint name="j2" type="revolute"><parent link="upper"/><child link="fore"/><origin xyz="0 0 0.5"/><axis xyz="0 1 0"/><limit lower="-2.8" upper="2.8"/></joint>
-  <joint name="j3" type="fixed"><parent link="fore"/><child link="hand"/><origin xyz="0 0 0.4"/></joint>
+  <joint name="j1" type="revolute"><parent link="base"/><child link="upper"/>
+    <origin xyz="0 0 0.05"/><axis xyz="0 1 0"/><limit lower="-1.5" upper="1.5"/></joint>
+  <joint name="j2" type="revolute"><parent link="upper"/><child link="fore"/>
+    <origin xyz="0 0 0.5"/><axis xyz="0 1 0"/><limit lower="-2.8" upper="2.8"/></joint>
+  <joint name="j3" type="fixed"><parent link="fore"/><child link="hand"/>
+    <origin xyz="0 0 0.4"/></joint>
 </robot>
 """
 
@@ -115,17 +124,27 @@ def test_pair_rules_name_their_reasons(tmp_path):
     assert excluded[("base", "upper")] == excluded[("fore", "hand")] == "adjacent"
     assert excluded[("upper", "hand")] == "adjacent"  # j2, then a fixed joint
     assert set(output.pairs) == {("base", "fore"), ("base", "hand")}
-    srdf = write_arm(tmp_path, srdf='<robot name="arm"><disable_collisions link1="hand" link2="base" reason="Never"/></robot>')
+    srdf = write_arm(
+        tmp_path,
+        srdf='<robot name="arm">'
+        '<disable_collisions link1="hand" link2="base" reason="Never"/></robot>',
+    )
     output, report = symkin.collision_output(model, srdf=srdf.with_suffix(".srdf"))
-    assert output.pairs == (("base", "fore"),) and ("base", "hand", "Never") in report.rules.excluded
+    assert (
+        output.pairs == (("base", "fore"),) and ("base", "hand", "Never") in report.rules.excluded
+    )
 
 
 def test_collision_penalty_and_helpers():
     d = torch.tensor([-0.01, 0.0, 0.01, 0.05], dtype=torch.float64, requires_grad=True)
     penalty = symkin.collision_penalty(d, margin=0.02)
-    torch.testing.assert_close(penalty, torch.tensor([4.5e-4, 2e-4, 5e-5, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        penalty, torch.tensor([4.5e-4, 2e-4, 5e-5, 0.0], dtype=torch.float64)
+    )
     penalty.sum().backward()
-    torch.testing.assert_close(d.grad, torch.tensor([-0.03, -0.02, -0.01, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        d.grad, torch.tensor([-0.03, -0.02, -0.01, 0.0], dtype=torch.float64)
+    )
     spheres = torch.tensor([[0.0, 0.0, 0.5, 0.1], [2.0, 0.0, 0.05, 0.1]], dtype=torch.float64)
     floor = symkin.plane_distances(spheres, torch.tensor([0.0, 0.0, 2.0], dtype=torch.float64))
     torch.testing.assert_close(floor, torch.tensor([0.4, -0.05], dtype=torch.float64))
@@ -145,7 +164,9 @@ def run(argv, capsys):
 
 
 def test_cli_info_lists_spheres_and_pairs(tmp_path, capsys):
-    status, out, _ = run(["info", str(write_arm(tmp_path)), "--collision", "--collision-samples", "50"], capsys)
+    status, out, _ = run(
+        ["info", str(write_arm(tmp_path)), "--collision", "--collision-samples", "50"], capsys
+    )
     assert status == 0
     assert "hand: sphere(radius=0.05): 1 sphere, worst protrusion 0.0 mm" in out
     assert "base – upper: adjacent" in out and "base – fore" in out
@@ -153,9 +174,13 @@ def test_cli_info_lists_spheres_and_pairs(tmp_path, capsys):
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
     path = write_arm(tmp_path, hand='<mesh filename="package://arm/missing.stl"/>')
-    status, out, err = run(["compile", str(path), "--collision", "-q", "-o", str(tmp_path / "x.py")], capsys)
+    status, out, err = run(
+        ["compile", str(path), "--collision", "-q", "-o", str(tmp_path / "x.py")], capsys
+    )
     assert status == 2 and out == "" and not (tmp_path / "x.py").exists()
-    assert err.count("\n") == 1 and "error:" in err and "link 'hand'" in err and "missing.stl" in err
+    assert (
+        err.count("\n") == 1 and "error:" in err and "link 'hand'" in err and "missing.stl" in err
+    )
     status, _, err = run(["compile", str(path), "--srdf", "x.srdf"], capsys)
     assert status == 2 and "--srdf: for --collision" in err
     bad = write_arm(tmp_path, hand='<box size="0.1 -0.1 0.1"/>')
@@ -174,10 +199,24 @@ def test_collision_aware_ik_keeps_answers_out_of_self_collision(tmp_path):
     # Hand positions reachable with the forearm folded back onto the base.
     q = torch.tensor([[0.3, 2.6], [-0.4, -2.7], [1.0, 2.5], [-1.2, -2.4]], dtype=torch.float64)
     targets = module(q)
-    plain = symkin.solve_ik(module, targets, rotation_weight=0.0, generator=torch.Generator().manual_seed(0))
-    kept = symkin.solve_ik(module, targets, rotation_weight=0.0, collision_weight=10.0, generator=torch.Generator().manual_seed(0))
+    plain = symkin.solve_ik(
+        module, targets, rotation_weight=0.0, generator=torch.Generator().manual_seed(0)
+    )
+    kept = symkin.solve_ik(
+        module,
+        targets,
+        rotation_weight=0.0,
+        collision_weight=10.0,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert plain.colliding is not None and kept.colliding is not None
     assert not kept.colliding[kept.success].any()
     assert kept.colliding.sum() <= plain.colliding.sum()
     with pytest.raises(ValueError, match="--collision"):
-        symkin.solve_ik(symkin.module_class(symkin.load_module(symkin.generate(symkin.derive(model, "hand"))))(), targets, collision_weight=1.0)
+        symkin.solve_ik(
+            symkin.module_class(
+                symkin.load_module(symkin.generate(symkin.derive(model, "hand")))
+            )(),
+            targets,
+            collision_weight=1.0,
+        )
