@@ -127,7 +127,7 @@ def main() -> None:
     for label, batch, distances, forward, exact in rows:
         print(
             f"| {label} | {batch} | {distances * 1e3:.3f} ms | {forward * 1e3:.3f} ms | "
-            f"{exact * 1e3:.1f} ms | {distances / forward:.1f}× | {exact / distances:.0f}× |"
+            f"{exact * 1e3:.1f} ms | {distances / forward:.1f}× | {exact / distances:.2g}× |"
         )
 
 

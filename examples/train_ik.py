@@ -7,6 +7,7 @@ the pose error through the kinematics into the network. No IK solver and no
 joint-space labels are needed: targets are FK of random in-limit configurations.
 
     python examples/train_ik.py --out curve.png      # about a minute on 2 CPU cores
+    python examples/train_ik.py --collision-weight 10   # and keep the answers out of self-collision
     python examples/train_ik.py --device cuda --steps 20000 --batch-size 4096
     torchrun --standalone --nproc-per-node 2 examples/train_ik.py   # data parallel, unchanged
 
@@ -27,18 +28,27 @@ from pathlib import Path
 import torch
 
 import symkin
+from symkin.collision.pairs import default_srdf
+from symkin.readers.load import resolve_robot_path
 
 HERE = Path(__file__).resolve().parent
 
 
-def compile_panda() -> torch.nn.Module:
+def compile_panda(collision: bool = False) -> torch.nn.Module:
     """The Panda, base to panda_hand_tcp: from example-robot-data if installed, else
-    examples/panda.urdf."""
-    try:
-        robot = symkin.load("example-robot-data:panda_description/urdf/panda.urdf")
-    except symkin.SymkinError:
-        robot = symkin.load(HERE / "panda.urdf")
-    source = symkin.generate(symkin.derive(robot, ("panda_hand_tcp",)))
+    examples/panda.urdf. With ``collision``, with its primitive collision geometry covered by
+    spheres (``panda_collision.urdf``, example-robot-data's, and its SRDF)."""
+    if collision:
+        path = resolve_robot_path("example-robot-data:panda_description/urdf/panda_collision.urdf")
+        robot = symkin.load(path)
+        outputs: tuple = (symkin.collision_output(robot, srdf=default_srdf(path))[0],)
+    else:
+        try:
+            robot = symkin.load("example-robot-data:panda_description/urdf/panda.urdf")
+        except symkin.SymkinError:
+            robot = symkin.load(HERE / "panda.urdf")
+        outputs = ()
+    source = symkin.generate(symkin.derive(robot, ("panda_hand_tcp",), outputs=outputs))
     return symkin.module_class(symkin.load_module(source))()
 
 
@@ -69,16 +79,20 @@ def sample_targets(fk: torch.nn.Module, count: int, generator: torch.Generator) 
         return fk(q)
 
 
-def evaluate(
-    model: PoseToJoints, fk: torch.nn.Module, targets: torch.Tensor
-) -> tuple[float, float]:
-    """Mean position error (mm) and rotation error (degrees) on held-out targets."""
+def evaluate(model: PoseToJoints, fk: torch.nn.Module, targets: torch.Tensor) -> tuple[float, ...]:
+    """Mean position error (mm) and rotation error (degrees) on held-out targets, and, for a
+    module with collision spheres, the share of answers in self-collision (IKFlow's metric)."""
     with torch.no_grad():
-        reached = fk(model(targets))
-        return (
+        q = model(targets)
+        reached = fk(q)
+        errors = (
             symkin.position_error(reached, targets).mean().item() * 1e3,
             math.degrees(symkin.rotation_error(reached, targets).mean().item()),
         )
+        if not hasattr(fk, "self_collision_distances"):
+            return errors
+        colliding = (fk.self_collision_distances(q) < 0).any(-1).float().mean().item()
+        return (*errors, colliding)
 
 
 def train(
@@ -89,12 +103,14 @@ def train(
     rotation_weight: float,
     seed: int,
     log_every: int = 100,
+    collision_weight: float = 0.0,
+    collision_margin: float = 0.02,
 ):
     rank, world = _process_group(device)
     if world > 1 and device.startswith("cuda"):
         device = f"cuda:{rank}"
     torch.manual_seed(seed)  # the same initial weights in every process
-    fk = compile_panda().to(device=device, dtype=torch.float32)
+    fk = compile_panda(collision_weight > 0).to(device=device, dtype=torch.float32)
     model = PoseToJoints(fk.lower, fk.upper).to(device)
     trained = _data_parallel(model, device) if world > 1 else model
     optimizer = torch.optim.Adam(trained.parameters(), lr=learning_rate)
@@ -105,9 +121,12 @@ def train(
     history: list[tuple[int, float]] = []
     for step in range(1, steps + 1):
         targets = sample_targets(fk, batch_size, generator)
-        loss = symkin.pose_error(
-            fk(trained(targets)), targets, rotation_weight=rotation_weight
-        ).mean()
+        q = trained(targets)
+        loss = symkin.pose_error(fk(q), targets, rotation_weight=rotation_weight).mean()
+        if collision_weight > 0:
+            distances = fk.self_collision_distances(q)
+            penalty = symkin.collision_penalty(distances, collision_margin).sum(-1).mean()
+            loss = loss + collision_weight * penalty
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -190,6 +209,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the targets")
     parser.add_argument(
+        "--collision-weight",
+        type=float,
+        default=0.0,
+        help="weight of a self-collision term (symkin.collision_penalty, 2 cm margin) in the loss; "
+        "above 0 the Panda is compiled with --collision and the share of held-out answers in "
+        "self-collision is reported",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("train_ik_curve.png"),
@@ -204,6 +231,7 @@ def main(argv: list[str] | None = None) -> dict:
         arguments.lr,
         arguments.rotation_weight,
         arguments.seed,
+        collision_weight=arguments.collision_weight,
     )
     elapsed = time.perf_counter() - started
     spread, rank, processes = replica_spread(model), 0, 1
@@ -215,12 +243,12 @@ def main(argv: list[str] | None = None) -> dict:
         return result
     if processes > 1:
         print(f"{processes} processes; the replicas' weights differ by at most {spread:.3g}")
-    print(
-        f"held-out targets, before training: position {before[0]:.1f} mm, rotation {before[1]:.1f}°"
-    )
-    print(
-        f"held-out targets, after training:  position {after[0]:.1f} mm, rotation {after[1]:.1f}°"
-    )
+    for when, errors in (("before training:", before), ("after training: ", after)):
+        colliding = f", {errors[2]:.1%} in self-collision" if len(errors) > 2 else ""
+        print(
+            f"held-out targets, {when} position {errors[0]:.1f} mm, rotation {errors[1]:.1f}°"
+            f"{colliding}"
+        )
     print(f"{arguments.steps} steps in {elapsed:.0f} s")
     plot(history, arguments.rotation_weight, arguments.out)
     return result
