@@ -45,3 +45,16 @@ def test_dynamics_example_runs(monkeypatch):
     torch.testing.assert_close(namespace["a_again"], namespace["a"], rtol=1e-9, atol=1e-9)
     assert namespace["M"].shape == (256, 8, 8) and torch.equal(namespace["M"], namespace["M"].mT)
     assert namespace["q"].grad is not None and namespace["q"].grad.abs().sum() > 0
+
+
+def test_collision_example_runs(monkeypatch):
+    (block,) = python_blocks_after("### Collision: spheres on links")
+    monkeypatch.syspath_prepend(str(REPO / "generated"))
+    monkeypatch.delitem(sys.modules, "panda_collision", raising=False)
+    namespace: dict = {}
+    torch.manual_seed(0)
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["spheres"].shape == (256, 82, 4) and namespace["d_self"].shape == (256, 20)
+    assert namespace["d_obstacles"].shape == (256, 82, 500)
+    assert namespace["table"].shape == (256, 82, 1) and namespace["floor"].shape == (256, 82)
+    assert namespace["q"].grad is not None and torch.isfinite(namespace["q"].grad).all()
