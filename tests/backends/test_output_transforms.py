@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import random_base_poses, robot_file, sample_q
+from transforms import check_compiled_and_vmapped, check_exported, check_jax
 
 import symkin
 
@@ -87,49 +88,18 @@ def test_gradcheck(relative, floating, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_compiles_with_fullgraph_and_vmaps(method):
     kinematics_module = module(SOLO, True)
-    function = getattr(kinematics_module, method)
     arguments = inputs(kinematics_module, method, 4, seed=2)
-    expected = function(*arguments)
-    torch.compiler.reset()  # each method is a new function to Dynamo, not a recompilation
-    compiled = torch.compile(function, fullgraph=True, backend="aot_eager")
-    torch.testing.assert_close(compiled(*arguments), expected, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(
-        torch.func.vmap(function)(*arguments), expected, rtol=1e-10, atol=1e-12
-    )
-    leaves = [x.clone().requires_grad_() for x in arguments]
-    compiled(*leaves).square().sum().backward()
-    eager = [x.clone().requires_grad_() for x in arguments]
-    function(*eager).square().sum().backward()
-    for got, want in zip(leaves, eager, strict=True):
-        torch.testing.assert_close(got.grad, want.grad, rtol=1e-9, atol=1e-10)
-
-
-class Method(torch.nn.Module):
-    """One method of a kinematics module as a module's ``forward``: what torch.export exports."""
-
-    def __init__(self, kinematics_module: torch.nn.Module, method: str) -> None:
-        super().__init__()
-        self.kinematics = kinematics_module
-        self.method = method
-
-    def forward(self, *arguments: torch.Tensor) -> torch.Tensor:
-        return getattr(self.kinematics, self.method)(*arguments)
+    check_compiled_and_vmapped(getattr(kinematics_module, method), arguments)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_torch_export_keeps_the_batch_dynamic(method):
     kinematics_module = module(SOLO, True)
-    program = Method(kinematics_module, method)
-    example = inputs(kinematics_module, method, 4, seed=0)
-    batch = torch.export.Dim("batch")
-    exported = torch.export.export(
-        program, example, dynamic_shapes=(tuple({0: batch} for _ in example),)
-    ).module()
-    for size in (1, 9, 1000):
-        arguments = inputs(kinematics_module, method, size, seed=size)
-        got, expected = exported(*arguments), program(*arguments)
-        assert got.shape == expected.shape and got.shape[0] == size
-        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+    check_exported(
+        kinematics_module,
+        method,
+        lambda size: inputs(kinematics_module, method, size, seed=size),
+    )
 
 
 @pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
@@ -150,20 +120,4 @@ def test_jax_module_under_jit_vmap_and_grad():
     reference, jax_module = module(SOLO, True), module(SOLO, True, "jax")
     for method in METHODS:
         arguments = inputs(reference, method, 3, seed=6)
-        values = [jax.numpy.asarray(x.numpy()) for x in arguments]
-        function = getattr(jax_module, method)
-        expected = getattr(reference, method)(*arguments)
-        np.testing.assert_allclose(
-            jax.jit(function)(*values), expected.numpy(), rtol=1e-10, atol=1e-12
-        )
-        np.testing.assert_allclose(
-            jax.vmap(function)(*values), expected.numpy(), rtol=1e-10, atol=1e-12
-        )
-
-        def loss(q, *rest, function=function):
-            return (function(q, *rest) ** 2).sum()
-
-        leaves = [x.clone().requires_grad_() for x in arguments]
-        getattr(reference, method)(*leaves).square().sum().backward()
-        gradient = jax.jit(jax.grad(loss))(*values)
-        np.testing.assert_allclose(gradient, leaves[0].grad.numpy(), rtol=1e-9, atol=1e-10)
+        check_jax(getattr(jax_module, method), getattr(reference, method), arguments)
