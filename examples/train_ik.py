@@ -103,14 +103,14 @@ def train(
     rotation_weight: float,
     seed: int,
     log_every: int = 100,
-    collision_weight: float = 0.0,
+    collision_weight: float | None = None,
     collision_margin: float = 0.02,
 ):
     rank, world = _process_group(device)
     if world > 1 and device.startswith("cuda"):
         device = f"cuda:{rank}"
     torch.manual_seed(seed)  # the same initial weights in every process
-    fk = compile_panda(collision_weight > 0).to(device=device, dtype=torch.float32)
+    fk = compile_panda(collision_weight is not None).to(device=device, dtype=torch.float32)
     model = PoseToJoints(fk.lower, fk.upper).to(device)
     trained = _data_parallel(model, device) if world > 1 else model
     optimizer = torch.optim.Adam(trained.parameters(), lr=learning_rate)
@@ -123,7 +123,7 @@ def train(
         targets = sample_targets(fk, batch_size, generator)
         q = trained(targets)
         loss = symkin.pose_error(fk(q), targets, rotation_weight=rotation_weight).mean()
-        if collision_weight > 0:
+        if collision_weight:
             distances = fk.self_collision_distances(q)
             penalty = symkin.collision_penalty(distances, collision_margin).sum(-1).mean()
             loss = loss + collision_weight * penalty
@@ -211,10 +211,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--collision-weight",
         type=float,
-        default=0.0,
+        default=None,
         help="weight of a self-collision term (symkin.collision_penalty, 2 cm margin) in the loss; "
-        "above 0 the Panda is compiled with --collision and the share of held-out answers in "
-        "self-collision is reported",
+        "given (0 included), the Panda is compiled with --collision and the share of held-out "
+        "answers in self-collision is reported",
     )
     parser.add_argument(
         "--out",

@@ -281,6 +281,17 @@ def test_train_ik_example_lowers_the_loss(tmp_path):
     assert (tmp_path / "plots" / "curve.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_train_ik_example_with_a_self_collision_term(tmp_path):
+    spec = importlib.util.spec_from_file_location("train_ik", REPO / "examples/train_ik.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    argv = ["--steps", "20", "--batch-size", "64", "--out", str(tmp_path / "curve.png")]
+    result = example.main([*argv, "--collision-weight", "10"])
+    position, rotation, colliding = result["after"]  # and the share of self-colliding answers
+    assert 0 <= colliding <= 1 and position < result["before"][0]
+    assert len(example.main(argv)["after"]) == 2  # no collision spheres without the flag
+
+
 def test_train_ik_example_runs_unchanged_under_torchrun_with_two_processes(tmp_path):
     """Data parallel on CPU (gloo): two replicas stay equal and the held-out error falls."""
     command = [
