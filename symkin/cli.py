@@ -308,6 +308,8 @@ def _collision(arguments: argparse.Namespace, model):
         path.parent,
         [Path(folder) for folder in arguments.package_dir],
         arguments.collision_samples,
+        # compile reports its progress (quiet with -q); info prints its listing only.
+        _progress(arguments) if arguments.command == "compile" else None,
     )
 
 

@@ -9,7 +9,7 @@ it did (``symkin info --collision`` prints it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +52,7 @@ def collision_output(
     urdf_folder: Path | None = None,
     package_dirs: Sequence[Path] = (),
     samples: int = SAMPLES,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[CollisionSpheres, CollisionReport]:
     """The collision spheres of ``model`` and the pairs to check, with a report.
 
@@ -61,6 +62,7 @@ def collision_output(
         urdf_folder, package_dirs: where mesh files are looked for (see
             :func:`~symkin.collision.meshes.mesh_candidates`).
         samples: configurations sampled to find the pairs in collision everywhere.
+        progress: told about each link once covered (fitting meshes takes seconds a link).
 
     SymkinError naming the link for unreadable geometry or a missing mesh file, and when the
     robot has no collision geometry.
@@ -83,6 +85,8 @@ def collision_output(
             spheres.append((link, (x, y, z), float(radius)))
         what = "; ".join(_describe(geometry) for geometry in pieces)
         coverings.append(Covering(link, what, len(radii), protrusion))
+        if progress is not None:
+            progress(f"covered {link!r} with {len(radii)} sphere{'' if len(radii) == 1 else 's'}")
     # Spheres grouped by link, in the order links are declared.
     order = {link: k for k, link in enumerate(model.links)}
     spheres.sort(key=lambda sphere: order[sphere[0]])
