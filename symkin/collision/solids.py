@@ -1,9 +1,11 @@
 """Solids as the sphere fitting sees them: a signed distance and samples of the surface.
 
 Every solid is in its shape's own frame (:mod:`symkin.model.geometry`), in metres. Its
-``signed_distance`` is exact: negative inside, the distance to the surface; its
-``surface(spacing)`` puts every point of the surface within ``spacing`` of a sample. Meshes are
-closed triangle meshes whose inside is told by the winding number.
+``signed_distance`` is negative inside and never above the true distance to the surface (exact
+for spheres, boxes, cylinders and capsules; a bound from below for ellipsoids and meshes), which is
+all the fitting needs; its ``surface(spacing)`` puts every point of the surface within ``spacing``
+of a sample. Meshes are closed triangle meshes whose inside is told by rays crossing them.
+A :class:`Union` places several solids in one frame (a link's).
 """
 
 from __future__ import annotations
