@@ -24,7 +24,6 @@ from symkin.errors import SymkinError
 from symkin.model.placement import transform
 from symkin.model.robot import RobotModel
 from symkin.model.rotations import axis_rotation
-from symkin.readers.xml import parse_xml
 
 SAMPLES = 1000
 """Configurations sampled to find the pairs in collision everywhere."""
@@ -43,6 +42,7 @@ class PairRules:
 def read_srdf(path: Path) -> dict[frozenset[str], str]:
     """The pairs an SRDF's ``<disable_collisions link1 link2 reason>`` names, with their reason."""
     from symkin.errors import read_input, warn_note
+    from symkin.readers.xml import parse_xml  # lxml: not at the command line's start
 
     root = parse_xml(read_input(path), warn_note)
     disabled = {}

@@ -77,6 +77,7 @@ def arguments(kinematics_module, method: str, batch: tuple[int, ...], seed: int)
         "base": lambda: random_base_poses(count, seed).reshape(*batch, 7),
         "base_velocity": lambda: normal(6),
         "base_acceleration": lambda: normal(6),
+        "obstacles": lambda: torch.rand(*batch, 3, 4, generator=generator, dtype=torch.float64),
     }
     parameters = inspect.signature(getattr(kinematics_module, method)).parameters
     return tuple(values[name]() for name in parameters)
