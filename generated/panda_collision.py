@@ -287,7 +287,11 @@ def _length(v: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _pair_distances(
-    centres: torch.Tensor, first: torch.Tensor, second: torch.Tensor, reach: torch.Tensor, rows: torch.Tensor
+    centres: torch.Tensor,
+    first: torch.Tensor,
+    second: torch.Tensor,
+    reach: torch.Tensor,
+    rows: torch.Tensor,
 ) -> torch.Tensor:
     """The least signed distance between the spheres of each pair of links, (P, B), from sphere
     centres (4, S, B), the sphere pairs' spheres (Q,) and radius sums (Q, 1), and each pair of
@@ -299,9 +303,8 @@ def _pair_distances(
 def _sphere_distances(spheres: torch.Tensor, obstacles: torch.Tensor) -> torch.Tensor:
     """Signed distances (..., S, K) between spheres (..., S, 4) and obstacles (..., K, 4)."""
     if obstacles.shape[-1:] != (4,) or obstacles.dim() < 2:
-        raise ValueError(
-            f"expected obstacles of shape (..., K, 4): centre and radius, got {tuple(obstacles.shape)}"
-        )
+        shape = tuple(obstacles.shape)
+        raise ValueError(f"expected obstacles of shape (..., K, 4): centre and radius, got {shape}")
     gap = spheres[..., :, None, :3] - obstacles[..., None, :, :3]
     return _length(gap, -1) - spheres[..., :, None, 3] - obstacles[..., None, :, 3]
 
