@@ -266,6 +266,7 @@ def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     return product
 
 _NUM_JOINTS = 6
+_NUM_VELOCITIES = 6
 # What the frame program computes, one bit per group (see _frames).
 _POSES = 1
 _MOTIONS = 2
@@ -395,8 +396,11 @@ class Arm6Kinematics(torch.nn.Module):
     Attributes:
         robot_name, base_name: the robot, and the link the results are expressed in (or whose
             pose in the world is an input, for a floating base).
-        joint_names: the actuated joints, in q order (mimic joints follow their source).
-        qpos_indices, qvel_indices: MuJoCo's qpos and qvel address of each entry of q.
+        joint_names: the actuated joints, in q order (mimic joints follow their source); a ball
+            joint's four entries are ``<joint>:qw`` … ``:qz``.
+        velocity_names, nq, nv, ball_joints: the entries of v (a Jacobian's columns), the widths
+            of q and v, and where each ball joint's entries start in them.
+        qpos_indices, qvel_indices: MuJoCo's qpos address of each entry of q, qvel of v.
         body_ids, site_ids, geom_ids: the MuJoCo id of each tip that is a body, site or geom.
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
@@ -415,8 +419,12 @@ class Arm6Kinematics(torch.nn.Module):
         'wrist_2',
         'wrist_3',
     )
-    # MuJoCo's qpos and qvel address of each entry of q: q = qpos[..., qpos_indices],
-    # v = qvel[..., qvel_indices].
+    velocity_names = joint_names
+    nq, nv = 6, 6
+    # Each ball joint: its name, where its quaternion starts in q and its angular velocity in v.
+    ball_joints = ()
+    # MuJoCo's qpos address of each entry of q and qvel address of each entry of v:
+    # q = qpos[..., qpos_indices], v = qvel[..., qvel_indices].
     qpos_indices = (0, 1, 2, 3, 4, 5)
     qvel_indices = (0, 1, 2, 3, 4, 5)
     # The MuJoCo id of each tip's body, site or geom: data.xpos[body_ids[tip]], data.site_xpos[...].

@@ -315,11 +315,13 @@ def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     return product
 
 
-def _check_velocity(v: torch.Tensor, q: torch.Tensor, name: str = "v") -> None:
-    """A joint velocity must be a tensor of q's shape, dtype and device."""
-    if not isinstance(v, torch.Tensor) or v.shape != q.shape:
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
+    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
+    and device."""
+    expected = q.shape[:-1] + (count,)
+    if not isinstance(v, torch.Tensor) or v.shape != expected:
         shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"expected {name} of q's shape {tuple(q.shape)}, got {shape}")
+        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
     if v.dtype != q.dtype or v.device != q.device:
         raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
 
@@ -471,6 +473,7 @@ def _solve(matrix: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
     return torch.cholesky_solve(rhs.unsqueeze(-1), factor).squeeze(-1)
 
 _NUM_JOINTS = 8
+_NUM_VELOCITIES = 8
 # What the frame program computes, one bit per group (see _frames).
 _POSES = 1
 _DYNAMICS = 2
@@ -992,7 +995,10 @@ class PandaKinematics(torch.nn.Module):
     Attributes:
         robot_name, base_name: the robot, and the link the results are expressed in (or whose
             pose in the world is an input, for a floating base).
-        joint_names: the actuated joints, in q order (mimic joints follow their source).
+        joint_names: the actuated joints, in q order (mimic joints follow their source); a ball
+            joint's four entries are ``<joint>:qw`` … ``:qz``.
+        velocity_names, nq, nv, ball_joints: the entries of v (a Jacobian's columns), the widths
+            of q and v, and where each ball joint's entries start in them.
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
         when the module is made; .to() makes them again from their exact values, and a q of
@@ -1012,6 +1018,10 @@ class PandaKinematics(torch.nn.Module):
         'panda_joint7',
         'panda_finger_joint1',
     )
+    velocity_names = joint_names
+    nq, nv = 8, 8
+    # Each ball joint: its name, where its quaternion starts in q and its angular velocity in v.
+    ball_joints = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -1099,28 +1109,28 @@ class PandaKinematics(torch.nn.Module):
         self, q: torch.Tensor, v: torch.Tensor, a: torch.Tensor
     ) -> torch.Tensor:
         """τ = M(q)·a + C(q, v)·v + g(q), (..., n): the joint torques (N·m) or forces (N)
-        that give joint accelerations a at velocities v (both q's shape)."""
+        that give joint accelerations a at velocities v (both (..., nv): an entry per entry of q, but three per ball joint)."""
         _check_joints(q, _NUM_JOINTS)
-        _check_velocity(v, q)
-        _check_velocity(a, q, "a")
+        _check_velocity(v, q, _NUM_VELOCITIES)
+        _check_velocity(a, q, _NUM_VELOCITIES, "a")
         return self._dynamics(q, v, a)[0]
 
     def gravity_torques(self, q: torch.Tensor) -> torch.Tensor:
         """g(q), (..., n): what holds the robot still against gravity."""
         _check_joints(q, _NUM_JOINTS)
-        zero = torch.zeros_like(q)
+        zero = q.new_zeros(q.shape[:-1] + (_NUM_VELOCITIES,))
         return self._dynamics(q, zero, zero)[0]
 
     def nonlinear_effects(self, q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """C(q, v)·v + g(q), (..., n): the inverse dynamics with no acceleration."""
         _check_joints(q, _NUM_JOINTS)
-        _check_velocity(v, q)
-        return self._dynamics(q, v, torch.zeros_like(q))[0]
+        _check_velocity(v, q, _NUM_VELOCITIES)
+        return self._dynamics(q, v, torch.zeros_like(v))[0]
 
     def mass_matrix(self, q: torch.Tensor) -> torch.Tensor:
         """M(q), (..., n, n), symmetric positive definite."""
         _check_joints(q, _NUM_JOINTS)
-        matrix = _mass_matrix(self._body_frames(q), self._mass_tables(q), _NUM_JOINTS, False)
+        matrix = _mass_matrix(self._body_frames(q), self._mass_tables(q), _NUM_VELOCITIES, False)
         return matrix.reshape(q.shape[:-1] + matrix.shape[-2:])
 
     def forward_dynamics(self, q: torch.Tensor, v: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
@@ -1129,10 +1139,10 @@ class PandaKinematics(torch.nn.Module):
         Cholesky solve of M: for the tens of joints here a batched factorisation beats the
         articulated-body algorithm's sequential passes."""
         _check_joints(q, _NUM_JOINTS)
-        _check_velocity(v, q)
-        bias, frames = self._dynamics(q, v, torch.zeros_like(q))
-        _check_velocity(tau, bias, "tau")
-        matrix = _mass_matrix(frames, self._mass_tables(q), _NUM_JOINTS, False)
+        _check_velocity(v, q, _NUM_VELOCITIES)
+        bias, frames = self._dynamics(q, v, torch.zeros_like(v))
+        _check_velocity(tau, bias, bias.shape[-1], "tau")
+        matrix = _mass_matrix(frames, self._mass_tables(q), _NUM_VELOCITIES, False)
         rhs = (tau - bias).reshape(-1, bias.shape[-1])
         return _solve(matrix, rhs).reshape(bias.shape)
 
@@ -1146,8 +1156,8 @@ class PandaKinematics(torch.nn.Module):
         tables = self._tables(q, ('body_mass', 'body_motions', 'motion_ancestors', 'q_map',
             'motion_prismatic'))
         frames = self._body_frames(q)
-        torques, wrench = _inverse_dynamics(frames, tables, v, a, _NUM_JOINTS, twist, acceleration)
-        result = torques.mT.reshape(q.shape)
+        torques, wrench = _inverse_dynamics(frames, tables, v, a, _NUM_VELOCITIES, twist, acceleration)
+        result = torques.mT.reshape(v.shape)
         return result, frames
 
     def _body_frames(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

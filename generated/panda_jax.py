@@ -147,8 +147,13 @@ joint_names = (
     'panda_joint6',
     'panda_joint7',
 )
+velocity_names = joint_names
+nq, nv = 7, 7
+# Each ball joint: its name, where its quaternion starts in q and its angular velocity in v.
+ball_joints = ()
 
 _NUM_JOINTS = 7
+_NUM_VELOCITIES = 7
 # What the frame program computes, one bit per group (see _frames).
 _POSES = 1
 _MOTIONS = 2

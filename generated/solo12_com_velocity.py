@@ -610,11 +610,13 @@ def _weighted_jacobian(
     return torch.matmul(q_map.mT, linear).permute(2, 0, 1)
 
 
-def _check_velocity(v: torch.Tensor, q: torch.Tensor, name: str = "v") -> None:
-    """A joint velocity must be a tensor of q's shape, dtype and device."""
-    if not isinstance(v, torch.Tensor) or v.shape != q.shape:
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
+    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
+    and device."""
+    expected = q.shape[:-1] + (count,)
+    if not isinstance(v, torch.Tensor) or v.shape != expected:
         shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"expected {name} of q's shape {tuple(q.shape)}, got {shape}")
+        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
     if v.dtype != q.dtype or v.device != q.device:
         raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
 
@@ -633,6 +635,7 @@ def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
     return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
 
 _NUM_JOINTS = 12
+_NUM_VELOCITIES = 12
 # What the frame program computes, one bit per group (see _frames).
 _POSES = 1
 _CENTER_OF_MASS = 2
@@ -1024,7 +1027,10 @@ class SoloKinematics(torch.nn.Module):
     Attributes:
         robot_name, base_name: the robot, and the link the results are expressed in (or whose
             pose in the world is an input, for a floating base).
-        joint_names: the actuated joints, in q order (mimic joints follow their source).
+        joint_names: the actuated joints, in q order (mimic joints follow their source); a ball
+            joint's four entries are ``<joint>:qw`` … ``:qz``.
+        velocity_names, nq, nv, ball_joints: the entries of v (a Jacobian's columns), the widths
+            of q and v, and where each ball joint's entries start in them.
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
         when the module is made; .to() makes them again from their exact values, and a q of
@@ -1048,6 +1054,10 @@ class SoloKinematics(torch.nn.Module):
         'HR_HFE',
         'HR_KFE',
     )
+    velocity_names = joint_names
+    nq, nv = 12, 12
+    # Each ball joint: its name, where its quaternion starts in q and its angular velocity in v.
+    ball_joints = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -1163,7 +1173,7 @@ class SoloKinematics(torch.nn.Module):
             columns[3],
             *tables[1:4],
             None,
-        ).reshape(q.shape[:-1] + (3, _NUM_JOINTS))
+        ).reshape(q.shape[:-1] + (3, _NUM_VELOCITIES))
         mean = _weighted_mean(points, tables[0]).reshape(q.shape[:-1] + (3,))
         X_world_base = _base_pose(base, q)
         mean, jacobian = _points_in_world(X_world_base, mean.unsqueeze(-2), jacobian.unsqueeze(-3))
@@ -1176,7 +1186,7 @@ class SoloKinematics(torch.nn.Module):
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:
         """The tips' velocities, (..., T, 6): [linear velocity of the origin; angular velocity]
-        in world axes, for joint velocities v (q's shape);
+        in world axes, for joint velocities v ((..., nv): an entry per entry of q, but three per ball joint);
         base_velocity is the base's twist (..., 6), [v; ω] in base axes."""
         return self.tip_velocity_and_bias(q, v, base, base_velocity)[0]
 
@@ -1209,7 +1219,7 @@ class SoloKinematics(torch.nn.Module):
         p, velocity, _, (unit, rate, columns) = self._motion_of_tips(q, v)
         pairs = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
             'pose_source'))
-        shape = q.shape[:-1] + (4, 6, _NUM_JOINTS)
+        shape = q.shape[:-1] + (4, 6, _NUM_VELOCITIES)
         pair_columns = _jacobian_rate_columns(p, velocity, unit, rate, pairs[0], pairs[1])
         slot, source = None, pairs[3]
         rates = _gathered(pair_columns, pairs[2], slot, source, 6, 12).reshape(shape)
@@ -1229,11 +1239,11 @@ class SoloKinematics(torch.nn.Module):
         classical accelerations with q̈ = 0 (6, T, B); for dJ/dt, the motions' unit twists and
         their rates (6, M, B), and the tips' columns, the joints' axes and origins."""
         _check_joints(q, _NUM_JOINTS)
-        _check_velocity(v, q)
+        _check_velocity(v, q, _NUM_VELOCITIES)
         columns = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
         q_map, ancestors, subtree, *prismatic = self._tables(q, ('q_map', 'motion_ancestors',
             'pose_subtree'))
-        rates = torch.matmul(q_map, _joint_rows(v, _NUM_JOINTS))
+        rates = torch.matmul(q_map, _joint_rows(v, _NUM_VELOCITIES))
         twists = _motion_twists(columns[1], columns[2], rates, ancestors, *prismatic or [None])
         unit, twist, rate, twist_rate = twists
         p, velocity, acceleration = _tip_motion(columns[0], twist, twist_rate, subtree)

@@ -267,6 +267,7 @@ def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     return product
 
 _NUM_JOINTS = 6
+_NUM_VELOCITIES = 6
 # What the frame program computes, one bit per group (see _frames).
 _POSES = 1
 _MOTIONS = 2
@@ -400,7 +401,10 @@ class Ur5Kinematics(torch.nn.Module):
     Attributes:
         robot_name, base_name: the robot, and the link the results are expressed in (or whose
             pose in the world is an input, for a floating base).
-        joint_names: the actuated joints, in q order (mimic joints follow their source).
+        joint_names: the actuated joints, in q order (mimic joints follow their source); a ball
+            joint's four entries are ``<joint>:qw`` … ``:qz``.
+        velocity_names, nq, nv, ball_joints: the entries of v (a Jacobian's columns), the widths
+            of q and v, and where each ball joint's entries start in them.
         lower, upper: (n,) joint limits (radians or metres; ±inf where unbounded), buffers.
         The program's tables are buffers too. Floating-point buffers take torch's default dtype
         when the module is made; .to() makes them again from their exact values, and a q of
@@ -418,6 +422,10 @@ class Ur5Kinematics(torch.nn.Module):
         'wrist_2_joint',
         'wrist_3_joint',
     )
+    velocity_names = joint_names
+    nq, nv = 6, 6
+    # Each ball joint: its name, where its quaternion starts in q and its angular velocity in v.
+    ball_joints = ()
 
     def __init__(self) -> None:
         super().__init__()

@@ -156,13 +156,17 @@ def pose(joints: list[JointSpec], base: str, tip: str, values: dict) -> np.ndarr
     return np.linalg.inv(_from_root(joints, base, values)) @ _from_root(joints, tip, values)
 
 
-def finite_difference_jacobian(pose_of_q, q: np.ndarray, step: float = 1e-6) -> np.ndarray:
-    """6×n geometric Jacobian of ``pose_of_q`` by central differences: [dp/dq; vee(dR/dq Rᵀ)]."""
+def finite_difference_jacobian(
+    pose_of_q, q: np.ndarray, step: float = 1e-6, directions: np.ndarray | None = None
+) -> np.ndarray:
+    """6×n geometric Jacobian of ``pose_of_q`` by central differences: [dp/dq; vee(dR/dq Rᵀ)],
+    column i along row i of ``directions`` (default: q's entries; (nv, nq) for ball joints, see
+    symkin.tools.coordinates.tangents)."""
     X = pose_of_q(q)
+    directions = np.eye(len(q)) if directions is None else directions
     columns = []
-    for i in range(len(q)):
-        dq = np.zeros_like(q)
-        dq[i] = step
+    for direction in directions:
+        dq = step * direction
         dX = (pose_of_q(q + dq) - pose_of_q(q - dq)) / (2 * step)
         omega = dX[:3, :3] @ X[:3, :3].T
         columns.append(np.concatenate([dX[:3, 3], [omega[2, 1], omega[0, 2], omega[1, 0]]]))

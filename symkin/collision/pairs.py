@@ -119,11 +119,15 @@ def link_poses(
     model: RobotModel, links: Sequence[str], samples: int, seed: int = SEED
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rotations (L, N, 3, 3) and origins (L, N, 3) of ``links`` in the root's frame at
-    ``samples`` configurations drawn uniformly within the limits (float64, numerically)."""
+    ``samples`` configurations drawn uniformly within the limits, a ball joint's rotation uniformly
+    (float64, numerically)."""
     rng = np.random.default_rng(seed)
     values: dict[str, np.ndarray] = {}
     for joint in model.joints:
-        if joint.moves and joint.mimic is None:
+        if joint.type == "ball":
+            quaternions = rng.standard_normal((samples, 4))
+            values[joint.name] = quaternions / np.linalg.norm(quaternions, axis=1, keepdims=True)
+        elif joint.moves and joint.mimic is None:
             low = joint.lower if math.isfinite(joint.lower) else -math.pi
             high = joint.upper if math.isfinite(joint.upper) else math.pi
             values[joint.name] = rng.uniform(low, high, samples)
@@ -138,7 +142,9 @@ def link_poses(
             R, t = pose(joint.parent)
             placed_R, placed_t = (np.array(x) for x in transform(joint.origin))
             R, t = R @ placed_R, t + R @ placed_t
-            if joint.moves:
+            if joint.type == "ball":
+                R = R @ _quaternion_matrices(values[joint.name])
+            elif joint.moves:
                 resolved = model.resolve_mimic(joint)
                 value = resolved.multiplier * values[resolved.source] + resolved.offset
                 if joint.type == "prismatic":
@@ -154,3 +160,15 @@ def link_poses(
 
     found = [pose(link) for link in links]
     return np.stack([R for R, _ in found]), np.stack([t for _, t in found])
+
+
+def _quaternion_matrices(quaternions: np.ndarray) -> np.ndarray:
+    """Rotation matrices (N, 3, 3) of unit quaternions (N, 4), w first."""
+    w, x, y, z = quaternions.T
+    return np.stack(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    ).transpose(2, 0, 1)

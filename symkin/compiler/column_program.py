@@ -96,11 +96,16 @@ class Signature:
         robot_name: the robot's name.
         base: the base link; poses are ``X_base_tip``.
         tips: the names of the poses (tips), in output order.
-        joint_names: the actuated joints, in q order.
+        joint_names: the entries of q, in order: an actuated joint's name, or for a ball joint four
+            (``<joint>:qw`` … ``:qz``, a unit quaternion).
+        velocity_names: the entries of v, in order (a Jacobian's columns): as ``joint_names``, but
+            three for a ball joint (``<joint>:wx`` … ``:wz``, angular velocity in its child's axes).
         lower, upper: joint limits in q order (radians or metres, ±inf when unbounded).
         floating_base: whether the module takes the base pose as a second argument.
-        qpos_indices, qvel_indices: for a model read from MJCF, the qpos and qvel address of
-            each entry of q (ascending); empty for other formats.
+        balls: ``(joint, q index, v index)`` of each ball joint: where its quaternion starts in q
+            and its angular velocity in v.
+        qpos_indices, qvel_indices: for a model read from MJCF, the qpos address of each entry of
+            q and the qvel address of each entry of v (ascending); empty for other formats.
         tip_elements: for a model read from MJCF, ``(tip, kind, id)`` for each tip on a MuJoCo
             body, site or geom, and that element's id.
     """
@@ -109,9 +114,11 @@ class Signature:
     base: str
     tips: tuple[str, ...]
     joint_names: tuple[str, ...]
+    velocity_names: tuple[str, ...]
     lower: tuple[float, ...]
     upper: tuple[float, ...]
     floating_base: bool = False
+    balls: tuple[tuple[str, int, int], ...] = ()
     qpos_indices: tuple[int, ...] = ()
     qvel_indices: tuple[int, ...] = ()
     tip_elements: tuple[tuple[str, str, int], ...] = ()
@@ -123,7 +130,7 @@ class Kinematics:
 
     Attributes:
         signature: robot, base, tips, joints and limits.
-        q: one real symbol per actuated joint, ``q1 … qn``.
+        q: one real symbol per entry of q, ``q1 … qn``.
         vectors: the frames column by column, each defined before it is used.
         motions: every moving joint met, in the order met.
         outputs: per requested output, what it located, in the order requested (poses first).
@@ -178,12 +185,12 @@ class Kinematics:
         return sp.Matrix([[columns[c][r] for c in range(4)] for r in range(3)] + [[0, 0, 0, 1]])
 
     def jacobian(self, tip: str, entries: Entries | None = None) -> sp.Matrix:
-        """The tip's 6×n geometric Jacobian in closed form, rows [v; ω] in base-frame axes
+        """The tip's 6×nv geometric Jacobian in closed form, rows [v; ω] in base-frame axes
         (``entries`` as for :meth:`pose`)."""
         entries = entries or self.entries
         frame = self.tip(tip)
         p_tip = sp.Matrix(entries(frame.columns[3]))
-        jacobian = sp.zeros(6, len(self.q))
+        jacobian = sp.zeros(6, len(self.signature.velocity_names))
         for motion in (self.motions[m] for m in frame.motions):
             z = sp.Matrix(entries(motion.axis))
             if motion.revolute:

@@ -100,24 +100,51 @@ def derive(
         repeated = sorted({label for label in labels if labels.count(label) > 1})
         if repeated:
             raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
-    joint_names = model.actuated_joints(base, [link for r in requests for link in r.links])
+    joints = [
+        model.joint(name)
+        for name in model.actuated_joints(base, [link for r in requests for link in r.links])
+    ]
     addresses = {name: (qpos, qvel) for name, qpos, qvel in model.coordinates}
     elements = {link: (kind, index) for link, kind, index in model.elements}
+    q_index = _starts([len(joint.coordinate_names) for joint in joints])
+    v_index = _starts([len(joint.velocity_names) for joint in joints])
     signature = Signature(
         robot_name=model.name,
         base=base,
         tips=tuple(pose.label for pose in poses),
-        joint_names=joint_names,
-        lower=tuple(model.joint(n).lower for n in joint_names),
-        upper=tuple(model.joint(n).upper for n in joint_names),
+        joint_names=tuple(name for joint in joints for name in joint.coordinate_names),
+        velocity_names=tuple(name for joint in joints for name in joint.velocity_names),
+        lower=tuple(joint.lower for joint in joints for _ in joint.coordinate_names),
+        upper=tuple(joint.upper for joint in joints for _ in joint.coordinate_names),
         floating_base=floating,
-        qpos_indices=tuple(addresses[name][0] for name in joint_names if name in addresses),
-        qvel_indices=tuple(addresses[name][1] for name in joint_names if name in addresses),
+        balls=tuple(
+            (joint.name, q_index[k], v_index[k])
+            for k, joint in enumerate(joints)
+            if joint.type == "ball"
+        ),
+        qpos_indices=tuple(
+            addresses[joint.name][0] + k
+            for joint in joints
+            if joint.name in addresses
+            for k in range(len(joint.coordinate_names))
+        ),
+        qvel_indices=tuple(
+            addresses[joint.name][1] + k
+            for joint in joints
+            if joint.name in addresses
+            for k in range(len(joint.velocity_names))
+        ),
         tip_elements=tuple(
             (pose.label, *elements[pose.link]) for pose in poses if pose.link in elements
         ),
     )
-    return _Deriver(model, signature).run(requests)
+    columns = {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
+    return _Deriver(model, signature, columns).run(requests)
+
+
+def _starts(widths: Sequence[int]) -> list[int]:
+    """Where each of consecutive runs of ``widths`` entries starts."""
+    return [sum(widths[:k]) for k in range(len(widths))]
 
 
 def _tip_poses(
@@ -198,16 +225,18 @@ class _Frame:
 
 
 class _Deriver:
-    def __init__(self, model: RobotModel, signature: Signature) -> None:
+    def __init__(
+        self, model: RobotModel, signature: Signature, columns: dict[str, tuple[int, int]]
+    ) -> None:
+        """``columns``: each actuated joint's first index in q and in v."""
         self.model = model
         self.signature = signature
         self.q = tuple(sp.Symbol(f"q{i + 1}", real=True) for i in range(len(signature.joint_names)))
-        self.column = {name: i for i, name in enumerate(signature.joint_names)}
+        self.columns = columns
         self.vectors: list[Vector] = []
         self.constants: dict[ExactComponents, int] = {}
         self.combinations: dict[tuple[tuple[sp.Expr, int], ...], int] = {}
         self.motions: list[Motion] = []
-        self.motion_of: dict[str, int] = {}
         self.joint: str | None = None
         base = signature.base
         units = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0))
@@ -413,9 +442,12 @@ class _Deriver:
         """
         sign = -1 if upward else 1
         before, after = (joint.child, joint.name) if upward else (joint.name, joint.child)
+        if joint.type == "ball":
+            return self._turn_ball(frame, joint, upward, before, after)
         axis = sp.Matrix([_exact(a) for a in joint.axis])
         resolved = self.model.resolve_mimic(joint)
-        source = self.q[self.column[resolved.source]]
+        q_column, v_column = self.columns[resolved.source]
+        source = self.q[q_column]
         value = sign * (_exact(resolved.multiplier) * source + _exact(resolved.offset))
         revolute = joint.type in ("revolute", "continuous")
         # A revolute joint turns about the origin it shares with the child link: name the point
@@ -446,7 +478,6 @@ class _Deriver:
             (p,) = self._combine(columns, axis * value, after, "p", offset=origin)
             turn = None
         (z,) = self._combine(moved, axis, joint.name, "axis")
-        self.motion_of[joint.name] = len(self.motions)
         self.motions.append(
             Motion(
                 joint=joint.name,
@@ -455,13 +486,45 @@ class _Deriver:
                 revolute=revolute,
                 axis=z,
                 origin=origin,
-                column=self.column[resolved.source],
+                column=v_column,
                 scale=sign * _exact(resolved.multiplier),
                 upward=sign < 0,
             )
         )
         motions = (*frame.motions, len(self.motions) - 1)
         return _Frame(moved, p, sp.eye(3), sp.zeros(3, 1), motions, turn)
+
+    def _turn_ball(
+        self, frame: _Frame, joint: Joint, upward: bool, before: str, after: str
+    ) -> _Frame:
+        """A ball joint's rotation by its quaternion (made unit by the frame program before it is
+        read: the runtimes' ``_unit_quaternions``), and its three motions: turns about the child's
+        axes, at the child's origin (MuJoCo's ball dofs, Pinocchio's spherical joint)."""
+        q_column, v_column = self.columns[joint.name]
+        rotation = unit_quaternion_matrix(self.q[q_column : q_column + 4])
+        (origin,) = self._combine(
+            frame.columns, frame.pending_translation, joint.child, "p", offset=frame.origin
+        )
+        columns = self._combine(frame.columns, frame.pending_rotation, before, "R")
+        moved = self._combine(columns, rotation.T if upward else rotation, after, "R")
+        child_axes = columns if upward else moved
+        first = len(self.motions)
+        for k, axis in enumerate(child_axes):
+            self.motions.append(
+                Motion(
+                    joint=joint.name,
+                    parent=joint.parent,
+                    child=joint.child,
+                    revolute=True,
+                    axis=axis,
+                    origin=origin,
+                    column=v_column + k,
+                    scale=sp.Integer(-1 if upward else 1),
+                    upward=upward,
+                )
+            )
+        motions = (*frame.motions, *range(first, len(self.motions)))
+        return _Frame(moved, origin, sp.eye(3), sp.zeros(3, 1), motions)
 
     def _frame_columns(self, frame: _Frame, name: str) -> tuple[int, ...]:
         """The rotation columns and origin of ``frame`` after its pending placement."""
@@ -479,6 +542,18 @@ class _Deriver:
             frame.columns, frame.pending_translation, name, "p", offset=frame.origin
         )
         return (*R, p)
+
+
+def unit_quaternion_matrix(quaternion: Sequence[sp.Expr]) -> Rot:
+    """The rotation matrix of a unit quaternion (w, x, y, z)."""
+    w, x, y, z = quaternion
+    return sp.Matrix(
+        [
+            [1 - 2 * (y**2 + z**2), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x**2 + z**2), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x**2 + y**2)],
+        ]
+    )
 
 
 def _same_direction(u: Vec, v: Vec) -> bool:

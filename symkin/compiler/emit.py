@@ -22,6 +22,7 @@ import sympy as sp
 
 from symkin._version import __version__
 from symkin.compiler.layout import (
+    Call,
     Code,
     doc_entry,
     float_literal,
@@ -41,8 +42,9 @@ class Printer(Protocol):
     """What a backend's printer provides: code for the program's statements, each with the number of
     tensor operations it dispatches (which the module's header reports)."""
 
-    def joints(self, count: int) -> tuple[Code, int]:
-        """The joint values as rows, (n, B), from ``q``."""
+    def joints(self, count: int, balls: tuple[int, ...]) -> tuple[Code, int]:
+        """The joint values as rows, (n, B), from ``q``, each ball joint's quaternion (four rows
+        from each of ``balls``) made a unit one."""
 
     def joint_row(self, index: int) -> tuple[Code, int]:
         """Row ``index`` of ``joints``."""
@@ -73,9 +75,15 @@ class SlicingStatements:
     """The statements every array library prints alike: the joints as rows (through the runtime's
     ``_joint_rows``), a row of them, and views by Python slicing."""
 
-    def joints(self, count: int) -> tuple[Code, int]:
+    def joints(self, count: int, balls: tuple[int, ...]) -> tuple[Code, int]:
         # q.reshape(-1, n) and a transpose, or for no joints an empty array: see the runtimes.
-        return f"_joint_rows(q, {count})", 2 if count else 1
+        rows = f"_joint_rows(q, {count})"
+        if not balls:
+            return rows, 2 if count else 1
+        # Per quaternion: its rows, squared, summed, the scale (a clamp, a reciprocal square
+        # root, a test and a choice), scaled, its w shifted where it was zero; then one
+        # concatenation.
+        return Call("_unit_quaternions", (rows, repr(balls))), 2 + 9 * len(balls) + 1
 
     def joint_row(self, index: int) -> tuple[Code, int]:
         return f"joints[{index}]", 1
@@ -165,7 +173,10 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
     signature = program.signature
     class_name = options.class_name or default_class_name(signature.robot_name)
     frames = _FrameProgram(program, backend.printer)
-    tables = module_tables(program, backend.closed_form_gradients)
+    # A ball joint's quaternion is not an angle a Jacobian column differentiates by: autograd
+    # differentiates the program instead.
+    closed_form = backend.closed_form_gradients and not signature.balls
+    tables = module_tables(program, closed_form)
     environment = _environment(backend.templates)
     source = environment.get_template("module.py.jinja").render(
         version=__version__,
@@ -178,6 +189,9 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
         runtime=_RUNTIME_PLACEHOLDER,
         costs=frames.costs(),
         floating=signature.floating_base,
+        closed_form=closed_form,
+        # The width of v and a Jacobian's joint columns, as docstrings call it.
+        nv="nv" if signature.balls else "n",
         library=backend.library,
     )
     runtime = runtime_source(backend.runtime, backend.namespace, _names_used(source))
@@ -195,7 +209,7 @@ def _names_used(source: str) -> set[str]:
 def module_tables(program: Program, gradients: bool) -> dict[str, Table]:
     """Every constant table the module needs, by name: joint limits, the frame program's, the
     outputs' (without those only a closed-form gradient uses, unless ``gradients``)."""
-    joints = len(program.signature.joint_names)
+    joints = len(program.signature.velocity_names)
     tables = {
         "lower": Table(list(program.signature.lower)),
         "upper": Table(list(program.signature.upper)),
@@ -342,7 +356,10 @@ class _FrameProgram:
     def _head(self) -> int:
         """Joints, angles, sines and cosines, the tables cut, compound coefficients."""
         program, printer, ops = self.program, self.printer, 0
-        code, cost = printer.joints(len(program.signature.joint_names))
+        signature = program.signature
+        code, cost = printer.joints(
+            len(signature.joint_names), tuple(start for _, start, _ in signature.balls)
+        )
         self.head.append(_Line("assign", "joints", code))
         ops += cost
         made = program.concatenations

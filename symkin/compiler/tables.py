@@ -74,7 +74,7 @@ class MotionTables:
     Attributes:
         joint_names: the moving joint of each motion.
         prismatic: per motion, whether it slides (else it turns).
-        columns: per motion, its column of q.
+        columns: per motion, its column of v (q's, but for ball joints).
         scales: per motion, its rate per unit rate of its column (mimic multiplier, −1 when
             crossed upward, −1 when its axis is stored negated).
     """
@@ -85,7 +85,7 @@ class MotionTables:
     scales: tuple[float, ...]
 
     def tables(self, joints: int, gradient: bool = False) -> dict[str, Table]:
-        """``q_map`` (M × n): motion m's rate per unit rate of q column i; ``motion_prismatic``,
+        """``q_map`` (M × nv): motion m's rate per unit rate of v column i; ``motion_prismatic``,
         when a joint slides: which motions slide."""
         q_map = [
             [scale if column == i else 0.0 for i in range(joints)]
@@ -346,7 +346,7 @@ def _calls(name: str) -> tuple[tuple[str, ...], ...]:
 
 def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[OutputTables, ...]:
     """Each kind's tables: the poses', the points', then each weighted output's."""
-    joints = len(kinematics.q)
+    joints = len(kinematics.signature.velocity_names)
     tables: list[OutputTables] = []
     if kinematics.of_kind("poses"):
         frames = kinematics.frames
@@ -381,9 +381,9 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
     for output in kinematics.of_kind("dynamics"):
         request = output.request
         assert isinstance(request, RigidBodies)
-        ancestors = _ancestors(kinematics, count)
+        before = _before(kinematics, count)
         lineage = tuple(
-            tuple(1.0 if j == k or ancestors[k][j] else 0.0 for k in range(count))
+            tuple(1.0 if j == k or before[k][j] else 0.0 for k in range(count))
             for j in range(count)
         )
         tables.append(
@@ -391,7 +391,7 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
                 bodies=tuple(body.name for body in output.located),
                 masses=tuple(body.weight for body in output.located),
                 motions=_subtree(count, output.located, lambda body: 1.0),
-                ancestors=ancestors,
+                ancestors=_ancestors(kinematics, count),
                 lineage=lineage,
                 gravity=request.gravity,
             )
@@ -425,14 +425,27 @@ def _collision_tables(request: CollisionSpheres) -> CollisionTables:
     )
 
 
-def _ancestors(kinematics: Kinematics, count: int) -> tuple[tuple[float, ...], ...]:
+def _before(kinematics: Kinematics, count: int) -> list[list[float]]:
     """(M × M): 1 where motion j comes before motion m on the path from the base to something
     located."""
-    ancestors = [[0.0] * count for _ in range(count)]
+    before = [[0.0] * count for _ in range(count)]
     for path in (thing.motions for output in kinematics.outputs for thing in output.located):
         for k, motion in enumerate(path):
-            for before in path[:k]:
-                ancestors[motion][before] = 1.0
+            for earlier in path[:k]:
+                before[motion][earlier] = 1.0
+    return before
+
+
+def _ancestors(kinematics: Kinematics, count: int) -> tuple[tuple[float, ...], ...]:
+    """(M × M): 1 where motion j turns motion m's axis: comes before it (see :func:`_before`), but
+    for a ball joint's three motions, which turn each other's axes (its child's) when the path
+    crosses it downward, and none of them when upward (the child is then on the base's side)."""
+    ancestors = _before(kinematics, count)
+    balls = {name for name, _, _ in kinematics.signature.balls}
+    for m, motion in enumerate(kinematics.motions):
+        for j, other in enumerate(kinematics.motions):
+            if motion.joint in balls and other.joint == motion.joint and j != m:
+                ancestors[m][j] = 0.0 if motion.upward else 1.0
     return tuple(map(tuple, ancestors))
 
 

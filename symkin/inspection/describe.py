@@ -20,6 +20,8 @@ def describe(model: RobotModel) -> str:
     moving = [j for j in model.joints if j.moves]
     tips, rigid = default_tips(model, model.root)
     actuated = model.actuated_joints(model.root, tips)
+    entries = [name for joint in actuated for name in model.joint(joint).coordinate_names]
+    dof = sum(len(model.joint(joint).velocity_names) for joint in actuated)
     lines = [
         f"robot {shown(model.name)}: {len(model.links)} links, {len(model.joints)} joints "
         f"({len(moving)} moving, {len(model.joints) - len(moving)} fixed), root {shown(model.root)}"
@@ -32,7 +34,9 @@ def describe(model: RobotModel) -> str:
     ]
     for joint in model.joints:
         details: list[str] = [joint.type]
-        if joint.moves:
+        if joint.type == "ball":
+            details.append("a unit quaternion in q, an angular velocity in v")
+        elif joint.moves:
             details.append(f"axis {axis_text(joint.axis)}")
             if joint.type != "continuous" and (
                 math.isfinite(joint.lower) or math.isfinite(joint.upper)
@@ -67,8 +71,8 @@ def describe(model: RobotModel) -> str:
         )
     lines += [
         "actuated joints (q order for the default tips): "
-        + (", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(actuated)) or "none"),
-        f"DOF: {len(actuated)}",
+        + (", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(entries)) or "none"),
+        f"DOF: {dof}" + (f" (q has {len(entries)} entries)" if len(entries) != dof else ""),
         *_mass_lines(model),
     ]
     return "\n".join(lines)

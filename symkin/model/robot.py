@@ -20,7 +20,7 @@ from symkin.model.geometry import CollisionGeometry
 from symkin.model.inertia import Inertial
 from symkin.model.placement import Quaternion, Step, Translation
 
-JointType = Literal["revolute", "continuous", "prismatic", "fixed"]
+JointType = Literal["revolute", "continuous", "prismatic", "ball", "fixed"]
 JOINT_TYPES: tuple[JointType, ...] = get_args(JointType)
 
 ALL_LEAVES = "all-leaves"
@@ -46,9 +46,12 @@ class Joint:
     The child frame is ``X_parent_child = placement · motion(q)``: first the
     fixed ``origin`` steps, then a rotation by ``q`` about ``axis`` (revolute,
     continuous) or a translation by ``q`` along it (prismatic). ``axis`` is a
-    unit vector in the joint frame. ``lower``/``upper`` are in radians or
-    metres, infinite when unbounded. ``line`` is where the joint was declared,
-    for error messages.
+    unit vector in the joint frame. A ``ball`` joint turns by a unit quaternion
+    (w, x, y, z), four entries of q (MuJoCo's qpos), and moves with an angular
+    velocity in the child frame, three entries of v (MuJoCo's qvel); it has no
+    axis, limits or mimic. ``lower``/``upper`` are in radians or metres,
+    infinite when unbounded. ``line`` is where the joint was declared, for
+    error messages.
     """
 
     name: str
@@ -65,6 +68,21 @@ class Joint:
     @property
     def moves(self) -> bool:
         return self.type != "fixed"
+
+    @property
+    def coordinate_names(self) -> tuple[str, ...]:
+        """The names of the joint's entries of q: itself, or a ball's ``<name>:qw`` … ``:qz``."""
+        if self.type == "ball":
+            return tuple(f"{self.name}:q{part}" for part in "wxyz")
+        return (self.name,)
+
+    @property
+    def velocity_names(self) -> tuple[str, ...]:
+        """The names of the joint's entries of v (a Jacobian's columns): itself, or a ball's
+        angular velocity about its child's axes, ``<name>:wx``, ``:wy``, ``:wz``."""
+        if self.type == "ball":
+            return tuple(f"{self.name}:w{part}" for part in "xyz")
+        return (self.name,)
 
     @property
     def label(self) -> str:
@@ -224,8 +242,11 @@ class RobotModel:
                 raise SymkinError(
                     f"{current.label}: mimics joint {current.mimic.joint!r}, which is not declared"
                 )
-            if not source.moves:
-                raise SymkinError(f"{current.label}: mimics fixed joint {source.name!r}")
+            if current.type == "ball":
+                raise SymkinError(f"{current.label}: a ball joint cannot mimic another joint")
+            if not source.moves or source.type == "ball":
+                kind = "fixed" if not source.moves else "ball"
+                raise SymkinError(f"{current.label}: mimics {kind} joint {source.name!r}")
             if source.name in visited:
                 cycle = " -> ".join(repr(n) for n in [*visited, source.name])
                 raise SymkinError(f"{joint.label}: mimic joints form a cycle ({cycle})")

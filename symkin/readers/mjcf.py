@@ -10,7 +10,8 @@ What maps to what:
 - a body is a link; the world body is the root link ``world``, unless one body hanging from it has
   a ``free`` joint: that body is then the root, a free body (a floating-base robot), and the world
   and what else hangs from it without joints are left out;
-- a ``hinge`` is a revolute joint (continuous when not limited), a ``slide`` a prismatic one. A body
+- a ``hinge`` is a revolute joint (continuous when not limited), a ``slide`` a prismatic one, a
+  ``ball`` a ball joint (its qpos quaternion in q, its range left out). A body
   with several joints becomes a chain: the first joint moves an intermediate link
   ``<body>/<joint>``, the next the next, applied in order, each about its own anchor (the joint's
   ``pos``), as MuJoCo applies them. Joint values are qpos, including MuJoCo's reference position:
@@ -25,8 +26,7 @@ What maps to what:
 - a ``joint`` equality with a linear polynomial, ``q1 = a0 + a1·q2``, becomes a mimic relation when
   ``couple_joints``; every other equality is left out, with a note.
 
-Not mapped: ``ball`` joints (an error naming the joint), a free joint anywhere but on a body
-hanging from the world, several free bodies.
+Not mapped: a free joint anywhere but on a body hanging from the world, several free bodies.
 """
 
 from __future__ import annotations
@@ -142,12 +142,6 @@ class _Reader:
         m = self.m
         mimics = self._couplings()
         free = [j for j in range(m.njnt) if m.jnt_type[j] == _FREE]
-        for j in range(m.njnt):
-            if m.jnt_type[j] == _BALL:
-                raise SymkinError(
-                    f"joint {self.joint_names[j]!r}: ball joints are not supported (a quaternion "
-                    "in qpos)"
-                )
         if len(free) > 1:
             listed = ", ".join(repr(self.body_names[m.jnt_bodyid[j]]) for j in free)
             raise SymkinError(
@@ -325,6 +319,10 @@ class _Reader:
             kind: JointType = "revolute" if limited else "continuous"
             if m.jnt_type[j] == _SLIDE:
                 kind = "prismatic"
+            elif m.jnt_type[j] == _BALL:
+                # A ball's range bounds its rotation angle, a constraint on the quaternion as a
+                # whole, not on any entry of q.
+                kind, lower, upper = "ball", -math.inf, math.inf
             joints.append(
                 Joint(
                     self.joint_names[j],

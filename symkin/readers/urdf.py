@@ -2,9 +2,10 @@
 :mod:`symkin.readers.xml`).
 
 Read: links with their ``<inertial>`` (mass, centre-of-mass origin, inertia) and ``<collision>``
-geometry, joints with their type, parent, child, origin, axis, limit and mimic. Visuals,
-transmissions and plugins are ignored. A malformed ``<inertial>`` or ``<collision>`` does not stop
-a file from loading: the problem is kept and reported by the outputs that need it.
+geometry, joints with their type (Bullet's ``spherical`` too: a ball joint), parent, child,
+origin, axis, limit and mimic. Visuals, transmissions and plugins are ignored. A malformed
+``<inertial>`` or ``<collision>`` does not stop a file from loading: the problem is kept and
+reported by the outputs that need it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from symkin.model.robot import (
 )
 from symkin.readers.xml import drop_default_namespace, parse_xml, refuse_xacro
 
-_URDF_TYPES = (*JOINT_TYPES, "planar", "floating")
+_URDF_TYPES = ("revolute", "continuous", "prismatic", "fixed", "floating", "planar", "spherical")
+"""The joint types a URDF may declare: urdfdom's, and Bullet's ``spherical`` (a ball joint)."""
 
 
 def load_urdf(path: str | os.PathLike[str], notes: Notes | None = None) -> RobotModel:
@@ -161,7 +163,7 @@ def _parse_joint(element: etree._Element) -> tuple[Joint, list[str], list[Joint]
         else (1.0, 0.0, 0.0)
     )
     norm = math.hypot(*axis)
-    if joint_type not in ("fixed", "floating") and norm < 1e-12:
+    if joint_type not in ("fixed", "floating", "spherical") and norm < 1e-12:
         raise SymkinError(f"{label}: axis xyz is the zero vector")
     unit_axis = (
         (axis[0] / norm, axis[1] / norm, axis[2] / norm) if norm >= 1e-12 else (1.0, 0.0, 0.0)
@@ -176,14 +178,18 @@ def _parse_joint(element: etree._Element) -> tuple[Joint, list[str], list[Joint]
         )
         return joints[-1], list(links), list(joints)
     # A floating joint is read as fixed: it makes its child the free root body (see parse_urdf).
-    kind: JointType = next((known for known in JOINT_TYPES if known == joint_type), "fixed")
+    # A spherical joint (Bullet's extension) is a ball joint.
+    known_type = "ball" if joint_type == "spherical" else joint_type
+    kind: JointType = next((known for known in JOINT_TYPES if known == known_type), "fixed")
+    if kind == "ball" and element.find("mimic") is not None:
+        raise SymkinError(f"{label}: a spherical joint cannot mimic another joint")
     joint = Joint(
         name=name,
         type=kind,
         parent=parent,
         child=child,
         origin=origin_steps,
-        axis=unit_axis if joint_type != "fixed" else (1.0, 0.0, 0.0),
+        axis=unit_axis if kind not in ("fixed", "ball") else (1.0, 0.0, 0.0),
         lower=lower,
         upper=upper,
         mimic=_mimic(element.find("mimic"), label) if joint_type != "floating" else None,
@@ -226,7 +232,7 @@ def _vector(
 
 def _limits(element: etree._Element | None, joint_type: str, label: str) -> tuple[float, float]:
     # Continuous and fixed joints ignore limits; urdfdom reads missing lower/upper attributes as 0.
-    if element is None or joint_type in ("continuous", "fixed", "floating"):
+    if element is None or joint_type in ("continuous", "fixed", "floating", "spherical"):
         return (-math.inf, math.inf)
     number: Callable[[str], float] = lambda attribute: _number(  # noqa: E731
         element.get(attribute, "0"), f"<limit {attribute}>", label

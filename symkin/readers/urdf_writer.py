@@ -61,12 +61,14 @@ def to_urdf(model: RobotModel) -> str:
             continue
         if any(joint in group[1:] for group in planar.values()):
             continue
-        element = etree.SubElement(robot, "joint", name=joint.name, type=joint.type)
+        # A ball joint is Bullet's spherical one, which symkin reads back.
+        kind = "spherical" if joint.type == "ball" else joint.type
+        element = etree.SubElement(robot, "joint", name=joint.name, type=kind)
         xyz, rpy = _xyz_rpy(joint.origin)
         etree.SubElement(element, "parent", link=joint.parent)
         etree.SubElement(element, "child", link=joint.child)
         etree.SubElement(element, "origin", xyz=_numbers(xyz), rpy=_numbers(rpy))
-        if joint.moves:
+        if joint.moves and joint.type != "ball":
             etree.SubElement(element, "axis", xyz=_numbers(joint.axis))
         if joint.type in ("revolute", "prismatic"):
             if math.isfinite(joint.lower) and math.isfinite(joint.upper):

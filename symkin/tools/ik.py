@@ -8,7 +8,9 @@ into the limits. With a ``collision_weight`` w, the residual gains a row √w·m
 distance d of the module's ``self_collision_distances`` (and ``obstacle_distances``), their
 Jacobians by forward-mode differentiation, and a target is solved only when no distance is
 negative. For a floating base, the first six entries of Δ are the base's twist in its own
-axes (the Jacobian's convention): the base moves by ``p ← p + R Δv``, ``R ← R exp(Δω)``. λ falls
+axes (the Jacobian's convention): the base moves by ``p ← p + R Δv``, ``R ← R exp(Δω)``; a ball
+joint's quaternion turns by its three entries, its angular velocity in its child's axes
+(:mod:`symkin.tools.coordinates`). λ falls
 after a step that reduced the error and rises (the step undone) after one that did not. A target
 is solved when every tip is within the position tolerance and, unless its rotation weight is 0,
 the rotation tolerance; solved targets leave the work, and the loop ends when all have or after
@@ -25,6 +27,7 @@ from typing import Any
 import torch
 
 from symkin.contract import KinematicsModule
+from symkin.tools.coordinates import integrated, tangents, turned, with_unit_quaternions
 from symkin.tools.losses import (
     _check_shape,
     matrix_to_quaternion,
@@ -38,7 +41,7 @@ class IKResult:
     """Per target: the best restart's joint values (and base pose) and how close it came.
 
     Attributes:
-        q: (..., n) joint values within the limits.
+        q: (..., n) joint values within the limits (a ball joint's quaternion unit).
         base: (..., 7) base poses, position then quaternion (w, x, y, z), for a floating-base
             module; None otherwise.
         success: (...,) whether every tip met the tolerances.
@@ -174,6 +177,8 @@ class _Problem:
             _check_shape(initial, (joints,), "initial")
             given = initial.to(dtype=dtype, device=device).expand(*self.batch_shape, joints)
             q[:, 0] = given.reshape(count, joints).clamp(self.lower, self.upper)
+        # A ball joint's four uniform entries, made unit: a rotation drawn uniformly.
+        q = with_unit_quaternions(self.module, q)
         if not self.module.floating_base:
             return q, None
         if initial_base is None:
@@ -252,7 +257,7 @@ class _Problem:
             new_base = None
             if base is not None:  # a floating base: its twist comes first
                 new_base, step = _moved(base[active], step[..., :6]), step[..., 6:]
-            new_q = (q[active] + step).clamp(self.lower, self.upper)
+            new_q = integrated(self.module, q[active], step).clamp(self.lower, self.upper)
             new_error, new_jacobian = self.evaluate(new_q, new_base, goal[active])
             norm = torch.linalg.vector_norm
             better = norm(self.weighted(new_error), dim=-1) < norm(self.weighted(residual), dim=-1)
@@ -327,12 +332,11 @@ class _Collision:
             found.append(self.module.obstacle_distances(q, obstacles).flatten(-2))
         return torch.cat(found, -1)
 
-    def _derivative(self, q: torch.Tensor, joint: int) -> torch.Tensor:
-        """d(distances)/d(q[joint]) (..., m), in forward mode."""
+    def _derivative(self, q: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+        """The derivative of the distances (..., m) along ``tangent`` (q's shape), in forward
+        mode."""
         import torch.autograd.forward_ad as forward_ad
 
-        tangent = torch.zeros_like(q)
-        tangent[..., joint] = 1
         with forward_ad.dual_level():
             distances = self.distances(forward_ad.make_dual(q, tangent))
             return forward_ad.unpack_dual(distances).tangent
@@ -350,17 +354,18 @@ class _Collision:
         (..., m, columns), the base's columns (a floating base) zero."""
         flat = q.reshape(-1, q.shape[-1])
         distances = self.distances(flat)
+        directions = tangents(self.module, flat).unbind(-2)  # per entry of v
         jacobian = (
-            torch.stack([self._derivative(flat, k) for k in range(flat.shape[-1])], -1)
-            if flat.shape[-1]
+            torch.stack([self._derivative(flat, tangent) for tangent in directions], -1)
+            if directions
             else distances.new_zeros(distances.shape + (0,))
         )
         scale = math.sqrt(self.weight)
         pulling = (distances < self.margin).to(q.dtype)
         error = -scale * (self.margin - distances).clamp_min(0)
         jacobian = -scale * pulling.unsqueeze(-1) * jacobian
-        if columns > q.shape[-1]:
-            jacobian = torch.nn.functional.pad(jacobian, (columns - q.shape[-1], 0))
+        if columns > jacobian.shape[-1]:
+            jacobian = torch.nn.functional.pad(jacobian, (columns - jacobian.shape[-1], 0))
         return error.reshape(*q.shape[:-1], -1), jacobian.reshape(*q.shape[:-1], -1, columns)
 
 
@@ -473,27 +478,7 @@ def _moved(base: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
     position, quaternion = base[..., :3], base[..., 3:]
     R = quaternion_to_matrix(quaternion)
     position = position + (R @ twist[..., :3].unsqueeze(-1)).squeeze(-1)
-    angle = torch.linalg.vector_norm(twist[..., 3:], dim=-1, keepdim=True)
-    half = angle / 2
-    # sin(θ/2)/θ, finite at θ = 0.
-    factor = torch.where(
-        angle > 1e-12, torch.sin(half) / angle.clamp(min=1e-12), torch.full_like(angle, 0.5)
-    )
-    step = torch.cat([torch.cos(half), twist[..., 3:] * factor], dim=-1)
-    w1, x1, y1, z1 = quaternion.unbind(-1)
-    w2, x2, y2, z2 = step.unbind(-1)
-    product = torch.stack(
-        [
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ],
-        dim=-1,
-    )
-    return torch.cat(
-        [position, product / torch.linalg.vector_norm(product, dim=-1, keepdim=True)], dim=-1
-    )
+    return torch.cat([position, turned(quaternion, twist[..., 3:])], dim=-1)
 
 
 def _check_rigid(targets: torch.Tensor) -> None:

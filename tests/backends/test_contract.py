@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from helpers import REPO
 from reference import finite_difference_jacobian
 
 import symkin
 from symkin import backends
+from symkin.tools.coordinates import tangents, with_unit_quaternions
 
 GENERATED = sorted((REPO / "generated").glob("*.py"))
 
@@ -45,8 +47,6 @@ class Adapter:
             return jnp.asarray(q)
         if self.backend == "numpy":
             return q
-        import torch
-
         return torch.from_numpy(q)
 
     BASE = np.array([0.3, -0.2, 0.5, 0.9, 0.1, -0.3, 0.2])
@@ -98,6 +98,11 @@ def test_is_a_kinematics_module(generated):
     assert isinstance(module.robot_name, str) and isinstance(module.base_name, str)
     assert all(isinstance(name, str) for name in (*module.tip_names, *module.joint_names))
     assert isinstance(module.floating_base, bool)
+    assert (module.nq, module.nv) == (len(module.joint_names), len(module.velocity_names))
+    assert module.nq - module.nv == len(module.ball_joints)
+    for name, q_index, v_index in module.ball_joints:
+        assert module.joint_names[q_index : q_index + 4] == tuple(f"{name}:q{c}" for c in "wxyz")
+        assert module.velocity_names[v_index : v_index + 3] == tuple(f"{name}:w{c}" for c in "xyz")
     lower, upper = generated.limits()
     assert lower.shape == upper.shape == (len(module.joint_names),) and (lower <= upper).all()
 
@@ -105,7 +110,7 @@ def test_is_a_kinematics_module(generated):
 @pytest.mark.parametrize("batch", [(), (3,), (2, 3)])
 def test_shapes_and_agreement_between_functions(generated, batch):
     module = generated.module
-    tips, n = len(module.tip_names), len(module.joint_names)
+    tips, n = len(module.tip_names), module.nv
     q = generated.sample(batch)
     pose, jacobian = generated.call("forward_and_jacobian", q)
     tip_axis = (tips,) if tips > 1 else ()
@@ -123,7 +128,9 @@ def test_shapes_and_agreement_between_functions(generated, batch):
 def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):
     module = generated.module
     tips = len(module.tip_names)
-    q = generated.sample((4,), seed=1)
+    q = with_unit_quaternions(module, torch.from_numpy(generated.sample((4,), seed=1)))
+    directions = tangents(module, q).numpy()  # the identity, but for ball joints
+    q = q.numpy()
     pose = generated.call("forward", q).reshape(4, tips, 4, 4)
     jacobian = generated.call("jacobian", q).reshape(4, tips, 6, -1)[..., generated.base_columns :]
     R = pose[..., :3, :3]
@@ -137,7 +144,9 @@ def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):
     for i in range(4):
         for t in range(tips):
             numeric = finite_difference_jacobian(
-                lambda x, t=t: generated.call("forward", x).reshape(tips, 4, 4)[t], q[i]
+                lambda x, t=t: generated.call("forward", x).reshape(tips, 4, 4)[t],
+                q[i],
+                directions=directions[i],
             )
             np.testing.assert_allclose(jacobian[i, t], numeric, atol=1e-7)
 

@@ -64,15 +64,16 @@ def arguments(kinematics_module, method: str, batch: tuple[int, ...], seed: int)
     count = 1 if not batch else batch[0]
     q = sample_q(kinematics_module, count, seed).reshape(*batch, -1)
     generator = torch.Generator().manual_seed(seed)
-    columns = q.shape[-1] + (6 if kinematics_module.floating_base else 0)
+    nv = kinematics_module.nv
+    columns = nv + (6 if kinematics_module.floating_base else 0)
 
     def normal(width: int) -> torch.Tensor:
         return torch.randn(*batch, width, generator=generator, dtype=torch.float64)
 
     values = {
         "q": lambda: q,
-        "v": lambda: normal(q.shape[-1]),
-        "a": lambda: normal(q.shape[-1]),
+        "v": lambda: normal(nv),
+        "a": lambda: normal(nv),
         "tau": lambda: normal(columns),
         "base": lambda: random_base_poses(count, seed).reshape(*batch, 7),
         "base_velocity": lambda: normal(6),

@@ -54,6 +54,21 @@ def _joint_rows(q: Array, count: int) -> Array:
     return xp.zeros((0, q[..., 0].size), q.dtype)
 
 
+def _unit_quaternions(joints: Array, starts: tuple[int, ...]) -> Array:
+    """The joint rows (n, B) with each ball joint's quaternion (the four rows from each of
+    ``starts``, w first) divided by its norm, as MuJoCo's mju_normalize4 does: one of norm below
+    1e-15 (mjMINVAL) becomes the identity, with no branch on the data."""
+    pieces, done = [], 0
+    for start in starts:
+        quaternion = joints[start : start + 4]
+        squared = xp.sum(quaternion * quaternion, axis=0, keepdims=True)
+        small = squared < 1e-30
+        unit = quaternion * xp.where(small, 0.0, 1 / xp.sqrt(xp.maximum(squared, 1e-30)))
+        pieces += [joints[done:start], unit[:1] + small.astype(unit.dtype), unit[1:]]
+        done = start + 4
+    return xp.concatenate([*pieces, joints[done:]])
+
+
 def _poses(pose_columns: Array, batch_shape: tuple[int, ...], tips: int) -> Array:
     """The poses, (..., 4, 4) for one tip, (..., T, 4, 4) for T, from the tips' columns."""
     poses = pose_columns.reshape(4, tips, 4, -1).transpose(3, 1, 0, 2)
@@ -175,12 +190,13 @@ def _by_tip(rows: Array, batch_shape: tuple[int, ...]) -> Array:
     return rows.transpose(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
 
 
-def _check_velocity(v: Array, q: Array, name: str = "v") -> Array:
-    """``v`` as an array of q's shape and dtype."""
+def _check_velocity(v: Array, q: Array, count: int, name: str = "v") -> Array:
+    """``v`` as an array of shape (..., count) over q's batch shape, in q's dtype."""
     v = xp.asarray(v)
-    if v.shape != q.shape or v.dtype != q.dtype:
+    shape = q.shape[:-1] + (count,)
+    if v.shape != shape or v.dtype != q.dtype:
         raise ValueError(
-            f"expected {name} of q's shape {q.shape} and dtype {q.dtype}, got {v.shape} {v.dtype}"
+            f"expected {name} of shape {shape} and dtype {q.dtype}, got {v.shape} {v.dtype}"
         )
     return v
 

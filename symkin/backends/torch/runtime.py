@@ -64,6 +64,21 @@ def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
     return q.new_zeros(0, q.shape[:-1].numel())
 
 
+def _unit_quaternions(joints: torch.Tensor, starts: tuple[int, ...]) -> torch.Tensor:
+    """The joint rows (n, B) with each ball joint's quaternion (the four rows from each of
+    ``starts``, w first) divided by its norm, as MuJoCo's mju_normalize4 does: one of norm below
+    1e-15 (mjMINVAL) becomes the identity, with no branch on the data."""
+    pieces, done = [], 0
+    for start in starts:
+        quaternion = joints[start : start + 4]
+        squared = (quaternion * quaternion).sum(0, keepdim=True)
+        small = squared < 1e-30
+        unit = quaternion * torch.where(small, 0.0, torch.rsqrt(squared.clamp_min(1e-30)))
+        pieces += [joints[done:start], unit[:1] + small.to(unit.dtype), unit[1:]]
+        done = start + 4
+    return torch.cat([*pieces, joints[done:]])
+
+
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a × b over the first dimension (x, y, z)."""
     if not _tracing() and a.numel() < _LARGE:
@@ -562,11 +577,13 @@ def _weighted_jacobian(
     return torch.matmul(q_map.mT, linear).permute(2, 0, 1)
 
 
-def _check_velocity(v: torch.Tensor, q: torch.Tensor, name: str = "v") -> None:
-    """A joint velocity must be a tensor of q's shape, dtype and device."""
-    if not isinstance(v, torch.Tensor) or v.shape != q.shape:
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
+    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
+    and device."""
+    expected = q.shape[:-1] + (count,)
+    if not isinstance(v, torch.Tensor) or v.shape != expected:
         shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"expected {name} of q's shape {tuple(q.shape)}, got {shape}")
+        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
     if v.dtype != q.dtype or v.device != q.device:
         raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
 

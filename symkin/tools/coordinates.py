@@ -1,0 +1,100 @@
+"""Steps in joint space for a step in velocity space: q (..., nq) moves by v (..., nv).
+
+Every entry of q but a ball joint's moves by its entry of v. A ball joint's unit quaternion
+(w, x, y, z) turns by its angular velocity ω in its child's axes, ``q ⊗ exp(ω/2)``, as MuJoCo's
+``mj_integratePos`` does; its entries of v are three where q has four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from symkin.contract import KinematicsModule
+
+
+def turned(quaternion: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
+    """Unit quaternions (..., 4), w first, turned by rotation vectors (..., 3) in their own axes:
+    ``q ⊗ exp(rotation/2)``, made unit again."""
+    angle = torch.linalg.vector_norm(rotation, dim=-1, keepdim=True)
+    half = angle / 2
+    # sin(θ/2)/θ, finite at θ = 0.
+    factor = torch.where(
+        angle > 1e-12, torch.sin(half) / angle.clamp(min=1e-12), torch.full_like(angle, 0.5)
+    )
+    product = _product(quaternion, torch.cat([torch.cos(half), rotation * factor], dim=-1))
+    return product / torch.linalg.vector_norm(product, dim=-1, keepdim=True)
+
+
+def integrated(module: KinematicsModule, q: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+    """q (..., nq) moved by ``step`` (..., nv): added, a ball joint's quaternion turned."""
+    pieces = []
+    for q_part, step_part, ball in _parts(module, q, step):
+        assert step_part is not None
+        pieces.append(turned(q_part, step_part) if ball else q_part + step_part)
+    return torch.cat(pieces, -1)
+
+
+def with_unit_quaternions(module: KinematicsModule, q: torch.Tensor) -> torch.Tensor:
+    """q (..., nq) with each ball joint's quaternion divided by its norm."""
+    pieces = []
+    for part, _, ball in _parts(module, q):
+        pieces.append(part / torch.linalg.vector_norm(part, dim=-1, keepdim=True) if ball else part)
+    return torch.cat(pieces, -1)
+
+
+def tangents(module: KinematicsModule, q: torch.Tensor) -> torch.Tensor:
+    """(..., nv, nq): row k is how q moves per unit of v's entry k, at q whose quaternions are unit
+    (``½ q ⊗ (0, e)`` for a ball joint's angular velocity about axis e, orthogonal to q, so that a
+    function of q's unit quaternion changes by it to first order)."""
+    columns = q.shape[-1]
+    rows: list[torch.Tensor] = []
+    done = 0
+    for q_part, _, ball in _parts(module, q):
+        width = q_part.shape[-1]
+        if ball:
+            axes = torch.eye(3, dtype=q.dtype, device=q.device)
+            pure = torch.cat([torch.zeros_like(axes[:, :1]), axes], -1)  # (3, 4): (0, e_k)
+            moved = _product(q_part.unsqueeze(-2), pure) / 2  # (..., 3, 4)
+            rows.append(torch.nn.functional.pad(moved, (done, columns - done - width)))
+        else:
+            unit = torch.eye(width, dtype=q.dtype, device=q.device)
+            unit = torch.nn.functional.pad(unit, (done, columns - done - width))
+            rows.append(unit.expand(q.shape[:-1] + unit.shape))
+        done += width
+    return torch.cat(rows, -2)
+
+
+def _parts(
+    module: KinematicsModule, q: torch.Tensor, v: torch.Tensor | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, bool]]:
+    """q and v cut alike: runs of entries they share, and each ball joint's quaternion (in q) and
+    angular velocity (in v; None without v), with whether it is a ball joint's."""
+    q_done = v_done = 0
+    for _, q_index, v_index in module.ball_joints:
+        if q_index > q_done:
+            yield q[..., q_done:q_index], _cut(v, v_done, v_index), False
+        yield q[..., q_index : q_index + 4], _cut(v, v_index, v_index + 3), True
+        q_done, v_done = q_index + 4, v_index + 3
+    if q.shape[-1] > q_done or not q_done:
+        yield q[..., q_done:], _cut(v, v_done, None), False
+
+
+def _cut(v: torch.Tensor | None, start: int, stop: int | None) -> torch.Tensor | None:
+    return None if v is None else v[..., start:stop]
+
+
+def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The Hamilton products a ⊗ b of quaternions (..., 4), w first (shapes broadcast)."""
+    w1, x1, y1, z1 = a.unbind(-1)
+    w2, x2, y2, z2 = b.unbind(-1)
+    return torch.stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ],
+        dim=-1,
+    )
