@@ -105,7 +105,7 @@ def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
         ],
         dim=-2,
     ) / (2 * roots.clamp_min(0.1)).unsqueeze(-1)
-    best = torch.nn.functional.one_hot(roots.argmax(dim=-1), 4).to(R.dtype)
+    best = _one_hot(roots.argmax(dim=-1), 4, R.dtype)
     quaternion = (candidates * best.unsqueeze(-1)).sum(-2)
     quaternion = torch.where(quaternion[..., :1] < 0, -quaternion, quaternion)
     return quaternion / torch.linalg.vector_norm(quaternion, dim=-1, keepdim=True)
@@ -152,9 +152,7 @@ def rotation_vector(R: torch.Tensor) -> torch.Tensor:
     # Near π the skew part vanishes: the axis is the largest column of (R + I), with the sign of the
     # skew part.
     symmetric = (R + R.transpose(-1, -2)) / 2 + torch.eye(3, dtype=R.dtype, device=R.device)
-    column = torch.nn.functional.one_hot(symmetric.diagonal(dim1=-2, dim2=-1).argmax(-1), 3).to(
-        R.dtype
-    )
+    column = _one_hot(symmetric.diagonal(dim1=-2, dim2=-1).argmax(-1), 3, R.dtype)
     axis = torch.nn.functional.normalize((symmetric @ column.unsqueeze(-1)).squeeze(-1), dim=-1)
     axis = torch.where((axis * skew).sum(-1, keepdim=True) < 0, -axis, axis)
     return torch.where((small & (cosine < 0)).unsqueeze(-1), axis * angle.unsqueeze(-1), from_skew)
@@ -165,6 +163,12 @@ def _rotation_part(R: torch.Tensor, name: str) -> torch.Tensor:
         return R[..., :3, :3]
     _check_shape(R, (3, 3), name)
     return R
+
+
+def _one_hot(index: torch.Tensor, count: int, dtype: torch.dtype) -> torch.Tensor:
+    """(..., count) rows with a 1 at ``index``: torch's one_hot reads the indices' range back to the
+    host (a synchronisation on a GPU), this does not."""
+    return (index.unsqueeze(-1) == torch.arange(count, device=index.device)).to(dtype)
 
 
 def _vee(skew: torch.Tensor) -> torch.Tensor:
