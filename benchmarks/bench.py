@@ -16,8 +16,10 @@ and batch size:
 Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster), then
 codegen time, import time, the generated program's size and the closed form's operation count, then
 batched IK on 1,000 reachable Panda targets (against pytorch_kinematics) and whole-body IK on G1
-with a floating base. One torch thread unless --threads. The full run takes about 4 minutes on a
-2-core CPU, --quick about 20 s.
+with a floating base. With CUDA, CUDA rows follow (forward and Jacobians at batch 1, 4,096 and
+100,000, float32 and bfloat16: eager, compiled and replayed from a CUDA graph, the device
+synchronised around each call); without, a line saying so. One torch thread unless --threads.
+The full run takes about 4 minutes on a 2-core CPU, --quick about 20 s.
 """
 
 from __future__ import annotations
@@ -149,9 +151,14 @@ def compile_symkin(robot: Robot) -> tuple[torch.nn.Module, dict]:
 
 
 def median_times(
-    functions: list[Callable[[], object]], budget_s: float, min_rounds: int = 5
+    functions: list[Callable[[], object]],
+    budget_s: float,
+    min_rounds: int = 5,
+    synchronize: Callable[[], object] = lambda: None,
 ) -> list[float]:
-    """Median seconds per call of each function, timed round-robin so drift hits all alike."""
+    """Median seconds per call of each function, timed round-robin so drift hits all alike;
+    ``synchronize`` waits for the device (torch.cuda.synchronize on a GPU) before each clock
+    reading."""
     for f in functions:  # warm-up
         f()
         f()
@@ -159,8 +166,10 @@ def median_times(
     started = time.perf_counter()
     while len(samples[0]) < min_rounds or time.perf_counter() - started < budget_s:
         for f, times in zip(functions, samples, strict=True):
+            synchronize()
             t0 = time.perf_counter()
             f()
+            synchronize()
             times.append(time.perf_counter() - t0)
         if len(samples[0]) >= 2000:
             break
@@ -333,6 +342,77 @@ def whole_body_ik(repeats: int = 1) -> list[str]:
     return lines
 
 
+def cuda_rows(robots: list[Robot], batches: list[int], budget_s: float) -> list[str]:
+    """symkin's forward and Jacobians on CUDA: eager, torch.compile, and a CUDA graph's replay,
+    float32 and bfloat16 inputs, with pytorch_kinematics' eager forward beside float32; or a line
+    saying there is no GPU."""
+    if not torch.cuda.is_available():
+        line = (
+            "CUDA: not available on this machine, so no CUDA rows (with a GPU, this benchmark "
+            "times symkin's forward and Jacobians eager, compiled and replayed from a CUDA graph, "
+            "float32 and bfloat16, beside pytorch_kinematics)."
+        )
+        print(f"\n{line}", flush=True)
+        return ["", line]
+    lines = [
+        "",
+        f"CUDA: {torch.cuda.get_device_name()}. Median µs per call, the device synchronised.",
+        "",
+        "| robot | dtype | workload | batch | eager µs | compiled µs | CUDA graph µs "
+        "| pk eager µs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
+    for robot in robots:
+        module, _ = compile_symkin(robot)
+        peer = Peer(robot, module)
+        for dtype in (torch.float32, torch.bfloat16):
+            ours = module.to(device="cuda", dtype=dtype)
+            theirs = peer.to(dtype, "cuda") if dtype == torch.float32 else None
+            for batch in batches:
+                q = torch.rand(batch, ours.nq, device="cuda", dtype=dtype) * 2 - 1
+                for workload in ("forward", "Jacobians"):
+                    calls = _cuda_calls(ours, theirs, workload, q)
+                    times = median_times(calls, budget_s, synchronize=torch.cuda.synchronize)
+                    cells = [f"{t * 1e6:,.0f}" for t in times] + ["–"] * (4 - len(times))
+                    lines.append(
+                        f"| {robot.label} | {str(dtype).removeprefix('torch.')} | {workload} | "
+                        f"{batch:,} | {' | '.join(cells)} |"
+                    )
+                    print(lines[-1], flush=True)
+    return lines
+
+
+def _cuda_calls(
+    ours: torch.nn.Module, theirs: Peer | None, workload: str, q: torch.Tensor
+) -> list[Callable[[], object]]:
+    """The workload eager, compiled and replayed from a CUDA graph, and pytorch_kinematics'."""
+    method = ours.forward if workload == "forward" else ours.jacobian
+    compiled = torch.compile(method, fullgraph=True, dynamic=False)
+    calls = [lambda: method(q), lambda: compiled(q), _cuda_graph(method, q)]
+    if theirs is not None:
+        q_peer = theirs.q(q)
+        if workload == "forward":
+            calls.append(lambda: theirs.chain.forward_kinematics(q_peer))
+        else:
+            calls.append(lambda: theirs.jacobians(q_peer))
+    return calls
+
+
+def _cuda_graph(method: Callable, q: torch.Tensor) -> Callable[[], object]:
+    """``method(q)`` captured in a CUDA graph (warmed up on a side stream first, as capture
+    requires): its replay."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        method(q)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        method(q)
+    return graph.replay
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -366,7 +446,6 @@ def main() -> None:
 
     import pytorch_kinematics
 
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     peer_version = getattr(pytorch_kinematics, "__version__", "0.10")
     lines = [
         f"symkin {symkin.__version__} vs pytorch_kinematics {peer_version}, torch "
@@ -386,36 +465,31 @@ def main() -> None:
         module, facts = compile_symkin(robot)
         facts_by_robot[robot.label] = facts
         peer = Peer(robot, module)
-        for device in devices:
-            for dtype_name in arguments.dtypes if not robot.tree else ["float32"]:
-                dtype = getattr(torch, dtype_name)
-                ours = module.to(device=device, dtype=dtype)
-                theirs = peer.to(dtype, device)
-                for batch in arguments.tree_batches if robot.tree else arguments.arm_batches:
-                    generator = torch.Generator().manual_seed(batch)
-                    q = (
-                        torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype)
-                        * 2
-                        - 1
-                    ).to(device)
-                    check_agreement(ours, theirs, q)
-                    compiled = (
-                        not arguments.no_compile and dtype == torch.float32 and not robot.tree
+        device = "cpu"  # CUDA rows: cuda_rows
+        for dtype_name in arguments.dtypes if not robot.tree else ["float32"]:
+            dtype = getattr(torch, dtype_name)
+            ours = module.to(device=device, dtype=dtype)
+            theirs = peer.to(dtype, device)
+            for batch in arguments.tree_batches if robot.tree else arguments.arm_batches:
+                generator = torch.Generator().manual_seed(batch)
+                q = (
+                    torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype) * 2
+                    - 1
+                ).to(device)
+                check_agreement(ours, theirs, q)
+                compiled = not arguments.no_compile and dtype == torch.float32 and not robot.tree
+                for workload, (f_ours, f_theirs) in workloads(ours, theirs, q, compiled).items():
+                    budget = arguments.budget * (3 if batch >= 100000 else 1)
+                    ours_s, theirs_s = median_times(
+                        [f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5
                     )
-                    for workload, (f_ours, f_theirs) in workloads(
-                        ours, theirs, q, compiled
-                    ).items():
-                        budget = arguments.budget * (3 if batch >= 100000 else 1)
-                        ours_s, theirs_s = median_times(
-                            [f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5
-                        )
-                        line = (
-                            f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
-                            f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | "
-                            f"{theirs_s / ours_s:.1f}× |"
-                        )
-                        lines.append(line)
-                        print(line, flush=True)
+                    line = (
+                        f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
+                        f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | "
+                        f"{theirs_s / ours_s:.1f}× |"
+                    )
+                    lines.append(line)
+                    print(line, flush=True)
     lines += [
         "",
         "| robot | codegen s | import ms | column assignments | lane operations | closed form "
@@ -429,6 +503,8 @@ def main() -> None:
             f"{f['closed_form'].arithmetic:,} ({f['closed_form']}) |"
         )
     print("\n".join(lines[-2 - len(facts_by_robot) :]), flush=True)
+    chosen = [r for r in ROBOTS if r.label in arguments.robots]
+    lines += cuda_rows(chosen, [1, 4096, 100000], arguments.budget)
     if not arguments.no_ik:
         lines += ik_comparison()
         lines += whole_body_ik()

@@ -43,6 +43,7 @@ Results have q's dtype and device; gradients flow through every output.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -79,6 +80,21 @@ def _make_table(
         # Contiguous: torch.export.save stores a buffer whole only when it is.
         return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
+
+
+def _autocast_off(method: Callable) -> Callable:
+    """The method with autocast off while it runs: kinematics keep q's dtype under torch.autocast
+    (in bfloat16, a matrix product of the frame program errs by millimetres), and never meet
+    operands autocast made of another dtype. Outside autocast, one cheap test."""
+
+    @functools.wraps(method)
+    def in_q_dtype(self, q, *rest, **named):
+        if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+            with torch.autocast(q.device.type, enabled=False):
+                return method(self, q, *rest, **named)
+        return method(self, q, *rest, **named)
+
+    return in_q_dtype
 
 
 def _check_joints(q: torch.Tensor, count: int) -> None:
@@ -1459,15 +1475,18 @@ class PandaKinematics(torch.nn.Module):
         'panda_rightfinger',
     )
 
+    @_autocast_off
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., T, 4, 4) for q of shape (..., n)."""
         _check_joints(q, _NUM_JOINTS)
         return _poses(self._pose_rows(q), q.shape[:-1], 3)
 
+    @_autocast_off
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., T, 6, n), rows [v; ω], base-frame axes."""
         return self.forward_and_jacobian(q)[1]
 
+    @_autocast_off
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)
@@ -1619,6 +1638,7 @@ class PandaKinematics(torch.nn.Module):
         ('panda_link5', 'panda_rightfinger'),
     )
 
+    @_autocast_off
     def collision_spheres(self, q: torch.Tensor) -> torch.Tensor:
         """The spheres, (..., 82, 4): centre in the base frame, then radius; sphere k is on link sphere_links[k]."""
         _check_joints(q, _NUM_JOINTS)
@@ -1627,6 +1647,7 @@ class PandaKinematics(torch.nn.Module):
         spheres = _spheres(columns[1], radii, q.shape[:-1])
         return spheres
 
+    @_autocast_off
     def self_collision_distances(self, q: torch.Tensor) -> torch.Tensor:
         """Per pair of collision_pairs, the least signed distance between their spheres, (..., 20)."""
         _check_joints(q, _NUM_JOINTS)
@@ -1635,6 +1656,7 @@ class PandaKinematics(torch.nn.Module):
         distances = _pair_distances(columns[1], *tables)
         return distances.mT.reshape(q.shape[:-1] + (20,))
 
+    @_autocast_off
     def obstacle_distances(
         self, q: torch.Tensor, obstacles: torch.Tensor
     ) -> torch.Tensor:

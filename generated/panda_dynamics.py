@@ -45,6 +45,7 @@ Results have q's dtype and device; gradients flow through every output.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -81,6 +82,21 @@ def _make_table(
         # Contiguous: torch.export.save stores a buffer whole only when it is.
         return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
+
+
+def _autocast_off(method: Callable) -> Callable:
+    """The method with autocast off while it runs: kinematics keep q's dtype under torch.autocast
+    (in bfloat16, a matrix product of the frame program errs by millimetres), and never meet
+    operands autocast made of another dtype. Outside autocast, one cheap test."""
+
+    @functools.wraps(method)
+    def in_q_dtype(self, q, *rest, **named):
+        if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+            with torch.autocast(q.device.type, enabled=False):
+                return method(self, q, *rest, **named)
+        return method(self, q, *rest, **named)
+
+    return in_q_dtype
 
 
 def _check_joints(q: torch.Tensor, count: int) -> None:
@@ -1050,15 +1066,18 @@ class PandaKinematics(torch.nn.Module):
         'panda_rightfinger',
     )
 
+    @_autocast_off
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         """X_base_tip of every tip: (..., T, 4, 4) for q of shape (..., n)."""
         _check_joints(q, _NUM_JOINTS)
         return _poses(self._pose_rows(q), q.shape[:-1], 3)
 
+    @_autocast_off
     def jacobian(self, q: torch.Tensor) -> torch.Tensor:
         """Geometric Jacobian of every tip: (..., T, 6, n), rows [v; ω], base-frame axes."""
         return self.forward_and_jacobian(q)[1]
 
+    @_autocast_off
     def forward_and_jacobian(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pose and the Jacobian, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)
@@ -1105,6 +1124,7 @@ class PandaKinematics(torch.nn.Module):
 
     gravity = (0.0, 0.0, -9.81)
 
+    @_autocast_off
     def inverse_dynamics(
         self, q: torch.Tensor, v: torch.Tensor, a: torch.Tensor
     ) -> torch.Tensor:
@@ -1115,24 +1135,28 @@ class PandaKinematics(torch.nn.Module):
         _check_velocity(a, q, _NUM_VELOCITIES, "a")
         return self._dynamics(q, v, a)[0]
 
+    @_autocast_off
     def gravity_torques(self, q: torch.Tensor) -> torch.Tensor:
         """g(q), (..., n): what holds the robot still against gravity."""
         _check_joints(q, _NUM_JOINTS)
         zero = q.new_zeros(q.shape[:-1] + (_NUM_VELOCITIES,))
         return self._dynamics(q, zero, zero)[0]
 
+    @_autocast_off
     def nonlinear_effects(self, q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """C(q, v)·v + g(q), (..., n): the inverse dynamics with no acceleration."""
         _check_joints(q, _NUM_JOINTS)
         _check_velocity(v, q, _NUM_VELOCITIES)
         return self._dynamics(q, v, torch.zeros_like(v))[0]
 
+    @_autocast_off
     def mass_matrix(self, q: torch.Tensor) -> torch.Tensor:
         """M(q), (..., n, n), symmetric positive definite."""
         _check_joints(q, _NUM_JOINTS)
         matrix = _mass_matrix(self._body_frames(q), self._mass_tables(q), _NUM_VELOCITIES, False)
         return matrix.reshape(q.shape[:-1] + matrix.shape[-2:])
 
+    @_autocast_off
     def forward_dynamics(self, q: torch.Tensor, v: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
         """The accelerations, (..., n), that torques tau (..., n) give at velocities
         v: M⁻¹·(tau − C·v − g). By a

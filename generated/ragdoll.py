@@ -72,6 +72,9 @@ Results have q's dtype and device; gradients flow through every output.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
 
 # Tensors of this many elements or more take the forms that are fastest over many
@@ -101,6 +104,21 @@ def _make_table(
         # Contiguous: torch.export.save stores a buffer whole only when it is.
         return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
+
+
+def _autocast_off(method: Callable) -> Callable:
+    """The method with autocast off while it runs: kinematics keep q's dtype under torch.autocast
+    (in bfloat16, a matrix product of the frame program errs by millimetres), and never meet
+    operands autocast made of another dtype. Outside autocast, one cheap test."""
+
+    @functools.wraps(method)
+    def in_q_dtype(self, q, *rest, **named):
+        if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+            with torch.autocast(q.device.type, enabled=False):
+                return method(self, q, *rest, **named)
+        return method(self, q, *rest, **named)
+
+    return in_q_dtype
 
 
 def _check_joints(q: torch.Tensor, count: int) -> None:
@@ -1202,16 +1220,19 @@ class RagdollKinematics(torch.nn.Module):
         'foot',
     )
 
+    @_autocast_off
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
         return _poses(self._pose_rows(q, X), batch, 2)
 
+    @_autocast_off
     def jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Every tip's geometric Jacobian, (..., T, 6, 6 + nv): base twist first; world axes."""
         return self.forward_and_jacobian(q, base)[1]
 
+    @_autocast_off
     def forward_and_jacobian(self, q: torch.Tensor, base: torch.Tensor):
         """The world poses and Jacobians, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)
@@ -1252,6 +1273,7 @@ class RagdollKinematics(torch.nn.Module):
 
     # --- the tips' velocities and accelerations ---
 
+    @_autocast_off
     def tip_velocity(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:
@@ -1260,6 +1282,7 @@ class RagdollKinematics(torch.nn.Module):
         base_velocity is the base's twist (..., 6), [v; ω] in base axes."""
         return self.tip_velocity_and_bias(q, v, base, base_velocity)[0]
 
+    @_autocast_off
     def acceleration_bias(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:
@@ -1268,6 +1291,7 @@ class RagdollKinematics(torch.nn.Module):
         any joint accelerates."""
         return self.tip_velocity_and_bias(q, v, base, base_velocity)[1]
 
+    @_autocast_off
     def tip_velocity_and_bias(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1282,6 +1306,7 @@ class RagdollKinematics(torch.nn.Module):
         )
         return velocity, acceleration
 
+    @_autocast_off
     def jacobian_derivative(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:
@@ -1323,6 +1348,7 @@ class RagdollKinematics(torch.nn.Module):
 
     gravity = (0.0, 0.0, -9.81)
 
+    @_autocast_off
     def inverse_dynamics(
         self, q: torch.Tensor, v: torch.Tensor, a: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor, base_acceleration: torch.Tensor
     ) -> torch.Tensor:
@@ -1335,6 +1361,7 @@ class RagdollKinematics(torch.nn.Module):
         _check_velocity(a, q, _NUM_VELOCITIES, "a")
         return self._dynamics(q, v, a, base, base_velocity, base_acceleration)[0]
 
+    @_autocast_off
     def gravity_torques(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """g(q), (..., 6 + nv): what holds the robot still against gravity (base first)."""
         _check_joints(q, _NUM_JOINTS)
@@ -1342,6 +1369,7 @@ class RagdollKinematics(torch.nn.Module):
         twist = q.new_zeros(q.shape[:-1] + (6,))
         return self._dynamics(q, zero, zero, base, twist, twist)[0]
 
+    @_autocast_off
     def nonlinear_effects(self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor) -> torch.Tensor:
         """C(q, v)·v + g(q), (..., 6 + nv): the inverse dynamics with no acceleration."""
         _check_joints(q, _NUM_JOINTS)
@@ -1349,6 +1377,7 @@ class RagdollKinematics(torch.nn.Module):
         zero = q.new_zeros(q.shape[:-1] + (6,))
         return self._dynamics(q, v, torch.zeros_like(v), base, base_velocity, zero)[0]
 
+    @_autocast_off
     def mass_matrix(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """M(q), (..., 6 + nv, 6 + nv), symmetric positive definite; in base axes it does
         not depend on the base's pose, whose batch shape it takes."""
@@ -1358,6 +1387,7 @@ class RagdollKinematics(torch.nn.Module):
         matrix = _mass_matrix(self._body_frames(q), self._mass_tables(q), _NUM_VELOCITIES, True)
         return matrix.reshape(q.shape[:-1] + matrix.shape[-2:])
 
+    @_autocast_off
     def forward_dynamics(self, q: torch.Tensor, v: torch.Tensor, tau: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor) -> torch.Tensor:
         """The accelerations, (..., 6 + nv), that torques tau (..., 6 + nv) give at velocities
         v: M⁻¹·(tau − C·v − g), the base's first (its twist's time derivative, base axes;

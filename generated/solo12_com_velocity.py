@@ -63,6 +63,7 @@ Results have q's dtype and device; gradients flow through every output.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -99,6 +100,21 @@ def _make_table(
         # Contiguous: torch.export.save stores a buffer whole only when it is.
         return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
+
+
+def _autocast_off(method: Callable) -> Callable:
+    """The method with autocast off while it runs: kinematics keep q's dtype under torch.autocast
+    (in bfloat16, a matrix product of the frame program errs by millimetres), and never meet
+    operands autocast made of another dtype. Outside autocast, one cheap test."""
+
+    @functools.wraps(method)
+    def in_q_dtype(self, q, *rest, **named):
+        if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+            with torch.autocast(q.device.type, enabled=False):
+                return method(self, q, *rest, **named)
+        return method(self, q, *rest, **named)
+
+    return in_q_dtype
 
 
 def _check_joints(q: torch.Tensor, count: int) -> None:
@@ -1087,16 +1103,19 @@ class SoloKinematics(torch.nn.Module):
         'HR_FOOT',
     )
 
+    @_autocast_off
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
         return _poses(self._pose_rows(q, X), batch, 4)
 
+    @_autocast_off
     def jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Every tip's geometric Jacobian, (..., T, 6, 6 + n): base twist first; world axes."""
         return self.forward_and_jacobian(q, base)[1]
 
+    @_autocast_off
     def forward_and_jacobian(self, q: torch.Tensor, base: torch.Tensor):
         """The world poses and Jacobians, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)
@@ -1146,6 +1165,7 @@ class SoloKinematics(torch.nn.Module):
 
     mass = 2.5000027900000004
 
+    @_autocast_off
     def center_of_mass(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """The weighted mean of the points, (..., 3), in the world frame."""
         _check_joints(q, _NUM_JOINTS)
@@ -1154,10 +1174,12 @@ class SoloKinematics(torch.nn.Module):
         mean = _weighted_mean(columns[1], weights).reshape(q.shape[:-1] + (3,))
         return _points_in_world(_base_pose(base, q), mean.unsqueeze(-2), None)[0].squeeze(-2)
 
+    @_autocast_off
     def center_of_mass_jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """The mean's Jacobian, (..., 3, 6 + n): d(mean)/dt = J · [base twist; q̇]."""
         return self.center_of_mass_and_jacobian(q, base)[1]
 
+    @_autocast_off
     def center_of_mass_and_jacobian(
         self, q: torch.Tensor, base: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1182,6 +1204,7 @@ class SoloKinematics(torch.nn.Module):
 
     # --- the tips' velocities and accelerations ---
 
+    @_autocast_off
     def tip_velocity(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:
@@ -1190,6 +1213,7 @@ class SoloKinematics(torch.nn.Module):
         base_velocity is the base's twist (..., 6), [v; ω] in base axes."""
         return self.tip_velocity_and_bias(q, v, base, base_velocity)[0]
 
+    @_autocast_off
     def acceleration_bias(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:
@@ -1198,6 +1222,7 @@ class SoloKinematics(torch.nn.Module):
         any joint accelerates."""
         return self.tip_velocity_and_bias(q, v, base, base_velocity)[1]
 
+    @_autocast_off
     def tip_velocity_and_bias(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1212,6 +1237,7 @@ class SoloKinematics(torch.nn.Module):
         )
         return velocity, acceleration
 
+    @_autocast_off
     def jacobian_derivative(
         self, q: torch.Tensor, v: torch.Tensor, base: torch.Tensor, base_velocity: torch.Tensor
     ) -> torch.Tensor:

@@ -45,6 +45,7 @@ Results have q's dtype and device; gradients flow through every output.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -81,6 +82,21 @@ def _make_table(
         # Contiguous: torch.export.save stores a buffer whole only when it is.
         return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
+
+
+def _autocast_off(method: Callable) -> Callable:
+    """The method with autocast off while it runs: kinematics keep q's dtype under torch.autocast
+    (in bfloat16, a matrix product of the frame program errs by millimetres), and never meet
+    operands autocast made of another dtype. Outside autocast, one cheap test."""
+
+    @functools.wraps(method)
+    def in_q_dtype(self, q, *rest, **named):
+        if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+            with torch.autocast(q.device.type, enabled=False):
+                return method(self, q, *rest, **named)
+        return method(self, q, *rest, **named)
+
+    return in_q_dtype
 
 
 def _check_joints(q: torch.Tensor, count: int) -> None:
@@ -720,16 +736,19 @@ class SoloKinematics(torch.nn.Module):
         'HR_FOOT',
     )
 
+    @_autocast_off
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
         return _poses(self._pose_rows(q, X), batch, 4)
 
+    @_autocast_off
     def jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Every tip's geometric Jacobian, (..., T, 6, 6 + n): base twist first; world axes."""
         return self.forward_and_jacobian(q, base)[1]
 
+    @_autocast_off
     def forward_and_jacobian(self, q: torch.Tensor, base: torch.Tensor):
         """The world poses and Jacobians, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)

@@ -41,7 +41,7 @@ def generated(name: str) -> torch.nn.Module:
 
 def inputs(kinematics: torch.nn.Module, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
     q = sample_q(kinematics, batch, seed, torch.float32)
-    floating = "base" in kinematics.forward.__code__.co_varnames
+    floating = kinematics.floating_base
     return (q, random_base_poses(batch, seed, torch.float32)) if floating else (q,)
 
 

@@ -12,6 +12,7 @@ angular velocity) in base axes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -44,6 +45,21 @@ def _make_table(
         # Contiguous: torch.export.save stores a buffer whole only when it is.
         return table.reshape(-1, 4).mT.contiguous().reshape(4, -1, 1)
     return table.reshape(shape) if shape is not None else table
+
+
+def _autocast_off(method: Callable) -> Callable:
+    """The method with autocast off while it runs: kinematics keep q's dtype under torch.autocast
+    (in bfloat16, a matrix product of the frame program errs by millimetres), and never meet
+    operands autocast made of another dtype. Outside autocast, one cheap test."""
+
+    @functools.wraps(method)
+    def in_q_dtype(self, q, *rest, **named):
+        if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+            with torch.autocast(q.device.type, enabled=False):
+                return method(self, q, *rest, **named)
+        return method(self, q, *rest, **named)
+
+    return in_q_dtype
 
 
 def _check_joints(q: torch.Tensor, count: int) -> None:

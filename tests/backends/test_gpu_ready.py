@@ -1,11 +1,16 @@
-"""No host synchronisation in generated code or the loss helpers: on a GPU, an operation whose
-result the host must read (``.item()``, ``bool()`` of a tensor, ``nonzero``, a data-dependent
-Python branch) stalls the stream on every call. Counted on CPU with a dispatch mode over every
-public method of every torch module in generated/ (forward and backward, eager) and over the loss
-helpers."""
+"""Ready for the GPU, checked on any machine: every public method of every torch module in
+generated/ and the loss helpers.
+
+- No host synchronisation: on a GPU, an operation whose result the host must read (``.item()``,
+  ``bool()`` of a tensor, ``nonzero``, a data-dependent Python branch) stalls the stream on every
+  call. Counted on CPU with a dispatch mode, forward and backward.
+- torch.autocast leaves the kinematics in q's dtype: the same values, bit for bit, as without it.
+- With CUDA, a CUDA graph captures a module's call and replays it (skipped without CUDA).
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import inspect
 
@@ -134,3 +139,44 @@ def test_the_loss_helpers_never_wait_for_the_device():
         ]
         sum(loss.sum() for loss in losses).backward()
     assert counter.found == []
+
+
+@pytest.mark.parametrize(
+    "module, method", CALLS, ids=[f"{type(m).__name__}.{name}" for m, name in CALLS]
+)
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_leaves_the_kinematics_in_q_dtype(module, method, dtype):
+    """The decision: a module under autocast computes in q's dtype (in bfloat16 a matrix product of
+    the frame program errs by millimetres), so its results are those without autocast."""
+    function = getattr(copy.deepcopy(module).float(), method)
+    names = list(inspect.signature(function).parameters)
+    arguments = [_argument(module, name, 3).float() for name in names]
+    expected = function(*arguments)
+    with torch.autocast("cpu", dtype=dtype):
+        got = function(*arguments)
+    for got_part, expected_part in zip(
+        got if isinstance(got, tuple) else (got,),
+        expected if isinstance(expected, tuple) else (expected,),
+        strict=True,
+    ):
+        assert got_part.dtype == torch.float32
+        torch.testing.assert_close(got_part, expected_part, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_cuda_graph_captures_and_replays_a_module():
+    module = next(m for m in MODULES if type(m).__name__ == "PandaKinematics").cuda().float()
+    q = torch.rand(4096, module.nq, device="cuda")
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):  # warm up outside the graph, as CUDA graphs require
+        module.forward_and_jacobian(q)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        poses, jacobians = module.forward_and_jacobian(q)
+    q.copy_(torch.rand_like(q))
+    graph.replay()
+    expected_poses, expected_jacobians = module.forward_and_jacobian(q)
+    torch.testing.assert_close(poses, expected_poses)
+    torch.testing.assert_close(jacobians, expected_jacobians)
