@@ -26,9 +26,9 @@
 # Cost of the frame program below per call, by what the call asks for: array operations (what
 # decides speed at small batch, unless a compiler fuses them), and per configuration,
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
-#   poses:                            181 array operations, 316 lane operations
-#   poses + motions:                  188 array operations, 316 lane operations
-#   dynamics + motions:               234 array operations, 640 lane operations
+#   poses:                            197 array operations, 316 lane operations
+#   poses + motions:                  204 array operations, 316 lane operations
+#   dynamics + motions:               250 array operations, 640 lane operations
 """Kinematics of one robot, compiled by symkin: RagdollKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -312,6 +312,38 @@ def _jacobian_rate_columns(
     return torch.cat([linear, rate[3:]])
 
 
+def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
+    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
+    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
+    poses would be tiny batched matrix products."""
+    return tuple(_times_columns(X, column) for column in columns)
+
+
+def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
+    product = X[:, 0] * columns[0]
+    for k in range(1, 4):
+        product = torch.addcmul(product, X[:, k], columns[k])
+    return product
+
+
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
+    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
+    and device."""
+    expected = q.shape[:-1] + (count,)
+    if not isinstance(v, torch.Tensor) or v.shape != expected:
+        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
+    if v.dtype != q.dtype or v.device != q.device:
+        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
+
+
+def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    """(C, T, B) per tip as (..., T, C)."""
+    return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
+
+
 def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """X_world_base, (..., 4, 4), from the base pose: (..., 7), position then quaternion
     (w, x, y, z), normalised here (the gradient goes through the normalisation), or (..., 4, 4).
@@ -425,22 +457,6 @@ def _pose_tensors(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tenso
     return indices, torch.tensor(_POSE_SIGNS, dtype=dtype, device=device)
 
 
-def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
-    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
-    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
-    poses would be tiny batched matrix products."""
-    return tuple(_times_columns(X, column) for column in columns)
-
-
-def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
-    product = X[:, 0] * columns[0]
-    for k in range(1, 4):
-        product = torch.addcmul(product, X[:, k], columns[k])
-    return product
-
-
 def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """The base's six Jacobian columns for points (3, T, B) in the world, as extra entries for
     _gathered: (T·36, B), tip, row, column. A base twist [v; ω] in base axes moves a point like
@@ -533,17 +549,6 @@ def _jacobian_rate_in_world(
     return _times(R, _times(W, M.unflatten(-2, (2, 3))) + rate).flatten(-3, -2)
 
 
-def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
-    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
-    and device."""
-    expected = q.shape[:-1] + (count,)
-    if not isinstance(v, torch.Tensor) or v.shape != expected:
-        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
-    if v.dtype != q.dtype or v.device != q.device:
-        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
-
-
 def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
     """A base twist must be a (..., 6) tensor of q's dtype and device."""
     if not isinstance(base_velocity, torch.Tensor) or base_velocity.shape[-1:] != (6,):
@@ -551,11 +556,6 @@ def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
         raise ValueError(f"expected a base velocity of shape (..., 6), got {tuple(shape)}")
     if base_velocity.dtype != q.dtype or base_velocity.device != q.device:
         raise ValueError(f"the base velocity's dtype or device is not q's ({q.dtype}, {q.device})")
-
-
-def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
-    """(C, T, B) per tip as (..., T, C)."""
-    return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
 
 
 def _rigid_bodies(

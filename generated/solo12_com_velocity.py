@@ -366,6 +366,65 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
 
 
+def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
+    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
+    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
+    poses would be tiny batched matrix products."""
+    return tuple(_times_columns(X, column) for column in columns)
+
+
+def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
+    product = X[:, 0] * columns[0]
+    for k in range(1, 4):
+        product = torch.addcmul(product, X[:, k], columns[k])
+    return product
+
+
+def _weighted_mean(points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Σ_k w_k p_k of points (4, K, B) with normalised weights (K, 1): (B, 3)."""
+    return (points[:3] * weights).sum(1).mT
+
+
+def _weighted_jacobian(
+    points: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    subtree: torch.Tensor,
+    moving: torch.Tensor,
+    q_map: torch.Tensor,
+    motion_prismatic: torch.Tensor | None,
+) -> torch.Tensor:
+    """The Jacobian of Σ_k w_k p_k (normalised weights), (B, 3, n), from points (4, K, B).
+
+    Motion m moves the points of weight μ_m (``moving``, (M, 1)) whose weighted sum is
+    c_m = Σ_k subtree[m, k] p_k: its column is axis × (c_m − μ_m o_m) (revolute) or μ_m axis
+    (prismatic); q_map takes the motions' columns to q's.
+    """
+    moved = torch.matmul(subtree, points[:3])
+    linear = _cross(axes[:3], moved - origins[:3] * moving)
+    if motion_prismatic is not None:
+        linear = torch.where(motion_prismatic, axes[:3] * moving, linear)
+    return torch.matmul(q_map.mT, linear).permute(2, 0, 1)
+
+
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
+    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
+    and device."""
+    expected = q.shape[:-1] + (count,)
+    if not isinstance(v, torch.Tensor) or v.shape != expected:
+        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
+    if v.dtype != q.dtype or v.device != q.device:
+        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
+
+
+def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    """(C, T, B) per tip as (..., T, C)."""
+    return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
+
+
 def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """X_world_base, (..., 4, 4), from the base pose: (..., 7), position then quaternion
     (w, x, y, z), normalised here (the gradient goes through the normalisation), or (..., 4, 4).
@@ -479,22 +538,6 @@ def _pose_tensors(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tenso
     return indices, torch.tensor(_POSE_SIGNS, dtype=dtype, device=device)
 
 
-def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
-    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
-    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
-    poses would be tiny batched matrix products."""
-    return tuple(_times_columns(X, column) for column in columns)
-
-
-def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
-    product = X[:, 0] * columns[0]
-    for k in range(1, 4):
-        product = torch.addcmul(product, X[:, k], columns[k])
-    return product
-
-
 def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """The base's six Jacobian columns for points (3, T, B) in the world, as extra entries for
     _gathered: (T·36, B), tip, row, column. A base twist [v; ω] in base axes moves a point like
@@ -599,44 +642,6 @@ def _points_in_world(
     return in_world, _times(R, torch.cat([_base_columns(points)[..., :3, :], jacobian], -1))
 
 
-def _weighted_mean(points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Σ_k w_k p_k of points (4, K, B) with normalised weights (K, 1): (B, 3)."""
-    return (points[:3] * weights).sum(1).mT
-
-
-def _weighted_jacobian(
-    points: torch.Tensor,
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    subtree: torch.Tensor,
-    moving: torch.Tensor,
-    q_map: torch.Tensor,
-    motion_prismatic: torch.Tensor | None,
-) -> torch.Tensor:
-    """The Jacobian of Σ_k w_k p_k (normalised weights), (B, 3, n), from points (4, K, B).
-
-    Motion m moves the points of weight μ_m (``moving``, (M, 1)) whose weighted sum is
-    c_m = Σ_k subtree[m, k] p_k: its column is axis × (c_m − μ_m o_m) (revolute) or μ_m axis
-    (prismatic); q_map takes the motions' columns to q's.
-    """
-    moved = torch.matmul(subtree, points[:3])
-    linear = _cross(axes[:3], moved - origins[:3] * moving)
-    if motion_prismatic is not None:
-        linear = torch.where(motion_prismatic, axes[:3] * moving, linear)
-    return torch.matmul(q_map.mT, linear).permute(2, 0, 1)
-
-
-def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
-    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
-    and device."""
-    expected = q.shape[:-1] + (count,)
-    if not isinstance(v, torch.Tensor) or v.shape != expected:
-        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
-    if v.dtype != q.dtype or v.device != q.device:
-        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
-
-
 def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
     """A base twist must be a (..., 6) tensor of q's dtype and device."""
     if not isinstance(base_velocity, torch.Tensor) or base_velocity.shape[-1:] != (6,):
@@ -644,11 +649,6 @@ def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
         raise ValueError(f"expected a base velocity of shape (..., 6), got {tuple(shape)}")
     if base_velocity.dtype != q.dtype or base_velocity.device != q.device:
         raise ValueError(f"the base velocity's dtype or device is not q's ({q.dtype}, {q.device})")
-
-
-def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
-    """(C, T, B) per tip as (..., T, C)."""
-    return rows.permute(2, 1, 0).reshape(batch_shape + rows.shape[1::-1])
 
 _NUM_JOINTS = 12
 _NUM_VELOCITIES = 12

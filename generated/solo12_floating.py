@@ -277,6 +277,22 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
 
 
+def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
+    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
+    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
+    poses would be tiny batched matrix products."""
+    return tuple(_times_columns(X, column) for column in columns)
+
+
+def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
+    product = X[:, 0] * columns[0]
+    for k in range(1, 4):
+        product = torch.addcmul(product, X[:, k], columns[k])
+    return product
+
+
 def _check_base(base: torch.Tensor, q: torch.Tensor) -> torch.Size:
     """The batch shape q and the base pose share; a ValueError saying what is wrong otherwise."""
     shape = base.shape if isinstance(base, torch.Tensor) else ()
@@ -371,22 +387,6 @@ def _pose_constants(dtype: torch.dtype, device: torch.device) -> tuple[torch.Ten
 def _pose_tensors(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     indices = torch.tensor(_POSE_TERMS, dtype=torch.long, device=device)
     return indices, torch.tensor(_POSE_SIGNS, dtype=dtype, device=device)
-
-
-def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
-    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
-    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
-    poses would be tiny batched matrix products."""
-    return tuple(_times_columns(X, column) for column in columns)
-
-
-def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
-    product = X[:, 0] * columns[0]
-    for k in range(1, 4):
-        product = torch.addcmul(product, X[:, k], columns[k])
-    return product
 
 
 def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

@@ -80,10 +80,10 @@ class SlicingStatements:
         rows = f"_joint_rows(q, {count})"
         if not balls:
             return rows, 2 if count else 1
-        # Per quaternion: its rows, squared, summed, the scale (a clamp, a reciprocal square
-        # root, a test and a choice), scaled, its w shifted where it was zero; then one
-        # concatenation.
-        return Call("_unit_quaternions", (rows, repr(balls))), 2 + 9 * len(balls) + 1
+        # Per quaternion, fourteen: the rows before it and its own, squared, summed, the scale (a
+        # test, a clamp, a reciprocal square root, a choice), scaled, its w shifted where it was
+        # zero; then the rows after the last and one concatenation.
+        return Call("_unit_quaternions", (rows, repr(balls))), 2 + 14 * len(balls) + 2
 
     def joint_row(self, index: int) -> tuple[Code, int]:
         return f"joints[{index}]", 1

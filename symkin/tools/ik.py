@@ -22,12 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from symkin.contract import KinematicsModule
-from symkin.tools.coordinates import integrated, tangents, turned, with_unit_quaternions
+from symkin.tools.collision_rows import CollisionRows
+from symkin.tools.coordinates import integrated, turned, with_unit_quaternions
 from symkin.tools.losses import (
     _check_shape,
     matrix_to_quaternion,
@@ -121,7 +121,7 @@ def solve_ik(
             "solve_ik needs a module generated for torch (symkin compile --backend torch), got "
             f"{type(module).__name__} {getattr(module, '__name__', '')}".rstrip()
         )
-    collision = _Collision.make(module, collision_weight, obstacles, collision_margin)
+    collision = CollisionRows.make(module, collision_weight, obstacles, collision_margin)
     problem = _Problem.make(module, targets, tip, rotation_weight, weights, collision)
     q, base = problem.starts(restarts, initial, initial_base, generator)
     tolerances = (position_tolerance, rotation_tolerance)
@@ -146,7 +146,7 @@ class _Problem:
     free_rotation: torch.Tensor
     lower: torch.Tensor
     upper: torch.Tensor
-    collision: _Collision | None
+    collision: CollisionRows | None
 
     @staticmethod
     def make(module, targets, tip, rotation_weight, weights, collision) -> _Problem:
@@ -294,79 +294,6 @@ class _Problem:
                 else None
             ),
         )
-
-
-@dataclass(frozen=True)
-class _Collision:
-    """The collision rows of a module compiled with ``--collision``: per distance d (self pairs,
-    then spheres × obstacles), √weight · max(0, margin − d)."""
-
-    module: Any  # a KinematicsModule compiled with --collision
-    weight: float
-    obstacles: torch.Tensor | None
-    margin: float
-
-    @staticmethod
-    def make(module, weight, obstacles, margin) -> _Collision | None:
-        if not hasattr(module, "self_collision_distances"):
-            if weight or obstacles is not None:
-                raise ValueError(
-                    "collision_weight and obstacles need a module compiled with --collision"
-                )
-            return None
-        if not (weight >= 0 and math.isfinite(weight)) or not (margin >= 0):
-            raise ValueError(
-                "collision_weight and collision_margin must be finite and non-negative"
-            )
-        if obstacles is not None:
-            if module.floating_base:
-                raise ValueError("obstacles in solve_ik: a fixed-base module only, for now")
-            _check_shape(obstacles, (4,), "obstacles")
-        return _Collision(module, weight, obstacles, margin)
-
-    def distances(self, q: torch.Tensor) -> torch.Tensor:
-        """(..., m) every distance the rows are made of."""
-        found = [self.module.self_collision_distances(q)]
-        if self.obstacles is not None:
-            obstacles = self.obstacles.to(q)
-            found.append(self.module.obstacle_distances(q, obstacles).flatten(-2))
-        return torch.cat(found, -1)
-
-    def _derivative(self, q: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-        """The derivative of the distances (..., m) along ``tangent`` (q's shape), in forward
-        mode."""
-        import torch.autograd.forward_ad as forward_ad
-
-        with forward_ad.dual_level():
-            distances = self.distances(forward_ad.make_dual(q, tangent))
-            return forward_ad.unpack_dual(distances).tangent
-
-    def colliding(self, q: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return (self.distances(q) < 0).any(-1)
-
-    def colliding_rows(self, error: torch.Tensor) -> torch.Tensor:
-        """From the rows' errors −√w·max(0, margin − d): whether some d is negative."""
-        return (-error > math.sqrt(self.weight) * self.margin * (1 + 1e-9)).any(-1)
-
-    def rows(self, q: torch.Tensor, columns: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The rows' errors (..., m) (their target, 0, less their value) and Jacobians
-        (..., m, columns), the base's columns (a floating base) zero."""
-        flat = q.reshape(-1, q.shape[-1])
-        distances = self.distances(flat)
-        directions = tangents(self.module, flat).unbind(-2)  # per entry of v
-        jacobian = (
-            torch.stack([self._derivative(flat, tangent) for tangent in directions], -1)
-            if directions
-            else distances.new_zeros(distances.shape + (0,))
-        )
-        scale = math.sqrt(self.weight)
-        pulling = (distances < self.margin).to(q.dtype)
-        error = -scale * (self.margin - distances).clamp_min(0)
-        jacobian = -scale * pulling.unsqueeze(-1) * jacobian
-        if columns > jacobian.shape[-1]:
-            jacobian = torch.nn.functional.pad(jacobian, (columns - jacobian.shape[-1], 0))
-        return error.reshape(*q.shape[:-1], -1), jacobian.reshape(*q.shape[:-1], -1, columns)
 
 
 def _targets(module, targets, tip) -> tuple[list[str], torch.Tensor, torch.Size]:

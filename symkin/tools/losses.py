@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from symkin.backends.torch.runtime import _quaternion_matrix
+from symkin.backends.torch.floating import _quaternion_matrix
 
 
 def _check_shape(tensor: torch.Tensor, tail: tuple[int, ...], name: str) -> None:

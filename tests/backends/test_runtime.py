@@ -6,12 +6,38 @@ import numpy as np
 import torch
 
 from symkin.backends.array_api import runtime as array_runtime
+from symkin.backends.torch import floating as torch_floating
 from symkin.backends.torch import runtime as torch_runtime
+
+
+def test_ball_joint_rows_are_made_unit_alike_in_every_runtime():
+    """Rows 1–4 of five joints are a ball joint's quaternion: divided by their norm, the identity
+    when it is zero (MuJoCo's mju_normalize4), the other rows untouched; finite gradients."""
+    joints = torch.tensor(
+        [[0.3, -0.7], [2.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    unit = torch_runtime._unit_quaternions(joints, (1,))
+    expected = torch.tensor([[0.3, -0.7], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    torch.testing.assert_close(unit, expected.double())
+    unit.sum().backward()
+    assert torch.isfinite(joints.grad).all()
+    random = np.random.default_rng(0).standard_normal((9, 3))
+    np.testing.assert_allclose(
+        array_runtime._unit_quaternions(random, (0, 5)),
+        torch_runtime._unit_quaternions(torch.from_numpy(random), (0, 5)).numpy(),
+        rtol=0,
+        atol=1e-15,
+    )
+    assert np.allclose(
+        np.linalg.norm(array_runtime._unit_quaternions(random, (0, 5))[:4], axis=0), 1
+    )
 
 
 def test_a_zero_quaternion_is_the_identity_with_finite_gradients():
     quaternion = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]], requires_grad=True)
-    R = torch_runtime._quaternion_matrix(quaternion)
+    R = torch_floating._quaternion_matrix(quaternion)
     half_turn = torch.diag(torch.tensor([-1.0, -1.0, 1.0]))  # about z
     torch.testing.assert_close(R, torch.stack([torch.eye(3), half_turn]))
     R.sum().backward()
@@ -33,14 +59,14 @@ def test_the_pose_of_a_quaternion_is_the_textbook_rotation():
         ],
         -1,
     ).unflatten(-1, (3, 3))  # fmt: skip
-    X = torch_runtime._pose_matrices(torch.cat([position, quaternion], -1))
+    X = torch_floating._pose_matrices(torch.cat([position, quaternion], -1))
     torch.testing.assert_close(X[:, :3, :3], R, rtol=0, atol=1e-15)
     torch.testing.assert_close(X[:, :3, 3], position, rtol=0, atol=0)
     torch.testing.assert_close(
         X[:, 3], torch.tensor([0.0, 0, 0, 1], dtype=torch.float64).expand(50, 4)
     )
     pose = torch.cat([position, quaternion], -1).requires_grad_()
-    assert torch.autograd.gradcheck(torch_runtime._pose_matrices, (pose,))
+    assert torch.autograd.gradcheck(torch_floating._pose_matrices, (pose,))
 
 
 def test_torch_and_array_jacobians_agree_with_shared_slots_and_a_prismatic_joint():

@@ -8,7 +8,11 @@ BACKEND = Backend(
     printer=TorchPrinter(),
     library="torch",
     templates=("torch",),
-    runtime=("symkin.backends.torch.runtime", "symkin.backends.torch.dynamics"),
+    runtime=(
+        "symkin.backends.torch.runtime",
+        "symkin.backends.torch.floating",
+        "symkin.backends.torch.dynamics",
+    ),
     closed_form_gradients=True,
     reserved=("torch",),
     module_class=True,

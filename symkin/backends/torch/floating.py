@@ -1,0 +1,239 @@
+"""The floating base's part of every generated torch module: the base pose from (..., 7) or
+(..., 4, 4), over the batch as the frame program lays it out, and what turns base-relative columns,
+motions and points into world ones. Copied into generated modules like
+:mod:`symkin.backends.torch.runtime` (as far as they use it); see its conventions.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from symkin.backends.torch.runtime import _cross, _tracing
+
+
+def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """X_world_base, (..., 4, 4), from the base pose: (..., 7), position then quaternion
+    (w, x, y, z), normalised here (the gradient goes through the normalisation), or (..., 4, 4).
+
+    A quaternion of zero norm is the identity, as MuJoCo's mju_normalize4 has it: no check of the
+    values, so no host synchronisation and no error for one bad configuration of a batch.
+    """
+    _check_base(base, q)
+    return _pose_matrices(base) if base.shape[-1] == 7 else base
+
+
+def _pose_matrices(base: torch.Tensor) -> torch.Tensor:
+    """(..., 4, 4) poses of base poses (..., 7) (see _pose_over_batch)."""
+    columns = _pose_over_batch(base.reshape(-1, 7))
+    return columns.squeeze(2).permute(2, 0, 1).reshape(base.shape[:-1] + (4, 4))
+
+
+def _check_base(base: torch.Tensor, q: torch.Tensor) -> torch.Size:
+    """The batch shape q and the base pose share; a ValueError saying what is wrong otherwise."""
+    shape = base.shape if isinstance(base, torch.Tensor) else ()
+    if shape[-1:] != (7,) and shape[-2:] != (4, 4):
+        described = tuple(base.shape) if isinstance(base, torch.Tensor) else type(base).__name__
+        raise ValueError(f"expected a base pose of shape (..., 7) or (..., 4, 4), got {described}")
+    if base.dtype != q.dtype or base.device != q.device:
+        raise ValueError(f"the base is {base.dtype} on {base.device}, q {q.dtype} on {q.device}")
+    batch = base.shape[:-1] if base.shape[-1] == 7 else base.shape[:-2]
+    try:
+        return torch.broadcast_shapes(q.shape[:-1], batch)
+    except RuntimeError:
+        shapes = f"q {tuple(q.shape)} and base {tuple(base.shape)}"
+        raise ValueError(f"the batch shapes of {shapes} do not broadcast") from None
+
+
+def _with_base(
+    q: torch.Tensor, base: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
+    """q and the base's world pose over the batch shape they share: q (..., n), the pose as
+    (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
+    _world_columns), and the batch shape."""
+    batch = _check_base(base, q)
+    if base.shape[-1] == 7:
+        X = _pose_over_batch(base.expand(batch + (7,)).reshape(-1, 7))
+    else:
+        matrices = base.expand(batch + (4, 4)).reshape(-1, 4, 4)
+        X = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
+    return q.expand(batch + q.shape[-1:]), X, batch
+
+
+def _quaternion_matrix(quaternion: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) of quaternions (..., 4), (w, x, y, z), normalised first."""
+    pose = torch.cat([quaternion.new_zeros(quaternion.shape[:-1] + (3,)), quaternion], -1)
+    return _pose_matrices(pose)[..., :3, :3]
+
+
+def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
+    """The poses [[R, p], [0, 1]] of B base poses (B, 7), p then (w, x, y, z), as (4, 4, 1, B).
+
+    Each entry of R is 1, 0 or ± an entry of M = 2·q qᵀ/|q|², plus or minus another (R00 =
+    1 − M_yy − M_zz, R01 = M_xy − M_wz, ...): one gather of two terms per entry from [M; p; 0] and
+    two multiply-adds, over the batch laid out last as the frame program has it, where the
+    entries one by one take forty operations. Entry by entry, so a configuration's pose does not
+    depend on the batch it came in. A quaternion of norm below 1e-15 (MuJoCo's mjMINVAL) has
+    M = 0: the identity.
+    """
+    rows = base.mT  # (7, B)
+    quaternion = rows[3:]
+    squared = (quaternion * quaternion).sum(0)
+    scale = torch.where(squared < 1e-30, 0.0, 2 / squared.clamp_min(1e-30))
+    outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # (4, 4, B)
+    features = torch.cat([outer.reshape(16, -1), rows[:3], rows.new_zeros(1, rows.shape[1])])
+    indices, signs = _pose_constants(features.dtype, features.device)
+    terms = features.index_select(0, indices)
+    constant, first, second = signs.unbind()
+    pose = torch.addcmul(torch.addcmul(constant, first, terms[:16]), second, terms[16:])
+    return pose.reshape(4, 4, 1, -1)
+
+
+def _pose_terms() -> tuple[list[int], list[list[list[float]]]]:
+    """What _pose_over_batch gathers: per pose entry 4i + j, two entries of [M; p; 0] (M's entry
+    4a + b for w, x, y, z = 0, 1, 2, 3; p's k at 16 + k; 19 is zero), and (3, 16, 1) the
+    constant and the two terms' signs."""
+    terms = {  # pose entry: (sign, entry), (sign, entry)
+        0: ((-1, 10), (-1, 15)), 1: ((1, 6), (-1, 3)), 2: ((1, 7), (1, 2)), 3: ((1, 16), (0, 19)),
+        4: ((1, 6), (1, 3)), 5: ((-1, 5), (-1, 15)), 6: ((1, 11), (-1, 1)), 7: ((1, 17), (0, 19)),
+        8: ((1, 7), (-1, 2)), 9: ((1, 11), (1, 1)), 10: ((-1, 5), (-1, 10)), 11: ((1, 18), (0, 19)),
+    }  # fmt: skip
+    pairs = [terms.get(entry, ((0, 19), (0, 19))) for entry in range(16)]
+    gathered = [pair[0][1] for pair in pairs] + [pair[1][1] for pair in pairs]
+    constant = [[1.0 if entry in (0, 5, 10, 15) else 0.0] for entry in range(16)]
+    signs = [[[float(pair[term][0])] for pair in pairs] for term in (0, 1)]
+    return gathered, [constant, *signs]
+
+
+_POSE_TERMS = _pose_terms()[0]
+_POSE_SIGNS = _pose_terms()[1]
+_POSE_CONSTANTS: dict = {}
+
+
+def _pose_constants(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """_pose_over_batch's indices and signs on ``device``, made once per dtype and device: a tensor
+    made from a Python list is a blocking copy to a GPU, a host synchronisation on every call.
+    Under torch.compile and torch.export they are made in the graph, as constants."""
+    if _tracing():
+        return _pose_tensors(dtype, device)
+    key = (dtype, device)
+    if key not in _POSE_CONSTANTS:
+        _POSE_CONSTANTS[key] = _pose_tensors(dtype, device)
+    return _POSE_CONSTANTS[key]
+
+
+def _pose_tensors(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    indices = torch.tensor(_POSE_TERMS, dtype=torch.long, device=device)
+    return indices, torch.tensor(_POSE_SIGNS, dtype=dtype, device=device)
+
+
+def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """The base's six Jacobian columns for points (3, T, B) in the world, as extra entries for
+    _gathered: (T·36, B), tip, row, column. A base twist [v; ω] in base axes moves a point like
+    three slides along the base's axes r_j ([r_j; 0]) and three hinges about them through the
+    base's origin o ([r_j × (p − o); r_j]): Pinocchio's free flyer in LOCAL_WORLD_ALIGNED. X is
+    the base's pose from _with_base."""
+    X = X.squeeze(2)
+    tips, batch = points.shape[1], points.shape[2]
+    offset = points - X[:3, 3].unsqueeze(1)  # (3, T, B)
+    # Entry [row][j] (T, B) of the axes r_j and of r_j × (p − o), by one unbind per row.
+    axis = [row.unbind(0) for row in X[:3, :3].unsqueeze(2).expand(3, 3, tips, batch).unbind(0)]
+    turned = [row.unbind(0) for row in _cross(X[:3, :3, None], offset[:, None]).unbind(0)]
+    zero = (offset.new_zeros(()).expand(tips, batch),) * 3
+    rows = [(*axis[row], *turned[row]) for row in range(3)] + [
+        (*zero, *axis[row]) for row in range(3)
+    ]
+    return torch.stack([entry for row in rows for entry in row], 1).reshape(36 * tips, batch)
+
+
+def _times(A: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """A @ Y for small blocks A (..., r, c), Y (..., c, N) (c = 3 or 4): one multiply-add per
+    column of A, which a CPU runs several times faster than a batched matmul of tiny blocks."""
+    product = A[..., :, 0:1] * Y[..., 0:1, :]
+    for k in range(1, A.shape[-1]):
+        product = torch.addcmul(product, A[..., :, k : k + 1], Y[..., k : k + 1, :])
+    return product
+
+
+def _base_columns(p: torch.Tensor) -> torch.Tensor:
+    """The velocity of points p (..., 3) per unit twist of the base, [v; ω] in base axes:
+    (..., 6, 6), [[I, −[p]×], [0, I]] (a base turning at ω moves p at ω × p = −[p]× ω)."""
+    minus_skew = _skew(-p)
+    eye = torch.eye(3, dtype=p.dtype, device=p.device).expand_as(minus_skew)
+    top = torch.cat([eye, minus_skew], -1)
+    return torch.cat([top, torch.cat([torch.zeros_like(eye), eye], -1)], -2)
+
+
+def _skew(w: torch.Tensor) -> torch.Tensor:
+    """[w]×, (..., 3, 3), of vectors (..., 3): [w]× x = w × x."""
+    x, y, z = w.unbind(-1)
+    zero = torch.zeros_like(x)
+    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).unflatten(-1, (3, 3))
+
+
+def _motion_in_world(
+    X_world_base: torch.Tensor,
+    base_velocity: torch.Tensor,
+    p: torch.Tensor,
+    velocity: torch.Tensor,
+    acceleration: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tips' velocities and classical accelerations with q̈ = 0, (..., T, 6) relative to the
+    base, made world ones for a base moving at ``base_velocity`` (..., 6), [v; ω] in base axes,
+    that does not accelerate (in base axes).
+
+    In base axes a tip at p moves at u = [v + ω × p + ṗ; ω + ω_tip]; its acceleration adds to the
+    relative one ω × u_v + ω × ṗ and ω × u_ω (the base axes turn at ω).
+    """
+    R = X_world_base[..., None, :3, :3]
+    v_base, w_base = base_velocity[..., None, :3], base_velocity[..., None, 3:]
+    linear = v_base + torch.linalg.cross(w_base, p, dim=-1) + velocity[..., :3]
+    angular = w_base + velocity[..., 3:]
+    turned = torch.linalg.cross(w_base, linear + velocity[..., :3], dim=-1)
+    linear_acceleration = turned + acceleration[..., :3]
+    angular_acceleration = torch.linalg.cross(w_base, angular, dim=-1) + acceleration[..., 3:]
+    rows = torch.stack([linear, angular, linear_acceleration, angular_acceleration], -1)
+    in_world = _times(R, rows).mT  # (..., T, 4, 3)
+    return in_world[..., :2, :].flatten(-2), in_world[..., 2:, :].flatten(-2)
+
+
+def _jacobian_rate_in_world(
+    X_world_base: torch.Tensor,
+    base_velocity: torch.Tensor,
+    p: torch.Tensor,
+    velocity: torch.Tensor,
+    jacobian: torch.Tensor,
+    jacobian_rate: torch.Tensor,
+) -> torch.Tensor:
+    """The time derivative (..., T, 6, 6 + n) of the world Jacobian R·M, M = [base columns (see
+    _base_columns), relative Jacobian], for a base moving at ``base_velocity``: R·([ω]× M +
+    dM/dt), with dM/dt = [[0, −[ṗ]×, dJv/dt], [0, 0, dJω/dt]], from the relative Jacobians and
+    their rates (..., T, 6, n)."""
+    M = torch.cat([_base_columns(p), jacobian], -1)
+    zero = torch.zeros_like(M[..., :3, :3])
+    rate_top = torch.cat([zero, _skew(-velocity[..., :3]), jacobian_rate[..., :3, :]], -1)
+    rate_bottom = torch.cat([zero, zero, jacobian_rate[..., 3:, :]], -1)
+    W = _skew(base_velocity[..., None, None, 3:])
+    R = X_world_base[..., None, None, :3, :3]  # turns the linear and the angular rows alike
+    rate = torch.stack([rate_top, rate_bottom], -3)
+    return _times(R, _times(W, M.unflatten(-2, (2, 3))) + rate).flatten(-3, -2)
+
+
+def _points_in_world(
+    X_world_base: torch.Tensor, points: torch.Tensor, jacobian: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Points (..., K, 3) relative to the base, and their Jacobians (..., K, 3, n), made world
+    ones: the Jacobians gain the base's twist first (base axes), their rows turn to world axes."""
+    R, t = X_world_base[..., None, :3, :3], X_world_base[..., None, :3, 3]
+    in_world = _times(R, points.unsqueeze(-1)).squeeze(-1) + t
+    if jacobian is None:
+        return in_world, None
+    return in_world, _times(R, torch.cat([_base_columns(points)[..., :3, :], jacobian], -1))
+
+
+def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
+    """A base twist must be a (..., 6) tensor of q's dtype and device."""
+    if not isinstance(base_velocity, torch.Tensor) or base_velocity.shape[-1:] != (6,):
+        shape = getattr(base_velocity, "shape", type(base_velocity).__name__)
+        raise ValueError(f"expected a base velocity of shape (..., 6), got {tuple(shape)}")
+    if base_velocity.dtype != q.dtype or base_velocity.device != q.device:
+        raise ValueError(f"the base velocity's dtype or device is not q's ({q.dtype}, {q.device})")

@@ -1,0 +1,91 @@
+"""The collision rows of :func:`symkin.solve_ik`: for a module compiled with ``--collision``, one
+residual row per distance d between spheres (self pairs, then spheres × obstacles),
+√weight · max(0, margin − d), with its Jacobian by forward-mode differentiation along each entry of
+v (a ball joint's through its quaternion's tangents, see :mod:`symkin.tools.coordinates`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from symkin.tools.coordinates import tangents
+from symkin.tools.losses import _check_shape
+
+
+@dataclass(frozen=True)
+class CollisionRows:
+    """The collision rows of a module compiled with ``--collision``: per distance d (self pairs,
+    then spheres × obstacles), √weight · max(0, margin − d)."""
+
+    module: Any  # a KinematicsModule compiled with --collision
+    weight: float
+    obstacles: torch.Tensor | None
+    margin: float
+
+    @staticmethod
+    def make(module, weight, obstacles, margin) -> CollisionRows | None:
+        if not hasattr(module, "self_collision_distances"):
+            if weight or obstacles is not None:
+                raise ValueError(
+                    "collision_weight and obstacles need a module compiled with --collision"
+                )
+            return None
+        if not (weight >= 0 and math.isfinite(weight)) or not (margin >= 0):
+            raise ValueError(
+                "collision_weight and collision_margin must be finite and non-negative"
+            )
+        if obstacles is not None:
+            if module.floating_base:
+                raise ValueError("obstacles in solve_ik: a fixed-base module only, for now")
+            _check_shape(obstacles, (4,), "obstacles")
+        return CollisionRows(module, weight, obstacles, margin)
+
+    def distances(self, q: torch.Tensor) -> torch.Tensor:
+        """(..., m) every distance the rows are made of."""
+        found = [self.module.self_collision_distances(q)]
+        if self.obstacles is not None:
+            obstacles = self.obstacles.to(q)
+            found.append(self.module.obstacle_distances(q, obstacles).flatten(-2))
+        return torch.cat(found, -1)
+
+    def _along(self, q: torch.Tensor, tangent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The distances (..., m) and their derivative along ``tangent`` (q's shape), in forward
+        mode."""
+        import torch.autograd.forward_ad as forward_ad
+
+        with forward_ad.dual_level():
+            distances = self.distances(forward_ad.make_dual(q, tangent))
+            primal, derivative = forward_ad.unpack_dual(distances)
+            return primal, derivative
+
+    def colliding(self, q: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return (self.distances(q) < 0).any(-1)
+
+    def colliding_rows(self, error: torch.Tensor) -> torch.Tensor:
+        """From the rows' errors −√w·max(0, margin − d): whether some d is negative."""
+        return (-error > math.sqrt(self.weight) * self.margin * (1 + 1e-9)).any(-1)
+
+    def rows(self, q: torch.Tensor, columns: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows' errors (..., m) (their target, 0, less their value) and Jacobians
+        (..., m, columns), the base's columns (a floating base) zero."""
+        flat = q.reshape(-1, q.shape[-1])
+        directions = tangents(self.module, flat).unbind(-2)  # per entry of v
+        if directions:
+            passes = [self._along(flat, tangent) for tangent in directions]
+            distances = passes[0][0]  # every forward-mode pass computes them too
+            jacobian = torch.stack([derivative for _, derivative in passes], -1)
+        else:
+            distances = self.distances(flat)
+            jacobian = distances.new_zeros(distances.shape + (0,))
+        scale = math.sqrt(self.weight)
+        pulling = (distances < self.margin).to(q.dtype)
+        error = -scale * (self.margin - distances).clamp_min(0)
+        jacobian = -scale * pulling.unsqueeze(-1) * jacobian
+        if columns > jacobian.shape[-1]:
+            jacobian = torch.nn.functional.pad(jacobian, (columns - jacobian.shape[-1], 0))
+        return error.reshape(*q.shape[:-1], -1), jacobian.reshape(*q.shape[:-1], -1, columns)
