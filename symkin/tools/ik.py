@@ -241,6 +241,9 @@ class _Problem:
         lam = torch.full((count, restarts), damping, dtype=q.dtype, device=q.device)
         error, jacobian = self.evaluate(q, base, goal)
         identity = torch.eye(jacobian.shape[-1], dtype=q.dtype, device=q.device)
+        # The least damping: √ε of the dtype. A redundant arm's JᵀJ is singular (7 joints, 6
+        # rows), and JᵀJ + λI with λ below float32's resolution of it is too: the solve fails.
+        floor = torch.finfo(q.dtype).eps ** 0.5
         active = torch.arange(count, device=q.device)  # targets with no solved restart yet
         iterations = 0
         while iterations < max_iterations:
@@ -267,7 +270,7 @@ class _Problem:
                 base[active] = torch.where(keep, new_base, base[active])
             error[active] = torch.where(keep, new_error, residual)
             jacobian[active] = torch.where(keep.unsqueeze(-1), new_jacobian, J)
-            falling, rising = (lam_active / 3).clamp(min=1e-9), (lam_active * 4).clamp(max=1e6)
+            falling, rising = (lam_active / 3).clamp(min=floor), (lam_active * 4).clamp(max=1e6)
             lam[active] = torch.where(better, falling, rising)
         return q, base, error, iterations
 
