@@ -478,21 +478,27 @@ class _Deriver:
             (p,) = self._combine(columns, axis * value, after, "p", offset=origin)
             turn = None
         (z,) = self._combine(moved, axis, joint.name, "axis")
+        scale = sign * _exact(resolved.multiplier)
+        motion = self._motion(joint, revolute, z, origin, v_column, scale, upward)
+        return _Frame(moved, p, sp.eye(3), sp.zeros(3, 1), (*frame.motions, motion), turn)
+
+    def _motion(
+        self,
+        joint: Joint,
+        revolute: bool,
+        axis: int,
+        origin: int,
+        column: int,
+        scale: sp.Expr,
+        upward: bool,
+    ) -> int:
+        """Record a motion of ``joint`` (see :class:`Motion`); its index."""
         self.motions.append(
             Motion(
-                joint=joint.name,
-                parent=joint.parent,
-                child=joint.child,
-                revolute=revolute,
-                axis=z,
-                origin=origin,
-                column=v_column,
-                scale=sign * _exact(resolved.multiplier),
-                upward=sign < 0,
+                joint.name, joint.parent, joint.child, revolute, axis, origin, column, scale, upward
             )
         )
-        motions = (*frame.motions, len(self.motions) - 1)
-        return _Frame(moved, p, sp.eye(3), sp.zeros(3, 1), motions, turn)
+        return len(self.motions) - 1
 
     def _turn_ball(
         self, frame: _Frame, joint: Joint, upward: bool, before: str, after: str
@@ -508,23 +514,12 @@ class _Deriver:
         columns = self._combine(frame.columns, frame.pending_rotation, before, "R")
         moved = self._combine(columns, rotation.T if upward else rotation, after, "R")
         child_axes = columns if upward else moved
-        first = len(self.motions)
-        for k, axis in enumerate(child_axes):
-            self.motions.append(
-                Motion(
-                    joint=joint.name,
-                    parent=joint.parent,
-                    child=joint.child,
-                    revolute=True,
-                    axis=axis,
-                    origin=origin,
-                    column=v_column + k,
-                    scale=sp.Integer(-1 if upward else 1),
-                    upward=upward,
-                )
-            )
-        motions = (*frame.motions, *range(first, len(self.motions)))
-        return _Frame(moved, origin, sp.eye(3), sp.zeros(3, 1), motions)
+        scale = sp.Integer(-1 if upward else 1)
+        motions = tuple(
+            self._motion(joint, True, axis, origin, v_column + k, scale, upward)
+            for k, axis in enumerate(child_axes)
+        )
+        return _Frame(moved, origin, sp.eye(3), sp.zeros(3, 1), (*frame.motions, *motions))
 
     def _frame_columns(self, frame: _Frame, name: str) -> tuple[int, ...]:
         """The rotation columns and origin of ``frame`` after its pending placement."""
