@@ -117,6 +117,8 @@ def joint_symbols(formula: Any) -> list[sp.Symbol]:
 def title(formula: Any) -> str:
     """The first line of a readable form: what it is, of which tip in which base, and q."""
     joints = ", ".join(f"q{i + 1}={shown(n)}" for i, n in enumerate(formula.joint_names))
+    if any(name.endswith(":qw") for name in formula.joint_names):
+        joints += " (a ball joint's qw … qz: its quaternion, made unit before these formulas)"
     if formula.what == "com":
         free = " (a free body: in the world, c_world = X_world_base · c_base)"
         where = f"the centre of mass in {shown(formula.base)}, mass-weighted over the links"

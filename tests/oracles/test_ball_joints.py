@@ -334,6 +334,9 @@ def test_cli_describes_compiles_and_converts_ball_joints(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "shoulder: torso -> upper_arm/shoulder, ball, a unit quaternion in q" in out
     assert "DOF: 11 (q has 14 entries)" in out
+    assert main(["show", str(path), "--tip", "foot"]) == 0
+    shown = capsys.readouterr().out
+    assert "q2=hip:qw" in shown and "its quaternion, made unit before these formulas" in shown
     output = tmp_path / "ragdoll_module.py"
     assert (
         main(["compile", str(path), "--tip", "palm", "--tip", "foot", "-o", str(output), "-q"]) == 0
