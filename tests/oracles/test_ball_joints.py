@@ -383,3 +383,30 @@ def test_a_base_beyond_ball_joints_crosses_them_upward(tmp_path):
     torch.testing.assert_close(
         palm.jacobian_derivative(q, v), (ahead - behind) / (2 * step), rtol=0, atol=1e-8
     )
+
+
+def test_collision_spheres_ride_on_ball_jointed_links(tmp_path):
+    """The ragdoll's capsules covered with spheres (the pairs to check sampled over uniform
+    rotations of its balls): each sphere's centre is where MuJoCo puts that point of its body, and
+    each pair's distance is the centres' distance less the radii."""
+    model = symkin.load(REPO / "examples/ragdoll.xml")
+    output, _ = symkin.collision_output(model, tolerance=0.03, samples=200)
+    assert {link for link, _, _ in output.spheres} >= {"upper_arm", "forearm", "thigh", "shin"}
+    module = compile_model(model, TIPS, None, None, (output,))
+    state = MujocoState(module, REPO / "examples/ragdoll.xml", seed=5)
+    spheres = module.collision_spheres(state.q, state.base[0])
+    for (link, centre, radius), got in zip(output.spheres, spheres, strict=True):
+        body = mujoco.mj_name2id(state.m, mujoco.mjtObj.mjOBJ_BODY, link)
+        rotation = state.d.xmat[body].reshape(3, 3)
+        expected = state.d.xpos[body] + rotation @ np.array(centre)
+        np.testing.assert_allclose(got[:3].numpy(), expected, atol=1e-12)
+        assert got[3].item() == pytest.approx(radius)
+    distances = module.self_collision_distances(state.q)
+    centres, radii = spheres[:, :3], spheres[:, 3]
+    every = torch.cdist(centres, centres) - radii[:, None] - radii[None, :]
+    links = [link for link, _, _ in output.spheres]
+    for (first, second), distance in zip(output.pairs, distances, strict=True):
+        rows = [i for i, link in enumerate(links) if link == first]
+        columns = [j for j, link in enumerate(links) if link == second]
+        nearest = every[rows][:, columns].min()
+        assert distance.item() == pytest.approx(nearest.item(), abs=1e-12)
