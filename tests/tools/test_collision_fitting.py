@@ -91,6 +91,27 @@ def test_mesh_distance_is_a_lower_bound_with_the_right_sign():
     ).all()
 
 
+@pytest.mark.parametrize("name", ["tetrahedron", "ellipsoid", "box"])
+def test_protrusion_measures_exactly_what_every_point_would(name):
+    """The report's protrusion measures exactly only the points whose bounds let them be the
+    largest; it is the largest exact outside distance of all points, and the bounds hold."""
+    from symkin.collision.fit import protrusion
+
+    body = placed(SHAPES[name], 0.3)
+    centres = body.surface(0.02, 0.0)[::7]
+    radii = np.random.default_rng(4).uniform(0.005, 0.03, len(centres))
+    k = np.arange(256) + 0.5
+    polar, azimuth = np.arccos(1 - 2 * k / 256), math.pi * (1 + math.sqrt(5)) * k
+    unit = np.stack(
+        [np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth), np.cos(polar)], -1
+    )
+    points = (centres[:, None] + radii[:, None, None] * unit[None]).reshape(-1, 3)
+    exact = body.outside_distance(points)
+    lower, upper = body.outside_bounds(points)
+    assert (lower <= exact + 1e-12).all() and (exact <= upper + 1e-12).all()
+    assert protrusion(body, centres, radii) == exact.max()
+
+
 ARM = """
 <robot name="arm">
   <link name="base"><collision><geometry><box size="0.2 0.2 0.1"/></geometry></collision></link>
