@@ -37,10 +37,16 @@ def integrated(module: KinematicsModule, q: torch.Tensor, step: torch.Tensor) ->
 
 
 def with_unit_quaternions(module: KinematicsModule, q: torch.Tensor) -> torch.Tensor:
-    """q (..., nq) with each ball joint's quaternion divided by its norm."""
+    """q (..., nq) with each ball joint's quaternion divided by its norm; one of norm below 1e-15
+    the identity, as the modules read it."""
     pieces = []
     for part, _, ball in _parts(module, q):
-        pieces.append(part / torch.linalg.vector_norm(part, dim=-1, keepdim=True) if ball else part)
+        if ball:
+            norm = torch.linalg.vector_norm(part, dim=-1, keepdim=True)
+            identity = torch.zeros_like(part)
+            identity[..., 0] = 1
+            part = torch.where(norm < 1e-15, identity, part / norm.clamp_min(1e-15))
+        pieces.append(part)
     return torch.cat(pieces, -1)
 
 

@@ -207,6 +207,7 @@ def test_a_zero_quaternion_is_the_identity_and_gradients_are_finite(ragdoll):
     q = zero.clone().requires_grad_()
     poses = module(q, *base)
     torch.testing.assert_close(poses, module(identity, *base), rtol=0, atol=0)
+    torch.testing.assert_close(with_unit_quaternions(module, zero), identity, rtol=0, atol=0)
     poses.sum().backward()
     assert torch.isfinite(q.grad).all()
 
