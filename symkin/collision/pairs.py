@@ -105,8 +105,16 @@ def _always_colliding(model, spheres, pairs, samples: int) -> set[tuple[str, str
         k = links.index(link)
         centres.setdefault(link, []).append(rotations[k] @ np.array(centre) + origins[k])
         radii.setdefault(link, []).append(radius)
+    # A sphere per link around all of its spheres: where two of them are apart at some sample, the
+    # pair is not always colliding, and its spheres need not be compared one by one.
+    bounds = {
+        link: _bounding_sphere(np.stack(centres[link], 1), np.array(radii[link])) for link in links
+    }
     always = set()
     for a, b in pairs:
+        (middle_a, reach_a), (middle_b, reach_b) = bounds[a], bounds[b]
+        if (np.linalg.norm(middle_a - middle_b, axis=-1) >= reach_a + reach_b).any():
+            continue
         ca, cb = np.stack(centres[a], 1), np.stack(centres[b], 1)  # (N, Ka, 3), (N, Kb, 3)
         gap = np.linalg.norm(ca[:, :, None] - cb[:, None], axis=-1)
         overlap = gap - np.add.outer(radii[a], radii[b]) < 0
@@ -160,6 +168,15 @@ def link_poses(
 
     found = [pose(link) for link in links]
     return np.stack([R for R, _ in found]), np.stack([t for _, t in found])
+
+
+def _bounding_sphere(centres: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, float]:
+    """A sphere around the spheres of one link (centres (N, K, 3) at N samples, radii (K,)): its
+    centre at each sample (N, 3), their mean, and its radius (the link is rigid: the same at
+    every sample)."""
+    middle = centres.mean(1)
+    reach = np.linalg.norm(centres[0] - middle[0], axis=-1) + radii
+    return middle, float(reach.max())
 
 
 def _quaternion_matrices(quaternions: np.ndarray) -> np.ndarray:
