@@ -59,6 +59,13 @@ def check_exported(
         torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
 
 
+def check_numpy(function: Callable, reference: Callable, arguments: Sequence[torch.Tensor]) -> None:
+    """The NumPy ``function`` agrees with the torch ``reference`` on ``arguments``."""
+    got = function(*(x.numpy() for x in arguments))
+    expected = reference(*arguments).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
 def check_jax(function: Callable, reference: Callable, arguments: Sequence[torch.Tensor]) -> None:
     """The JAX ``function`` under jit and vmap agrees with the torch ``reference``, and so does the
     gradient of its squares' sum with respect to the first argument under jit(grad)."""
