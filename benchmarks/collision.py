@@ -9,6 +9,7 @@ spheres) and with its collision meshes (``panda.urdf`` and its SRDF). For each, 
 
 - symkin ``self_collision_distances``: the least sphere-to-sphere distance per checked pair of
   links (spheres covering the geometry within the tolerance);
+- symkin ``self_collision_distances`` and the backward pass of their sum to q, as in a loss;
 - symkin ``forward``: every tip's pose, the cost the issue compares to;
 - coal: Pinocchio's ``computeDistances`` over the same pairs of links, exact distances between the
   original geometries (meshes: coal's BVH distance), once per configuration from Python (timed on
@@ -108,25 +109,30 @@ def main() -> None:
             low, high = module.lower.clamp(min=-3.0), module.upper.clamp(max=3.0)
             q = low + (high - low) * torch.rand(batch, len(low), generator=generator)
             q_coal = q[:200].double().numpy()
-            distances, forward, exact = median_times(
+            q_grad = q.clone().requires_grad_()
+            distances, differentiated, forward, exact = median_times(
                 [
                     lambda q=q, module=module: module.self_collision_distances(q),
+                    lambda q=q_grad, module=module: (
+                        module.self_collision_distances(q).sum().backward()
+                    ),
                     lambda q=q, module=module: module(q),
                     lambda q_coal=q_coal, coal=coal: coal(q_coal),
                 ],
                 budget,
             )
             exact *= batch / len(q_coal)
-            rows.append((label, batch, distances, forward, exact))
+            rows.append((label, batch, distances, differentiated, forward, exact))
     print()
     print(
-        "| robot | batch | symkin distances | symkin poses | coal loop (exact) "
+        "| robot | batch | symkin distances | with backward | symkin poses | coal loop (exact) "
         "| distances / poses | coal / symkin |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, batch, distances, forward, exact in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, batch, distances, differentiated, forward, exact in rows:
         print(
-            f"| {label} | {batch} | {distances * 1e3:.3f} ms | {forward * 1e3:.3f} ms | "
+            f"| {label} | {batch} | {distances * 1e3:.3f} ms | {differentiated * 1e3:.3f} ms | "
+            f"{forward * 1e3:.3f} ms | "
             f"{exact * 1e3:.1f} ms | {distances / forward:.1f}× | {exact / distances:.2g}× |"
         )
 

@@ -78,6 +78,35 @@ def test_shapes_and_names(relative, floating):
     assert kinematics_module.float().self_collision_distances(q.float()).dtype == torch.float32
 
 
+def least_sphere_distances(kinematics_module, q: torch.Tensor) -> torch.Tensor:
+    """Per checked pair of links, the least over every pair of their spheres, (B, P): from
+    collision_spheres, all pairs at once."""
+    spheres = kinematics_module.collision_spheres(q)
+    links = kinematics_module.sphere_links
+    least = []
+    for first, second in kinematics_module.collision_pairs:
+        a = spheres[:, [k for k, link in enumerate(links) if link == first]]
+        b = spheres[:, [k for k, link in enumerate(links) if link == second]]
+        distances = torch.cdist(a[..., :3], b[..., :3]) - a[..., :, None, 3] - b[..., None, :, 3]
+        least.append(distances.flatten(1).amin(1))
+    return torch.stack(least, 1)
+
+
+def test_distances_over_a_large_batch_are_the_least_over_every_sphere_pair():
+    # 700 configurations: the eager module measures the sphere pairs a few configurations at a
+    # time (here 153: 38 pairs of links, at most 45 sphere pairs each) and differentiates only
+    # the nearest pair.
+    kinematics_module = module(PANDA, False)
+    q = sample_q(kinematics_module, 700, seed=7).requires_grad_()
+    distances = kinematics_module.self_collision_distances(q)
+    expected = least_sphere_distances(kinematics_module, q)
+    torch.testing.assert_close(distances, expected, rtol=0, atol=1e-12)
+    weights = torch.rand_like(distances)
+    (gradient,) = torch.autograd.grad((distances * weights).sum(), q)
+    (expected_gradient,) = torch.autograd.grad((expected * weights).sum(), q)
+    torch.testing.assert_close(gradient, expected_gradient, rtol=0, atol=1e-10)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_compiles_with_fullgraph_and_vmaps(method):

@@ -21,6 +21,9 @@ import torch
 # configurations. Under torch.compile and torch.export those forms are always taken: the
 # compilers fuse them, and a choice by size would specialise the batch dimension.
 _LARGE = 8192
+# Sphere pairs of the checked pairs of links (padded) × configurations measured per step when
+# searching for each pair of links' nearest sphere pair in eager mode.
+_SPHERE_PAIR_STEP = 1 << 18
 _tracing = getattr(torch.compiler, "is_compiling", lambda: False)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every
 # call takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
@@ -410,9 +413,38 @@ def _pair_distances(
 ) -> torch.Tensor:
     """The least signed distance between the spheres of each pair of links, (P, B), from sphere
     centres (4, S, B), the sphere pairs' spheres (Q,) and radius sums (Q, 1), and each pair of
-    links' row (P, M) of sphere pairs."""
-    gap = centres[:3, first] - centres[:3, second]
-    return (_length(gap, 0) - reach)[rows].amin(1)
+    links' row (P, M) of sphere pairs. The gradient is the nearest sphere pair's, as the least's."""
+    points = centres[:3]
+    nearest = _nearest_sphere_pairs(points.detach(), first, second, reach, rows)
+    gap = _sphere_centres(points, first[nearest]) - _sphere_centres(points, second[nearest])
+    return _length(gap, 0) - reach[:, 0][nearest]
+
+
+def _nearest_sphere_pairs(
+    points: torch.Tensor,
+    first: torch.Tensor,
+    second: torch.Tensor,
+    reach: torch.Tensor,
+    rows: torch.Tensor,
+) -> torch.Tensor:
+    """Per pair of links and configuration, the index of its nearest sphere pair, (P, B).
+
+    Every sphere pair is measured, without a graph for autograd, a few configurations at a time
+    outside tracing: intermediates of all pairs over a large batch are too big for the allocator
+    to reuse, and mapping fresh pages for them cost more than the arithmetic (4x at batch 4,096).
+    """
+    step = max(16, _SPHERE_PAIR_STEP // rows.numel())
+    picks = []
+    for some in [points] if _tracing() else points.split(step, -1):
+        some = some.contiguous()
+        distances = _length(some.index_select(1, first) - some.index_select(1, second), 0) - reach
+        picks.append(torch.nn.functional.embedding(rows, distances).min(1).indices)
+    return rows.gather(1, torch.cat(picks, -1))
+
+
+def _sphere_centres(points: torch.Tensor, spheres: torch.Tensor) -> torch.Tensor:
+    """The centres (3, P, B) of spheres (P, B), one per configuration, from points (3, S, B)."""
+    return points.gather(1, spheres.expand((3,) + spheres.shape))
 
 
 def _sphere_distances(spheres: torch.Tensor, obstacles: torch.Tensor) -> torch.Tensor:
