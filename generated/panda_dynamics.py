@@ -276,22 +276,21 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
     ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
-    columns and every joint's axis and origin relative to the base; ``X`` (4, 4, 1, B), the
-    base's world pose over the batch, makes them world ones (None: a fixed base). The rest of
-    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides).
-    The backward takes the poses' gradient G to the base frame (Xᵀ·G: the poses are linear in
-    X, whatever X is), accumulates the tips' wrenches up the tree (see _q_gradient), and gives
-    X's gradient Σ_c G_c · relative_cᵀ, with no autograd graph recorded.
+    columns and every joint's axis and origin relative to the base, or in the world when its
+    constant columns are (see _world_tables) for ``X`` (4, 4, 1, B), the base's world pose over
+    the batch (None: a fixed base). The rest of ``tables`` are the gradient's (q_map, subtree,
+    and motion_prismatic when a joint slides). The backward accumulates the tips' wrenches up the
+    tree in whichever frame the columns are (see _q_gradient), and gives X's gradient (see
+    _base_pose_gradient), with no autograd graph recorded.
     """
 
     @staticmethod
     def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
-        pose_columns, axes, origins = frames(q, *tables[:count])
+        pose_columns, axes, origins = frames(q, *_world_tables(X, tables[:count]))
         ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
         ctx.frames, ctx.count, ctx.tips = frames, count, tips
-        in_world = pose_columns if X is None else _world_columns(X, pose_columns)[0]
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
-        return _pose_rows(in_world, tips, fresh=True)
+        return _pose_rows(pose_columns, tips, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -299,36 +298,50 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose_columns, axes, origins = ctx.frames(q, *frame_tables)
-        grad_X, relative_rows = None, grad_rows
-        if X is not None:
-            G = grad_rows.mT.reshape(4, 4 * ctx.tips, -1)  # the gradient as columns
-            relative_rows = _times_columns(X.transpose(0, 1), G).reshape(-1, G.shape[2]).mT
-            if ctx.needs_input_grad[4]:
-                sums = [(G * pose_columns[k]).sum(1) for k in range(4)]
-                grad_X = torch.stack(sums, 1).unsqueeze(2)
+            pose_columns, axes, origins = ctx.frames(q, *_world_tables(X, frame_tables))
+        grad_X = None
+        if X is not None and ctx.needs_input_grad[4]:
+            grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(
-            relative_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
+            grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
         )
         return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
 
 
-def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
-    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
-    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
-    poses would be tiny batched matrix products."""
-    return tuple(_times_columns(X, column) for column in columns)
+def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
+    """The frame program's tables with its constant columns (the first table) in the world for
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+
+    Every column of the frame program is a combination of earlier ones and constants with
+    scalar coefficients, so with X · constant for each constant it yields X · column for each
+    column: the world frame at the cost of one product over the constants.
+    """
+    if X is None:
+        return tuple(frame_tables)
+    constants = frame_tables[0].squeeze(2)  # (4, K)
+    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
+    in_world = torch.matmul(constants.mT, X.reshape(4, 4, -1))
+    return (in_world, *frame_tables[1:])
 
 
-def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
-    product = X[:, 0] * columns[0]
-    for k in range(1, 4):
-        product = torch.addcmul(product, X[:, k], columns[k])
-    return product
+def _base_pose_gradient(
+    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
+) -> torch.Tensor:
+    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
+
+    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
+    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
+    """
+    G = grad_rows.mT.reshape(4, 4 * tips, -1)  # the gradient as columns
+    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
+    R, t = X[:3, :3, 0], X[:3, 3, 0]
+    turned = M[:, 0, None] * R[0]
+    for k in (1, 2):
+        turned = torch.addcmul(turned, M[:, k, None], R[k])
+    moved = (R * t[:, None]).sum(0)  # Rᵀ t
+    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
 
 
 def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
@@ -1111,8 +1124,8 @@ class PandaKinematics(torch.nn.Module):
             return _PoseWithClosedFormBackward.apply(
                 self._pose_frames, len(frame_tables), 3, q, X, *frame_tables, *gradient_tables
             )
-        pose_columns = _frames(q, *frame_tables, _POSES)[0]
-        return _pose_rows(pose_columns if X is None else _world_columns(X, pose_columns)[0], 3)
+        pose_columns = _frames(q, *_world_tables(X, frame_tables), _POSES)[0]
+        return _pose_rows(pose_columns, 3)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):

@@ -327,22 +327,21 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
     ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
-    columns and every joint's axis and origin relative to the base; ``X`` (4, 4, 1, B), the
-    base's world pose over the batch, makes them world ones (None: a fixed base). The rest of
-    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides).
-    The backward takes the poses' gradient G to the base frame (Xᵀ·G: the poses are linear in
-    X, whatever X is), accumulates the tips' wrenches up the tree (see _q_gradient), and gives
-    X's gradient Σ_c G_c · relative_cᵀ, with no autograd graph recorded.
+    columns and every joint's axis and origin relative to the base, or in the world when its
+    constant columns are (see _world_tables) for ``X`` (4, 4, 1, B), the base's world pose over
+    the batch (None: a fixed base). The rest of ``tables`` are the gradient's (q_map, subtree,
+    and motion_prismatic when a joint slides). The backward accumulates the tips' wrenches up the
+    tree in whichever frame the columns are (see _q_gradient), and gives X's gradient (see
+    _base_pose_gradient), with no autograd graph recorded.
     """
 
     @staticmethod
     def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
-        pose_columns, axes, origins = frames(q, *tables[:count])
+        pose_columns, axes, origins = frames(q, *_world_tables(X, tables[:count]))
         ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
         ctx.frames, ctx.count, ctx.tips = frames, count, tips
-        in_world = pose_columns if X is None else _world_columns(X, pose_columns)[0]
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
-        return _pose_rows(in_world, tips, fresh=True)
+        return _pose_rows(pose_columns, tips, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -350,36 +349,50 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose_columns, axes, origins = ctx.frames(q, *frame_tables)
-        grad_X, relative_rows = None, grad_rows
-        if X is not None:
-            G = grad_rows.mT.reshape(4, 4 * ctx.tips, -1)  # the gradient as columns
-            relative_rows = _times_columns(X.transpose(0, 1), G).reshape(-1, G.shape[2]).mT
-            if ctx.needs_input_grad[4]:
-                sums = [(G * pose_columns[k]).sum(1) for k in range(4)]
-                grad_X = torch.stack(sums, 1).unsqueeze(2)
+            pose_columns, axes, origins = ctx.frames(q, *_world_tables(X, frame_tables))
+        grad_X = None
+        if X is not None and ctx.needs_input_grad[4]:
+            grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(
-            relative_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
+            grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
         )
         return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
 
 
-def _world_columns(X: torch.Tensor, *columns: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Columns (4, L, B) relative to the base as world ones, X · column (directions turn, points
-    also move), for X (4, 4, 1, B) from _with_base: four multiply-adds over the lanes, a
-    small part of the frame program's work and layout-friendly, where products of the tips' 4 × 4
-    poses would be tiny batched matrix products."""
-    return tuple(_times_columns(X, column) for column in columns)
+def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
+    """The frame program's tables with its constant columns (the first table) in the world for
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+
+    Every column of the frame program is a combination of earlier ones and constants with
+    scalar coefficients, so with X · constant for each constant it yields X · column for each
+    column: the world frame at the cost of one product over the constants.
+    """
+    if X is None:
+        return tuple(frame_tables)
+    constants = frame_tables[0].squeeze(2)  # (4, K)
+    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
+    in_world = torch.matmul(constants.mT, X.reshape(4, 4, -1))
+    return (in_world, *frame_tables[1:])
 
 
-def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
-    product = X[:, 0] * columns[0]
-    for k in range(1, 4):
-        product = torch.addcmul(product, X[:, k], columns[k])
-    return product
+def _base_pose_gradient(
+    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
+) -> torch.Tensor:
+    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
+
+    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
+    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
+    """
+    G = grad_rows.mT.reshape(4, 4 * tips, -1)  # the gradient as columns
+    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
+    R, t = X[:3, :3, 0], X[:3, 3, 0]
+    turned = M[:, 0, None] * R[0]
+    for k in (1, 2):
+        turned = torch.addcmul(turned, M[:, k, None], R[k])
+    moved = (R * t[:, None]).sum(0)  # Rᵀ t
+    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
 
 
 def _weighted_mean(points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -463,7 +476,7 @@ def _with_base(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
     """q and the base's world pose over the batch shape they share: q (..., n), the pose as
     (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
-    _world_columns), and the batch shape."""
+    _world_tables), and the batch shape. A (..., 4, 4) pose must be a rigid transform."""
     batch = _check_base(base, q)
     if base.shape[-1] == 7:
         X = _pose_over_batch(base.expand(batch + (7,)).reshape(-1, 7))
@@ -477,65 +490,64 @@ def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
     """The poses [[R, p], [0, 1]] of B base poses (B, 7), p then (w, x, y, z), as (4, 4, 1, B).
 
     Each entry of R is 1, 0 or ± an entry of M = 2·q qᵀ/|q|², plus or minus another (R00 =
-    1 − M_yy − M_zz, R01 = M_xy − M_wz, ...): one gather of two terms per entry from [M; p; 0] and
-    two multiply-adds, over the batch laid out last as the frame program has it, where the
-    entries one by one take forty operations. Entry by entry, so a configuration's pose does not
-    depend on the batch it came in. A quaternion of norm below 1e-15 (MuJoCo's mjMINVAL) has
-    M = 0: the identity.
+    1 − M_yy − M_zz, R01 = M_xy − M_wz, ...): the pose's 16 entries are one constant linear map
+    of M's 16, p's 3 and 1, two matrix products over the batch laid out last as the frame program
+    has it (one operation each at batch 1, where the entries one by one take forty). Column by
+    column, so a configuration's pose does not depend on the batch it came in. A quaternion of
+    norm below 1e-15 (MuJoCo's mjMINVAL) has M = 0: the identity.
     """
     rows = base.mT  # (7, B)
     quaternion = rows[3:]
     squared = (quaternion * quaternion).sum(0)
     scale = torch.where(squared < 1e-30, 0.0, 2 / squared.clamp_min(1e-30))
     outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # (4, 4, B)
-    features = torch.cat([outer.reshape(16, -1), rows[:3], rows.new_zeros(1, rows.shape[1])])
-    indices, signs = _pose_constants(features.dtype, features.device)
-    terms = features.index_select(0, indices)
-    constant, first, second = signs.unbind()
-    pose = torch.addcmul(torch.addcmul(constant, first, terms[:16]), second, terms[16:])
-    return pose.reshape(4, 4, 1, -1)
+    of_outer, of_position, constant = _pose_maps(base.dtype, base.device)
+    rotation = torch.addmm(constant, of_outer, outer.reshape(16, -1))
+    return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, -1)
 
 
-def _pose_terms() -> tuple[list[int], list[list[list[float]]]]:
-    """What _pose_over_batch gathers: per pose entry 4i + j, two entries of [M; p; 0] (M's entry
-    4a + b for w, x, y, z = 0, 1, 2, 3; p's k at 16 + k; 19 is zero), and (3, 16, 1) the
-    constant and the two terms' signs."""
+def _pose_map() -> list[list[float]]:
+    """What _pose_over_batch multiplies: per pose entry 4i + j, its coefficients (16 × 20) on M's
+    entries 4a + b (w, x, y, z = 0, 1, 2, 3), on p's x, y, z (16, 17, 18) and on 1 (19)."""
     terms = {  # pose entry: (sign, entry), (sign, entry)
         0: ((-1, 10), (-1, 15)), 1: ((1, 6), (-1, 3)), 2: ((1, 7), (1, 2)), 3: ((1, 16), (0, 19)),
         4: ((1, 6), (1, 3)), 5: ((-1, 5), (-1, 15)), 6: ((1, 11), (-1, 1)), 7: ((1, 17), (0, 19)),
         8: ((1, 7), (-1, 2)), 9: ((1, 11), (1, 1)), 10: ((-1, 5), (-1, 10)), 11: ((1, 18), (0, 19)),
     }  # fmt: skip
-    pairs = [terms.get(entry, ((0, 19), (0, 19))) for entry in range(16)]
-    gathered = [pair[0][1] for pair in pairs] + [pair[1][1] for pair in pairs]
-    constant = [[1.0 if entry in (0, 5, 10, 15) else 0.0] for entry in range(16)]
-    signs = [[[float(pair[term][0])] for pair in pairs] for term in (0, 1)]
-    return gathered, [constant, *signs]
+    rows = [[0.0] * 20 for _ in range(16)]
+    for entry, pair in terms.items():
+        for sign, feature in pair:
+            rows[entry][feature] += sign
+    for diagonal in (0, 5, 10, 15):
+        rows[diagonal][19] += 1.0
+    return rows
 
 
-_POSE_TERMS = _pose_terms()[0]
+_POSE_MAP = _pose_map()
 
 
-_POSE_SIGNS = _pose_terms()[1]
+_POSE_MAPS: dict = {}
 
 
-_POSE_CONSTANTS: dict = {}
-
-
-def _pose_constants(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """_pose_over_batch's indices and signs on ``device``, made once per dtype and device: a tensor
-    made from a Python list is a blocking copy to a GPU, a host synchronisation on every call.
-    Under torch.compile and torch.export they are made in the graph, as constants."""
+def _pose_maps(
+    dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """_pose_over_batch's map on ``device``, split by what it multiplies (16 × 16, 16 × 3, 16 ×
+    1), made once per dtype and device: a tensor made from a Python list is a blocking copy to a
+    GPU, a host synchronisation on every call. Under torch.compile and torch.export they are made
+    in the graph, as constants."""
     if _tracing():
-        return _pose_tensors(dtype, device)
+        return _pose_map_tensors(dtype, device)
     key = (dtype, device)
-    if key not in _POSE_CONSTANTS:
-        _POSE_CONSTANTS[key] = _pose_tensors(dtype, device)
-    return _POSE_CONSTANTS[key]
+    if key not in _POSE_MAPS:
+        _POSE_MAPS[key] = _pose_map_tensors(dtype, device)
+    return _POSE_MAPS[key]
 
 
-def _pose_tensors(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    indices = torch.tensor(_POSE_TERMS, dtype=torch.long, device=device)
-    return indices, torch.tensor(_POSE_SIGNS, dtype=dtype, device=device)
+def _pose_map_tensors(
+    dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return torch.tensor(_POSE_MAP, dtype=dtype, device=device).split([16, 3, 1], 1)
 
 
 def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -1120,8 +1132,8 @@ class SoloKinematics(torch.nn.Module):
         """The world poses and Jacobians, computed together (cheaper than one after the other)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
-        pose_columns, axes, origins = _world_columns(
-            X, *self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        pose_columns, axes, origins = self._pose_frames(
+            q, *_world_tables(X, self._tables(q, _FRAME_TABLES))
         )
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 4)
         extra = _base_entries(X, points[:3])
@@ -1152,8 +1164,8 @@ class SoloKinematics(torch.nn.Module):
             return _PoseWithClosedFormBackward.apply(
                 self._pose_frames, len(frame_tables), 4, q, X, *frame_tables, *gradient_tables
             )
-        pose_columns = _frames(q, *frame_tables, _POSES)[0]
-        return _pose_rows(pose_columns if X is None else _world_columns(X, pose_columns)[0], 4)
+        pose_columns = _frames(q, *_world_tables(X, frame_tables), _POSES)[0]
+        return _pose_rows(pose_columns, 4)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):

@@ -44,7 +44,7 @@ def test_generated_text_has_no_empty_table_and_only_the_runtime_it_uses():
     )
     # The poses take the base through _with_base; _base_pose (the (..., 4, 4) form the other
     # outputs use) is not copied.
-    assert "def _with_base" in floating and "def _base_pose" not in floating
+    assert "def _with_base(" in floating and "def _base_pose(" not in floating
     jax = symkin.generate(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)), backend="jax")
     assert "pose_subtree" not in jax and "q_map" not in jax  # closed-form gradient tables: torch
 

@@ -82,9 +82,10 @@ def test_gradients_reach_q_and_both_forms_of_base(solo):
     base = random_base_poses(2).requires_grad_()
     assert torch.autograd.gradcheck(lambda x, b: solo(x, b), (q, base))
     assert torch.autograd.gradcheck(lambda x, b: solo.jacobian(x, b), (q, base))
-    transform = torch.linalg.matrix_exp(
-        torch.randn(2, 4, 4, dtype=torch.float64) * torch.tensor([1.0, 1.0, 1.0, 0.0]).unsqueeze(-1)
-    ).requires_grad_()
+    # A rigid transform, the exponential of a twist: the (..., 4, 4) form's gradient assumes one.
+    twist = torch.randn(2, 4, 4, dtype=torch.float64) * torch.tensor([1.0, 1.0, 1.0, 0.0])[:, None]
+    twist[:, :3, :3] = twist[:, :3, :3] - twist[:, :3, :3].mT
+    transform = torch.linalg.matrix_exp(twist).requires_grad_()
     assert torch.autograd.gradcheck(lambda x, b: solo(x, b), (q, transform))
     assert torch.autograd.gradgradcheck(lambda x, b: solo(x, b), (q, base))
 
