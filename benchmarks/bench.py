@@ -10,7 +10,7 @@ and batch size:
 - forward: the poses of every tip (pytorch_kinematics: ``forward_kinematics`` of all frames);
 - forward + backward: the sum of every tip's pose, backward to q (the training workload);
 - Jacobians: every tip's (pytorch_kinematics: one ``SerialChain.jacobian`` per tip, what its
-  users must do for a tree);
+  users must do for a tree); and symkin's written into a preallocated tensor (``out=``);
 - compiled forward (arms): ``torch.compile`` of both.
 
 Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster), then
@@ -180,6 +180,7 @@ def workloads(
     ours: torch.nn.Module, peer: Peer, q: torch.Tensor, compiled: bool
 ) -> dict[str, tuple[Callable, Callable]]:
     q_peer = peer.q(q)
+    buffer = torch.empty_like(ours.jacobian(q))
 
     def forward_backward(pose, x0):
         def run():
@@ -192,6 +193,11 @@ def workloads(
         "forward": (lambda: ours(q), lambda: peer.chain.forward_kinematics(q_peer)),
         "forward + backward": (forward_backward(ours, q), forward_backward(peer.poses, q_peer)),
         "Jacobians": (lambda: ours.jacobian(q), lambda: peer.jacobians(q_peer)),
+        # symkin writing into one preallocated tensor (out=); pytorch_kinematics has no such option
+        "Jacobians into out=": (
+            lambda: ours.jacobian(q, out=buffer),
+            lambda: peer.jacobians(q_peer),
+        ),
     }
     if compiled:
         ours_compiled = torch.compile(ours, fullgraph=True, dynamic=False)

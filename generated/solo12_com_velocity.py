@@ -127,6 +127,23 @@ def _check_joints(q: torch.Tensor, count: int) -> None:
         )
 
 
+def _check_out(out: torch.Tensor | None, shape: torch.Size, *inputs: torch.Tensor) -> None:
+    """An ``out`` tensor must be a contiguous tensor of ``shape`` and of the inputs' dtype and
+    device, outside autograd (torch writes into out= tensors without recording it)."""
+    if out is None:
+        return
+    q = inputs[0]
+    if not isinstance(out, torch.Tensor) or out.shape != shape or not out.is_contiguous():
+        described = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"expected out as a contiguous tensor of shape {tuple(shape)}, got {described}"
+        )
+    if out.dtype != q.dtype or out.device != q.device:
+        raise ValueError(f"out is {out.dtype} on {out.device}, q {q.dtype} on {q.device}")
+    if torch.is_grad_enabled() and any(x.requires_grad for x in inputs):
+        raise ValueError("out= does not record gradients: call it under torch.no_grad()")
+
+
 def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
     """The joint values as rows over the flattened batch, (n, B)."""
     if count:
@@ -178,12 +195,13 @@ def _jacobian(
     rows: int,
     slots: int,
     extra: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Jacobians of points, (B, K·rows·n): a column per pair of a point and a joint above it.
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest, and ``extra``).
+    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``).
     """
     axis = axes.index_select(1, pair_motion)[:3]
     lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
@@ -192,7 +210,7 @@ def _jacobian(
         linear = torch.where(pair_prismatic, axis, linear)
         axis = axis.masked_fill(pair_prismatic, 0)
     columns = torch.cat([linear, axis]) if rows == 6 else linear
-    return _gathered(columns, pair_scale, pair_slot, source, rows, slots, extra)
+    return _gathered(columns, pair_scale, pair_slot, source, rows, slots, extra, out)
 
 
 def _gathered(
@@ -203,19 +221,25 @@ def _gathered(
     rows: int,
     slots: int,
     extra: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Pairs' unit columns (rows, P, B), scaled, as each configuration's row of Jacobians
     (B, K·rows·n). Pairs of a mimic joint and its source share a slot (``pair_slot``) and are
     added up. The (mostly zero) row is gathered from the slots' columns by ``source`` (None: the
-    slots already are the output, in order), and from ``extra`` entries (E, B) after them."""
+    slots already are the output, in order), and from ``extra`` entries (E, B) after them; into
+    ``out`` (contiguous, B·K·rows·n entries) when given."""
     batch = columns.shape[2]
     columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
+    target = None if out is None else out.view(batch, -1)
     if source is None:
-        return columns.reshape(-1, batch).mT.contiguous()
+        slot_rows = columns.reshape(-1, batch).mT
+        return slot_rows.contiguous() if target is None else target.copy_(slot_rows)
     more = [] if extra is None else [extra]
     entries = torch.cat([columns.reshape(-1, batch), *more, columns.new_zeros(1, batch)])
+    if target is not None:
+        return torch.index_select(entries.mT.contiguous(), 1, source, out=target)
     if not _tracing() and entries.numel() < _LARGE:
         return entries.index_select(0, source).mT.contiguous()
     # Over many configurations, transpose the few nonzero columns rather than the whole output.
@@ -1123,13 +1147,19 @@ class SoloKinematics(torch.nn.Module):
         return _poses(self._pose_rows(q, X), batch, 4)
 
     @_autocast_off
-    def jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        """Every tip's geometric Jacobian, (..., T, 6, 6 + n): base twist first; world axes."""
-        return self.forward_and_jacobian(q, base)[1]
+    def jacobian(
+        self, q: torch.Tensor, base: torch.Tensor, *, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Every tip's geometric Jacobian, (..., T, 6, 6 + n): base twist first; world axes. ``out``: see forward_and_jacobian."""
+        return self.forward_and_jacobian(q, base, out=out)[1]
 
     @_autocast_off
-    def forward_and_jacobian(self, q: torch.Tensor, base: torch.Tensor):
-        """The world poses and Jacobians, computed together (cheaper than one after the other)."""
+    def forward_and_jacobian(
+        self, q: torch.Tensor, base: torch.Tensor, *, out: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The world poses and Jacobians, computed together (cheaper than one after the other).
+        ``out``: a contiguous tensor of the Jacobians' shape, dtype and device to write them into
+        and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
         pose_columns, axes, origins = self._pose_frames(
@@ -1137,6 +1167,8 @@ class SoloKinematics(torch.nn.Module):
         )
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 4)
         extra = _base_entries(X, points[:3])
+        shape = batch + (4, 6, 6 + 12)
+        _check_out(out, shape, q, base)
         tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
             'pose_world_source'))
         jacobian = _jacobian(
@@ -1150,8 +1182,9 @@ class SoloKinematics(torch.nn.Module):
             rows=6,
             slots=12,
             extra=extra,
+            out=out,
         )
-        return _poses(rows, batch, 4), jacobian.reshape(batch + (4, 6, 6 + 12))
+        return _poses(rows, batch, 4), jacobian.reshape(shape) if out is None else out
 
     def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the

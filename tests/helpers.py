@@ -4,6 +4,7 @@ sampling."""
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import sysconfig
 from pathlib import Path
@@ -98,6 +99,13 @@ def _module_class(model, tips, base, floating_base, outputs) -> type:
 
 def _quiet(message: str) -> None:
     """Notes are for people; the tests check them where they mean to."""
+
+
+def input_names(function) -> list[str]:
+    """The names of a generated method's inputs: its positional parameters (keyword-only ones,
+    such as ``out``, are options)."""
+    parameters = inspect.signature(function).parameters.values()
+    return [p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
 
 
 def random_base_poses(count: int, seed: int = 0, dtype=torch.float64) -> torch.Tensor:

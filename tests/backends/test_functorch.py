@@ -18,7 +18,7 @@ from pathlib import Path
 import gymnasium
 import pytest
 import torch
-from helpers import REPO, compile_file, random_base_poses, robot_file, sample_q
+from helpers import REPO, compile_file, input_names, random_base_poses, robot_file, sample_q
 
 import symkin
 
@@ -80,8 +80,7 @@ def arguments(kinematics_module, method: str, batch: tuple[int, ...], seed: int)
         "base_acceleration": lambda: normal(6),
         "obstacles": lambda: torch.rand(*batch, 3, 4, generator=generator, dtype=torch.float64),
     }
-    parameters = inspect.signature(getattr(kinematics_module, method)).parameters
-    return tuple(values[name]() for name in parameters)
+    return tuple(values[name]() for name in input_names(getattr(kinematics_module, method)))
 
 
 def assert_close(got: torch.Tensor, want: torch.Tensor, what: str) -> None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import inspect
 
 import pytest
 import torch
-from helpers import REPO, random_base_poses
+from helpers import REPO, input_names, random_base_poses
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import symkin
@@ -102,7 +101,7 @@ def test_the_counter_sees_a_synchronisation():
 @pytest.mark.parametrize("batch", [1, 5])
 def test_generated_methods_never_wait_for_the_device(module, method, batch):
     function = getattr(module, method)
-    names = list(inspect.signature(function).parameters)
+    names = input_names(function)
     arguments = [_argument(module, name, batch) for name in names]
     for x in arguments:
         if x.is_floating_point() and x.shape[-1] != 4:  # obstacles are data, not variables
@@ -149,7 +148,7 @@ def test_autocast_leaves_the_kinematics_in_q_dtype(module, method, dtype):
     """The decision: a module under autocast computes in q's dtype (in bfloat16 a matrix product of
     the frame program errs by millimetres), so its results are those without autocast."""
     function = getattr(copy.deepcopy(module).float(), method)
-    names = list(inspect.signature(function).parameters)
+    names = input_names(function)
     arguments = [_argument(module, name, 3).float() for name in names]
     expected = function(*arguments)
     with torch.autocast("cpu", dtype=dtype):

@@ -6,10 +6,11 @@ import copy
 
 import pytest
 import torch
-from helpers import as_tips, compile_file, robot_file, sample_q
+from helpers import as_tips, compile_file, random_base_poses, robot_file, sample_q
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
 ALLEGRO = str(robot_file("allegro_hand_description/urdf/allegro_right_hand.urdf"))
+TALOS = "talos_data/robots/talos_full_v2.urdf"
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +21,49 @@ def panda():
 @pytest.fixture(scope="module")
 def hand():
     return compile_file(ALLEGRO)
+
+
+def jacobians_with_and_without_out(module, batch: tuple[int, ...]):
+    """(the Jacobians as returned, out after the call, what the call returned) for q (and a base,
+    floating) of ``batch``."""
+    size = int(torch.tensor(batch).prod()) if batch else 1
+    inputs = [sample_q(module, size, seed=3).reshape(*batch, -1)]
+    if module.floating_base:
+        inputs.append(random_base_poses(size, seed=3).reshape(*batch, 7))
+    expected = module.jacobian(*inputs)
+    out = torch.full_like(expected, float("nan"))
+    with torch.no_grad():
+        returned = module.forward_and_jacobian(*inputs, out=out)[1]
+    return expected, out, returned
+
+
+@pytest.mark.parametrize("batch", [(), (3,), (2, 5), (9000,)])
+@pytest.mark.parametrize("robot", ["panda", "hand", "talos-floating"])
+def test_jacobians_written_into_out(panda, hand, robot, batch):
+    # The Panda's Jacobian is its slots in order; the hand's is gathered; Talos' mimic joints
+    # share slots, and its floating base adds the base's columns. 9,000 configurations take the
+    # large-batch form.
+    if robot == "talos-floating":
+        module = compile_file(str(robot_file(TALOS)), floating_base=True)
+    else:
+        module = {"panda": panda, "hand": hand}[robot]
+    expected, out, returned = jacobians_with_and_without_out(module, batch)
+    assert returned is out
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+
+
+def test_out_must_fit_and_stay_outside_autograd(panda):
+    q = sample_q(panda, 4)
+    good = torch.empty(4, 6, 7, dtype=q.dtype)
+    for bad, message in [
+        (torch.empty(4, 6, 8, dtype=q.dtype), r"shape \(4, 6, 7\)"),
+        (torch.empty(4, 7, 6, dtype=q.dtype).mT, "contiguous"),
+        (good.float(), "torch.float32"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            panda.jacobian(q, out=bad)
+    with pytest.raises(ValueError, match="no_grad"):
+        panda.jacobian(q.requires_grad_(), out=good)
 
 
 def test_attributes(panda, hand):
