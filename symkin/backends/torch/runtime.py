@@ -382,14 +382,6 @@ def _base_pose_gradient(
     return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
 
 
-def _times_columns(X: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """X · columns for X (4, 4, 1, B) and columns (4, L, B)."""
-    product = X[:, 0] * columns[0]
-    for k in range(1, 4):
-        product = torch.addcmul(product, X[:, k], columns[k])
-    return product
-
-
 def _point_rows(points: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
     """Points (4, K, B) as (..., K, 3)."""
     return points[:3].permute(2, 1, 0).reshape(batch_shape + (points.shape[1], 3))
@@ -476,7 +468,7 @@ def _nearest_sphere_pairs(
 
     Every sphere pair is measured, without a graph for autograd, a few configurations at a time
     outside tracing: intermediates of all pairs over a large batch are too big for the allocator
-    to reuse, and mapping fresh pages for them cost more than the arithmetic (4x at batch 4,096).
+    to reuse, and mapping fresh pages for them on every call costs more than the arithmetic.
     """
     step = max(16, _SPHERE_PAIR_STEP // rows.numel())
     picks = []
