@@ -19,9 +19,9 @@
 # Cost of the frame program below per call, by what the call asks for: array operations (what
 # decides speed at small batch, unless a compiler fuses them), and per configuration,
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
-#   poses:                            55 array operations, 288 lane operations
-#   poses + motions:                  60 array operations, 288 lane operations
-#   collision:                        196 array operations, 1340 lane operations
+#   poses:                            56 array operations, 288 lane operations
+#   poses + motions:                  61 array operations, 288 lane operations
+#   collision:                        93 array operations, 1340 lane operations
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -371,7 +371,7 @@ def _nearest_sphere_pairs(
 
     Every sphere pair is measured, without a graph for autograd, a few configurations at a time
     outside tracing: intermediates of all pairs over a large batch are too big for the allocator
-    to reuse, and mapping fresh pages for them cost more than the arithmetic (4x at batch 4,096).
+    to reuse, and mapping fresh pages for them on every call costs more than the arithmetic.
     """
     step = max(16, _SPHERE_PAIR_STEP // rows.numel())
     picks = []
@@ -422,6 +422,12 @@ _TABLES = {
         [0.0, 0.0, 0.19150000000000006, 1.0],
         [0.0, 0.0, 0.10150000000000003, 1.0],
         [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, 0.333, 1.0],
+        [0.0, 0.0, 0.333, 1.0],
     ],
     'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
     'angle_map': [
@@ -434,6 +440,23 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
     ],
+    'lane_scales': [0.06, -0.06, -0.01, -0.01, 0.03, 0.02, 0.03, -0.03, 0.02, -0.02,
+        0.06999999999999999, 0.21999999999999997, 0.07499999999999996, 0.21499999999999997, -0.01,
+        -0.01, 0.01, 0.01, -0.01, 0.01, 0.01, -0.01, -0.06, 0.06, -0.03, 0.03, -0.02, 0.02,
+        0.21000000000000002, 0.31, -0.08, -0.08, -0.08460970100747428, -0.004609701007474282,
+        -0.08460970100747428, -0.07460970100747429, 0.045390298992525724, -0.08460970100747428,
+        -0.004609701007474282, -0.08460970100747428, -0.034609701007474285, 0.06, 0.2, 0.0625,
+        0.3125, 0.1325, 0.11250000000000002, 0.2625, 0.2025, 0.21250000000000002,
+        0.15250000000000002, 0.2625, 0.03, -0.03, 0.05, -0.05, 0.03, -0.03, 0.035390298992525715,
+        0.035390298992525715, 0.005390298992525716, 0.005390298992525716, -0.024609701007474283,
+        -0.024609701007474283, 0.2625, 0.2625, 0.2525, 0.2525, 0.2625, 0.2625, 0.010000000000000002,
+        -0.07, 0.009999999999999988, 0.08, -0.060000000000000005, 0.043535534, 0.036464466,
+        -0.000732233000000004, -0.000732233000000004, 0.039267766999999995, -0.000732233000000004,
+        0.09, 0.09, -0.06, 0.08000000000000002, 0.09000000000000001, 0.010000000000000009,
+        -0.05303300858899106, 0.05303300858899106, -0.049497474683058325, 0.049497474683058325,
+        0.0070710678118654745, -0.0070710678118654745, -0.053033008588991064, 0.053033008588991064,
+        -0.04949747468305833, 0.04949747468305833, 0.007071067811865476, -0.007071067811865476,
+        0.015, 0.045, 0.019999999999999997, 0.04],
     'pose_pair_located': [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2],
     'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 8],
     'pose_pair_scale': [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0,
@@ -974,11 +997,12 @@ _TABLE_KINDS = {
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
+    'lane_scales': (-1, 1),
     'pose_pair_scale': (-1, 1),
     'sphere_radii': (-1, 1),
     'sphere_pair_reach': (-1, 1),
 }
-_FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map')
+_FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -987,7 +1011,7 @@ def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | N
     return _make_table(_TABLES[name], kind, _TABLE_SHAPES.get(name), dtype, device)
 
 
-def _frames(q, constants, angle_offsets, angle_map, wanted):
+def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     """The frame program: the columns of the groups ``wanted`` asks for, one bit per group
     (_POSES, _COLLISION, _MOTIONS).
 
@@ -1006,12 +1030,18 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
         s1, s2, s3, s4, s5, s6, s7, s_angle8, c1, c2, c3, c4, c5, c6, c7, c_angle8,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
     (
-        R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, R_panda_link0_phere,
-            R_panda_link0_phere_2, R_panda_link0_phere_3, R_panda_link0_phere_4,
-            R_panda_link1_phere, R_panda_link1_phere_2, R_panda_link1_phere_3,
-            R_panda_link1_phere_4, R_panda_link1_phere_5, R_panda_link1_phere_6,
-            R_panda_link1_phere_7, R_panda_link0_2,
-    ) = constants.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 1)
+        R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, sphere_panda_link0,
+            sphere_panda_link0_2, sphere_panda_link0_3, sphere_panda_link0_4, sphere_panda_link1,
+            sphere_panda_link1_2, sphere_panda_link1_3, sphere_panda_link1_4, sphere_panda_link1_5,
+            sphere_panda_link1_6, sphere_panda_link1_7, R_panda_link0_2, constants_16_18,
+            constants_18_22,
+    ) = constants.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4], 1)
+    (
+        scales_0_2, scales_2_6, scales_6_10, scales_10_14, scales_14_18, scales_18_22, scales_22_24,
+            scales_24_28, scales_28_30, scales_30_41, scales_41_52, scales_52_58, scales_58_64,
+            scales_64_70, scales_70_73, scales_73_75, scales_75_81, scales_81_87, scales_87_93,
+            scales_93_99, scales_99_103,
+    ) = lane_scales.split([2, 4, 4, 4, 4, 4, 2, 4, 2, 11, 11, 6, 6, 6, 3, 2, 6, 6, 6, 6, 4], 0)
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
     R_panda_link1_1 = torch.addcmul(R_panda_link0_1*c1, R_panda_link0_0, s1, value=-1)
@@ -1073,393 +1103,142 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
         )
     sphere_centres = None
     if wanted & _COLLISION:
-        # panda_link2: tip frame
-        R_panda_link2_phere = torch.add(p_panda_link1, R_panda_link1_1, alpha=0.06)
-        R_panda_link2_phere_2 = torch.add(p_panda_link1, R_panda_link1_1, alpha=-0.06)
-        R_panda_link2_phere_3 = torch.add(p_panda_link1, R_panda_link2_0, alpha=-0.03)
-        R_panda_link2_phere_4 = torch.add(
-            torch.add(p_panda_link1, R_panda_link2_1, alpha=0.03), R_panda_link2_0, alpha=-0.01
+        # panda_link2: collision sphere centre
+        # lanes: sphere_panda_link2, sphere_panda_link2_2
+        sphere_panda_link2_lanes2 = torch.addcmul(constants_16_18, R_panda_link1_1, scales_0_2)
+        sphere_panda_link2_3 = torch.add(p_panda_link1, R_panda_link2_0, alpha=-0.03)
+        # lanes: sphere_panda_link2_4, sphere_panda_link2_5, sphere_panda_link2_6,
+        #   sphere_panda_link2_7
+        sphere_panda_link2_4_lanes4 = torch.addcmul(
+            torch.addcmul(constants_18_22, R_panda_link2_0, scales_2_6),
+            R_panda_link2_1,
+            scales_6_10,
         )
-        R_panda_link2_phere_5 = torch.add(
-            torch.add(p_panda_link1, R_panda_link2_0, alpha=-0.01), R_panda_link2_1, alpha=-0.03
-        )
-        R_panda_link2_phere_6 = torch.add(
-            torch.add(p_panda_link1, R_panda_link2_0, alpha=0.03), R_panda_link2_1, alpha=0.02
-        )
-        R_panda_link2_phere_7 = torch.add(
-            torch.add(p_panda_link1, R_panda_link2_0, alpha=0.02), R_panda_link2_1, alpha=-0.02
-        )
-        # panda_link3: tip frame
-        R_panda_link3_phere = torch.add(p_panda_link3, R_panda_link2_1, alpha=0.06999999999999999)
-        R_panda_link3_phere_2 = torch.add(p_panda_link3, R_panda_link2_1, alpha=0.21999999999999997)
-        R_panda_link3_phere_3 = torch.add(p_panda_link3, R_panda_link2_1, alpha=0.07499999999999996)
-        R_panda_link3_phere_4 = torch.add(p_panda_link3, R_panda_link2_1, alpha=0.21499999999999997)
-        R_panda_link3_phere_5 = torch.add(
-            torch.add(
-                torch.add(p_panda_link3, R_panda_link2_1, alpha=0.14499999999999996),
-                R_panda_link3_0,
-                alpha=-0.01,
-            ),
-            R_panda_link3_1,
-            alpha=-0.01,
-        )
-        R_panda_link3_phere_6 = torch.add(
-            torch.add(
-                torch.add(p_panda_link3, R_panda_link3_1, alpha=0.01),
-                R_panda_link2_1,
-                alpha=0.14499999999999996,
-            ),
-            R_panda_link3_0,
-            alpha=-0.01,
-        )
-        R_panda_link3_phere_7 = torch.add(
-            torch.add(
-                torch.add(p_panda_link3, R_panda_link3_0, alpha=0.01), R_panda_link3_1, alpha=0.01
+        # panda_link3: collision sphere centre
+        # lanes: sphere_panda_link3, sphere_panda_link3_2, sphere_panda_link3_3,
+        #   sphere_panda_link3_4
+        sphere_panda_link3_lanes4 = torch.addcmul(p_panda_link3, R_panda_link2_1, scales_10_14)
+        # lanes: sphere_panda_link3_5, sphere_panda_link3_6, sphere_panda_link3_7,
+        #   sphere_panda_link3_8
+        sphere_panda_link3_5_lanes4 = torch.add(
+            torch.addcmul(
+                torch.addcmul(p_panda_link3, R_panda_link3_0, scales_14_18),
+                R_panda_link3_1,
+                scales_18_22,
             ),
             R_panda_link2_1,
             alpha=0.14499999999999996,
         )
-        R_panda_link3_phere_8 = torch.add(
-            torch.add(
-                torch.add(p_panda_link3, R_panda_link3_0, alpha=0.01),
-                R_panda_link2_1,
-                alpha=0.14499999999999996,
-            ),
-            R_panda_link3_1,
-            alpha=-0.01,
-        )
-        # panda_link4: tip frame
-        R_panda_link4_phere = torch.add(p_panda_link4, R_panda_link3_1, alpha=-0.06)
-        R_panda_link4_phere_2 = torch.add(p_panda_link4, R_panda_link3_1, alpha=0.06)
-        R_panda_link4_phere_3 = torch.add(p_panda_link4, R_panda_link4_0, alpha=-0.03)
-        R_panda_link4_phere_4 = torch.add(
-            torch.add(p_panda_link4, R_panda_link4_0, alpha=-0.01), neg_R_panda_link4_1, alpha=-0.03
-        )
-        R_panda_link4_phere_5 = torch.add(
-            torch.add(p_panda_link4, neg_R_panda_link4_1, alpha=0.03), R_panda_link4_0, alpha=-0.01
-        )
-        R_panda_link4_phere_6 = torch.add(
-            torch.add(p_panda_link4, R_panda_link4_0, alpha=0.03), neg_R_panda_link4_1, alpha=-0.02
-        )
-        R_panda_link4_phere_7 = torch.add(
-            torch.add(p_panda_link4, R_panda_link4_0, alpha=0.02), neg_R_panda_link4_1, alpha=0.02
-        )
-        # panda_link5: tip frame
-        R_panda_link5_phere = torch.add(
-            p_panda_link5, neg_R_panda_link4_1, alpha=0.21000000000000002
-        )
-        R_panda_link5_phere_2 = torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.31)
-        R_panda_link5_phere_3 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.06),
-            neg_R_panda_link5_1,
-            alpha=-0.08,
-        )
-        R_panda_link5_phere_4 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.2),
-            neg_R_panda_link5_1,
-            alpha=-0.08,
-        )
-        R_panda_link5_phere_5 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.0625),
-            neg_R_panda_link5_1,
-            alpha=-0.08460970100747428,
-        )
-        R_panda_link5_phere_6 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.3125),
-            neg_R_panda_link5_1,
-            alpha=-0.004609701007474282,
-        )
-        R_panda_link5_phere_7 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.1325),
-            neg_R_panda_link5_1,
-            alpha=-0.08460970100747428,
-        )
-        R_panda_link5_phere_8 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.11250000000000002),
-            neg_R_panda_link5_1,
-            alpha=-0.07460970100747429,
-        )
-        R_panda_link5_phere_9 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link5_1, alpha=0.045390298992525724),
+        # panda_link4: collision sphere centre
+        # lanes: sphere_panda_link4, sphere_panda_link4_2
+        sphere_panda_link4_lanes2 = torch.addcmul(p_panda_link4, R_panda_link3_1, scales_22_24)
+        sphere_panda_link4_3 = torch.add(p_panda_link4, R_panda_link4_0, alpha=-0.03)
+        # lanes: sphere_panda_link4_4, sphere_panda_link4_5, sphere_panda_link4_6,
+        #   sphere_panda_link4_7
+        sphere_panda_link4_4_lanes4 = torch.addcmul(
+            torch.addcmul(p_panda_link4, R_panda_link4_0, scales_2_6),
             neg_R_panda_link4_1,
-            alpha=0.2625,
+            scales_24_28,
         )
-        R_panda_link5_phere_10 = torch.add(
-            torch.add(
-                torch.add(p_panda_link5, R_panda_link5_0, alpha=0.03),
+        # panda_link5: collision sphere centre
+        # lanes: sphere_panda_link5, sphere_panda_link5_2
+        sphere_panda_link5_lanes2 = torch.addcmul(p_panda_link5, neg_R_panda_link4_1, scales_28_30)
+        # lanes: sphere_panda_link5_3, sphere_panda_link5_4, sphere_panda_link5_5,
+        #   sphere_panda_link5_6, sphere_panda_link5_7, sphere_panda_link5_8, sphere_panda_link5_9,
+        #   sphere_panda_link5_14, sphere_panda_link5_15, sphere_panda_link5_18,
+        #   sphere_panda_link5_19
+        sphere_panda_link5_3_lanes11 = torch.addcmul(
+            torch.addcmul(p_panda_link5, neg_R_panda_link5_1, scales_30_41),
+            neg_R_panda_link4_1,
+            scales_41_52,
+        )
+        (
+            sphere_panda_link5_3_lanes11_0_7, sphere_panda_link5_3_lanes11_7_9,
+                sphere_panda_link5_3_lanes11_9_11,
+        ) = sphere_panda_link5_3_lanes11.split([7, 2, 2], 1)
+        # lanes: sphere_panda_link5_10, sphere_panda_link5_11, sphere_panda_link5_12,
+        #   sphere_panda_link5_13, sphere_panda_link5_16, sphere_panda_link5_17
+        sphere_panda_link5_10_lanes6 = torch.addcmul(
+            torch.addcmul(
+                torch.addcmul(p_panda_link5, R_panda_link5_0, scales_52_58),
                 neg_R_panda_link5_1,
-                alpha=0.035390298992525715,
+                scales_58_64,
             ),
             neg_R_panda_link4_1,
-            alpha=0.2625,
+            scales_64_70,
         )
-        R_panda_link5_phere_11 = torch.add(
-            torch.add(
-                torch.add(p_panda_link5, neg_R_panda_link5_1, alpha=0.035390298992525715),
-                neg_R_panda_link4_1,
-                alpha=0.2625,
-            ),
-            R_panda_link5_0,
-            alpha=-0.03,
-        )
-        R_panda_link5_phere_12 = torch.add(
-            torch.add(
-                torch.add(p_panda_link5, R_panda_link5_0, alpha=0.05),
-                neg_R_panda_link5_1,
-                alpha=0.005390298992525716,
-            ),
-            neg_R_panda_link4_1,
-            alpha=0.2525,
-        )
-        R_panda_link5_phere_13 = torch.add(
-            torch.add(
-                torch.add(p_panda_link5, neg_R_panda_link5_1, alpha=0.005390298992525716),
-                neg_R_panda_link4_1,
-                alpha=0.2525,
-            ),
-            R_panda_link5_0,
-            alpha=-0.05,
-        )
-        R_panda_link5_phere_14 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.2025),
-            neg_R_panda_link5_1,
-            alpha=-0.08460970100747428,
-        )
-        R_panda_link5_phere_15 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.21250000000000002),
-            neg_R_panda_link5_1,
-            alpha=-0.004609701007474282,
-        )
-        R_panda_link5_phere_16 = torch.add(
-            torch.add(
-                torch.add(p_panda_link5, R_panda_link5_0, alpha=0.03),
-                neg_R_panda_link4_1,
-                alpha=0.2625,
-            ),
-            neg_R_panda_link5_1,
-            alpha=-0.024609701007474283,
-        )
-        R_panda_link5_phere_17 = torch.add(
-            torch.add(
-                torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.2625),
-                R_panda_link5_0,
-                alpha=-0.03,
-            ),
-            neg_R_panda_link5_1,
-            alpha=-0.024609701007474283,
-        )
-        R_panda_link5_phere_18 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.15250000000000002),
-            neg_R_panda_link5_1,
-            alpha=-0.08460970100747428,
-        )
-        R_panda_link5_phere_19 = torch.add(
-            torch.add(p_panda_link5, neg_R_panda_link4_1, alpha=0.2625),
-            neg_R_panda_link5_1,
-            alpha=-0.034609701007474285,
-        )
-        # panda_link6: tip frame
-        R_panda_link6_phere = torch.add(
-            p_panda_link5, neg_R_panda_link5_1, alpha=0.010000000000000002
-        )
-        R_panda_link6_phere_2 = torch.add(p_panda_link5, neg_R_panda_link5_1, alpha=-0.07)
-        R_panda_link6_phere_3 = torch.add(
-            p_panda_link5, neg_R_panda_link5_1, alpha=0.009999999999999988
-        )
-        # panda_link7: tip frame
-        R_panda_link7_phere = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.08)
-        R_panda_link7_phere_2 = torch.add(
-            p_panda_link7, neg_R_panda_link6_1, alpha=-0.060000000000000005
-        )
-        R_panda_link7_phere_3 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=0.043535534),
+        (
+            sphere_panda_link5_10_lanes6_0_4, sphere_panda_link5_10_lanes6_4_6,
+        ) = sphere_panda_link5_10_lanes6.split([4, 2], 1)
+        # panda_link6: collision sphere centre
+        # lanes: sphere_panda_link6, sphere_panda_link6_2, sphere_panda_link6_3
+        sphere_panda_link6_lanes3 = torch.addcmul(p_panda_link5, neg_R_panda_link5_1, scales_70_73)
+        _, sphere_panda_link6_2_2, _, = sphere_panda_link6_lanes3.split([1, 1, 1], 1)
+        # panda_link7: collision sphere centre
+        # lanes: sphere_panda_link7, sphere_panda_link7_2
+        sphere_panda_link7_lanes2 = torch.addcmul(p_panda_link7, neg_R_panda_link6_1, scales_73_75)
+        # lanes: sphere_panda_link7_3, sphere_panda_link7_4, sphere_panda_link7_5,
+        #   sphere_panda_link7_6, sphere_panda_link7_7, sphere_panda_link7_8
+        sphere_panda_link7_3_lanes6 = torch.addcmul(
+            torch.addcmul(
+                torch.addcmul(p_panda_link7, R_panda_link7_0, scales_75_81),
                 R_panda_link7_1,
-                alpha=0.043535534,
+                scales_75_81,
             ),
             neg_R_panda_link6_1,
-            alpha=0.09,
+            scales_81_87,
         )
-        R_panda_link7_phere_4 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=0.036464466),
+        # panda_hand: collision sphere centre
+        # lanes: sphere_panda_hand, sphere_panda_hand_2, sphere_panda_hand_3, sphere_panda_hand_4,
+        #   sphere_panda_hand_5, sphere_panda_hand_6
+        sphere_panda_hand_lanes6 = torch.add(
+            torch.addcmul(
+                torch.addcmul(p_panda_link7, R_panda_link7_0, scales_87_93),
                 R_panda_link7_1,
-                alpha=0.036464466,
-            ),
-            neg_R_panda_link6_1,
-            alpha=0.09,
-        )
-        R_panda_link7_phere_5 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=-0.000732233000000004),
-                R_panda_link7_1,
-                alpha=-0.000732233000000004,
-            ),
-            neg_R_panda_link6_1,
-            alpha=-0.06,
-        )
-        R_panda_link7_phere_6 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.08000000000000002),
-                R_panda_link7_0,
-                alpha=-0.000732233000000004,
-            ),
-            R_panda_link7_1,
-            alpha=-0.000732233000000004,
-        )
-        R_panda_link7_phere_7 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=0.039267766999999995),
-                R_panda_link7_1,
-                alpha=0.039267766999999995,
-            ),
-            neg_R_panda_link6_1,
-            alpha=0.09000000000000001,
-        )
-        R_panda_link7_phere_8 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.010000000000000009),
-                R_panda_link7_0,
-                alpha=-0.000732233000000004,
-            ),
-            R_panda_link7_1,
-            alpha=-0.000732233000000004,
-        )
-        # panda_hand: tip frame
-        R_panda_hand_phere = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.137),
-                R_panda_link7_0,
-                alpha=-0.05303300858899106,
-            ),
-            R_panda_link7_1,
-            alpha=-0.053033008588991064,
-        )
-        R_panda_hand_phere_2 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=0.05303300858899106),
-                R_panda_link7_1,
-                alpha=0.053033008588991064,
+                scales_93_99,
             ),
             neg_R_panda_link6_1,
             alpha=0.137,
         )
-        R_panda_hand_phere_3 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.137),
-                R_panda_link7_0,
-                alpha=-0.049497474683058325,
-            ),
-            R_panda_link7_1,
-            alpha=-0.04949747468305833,
-        )
-        R_panda_hand_phere_4 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=0.049497474683058325),
-                R_panda_link7_1,
-                alpha=0.04949747468305833,
-            ),
-            neg_R_panda_link6_1,
-            alpha=0.137,
-        )
-        R_panda_hand_phere_5 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, R_panda_link7_0, alpha=0.0070710678118654745),
-                R_panda_link7_1,
-                alpha=0.007071067811865476,
-            ),
-            neg_R_panda_link6_1,
-            alpha=0.137,
-        )
-        R_panda_hand_phere_6 = torch.add(
-            torch.add(
-                torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.137),
-                R_panda_link7_0,
-                alpha=-0.0070710678118654745,
-            ),
-            R_panda_link7_1,
-            alpha=-0.007071067811865476,
-        )
-        # panda_leftfinger: tip frame
-        R_panda_leftfinger_phere = torch.add(
+        # panda_leftfinger: collision sphere centre
+        # lanes: sphere_panda_leftfinger, sphere_panda_leftfinger_2, sphere_panda_leftfinger_3,
+        #   sphere_panda_leftfinger_4
+        sphere_panda_leftfinger_lanes4 = torch.addcmul(
             torch.add(p_panda_leftfinger, R_panda_finger_joint1_1, alpha=0.015),
             neg_R_panda_link6_1,
-            alpha=0.015,
+            scales_99_103,
         )
-        R_panda_leftfinger_phere_2 = torch.add(
-            torch.add(p_panda_leftfinger, R_panda_finger_joint1_1, alpha=0.015),
-            neg_R_panda_link6_1,
-            alpha=0.045,
-        )
-        R_panda_leftfinger_phere_3 = torch.add(
-            torch.add(p_panda_leftfinger, R_panda_finger_joint1_1, alpha=0.015),
-            neg_R_panda_link6_1,
-            alpha=0.019999999999999997,
-        )
-        R_panda_leftfinger_phere_4 = torch.add(
-            torch.add(p_panda_leftfinger, R_panda_finger_joint1_1, alpha=0.015),
-            neg_R_panda_link6_1,
-            alpha=0.04,
-        )
-        # panda_rightfinger: tip frame
-        R_panda_rightfinger_phere = torch.add(
-            torch.add(p_panda_rightfinger, neg_R_panda_link6_1, alpha=0.015),
-            R_panda_finger_joint1_1,
-            alpha=-0.015,
-        )
-        R_panda_rightfinger_phere_2 = torch.add(
-            torch.add(p_panda_rightfinger, neg_R_panda_link6_1, alpha=0.045),
-            R_panda_finger_joint1_1,
-            alpha=-0.015,
-        )
-        R_panda_rightfinger_phere_3 = torch.add(
-            torch.add(p_panda_rightfinger, neg_R_panda_link6_1, alpha=0.019999999999999997),
-            R_panda_finger_joint1_1,
-            alpha=-0.015,
-        )
-        R_panda_rightfinger_phere_4 = torch.add(
-            torch.add(p_panda_rightfinger, neg_R_panda_link6_1, alpha=0.04),
+        # panda_rightfinger: collision sphere centre
+        # lanes: sphere_panda_rightfinger, sphere_panda_rightfinger_2, sphere_panda_rightfinger_3,
+        #   sphere_panda_rightfinger_4
+        sphere_panda_rightfinger_lanes4 = torch.add(
+            torch.addcmul(p_panda_rightfinger, neg_R_panda_link6_1, scales_99_103),
             R_panda_finger_joint1_1,
             alpha=-0.015,
         )
         # every collision sphere's centre
         sphere_centres = torch.cat(
             [
-                R_panda_link0_phere.expand(-1, -1, batch),
-                R_panda_link0_phere_2.expand(-1, -1, batch),
-                R_panda_link0_phere_3.expand(-1, -1, batch),
-                R_panda_link0_phere_4.expand(-1, -1, batch),
-                R_panda_link1_phere.expand(-1, -1, batch),
-                R_panda_link1_phere_2.expand(-1, -1, batch),
-                R_panda_link1_phere_3.expand(-1, -1, batch),
-                R_panda_link1_phere_4.expand(-1, -1, batch),
-                R_panda_link1_phere_5.expand(-1, -1, batch),
-                R_panda_link1_phere_6.expand(-1, -1, batch),
-                R_panda_link1_phere_7.expand(-1, -1, batch), R_panda_link2_phere,
-                R_panda_link2_phere_2, R_panda_link2_phere, R_panda_link2_phere_2,
-                R_panda_link2_phere_3, R_panda_link2_phere_4, R_panda_link2_phere_5,
-                R_panda_link2_phere_6, R_panda_link2_phere_7, R_panda_link3_phere,
-                R_panda_link3_phere_2, R_panda_link3_phere_3, R_panda_link3_phere_4,
-                R_panda_link3_phere_5, R_panda_link3_phere_6, R_panda_link3_phere_7,
-                R_panda_link3_phere_8, R_panda_link4_phere, R_panda_link4_phere_2,
-                R_panda_link4_phere, R_panda_link4_phere_2, R_panda_link4_phere_3,
-                R_panda_link4_phere_4, R_panda_link4_phere_5, R_panda_link4_phere_6,
-                R_panda_link4_phere_7, R_panda_link5_phere, R_panda_link5_phere_2,
-                R_panda_link5_phere_3, R_panda_link5_phere_4, R_panda_link5_phere_5,
-                R_panda_link5_phere_6, R_panda_link5_phere_7, R_panda_link5_phere_8,
-                R_panda_link5_phere_9, R_panda_link5_phere_10, R_panda_link5_phere_11,
-                R_panda_link5_phere_12, R_panda_link5_phere_13, R_panda_link5_phere_14,
-                R_panda_link5_phere_15, R_panda_link5_phere_16, R_panda_link5_phere_17,
-                R_panda_link5_phere_18, R_panda_link5_phere_19, R_panda_link6_phere,
-                R_panda_link6_phere_2, R_panda_link6_phere_3, R_panda_link6_phere_2,
-                R_panda_link7_phere, R_panda_link7_phere_2, R_panda_link7_phere_3,
-                R_panda_link7_phere_4, R_panda_link7_phere_5, R_panda_link7_phere_6,
-                R_panda_link7_phere_7, R_panda_link7_phere_8, R_panda_hand_phere,
-                R_panda_hand_phere_2, R_panda_hand_phere_3, R_panda_hand_phere_4,
-                R_panda_hand_phere_5, R_panda_hand_phere_6, R_panda_leftfinger_phere,
-                R_panda_leftfinger_phere_2, R_panda_leftfinger_phere_3, R_panda_leftfinger_phere_4,
-                R_panda_rightfinger_phere, R_panda_rightfinger_phere_2,
-                R_panda_rightfinger_phere_3, R_panda_rightfinger_phere_4,
+                sphere_panda_link0.expand(-1, -1, batch),
+                sphere_panda_link0_2.expand(-1, -1, batch),
+                sphere_panda_link0_3.expand(-1, -1, batch),
+                sphere_panda_link0_4.expand(-1, -1, batch),
+                sphere_panda_link1.expand(-1, -1, batch),
+                sphere_panda_link1_2.expand(-1, -1, batch),
+                sphere_panda_link1_3.expand(-1, -1, batch),
+                sphere_panda_link1_4.expand(-1, -1, batch),
+                sphere_panda_link1_5.expand(-1, -1, batch),
+                sphere_panda_link1_6.expand(-1, -1, batch),
+                sphere_panda_link1_7.expand(-1, -1, batch), sphere_panda_link2_lanes2,
+                sphere_panda_link2_lanes2, sphere_panda_link2_3, sphere_panda_link2_4_lanes4,
+                sphere_panda_link3_lanes4, sphere_panda_link3_5_lanes4, sphere_panda_link4_lanes2,
+                sphere_panda_link4_lanes2, sphere_panda_link4_3, sphere_panda_link4_4_lanes4,
+                sphere_panda_link5_lanes2, sphere_panda_link5_3_lanes11_0_7,
+                sphere_panda_link5_10_lanes6_0_4, sphere_panda_link5_3_lanes11_7_9,
+                sphere_panda_link5_10_lanes6_4_6, sphere_panda_link5_3_lanes11_9_11,
+                sphere_panda_link6_lanes3, sphere_panda_link6_2_2, sphere_panda_link7_lanes2,
+                sphere_panda_link7_3_lanes6, sphere_panda_hand_lanes6,
+                sphere_panda_leftfinger_lanes4, sphere_panda_rightfinger_lanes4,
             ],
             1,
         )

@@ -21,7 +21,7 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            55 array operations, 288 lane operations
 #   poses + motions:                  60 array operations, 288 lane operations
-#   dynamics + motions:               149 array operations, 884 lane operations
+#   dynamics + motions:               109 array operations, 884 lane operations
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -561,6 +561,22 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
     ],
+    'lane_scales': [0.7071067811865476, 0.7071067811865475, -0.7071067811865475, 0.7071067811865476,
+        0.04721141125076193, -0.004822073182764677, -0.0755634187813885, 0.007886449503545442,
+        -0.15363047999177734, 0.06667442936931778, 0.02105082088491975, 0.0683705357924744,
+        0.14448990544505524, 0.011457483092986158, 0.19104777386465924, 0.024728004014314436,
+        -0.012865921727938573, 0.00113779355979076, 0.18970549144372664, -0.030814746145122265,
+        0.0705599801434135, -0.07001243191157391, 0.0455787994515442, 0.13400746512057246,
+        -0.07627301182275728, 0.08166192250246737, -0.022646244657867277, 0.11122265064318959,
+        0.043289569039089516, -0.09837389459045698, -0.12950517393338212, -0.013037584252862335,
+        -0.04700789667286767, 0.18212435050602796, 0.00034014921475111423, 0.16305383116119207,
+        0.05373390402873386, 0.08868075421403003, -0.00753638207046579, 0.026569282589463075,
+        0.038088113673335144, 0.008354321259481231, -0.02105946136776722, 0.002961786024085549,
+        -0.064203647486945, -0.014937184236650266, 0.011763863718593056, -0.010884423267345232,
+        0.07194540180267006, 0.005267536742318151, -0.023443369786506626, -0.1257724257243542,
+        0.010922510108562237, 0.11519820146750324, -0.02415524117995553, 0.0796032344146478,
+        -0.014255258805087092, 0.0116370490024446, 0.001541103500742244, 0.0, 0.0, 0.0,
+        0.001541103500742244, 0.0, 0.0, 0.0, 0.0008660254037844387],
     'pose_pair_located': [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2],
     'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 8],
     'pose_pair_scale': [1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0,
@@ -649,12 +665,13 @@ _TABLE_KINDS = {
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
+    'lane_scales': (-1, 1),
     'pose_pair_scale': (-1, 1),
     'motion_scale': (-1, 1),
     'body_mass': (-1, 1),
     'gravity_vector': (3, 1, 1),
 }
-_FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map')
+_FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -663,7 +680,7 @@ def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | N
     return _make_table(_TABLES[name], kind, _TABLE_SHAPES.get(name), dtype, device)
 
 
-def _frames(q, constants, angle_offsets, angle_map, wanted):
+def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     """The frame program: the columns of the groups ``wanted`` asks for, one bit per group
     (_POSES, _DYNAMICS, _MOTIONS).
 
@@ -687,6 +704,12 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             u_panda_link1_offset, u_panda_link1_offset_2, u_panda_link1_offset_3,
             p_panda_link1_offset,
     ) = constants.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 1)
+    (
+        scales_0_2, scales_2_4, scales_4_7, scales_7_10, scales_10_13, scales_13_16, scales_16_19,
+            scales_19_22, scales_22_25, scales_25_28, scales_28_31, scales_31_34, scales_34_37,
+            scales_37_40, scales_40_43, scales_43_46, scales_46_49, scales_49_52, scales_52_55,
+            scales_55_58, scales_58_61, scales_61_64, scales_64_67,
+    ) = lane_scales.split([2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], 0)
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
     neg_R_panda_link1_1 = torch.addcmul(R_panda_link0_0*s1, R_panda_link0_1, c1, value=-1)
@@ -716,16 +739,15 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
     R_panda_link7_1 = torch.addcmul(neg_R_panda_link5_1*c7, R_panda_link6_0, s7, value=-1)
     # panda_finger_joint1 (prismatic): panda_hand -> panda_leftfinger
     p_panda_finger_joint1 = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.1654)
-    R_panda_finger_joint1_0 = torch.add(
-        R_panda_link7_0*0.7071067811865476, R_panda_link7_1, alpha=-0.7071067811865475
+    # lanes: R_panda_finger_joint1_0, R_panda_finger_joint1_1
+    R_panda_finger_joint1_0_lanes2 = torch.addcmul(
+        R_panda_link7_0*scales_0_2, R_panda_link7_1, scales_2_4
     )
-    R_panda_finger_joint1_1 = torch.add(
-        R_panda_link7_0*0.7071067811865475, R_panda_link7_1, alpha=0.7071067811865476
-    )
-    p_panda_leftfinger = torch.addcmul(p_panda_finger_joint1, R_panda_finger_joint1_1, q8)
+    _, R_panda_finger_joint1_1_2, = R_panda_finger_joint1_0_lanes2.split([1, 1], 1)
+    p_panda_leftfinger = torch.addcmul(p_panda_finger_joint1, R_panda_finger_joint1_1_2, q8)
     # panda_finger_joint2 (prismatic): panda_hand -> panda_rightfinger
     p_panda_rightfinger = torch.addcmul(
-        p_panda_finger_joint1, R_panda_finger_joint1_1, q8, value=-1
+        p_panda_finger_joint1, R_panda_finger_joint1_1_2, q8, value=-1
     )
     axes = origins = None
     if wanted & _MOTIONS:
@@ -734,7 +756,7 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             [
                 R_panda_link0_2.expand(-1, -1, batch), neg_R_panda_link1_1, R_panda_link2_1,
                 neg_R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1, neg_R_panda_link6_1,
-                R_panda_finger_joint1_1, R_panda_finger_joint1_1,
+                R_panda_finger_joint1_1_2, R_panda_finger_joint1_1_2,
             ],
             1,
         )
@@ -758,9 +780,8 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
         pose_columns = torch.cat(
             [
                 R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp,
-                R_panda_finger_joint1_0, R_panda_finger_joint1_1, neg_R_panda_link6_1,
-                p_panda_leftfinger, R_panda_finger_joint1_0, R_panda_finger_joint1_1,
-                neg_R_panda_link6_1, p_panda_rightfinger,
+                R_panda_finger_joint1_0_lanes2, neg_R_panda_link6_1, p_panda_leftfinger,
+                R_panda_finger_joint1_0_lanes2, neg_R_panda_link6_1, p_panda_rightfinger,
             ],
             1,
         )
@@ -789,28 +810,11 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=-0.002081,
         )
         # panda_link2: scaled principal axes of inertia
-        inertia_panda_link2_0 = torch.add(
-            torch.add(
-                R_panda_link2_0*0.04721141125076193, R_panda_link2_1, alpha=0.007886449503545442
-            ),
+        # lanes: inertia_panda_link2_0, inertia_panda_link2_1, inertia_panda_link2_2
+        inertia_panda_link2_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_panda_link2_0*scales_4_7, R_panda_link2_1, scales_7_10),
             neg_R_panda_link1_1,
-            alpha=0.02105082088491975,
-        )
-        inertia_panda_link2_1 = torch.add(
-            torch.add(
-                neg_R_panda_link1_1*0.0683705357924744,
-                R_panda_link2_0,
-                alpha=-0.004822073182764677,
-            ),
-            R_panda_link2_1,
-            alpha=-0.15363047999177734,
-        )
-        inertia_panda_link2_2 = torch.add(
-            torch.add(
-                R_panda_link2_1*0.06667442936931778, neg_R_panda_link1_1, alpha=0.14448990544505524
-            ),
-            R_panda_link2_0,
-            alpha=-0.0755634187813885,
+            scales_10_13,
         )
         # panda_link2: centre of mass
         com_panda_link2 = torch.add(
@@ -823,30 +827,11 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=-0.0034949999999999994,
         )
         # panda_link3: scaled principal axes of inertia
-        inertia_panda_link3_0 = torch.add(
-            torch.add(
-                R_panda_link3_0*0.011457483092986158,
-                neg_R_panda_link3_1,
-                alpha=-0.012865921727938573,
-            ),
+        # lanes: inertia_panda_link3_0, inertia_panda_link3_1, inertia_panda_link3_2
+        inertia_panda_link3_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_panda_link3_0*scales_13_16, neg_R_panda_link3_1, scales_16_19),
             R_panda_link2_1,
-            alpha=-0.030814746145122265,
-        )
-        inertia_panda_link3_1 = torch.add(
-            torch.add(
-                R_panda_link3_0*0.19104777386465924, neg_R_panda_link3_1, alpha=0.00113779355979076
-            ),
-            R_panda_link2_1,
-            alpha=0.0705599801434135,
-        )
-        inertia_panda_link3_2 = torch.add(
-            torch.add(
-                R_panda_link3_0*0.024728004014314436,
-                neg_R_panda_link3_1,
-                alpha=0.18970549144372664,
-            ),
-            R_panda_link2_1,
-            alpha=-0.07001243191157391,
+            scales_19_22,
         )
         # panda_link3: centre of mass
         com_panda_link3 = torch.add(
@@ -859,30 +844,11 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=-0.03925200000000001,
         )
         # panda_link4: scaled principal axes of inertia
-        inertia_panda_link4_0 = torch.add(
-            torch.add(
-                R_panda_link4_0*0.0455787994515442, neg_R_panda_link4_1, alpha=0.08166192250246737
-            ),
+        # lanes: inertia_panda_link4_0, inertia_panda_link4_1, inertia_panda_link4_2
+        inertia_panda_link4_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_panda_link4_0*scales_22_25, neg_R_panda_link4_1, scales_25_28),
             neg_R_panda_link3_1,
-            alpha=0.043289569039089516,
-        )
-        inertia_panda_link4_1 = torch.add(
-            torch.add(
-                R_panda_link4_0*0.13400746512057246,
-                neg_R_panda_link4_1,
-                alpha=-0.022646244657867277,
-            ),
-            neg_R_panda_link3_1,
-            alpha=-0.09837389459045698,
-        )
-        inertia_panda_link4_2 = torch.add(
-            torch.add(
-                neg_R_panda_link4_1*0.11122265064318959,
-                R_panda_link4_0,
-                alpha=-0.07627301182275728,
-            ),
-            neg_R_panda_link3_1,
-            alpha=-0.12950517393338212,
+            scales_28_31,
         )
         # panda_link4: centre of mass
         com_panda_link4 = torch.add(
@@ -895,30 +861,11 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=-0.104419,
         )
         # panda_link5: scaled principal axes of inertia
-        inertia_panda_link5_0 = torch.add(
-            torch.add(
-                neg_R_panda_link5_1*0.00034014921475111423,
-                neg_R_panda_link4_1,
-                alpha=0.08868075421403003,
-            ),
-            R_panda_link5_0,
-            alpha=-0.013037584252862335,
-        )
-        inertia_panda_link5_1 = torch.add(
-            torch.add(
-                neg_R_panda_link5_1*0.16305383116119207,
-                R_panda_link5_0,
-                alpha=-0.04700789667286767,
-            ),
+        # lanes: inertia_panda_link5_0, inertia_panda_link5_1, inertia_panda_link5_2
+        inertia_panda_link5_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_panda_link5_0*scales_31_34, neg_R_panda_link5_1, scales_34_37),
             neg_R_panda_link4_1,
-            alpha=-0.00753638207046579,
-        )
-        inertia_panda_link5_2 = torch.add(
-            torch.add(
-                R_panda_link5_0*0.18212435050602796, neg_R_panda_link5_1, alpha=0.05373390402873386
-            ),
-            neg_R_panda_link4_1,
-            alpha=0.026569282589463075,
+            scales_37_40,
         )
         # panda_link5: centre of mass
         com_panda_link5 = torch.add(
@@ -931,30 +878,11 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=-0.041065,
         )
         # panda_link6: scaled principal axes of inertia
-        inertia_panda_link6_0 = torch.add(
-            torch.add(
-                R_panda_link6_0*0.038088113673335144,
-                neg_R_panda_link6_1,
-                alpha=0.002961786024085549,
-            ),
+        # lanes: inertia_panda_link6_0, inertia_panda_link6_1, inertia_panda_link6_2
+        inertia_panda_link6_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_panda_link6_0*scales_40_43, neg_R_panda_link6_1, scales_43_46),
             neg_R_panda_link5_1,
-            alpha=0.011763863718593056,
-        )
-        inertia_panda_link6_1 = torch.add(
-            torch.add(
-                R_panda_link6_0*0.008354321259481231, neg_R_panda_link6_1, alpha=-0.064203647486945
-            ),
-            neg_R_panda_link5_1,
-            alpha=-0.010884423267345232,
-        )
-        inertia_panda_link6_2 = torch.add(
-            torch.add(
-                neg_R_panda_link5_1*0.07194540180267006,
-                R_panda_link6_0,
-                alpha=-0.02105946136776722,
-            ),
-            neg_R_panda_link6_1,
-            alpha=-0.014937184236650266,
+            scales_46_49,
         )
         # panda_link6: centre of mass
         com_panda_link6 = torch.add(
@@ -967,27 +895,15 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=-0.010517000000000002,
         )
         # panda_link7: scaled principal axes of inertia
-        neg_inertia_panda_link7_0 = torch.add(
-            torch.add(
-                R_panda_link7_0*0.005267536742318151, R_panda_link7_1, alpha=0.010922510108562237
-            ),
+        # lanes: neg_inertia_panda_link7_0, inertia_panda_link7_1, inertia_panda_link7_2
+        neg_inertia_panda_link7_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_panda_link7_0*scales_49_52, R_panda_link7_1, scales_52_55),
             neg_R_panda_link6_1,
-            alpha=0.0796032344146478,
+            scales_55_58,
         )
-        inertia_panda_link7_1 = torch.add(
-            torch.add(
-                R_panda_link7_1*0.11519820146750324, R_panda_link7_0, alpha=-0.023443369786506626
-            ),
-            neg_R_panda_link6_1,
-            alpha=-0.014255258805087092,
-        )
-        inertia_panda_link7_2 = torch.add(
-            torch.add(
-                neg_R_panda_link6_1*0.0116370490024446, R_panda_link7_0, alpha=-0.1257724257243542
-            ),
-            R_panda_link7_1,
-            alpha=-0.02415524117995553,
-        )
+        (
+            neg_inertia_panda_link7_0_2, neg_inertia_panda_link7_0_lanes3_1_3,
+        ) = neg_inertia_panda_link7_0_lanes3.split([1, 2], 1)
         # panda_link7: centre of mass
         com_panda_link7 = torch.add(
             torch.add(
@@ -999,24 +915,14 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
             alpha=0.09915644298345572,
         )
         # panda_leftfinger: scaled principal axes of inertia
-        inertia_panda_leftfinger_0 = torch.add(
-            torch.add(
-                R_panda_finger_joint1_0*0.001541103500742244, R_panda_finger_joint1_1, alpha=0.0
+        R_panda_finger_joint1_0_2 = R_panda_finger_joint1_0_lanes2[:, 0:1]
+        # lanes: inertia_panda_leftfinger_0, inertia_panda_leftfinger_1, inertia_panda_leftfinger_2
+        inertia_panda_leftfinger_0_lanes3 = torch.addcmul(
+            torch.addcmul(
+                R_panda_finger_joint1_0_2*scales_58_61, R_panda_finger_joint1_1_2, scales_61_64
             ),
             neg_R_panda_link6_1,
-            alpha=0.0,
-        )
-        inertia_panda_leftfinger_1 = torch.add(
-            torch.add(
-                R_panda_finger_joint1_0*0.0, R_panda_finger_joint1_1, alpha=0.001541103500742244
-            ),
-            neg_R_panda_link6_1,
-            alpha=0.0,
-        )
-        inertia_panda_leftfinger_2 = torch.add(
-            torch.add(R_panda_finger_joint1_0*0.0, R_panda_finger_joint1_1, alpha=0.0),
-            neg_R_panda_link6_1,
-            alpha=0.0008660254037844387,
+            scales_64_67,
         )
         # every rigid body's scaled inertia axes and centre of mass
         body_columns = torch.cat(
@@ -1025,17 +931,13 @@ def _frames(q, constants, angle_offsets, angle_map, wanted):
                 inertia_panda_link0_1.expand(-1, -1, batch),
                 inertia_panda_link0_2.expand(-1, -1, batch), com_panda_link0.expand(-1, -1, batch),
                 inertia_panda_link1_0, inertia_panda_link1_1, inertia_panda_link1_2,
-                com_panda_link1, inertia_panda_link2_0, inertia_panda_link2_1,
-                inertia_panda_link2_2, com_panda_link2, inertia_panda_link3_0,
-                inertia_panda_link3_1, inertia_panda_link3_2, com_panda_link3,
-                inertia_panda_link4_0, inertia_panda_link4_1, inertia_panda_link4_2,
-                com_panda_link4, inertia_panda_link5_0, inertia_panda_link5_1,
-                inertia_panda_link5_2, com_panda_link5, inertia_panda_link6_0,
-                inertia_panda_link6_1, inertia_panda_link6_2, com_panda_link6,
-                -neg_inertia_panda_link7_0, inertia_panda_link7_1, inertia_panda_link7_2,
-                com_panda_link7, inertia_panda_leftfinger_0, inertia_panda_leftfinger_1,
-                inertia_panda_leftfinger_2, p_panda_leftfinger, inertia_panda_leftfinger_0,
-                inertia_panda_leftfinger_1, inertia_panda_leftfinger_2, p_panda_rightfinger,
+                com_panda_link1, inertia_panda_link2_0_lanes3, com_panda_link2,
+                inertia_panda_link3_0_lanes3, com_panda_link3, inertia_panda_link4_0_lanes3,
+                com_panda_link4, inertia_panda_link5_0_lanes3, com_panda_link5,
+                inertia_panda_link6_0_lanes3, com_panda_link6, -neg_inertia_panda_link7_0_2,
+                neg_inertia_panda_link7_0_lanes3_1_3, com_panda_link7,
+                inertia_panda_leftfinger_0_lanes3, p_panda_leftfinger,
+                inertia_panda_leftfinger_0_lanes3, p_panda_rightfinger,
             ],
             1,
         )

@@ -28,7 +28,7 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            197 array operations, 316 lane operations
 #   poses + motions:                  204 array operations, 316 lane operations
-#   dynamics + motions:               250 array operations, 640 lane operations
+#   dynamics + motions:               232 array operations, 640 lane operations
 """Kinematics of one robot, compiled by symkin: RagdollKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -759,7 +759,10 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     ],
-    'lane_scales': [0.19438547858755884, 0.162502488668726, 0.04928053803045812,
+    'lane_scales': [0.027854067146536675, 0.0, 0.0, 0.0, 0.10430542958786677, 0.0, 0.0, 0.0,
+        0.10430542958786677, 0.017501724053006498, 0.0, 0.0, 0.0, 0.07136992830784313, 0.0, 0.0,
+        0.0, 0.07136992830784313, 0.005773502691896258, 0.0, 0.0, 0.0, 0.010645812948447542, 0.0,
+        0.0, 0.0, 0.011547005383792516, 0.19438547858755884, 0.162502488668726, 0.04928053803045812,
         0.034231048857467875],
     'pose_pair_located': [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
     'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
@@ -919,7 +922,10 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         R_torso_0, R_torso_1, R_torso_2, p_upper_arm_shoulder, R_shoulder_0, R_shoulder_1,
             R_shoulder_2, p_thigh_hip_x, p_torso, inertia_torso_0, inertia_torso_1, inertia_torso_2,
     ) = constants.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 1)
-    scales_0_2, scales_2_4, = lane_scales.split([2, 2], 0)
+    (
+        scales_0_3, scales_3_6, scales_6_9, scales_9_12, scales_12_15, scales_15_18, scales_18_21,
+            scales_21_24, scales_24_27, scales_27_29, scales_29_31,
+    ) = lane_scales.split([3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2], 0)
     # compound coefficients: general axes, mimic joints
     k0 = 2*q1
     k1 = k0*q2
@@ -1058,24 +1064,11 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     body_columns = None
     if wanted & _DYNAMICS:
         # upper_arm: scaled principal axes of inertia
-        inertia_upper_arm_0 = torch.add(
-            torch.add(
-                R_upper_arm_shoulder_0*0.027854067146536675, R_upper_arm_shoulder_1, alpha=0.0
-            ),
+        # lanes: inertia_upper_arm_0, inertia_upper_arm_1, inertia_upper_arm_2
+        inertia_upper_arm_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_upper_arm_shoulder_0*scales_0_3, R_upper_arm_shoulder_1, scales_3_6),
             R_upper_arm_shoulder_2,
-            alpha=0.0,
-        )
-        inertia_upper_arm_1 = torch.add(
-            torch.add(
-                R_upper_arm_shoulder_0*0.0, R_upper_arm_shoulder_1, alpha=0.10430542958786677
-            ),
-            R_upper_arm_shoulder_2,
-            alpha=0.0,
-        )
-        inertia_upper_arm_2 = torch.add(
-            torch.add(R_upper_arm_shoulder_0*0.0, R_upper_arm_shoulder_1, alpha=0.0),
-            R_upper_arm_shoulder_2,
-            alpha=0.10430542958786677,
+            scales_6_9,
         )
         # upper_arm: centre of mass
         com_upper_arm = torch.add(
@@ -1084,49 +1077,35 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             alpha=-0.05,
         )
         # forearm: scaled principal axes of inertia
-        inertia_forearm_0 = torch.add(
-            torch.add(R_forearm_0*0.017501724053006498, R_upper_arm_shoulder_1, alpha=0.0),
+        # lanes: inertia_forearm_0, inertia_forearm_1, inertia_forearm_2
+        inertia_forearm_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_forearm_0*scales_9_12, R_upper_arm_shoulder_1, scales_12_15),
             R_forearm_2,
-            alpha=0.0,
-        )
-        inertia_forearm_1 = torch.add(
-            torch.add(R_forearm_0*0.0, R_upper_arm_shoulder_1, alpha=0.07136992830784313),
-            R_forearm_2,
-            alpha=0.0,
-        )
-        inertia_forearm_2 = torch.add(
-            torch.add(R_forearm_0*0.0, R_upper_arm_shoulder_1, alpha=0.0),
-            R_forearm_2,
-            alpha=0.07136992830784313,
+            scales_15_18,
         )
         # forearm: centre of mass
         com_forearm = torch.add(p_forearm, R_forearm_0, alpha=0.125)
         # hand: scaled principal axes of inertia
-        inertia_hand_0 = torch.add(
-            torch.add(R_hand_0*0.005773502691896258, R_hand_1, alpha=0.0), R_hand_2, alpha=0.0
-        )
-        inertia_hand_1 = torch.add(
-            torch.add(R_hand_0*0.0, R_hand_1, alpha=0.010645812948447542), R_hand_2, alpha=0.0
-        )
-        inertia_hand_2 = torch.add(
-            torch.add(R_hand_0*0.0, R_hand_1, alpha=0.0), R_hand_2, alpha=0.011547005383792516
+        # lanes: inertia_hand_0, inertia_hand_1, inertia_hand_2
+        inertia_hand_0_lanes3 = torch.addcmul(
+            torch.addcmul(R_hand_0*scales_18_21, R_hand_1, scales_21_24), R_hand_2, scales_24_27
         )
         # hand: centre of mass
         com_hand = torch.add(p_hand, R_hand_0, alpha=0.04)
         # thigh: scaled principal axes of inertia; shin: scaled principal axes of inertia
         # lanes: inertia_thigh_0, inertia_shin_0
         inertia_thigh_0_lanes2 = torch.add(
-            torch.add(R_thigh_hip_0*scales_0_2, R_thigh_hip_1, alpha=0), R_thigh_hip_2, alpha=0
+            torch.add(R_thigh_hip_0*scales_27_29, R_thigh_hip_1, alpha=0), R_thigh_hip_2, alpha=0
         )
         inertia_thigh_0_2, inertia_shin_0_2, = inertia_thigh_0_lanes2.split([1, 1], 1)
         # lanes: inertia_thigh_1, inertia_shin_1
         inertia_thigh_1_lanes2 = torch.add(
-            torch.addcmul(R_thigh_hip_0*0, R_thigh_hip_1, scales_0_2), R_thigh_hip_2, alpha=0
+            torch.addcmul(R_thigh_hip_0*0, R_thigh_hip_1, scales_27_29), R_thigh_hip_2, alpha=0
         )
         inertia_thigh_1_2, inertia_shin_1_2, = inertia_thigh_1_lanes2.split([1, 1], 1)
         # lanes: inertia_thigh_2, inertia_shin_2
         inertia_thigh_2_lanes2 = torch.addcmul(
-            torch.add(R_thigh_hip_0*0, R_thigh_hip_1, alpha=0), R_thigh_hip_2, scales_2_4
+            torch.add(R_thigh_hip_0*0, R_thigh_hip_1, alpha=0), R_thigh_hip_2, scales_29_31
         )
         inertia_thigh_2_2, inertia_shin_2_2, = inertia_thigh_2_lanes2.split([1, 1], 1)
         # thigh: centre of mass
@@ -1140,11 +1119,10 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             [
                 inertia_torso_0.expand(-1, -1, batch), inertia_torso_1.expand(-1, -1, batch),
                 inertia_torso_2.expand(-1, -1, batch), p_torso.expand(-1, -1, batch),
-                inertia_upper_arm_0, inertia_upper_arm_1, inertia_upper_arm_2, com_upper_arm,
-                inertia_forearm_0, inertia_forearm_1, inertia_forearm_2, com_forearm,
-                inertia_hand_0, inertia_hand_1, inertia_hand_2, com_hand, inertia_thigh_0_2,
-                inertia_thigh_1_2, inertia_thigh_2_2, com_thigh, inertia_shin_0_2,
-                inertia_shin_1_2, inertia_shin_2_2, com_shin,
+                inertia_upper_arm_0_lanes3, com_upper_arm, inertia_forearm_0_lanes3, com_forearm,
+                inertia_hand_0_lanes3, com_hand, inertia_thigh_0_2, inertia_thigh_1_2,
+                inertia_thigh_2_2, com_thigh, inertia_shin_0_2, inertia_shin_1_2, inertia_shin_2_2,
+                com_shin,
             ],
             1,
         )

@@ -35,7 +35,9 @@ class Vector:
     Attributes:
         frame: the link, joint or output the vector belongs to.
         quantity: ``R0``, ``R1``, ``R2`` (rotation columns), ``p`` (origin), ``axis`` (a joint
-            axis), ``point`` (a point of an output), ``offset`` (a constant part of a sum).
+            axis), ``point`` (a point of an output), ``sphere`` (a collision sphere's centre),
+            ``mean`` and ``com`` (weighted points), ``inertia0``…``inertia2`` (scaled principal
+            axes), ``offset`` (a constant part of a sum).
         joint: the joint being crossed when the vector was made, None near the base and at outputs.
     """
 

@@ -232,7 +232,7 @@ class Naming:
         if quantity == "offset":
             is_point = vector.constant is not None and vector.constant[3] == 1
             name = f"{'p' if is_point else 'u'}_{frame}_offset"
-        elif quantity in ("axis", "mean", "com"):
+        elif quantity in ("axis", "mean", "com", "sphere"):
             name = f"{quantity}_{frame}"
         elif quantity.startswith("inertia"):
             name = f"inertia_{frame}_{quantity[7:]}"
@@ -249,6 +249,7 @@ _WHAT = {
     "point": "point",
     "mean": "weighted point",
     "com": "centre of mass",
+    "sphere": "collision sphere centre",
     **{f"inertia{k}": "scaled principal axes of inertia" for k in range(3)},
 }
 """What a block of an output's vectors is called, by the vectors' quantity (default a tip frame)."""

@@ -154,7 +154,11 @@ class _Packer:
         self, blocks: list[tuple[str, list[Assignment]]]
     ) -> list[tuple[str, list[Statement]]]:
         """Pack the assignments of one part and lay them out in blocks."""
-        items = [(title, a) for title, assignments in blocks for a in assignments]
+        items = [
+            (title, block, a)
+            for block, (title, assignments) in enumerate(blocks)
+            for a in assignments
+        ]
         role = {}
         for _, assignments in blocks:
             signature = tuple(self._shape(a) for a in assignments)
@@ -162,20 +166,25 @@ class _Packer:
                 role[a.target] = (signature, k)
         done: set[str] = set()
         laid_out: list[tuple[str, list[Statement]]] = []
-        for i, (title, seed) in enumerate(items):
+        for i, (title, block, seed) in enumerate(items):
             if seed.target in done:
                 continue
             group = [(title, seed)]
             if self.pack and self._packable(seed):
-                for other_title, other in items[i + 1 :]:
-                    if (
-                        other.target in done
-                        or role[other.target] != role[seed.target]
-                        or not self._available(other)
-                    ):
-                        continue
-                    if self._plan([a for _, a in group] + [other]) is not None:
-                        group.append((other_title, other))
+                later = [
+                    (t, b, a)
+                    for t, b, a in items[i + 1 :]
+                    if a.target not in done and self._available(a)
+                ]
+                # First the same role in blocks of one shape (a humanoid's two legs); failing
+                # that, the same sources with constant coefficients in one block (points or
+                # spheres on one link, where only the numbers differ).
+                group = self._grown(
+                    group, [(t, a) for t, _, a in later if role[a.target] == role[seed.target]]
+                )
+                if len(group) == 1 and self._constant_coefficients(seed):
+                    alike = [(t, a) for t, b, a in later if b == block and _same_sources(seed, a)]
+                    group = self._grown(group, alike)
             assignment = self._packed([a for _, a in group])
             done.update(a.target for _, a in group)
             titles = list(dict.fromkeys(t for t, _ in group))
@@ -185,6 +194,15 @@ class _Packer:
             laid_out[-1][1].extend([*self.pending_views, assignment])
             self.pending_views = []
         return laid_out
+
+    def _grown(
+        self, group: list[tuple[str, Assignment]], candidates: list[tuple[str, Assignment]]
+    ) -> list[tuple[str, Assignment]]:
+        """``group`` with each candidate in turn that lines up with it as a further lane."""
+        for candidate in candidates:
+            if self._plan([a for _, a in group] + [candidate[1]]) is not None:
+                group = [*group, candidate]
+        return group
 
     def _flush_into(
         self, blocks: list[tuple[str, list[Statement]]], title: str
@@ -206,6 +224,9 @@ class _Packer:
         return tuple(
             (self._kind(c), source in self.named.constants) for c, source in assignment.terms
         )
+
+    def _constant_coefficients(self, assignment: Assignment) -> bool:
+        return all(self._kind(c) == "number" for c, _ in assignment.terms)
 
     def _packable(self, assignment: Assignment) -> bool:
         return all(self._kind(c) != "compound" for c, _ in assignment.terms)
@@ -501,6 +522,11 @@ class _Packer:
         if not rows:
             return None, (), (), views
         return angle_table(tuple(rows), self.q), tuple(sines), tuple(cosines), views
+
+
+def _same_sources(first: Assignment, second: Assignment) -> bool:
+    """Whether two assignments read the same sources, term by term."""
+    return [source for _, source in first.terms] == [source for _, source in second.terms]
 
 
 def _number(value: sp.Expr | float) -> sp.Expr:
