@@ -1,7 +1,7 @@
 """The collision rows of :func:`symkin.solve_ik`: for a module compiled with ``--collision``, one
 residual row per distance d between spheres (self pairs, then spheres × obstacles),
 √weight · max(0, margin − d), with its Jacobian by forward-mode differentiation along each entry of
-v (a ball joint's through its quaternion's tangents, see :mod:`symkin.tools.coordinates`).
+v at once (a ball joint's through its quaternion's tangents, see :mod:`symkin.tools.coordinates`).
 """
 
 from __future__ import annotations
@@ -52,16 +52,6 @@ class CollisionRows:
             found.append(self.module.obstacle_distances(q, obstacles).flatten(-2))
         return torch.cat(found, -1)
 
-    def _along(self, q: torch.Tensor, tangent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The distances (..., m) and their derivative along ``tangent`` (q's shape), in forward
-        mode."""
-        import torch.autograd.forward_ad as forward_ad
-
-        with forward_ad.dual_level():
-            distances = self.distances(forward_ad.make_dual(q, tangent))
-            primal, derivative = forward_ad.unpack_dual(distances)
-            return primal, derivative
-
     def colliding(self, q: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             return (self.distances(q) < 0).any(-1)
@@ -74,11 +64,16 @@ class CollisionRows:
         """The rows' errors (..., m) (their target, 0, less their value) and Jacobians
         (..., m, columns), the base's columns (a floating base) zero."""
         flat = q.reshape(-1, q.shape[-1])
-        directions = tangents(self.module, flat).unbind(-2)  # per entry of v
-        if directions:
-            passes = [self._along(flat, tangent) for tangent in directions]
-            distances = passes[0][0]  # every forward-mode pass computes them too
-            jacobian = torch.stack([derivative for _, derivative in passes], -1)
+        directions = tangents(self.module, flat)  # (B, nv, nq): per entry of v
+        if directions.shape[-2]:
+            # Every direction in one forward-mode pass, vmapped: what does not depend on the
+            # direction (the distances, each pair's nearest sphere pair) is computed once.
+            def along(direction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                values = torch.func.jvp(self.distances, (flat,), (direction,))
+                return values[0], values[1]
+
+            repeated, derivatives = torch.func.vmap(along, in_dims=1)(directions)
+            distances, jacobian = repeated[0], derivatives.movedim(0, -1)
         else:
             distances = self.distances(flat)
             jacobian = distances.new_zeros(distances.shape + (0,))

@@ -211,6 +211,30 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert status == 2 and "tolerance" in err
 
 
+def test_collision_rows_jacobian_is_the_derivative_of_the_distances(tmp_path):
+    # The rows' Jacobian comes from one vmapped forward-mode pass over every direction; against
+    # central differences of the distances (self pairs, then spheres × obstacles).
+    from symkin.tools.collision_rows import CollisionRows
+
+    model = symkin.load(write_arm(tmp_path))
+    output, _ = symkin.collision_output(model, samples=50)
+    module = symkin.module_class(
+        symkin.load_module(symkin.generate(symkin.derive(model, "hand", outputs=(output,))))
+    )().double()
+    obstacles = torch.tensor([[0.3, 0.2, 0.1, 0.05], [-0.2, 0.4, 0.0, 0.0]], dtype=torch.float64)
+    rows = CollisionRows.make(module, 1.0, obstacles, margin=10.0)  # every row pulls
+    assert rows is not None
+    q = torch.tensor([[0.3, 1.1], [-0.7, 2.0], [1.4, -0.5]], dtype=torch.float64)
+    error, jacobian = rows.rows(q, 2)
+    torch.testing.assert_close(error, -(10.0 - rows.distances(q)), rtol=0, atol=1e-12)
+    step = 1e-6
+    for k in range(2):
+        shift = torch.zeros(2, dtype=torch.float64)
+        shift[k] = step
+        slope = (rows.distances(q + shift) - rows.distances(q - shift)) / (2 * step)
+        torch.testing.assert_close(jacobian[..., k], -slope, rtol=0, atol=1e-7)
+
+
 def test_collision_aware_ik_keeps_answers_out_of_self_collision(tmp_path):
     model = symkin.load(write_arm(tmp_path))
     output, _ = symkin.collision_output(model, samples=50)
