@@ -3,7 +3,9 @@
 At small batch sizes a tensor operation costs its dispatch whatever its size, so assignments that
 play the same role in blocks of the same shape (a humanoid's two legs, a hand's fingers, siblings
 fixed to one link) become lanes of one assignment on (4, L, B) tensors, when their sources line
-up: the same column, constants, or lanes of one earlier packed tensor in the same order.
+up: the same column, constants, or lanes of one earlier packed tensor in the same order. An
+assignment with no such partner is packed with the assignments of its own block that read the
+same sources with constant coefficients (a link's points, spheres or inertia axes).
 Differing numbers become per-lane tables; a sine whose sign differs between lanes is taken of the
 negated angle, ``sin(−q) = −sin q``. Nothing is computed differently.
 """
