@@ -78,16 +78,17 @@ def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
     rows = base.mT  # (7, B)
     quaternion = rows[3:]
     squared = (quaternion * quaternion).sum(0)
-    scale = torch.where(squared < 1e-30, 0.0, 2 / squared.clamp_min(1e-30))
-    outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # (4, 4, B)
+    scale = squared.clamp_min(1e-30).reciprocal().masked_fill(squared < 1e-30, 0)
+    outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # M / 2, (4, 4, B)
     of_outer, of_position, constant = _pose_maps(base.dtype, base.device)
     rotation = torch.addmm(constant, of_outer, outer.reshape(16, -1))
     return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, -1)
 
 
 def _pose_map() -> list[list[float]]:
-    """What _pose_over_batch multiplies: per pose entry 4i + j, its coefficients (16 × 20) on M's
-    entries 4a + b (w, x, y, z = 0, 1, 2, 3), on p's x, y, z (16, 17, 18) and on 1 (19)."""
+    """What _pose_over_batch multiplies: per pose entry 4i + j, its coefficients (16 × 20) on the
+    entries 4a + b of q qᵀ/|q|² = M / 2 (w, x, y, z = 0, 1, 2, 3), on p's x, y, z (16, 17, 18) and
+    on 1 (19)."""
     terms = {  # pose entry: (sign, entry), (sign, entry)
         0: ((-1, 10), (-1, 15)), 1: ((1, 6), (-1, 3)), 2: ((1, 7), (1, 2)), 3: ((1, 16), (0, 19)),
         4: ((1, 6), (1, 3)), 5: ((-1, 5), (-1, 15)), 6: ((1, 11), (-1, 1)), 7: ((1, 17), (0, 19)),
@@ -96,7 +97,7 @@ def _pose_map() -> list[list[float]]:
     rows = [[0.0] * 20 for _ in range(16)]
     for entry, pair in terms.items():
         for sign, feature in pair:
-            rows[entry][feature] += sign
+            rows[entry][feature] += 2 * sign if feature < 16 else sign
     for diagonal in (0, 5, 10, 15):
         rows[diagonal][19] += 1.0
     return rows
