@@ -211,16 +211,21 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert status == 2 and "tolerance" in err
 
 
+def arm_with_collision(folder):
+    """The two-joint arm of write_arm, to its hand, compiled with --collision, float64."""
+    model = symkin.load(write_arm(folder))
+    output, _ = symkin.collision_output(model, samples=50)
+    return symkin.module_class(
+        symkin.load_module(symkin.generate(symkin.derive(model, "hand", outputs=(output,))))
+    )().double()
+
+
 def test_collision_rows_jacobian_is_the_derivative_of_the_distances(tmp_path):
     # The rows' Jacobian comes from one vmapped forward-mode pass over every direction; against
     # central differences of the distances (self pairs, then spheres × obstacles).
     from symkin.tools.collision_rows import CollisionRows
 
-    model = symkin.load(write_arm(tmp_path))
-    output, _ = symkin.collision_output(model, samples=50)
-    module = symkin.module_class(
-        symkin.load_module(symkin.generate(symkin.derive(model, "hand", outputs=(output,))))
-    )().double()
+    module = arm_with_collision(tmp_path)
     obstacles = torch.tensor([[0.3, 0.2, 0.1, 0.05], [-0.2, 0.4, 0.0, 0.0]], dtype=torch.float64)
     rows = CollisionRows.make(module, 1.0, obstacles, margin=10.0)  # every row pulls
     assert rows is not None
@@ -236,11 +241,7 @@ def test_collision_rows_jacobian_is_the_derivative_of_the_distances(tmp_path):
 
 
 def test_collision_aware_ik_keeps_answers_out_of_self_collision(tmp_path):
-    model = symkin.load(write_arm(tmp_path))
-    output, _ = symkin.collision_output(model, samples=50)
-    module = symkin.module_class(
-        symkin.load_module(symkin.generate(symkin.derive(model, "hand", outputs=(output,))))
-    )().double()
+    module = arm_with_collision(tmp_path)
     # Hand positions reachable with the forearm folded back onto the base.
     q = torch.tensor([[0.3, 2.6], [-0.4, -2.7], [1.0, 2.5], [-1.2, -2.4]], dtype=torch.float64)
     targets = module(q)
@@ -257,6 +258,7 @@ def test_collision_aware_ik_keeps_answers_out_of_self_collision(tmp_path):
     assert plain.colliding is not None and kept.colliding is not None
     assert not kept.colliding[kept.success].any()
     assert kept.colliding.sum() <= plain.colliding.sum()
+    model = symkin.load(write_arm(tmp_path))
     with pytest.raises(ValueError, match="--collision"):
         symkin.solve_ik(
             symkin.module_class(
