@@ -17,6 +17,7 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            36 array operations, 176 lane operations
 #   poses + motions:                  40 array operations, 176 lane operations
+#   poses, 2 configurations or fewer: 40 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Arm6Kinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -121,6 +122,53 @@ def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
         return q.reshape(-1, count).mT
     # No joints: the batch size cannot come from q's width.
     return q.new_zeros(0, q.shape[:-1].numel())
+
+
+def _frames_along_tree(
+    q: torch.Tensor,
+    base: torch.Tensor,
+    joint_map: torch.Tensor,
+    joint_offsets: torch.Tensor,
+    steps: torch.Tensor,
+    located: torch.Tensor,
+    located_nodes: torch.Tensor,
+    parents: torch.Tensor | None,
+    *,
+    levels: tuple[tuple[int, int | None], ...],
+    tips: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tips' columns (4, 4·T, B) and every motion's axis and origin (4, M, B), as the frame
+    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+
+    Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
+    parent node steps[e] · [1, sin θ, cos θ, θ]; each level's nodes are its parents' times
+    theirs (``levels``: see symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    ``located`` on its node. ``base`` is the base's columns (4, 4, 1), or its world pose over the
+    batch (4, 4, B) (see _world_tables). A level's frames are (k·B, 4, 4), node by node: 3-D
+    products (bmm) cost half of broadcasting ones over a few configurations.
+    """
+    theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
+    batch = theta.shape[1]
+    basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
+    step = torch.baddbmm(steps[:, :1], basis, steps[:, 1:]).view(-1, 4, 4)  # (E·B, 4, 4)
+    frames = [base.permute(2, 0, 1).expand(batch, 4, 4)]
+    start = 0
+    for stop, first in levels:
+        above = frames[-1]
+        if first is None and parents is not None:
+            above = above.unflatten(0, (-1, batch)).index_select(0, parents[start:stop])
+            above = above.flatten(0, 1)
+        elif first == 1 and stop - start > 1:
+            above = above.expand(stop - start, batch, 4, 4).flatten(0, 1)
+        elif first is not None and first * batch < above.shape[0]:
+            above = above[: first * batch]
+        frames.append(torch.bmm(above, step[start * batch : stop * batch]))
+        start = stop
+    nodes = torch.cat(frames).view(-1, batch, 4, 4)
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
+    pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
+    axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
+    return pose_columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -287,7 +335,8 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
     """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
+    form, whose first table is the base's columns.
 
     Every column of the frame program is a combination of earlier ones and constants with
     scalar coefficients, so with X · constant for each constant it yields X · column for each
@@ -356,6 +405,57 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, -1.0, 0.0],
         [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
     ],
+    'tree_base': [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ],
+    'tree_joint_map': [
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ],
+    'tree_joint_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    'tree_steps': [
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.15000000000000002, 0.0, 0.0, 0.0,
+            1.0], [0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.08, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0], [0.0,
+            0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.4, 0.0, 1.0, 0.0, -0.06, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.35, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.06, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.06, 0.0, 0.0, 0.0, 1.0], [0.0,
+            1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+    ],
+    'tree_located': [
+        [[0.0, 0.0, 1.0, 0.06], [0.0, 1.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+    ],
+    'tree_located_nodes': [6, 1, 2, 3, 4, 5, 6],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -363,11 +463,23 @@ _TABLE_KINDS = {
     'constants': 'columns',
     'pose_pair_located': 'index',
     'pose_pair_motion': 'index',
+    'tree_base': 'columns',
+    'tree_located_nodes': 'index',
 }
 _TABLE_SHAPES = {
     'pose_pair_scale': (-1, 1),
+    'tree_joint_offsets': (-1, 1),
+    'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map')
+# The tree form of the poses (see _frames_along_tree), taken outside tracing by calls of at most
+# _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
+# configuration. Its tables, and per level of the tree where its edges end and which nodes of the
+# level above they hang from.
+_FEW_CONFIGURATIONS = 2
+_TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_steps', 'tree_located',
+    'tree_located_nodes')
+_TREE_LEVELS = ((1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1))
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -529,7 +641,8 @@ class Arm6Kinematics(torch.nn.Module):
         ``out``: a contiguous tensor of the Jacobians' shape, dtype and device to write them into
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
-        pose_columns, axes, origins = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, *frame_tables)
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 1)
         batch, extra = q.shape[:-1], None
         shape = batch + (6, 6)
@@ -553,19 +666,43 @@ class Arm6Kinematics(torch.nn.Module):
     def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
         world for the base's pose X (4, 4, 1, B) (see _with_base)."""
-        frame_tables = self._tables(q, _FRAME_TABLES)
-        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
-            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
-            # a setup_context-style Function, autograd differentiates the program itself instead.
+        # The closed-form backward, which needs the joints' axes and origins too. Under torch.func
+        # transforms (vmap, jacrev, ...), which need a setup_context-style Function, autograd
+        # differentiates the program itself instead.
+        closed_form = (
+            q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active()
+        )
+        frames, frame_tables = self._pose_program(q, motions=closed_form)
+        if closed_form:
             gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
             return _PoseWithClosedFormBackward.apply(
-                self._pose_frames, len(frame_tables), 1, q, X, *frame_tables, *gradient_tables
+                frames, len(frame_tables), 1, q, X, *frame_tables, *gradient_tables
             )
-        pose_columns = _frames(q, *_world_tables(X, frame_tables), _POSES)[0]
-        return _pose_rows(pose_columns, 1)
+        return _pose_rows(frames(q, *_world_tables(X, frame_tables))[0], 1)
+
+    def _pose_program(
+        self, q: torch.Tensor, motions: bool = True
+    ) -> tuple[Callable, list[torch.Tensor]]:
+        """The function giving the tips' columns first (and, where ``motions``, every moving
+        joint's axis and origin), and its tables: over a few configurations outside
+        tracing the tree form (fewer tensor operations), else the frame program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_CONFIGURATIONS:
+            return self._pose_frames_along_tree, self._tables(q, _TREE_TABLES)
+        return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
+
+    @staticmethod
+    def _pose_columns(q: torch.Tensor, *frame_tables: torch.Tensor):
+        """The tips' columns alone, as the first of one."""
+        return (_frames(q, *frame_tables, _POSES)[0],)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
         """The tips' columns and every moving joint's axis and origin."""
         columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
         return columns[0], columns[1], columns[2]
+
+    @staticmethod
+    def _pose_frames_along_tree(q: torch.Tensor, *tree_tables: torch.Tensor):
+        """What _pose_frames gives, computed along the tree (see _frames_along_tree)."""
+        return _frames_along_tree(q, *tree_tables, None, levels=_TREE_LEVELS, tips=1)
+

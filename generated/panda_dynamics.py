@@ -22,6 +22,7 @@
 #   poses:                            55 array operations, 288 lane operations
 #   poses + motions:                  60 array operations, 288 lane operations
 #   dynamics + motions:               109 array operations, 884 lane operations
+#   poses, 8 configurations or fewer: 48 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -132,6 +133,53 @@ def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
         return q.reshape(-1, count).mT
     # No joints: the batch size cannot come from q's width.
     return q.new_zeros(0, q.shape[:-1].numel())
+
+
+def _frames_along_tree(
+    q: torch.Tensor,
+    base: torch.Tensor,
+    joint_map: torch.Tensor,
+    joint_offsets: torch.Tensor,
+    steps: torch.Tensor,
+    located: torch.Tensor,
+    located_nodes: torch.Tensor,
+    parents: torch.Tensor | None,
+    *,
+    levels: tuple[tuple[int, int | None], ...],
+    tips: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tips' columns (4, 4·T, B) and every motion's axis and origin (4, M, B), as the frame
+    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+
+    Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
+    parent node steps[e] · [1, sin θ, cos θ, θ]; each level's nodes are its parents' times
+    theirs (``levels``: see symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    ``located`` on its node. ``base`` is the base's columns (4, 4, 1), or its world pose over the
+    batch (4, 4, B) (see _world_tables). A level's frames are (k·B, 4, 4), node by node: 3-D
+    products (bmm) cost half of broadcasting ones over a few configurations.
+    """
+    theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
+    batch = theta.shape[1]
+    basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
+    step = torch.baddbmm(steps[:, :1], basis, steps[:, 1:]).view(-1, 4, 4)  # (E·B, 4, 4)
+    frames = [base.permute(2, 0, 1).expand(batch, 4, 4)]
+    start = 0
+    for stop, first in levels:
+        above = frames[-1]
+        if first is None and parents is not None:
+            above = above.unflatten(0, (-1, batch)).index_select(0, parents[start:stop])
+            above = above.flatten(0, 1)
+        elif first == 1 and stop - start > 1:
+            above = above.expand(stop - start, batch, 4, 4).flatten(0, 1)
+        elif first is not None and first * batch < above.shape[0]:
+            above = above[: first * batch]
+        frames.append(torch.bmm(above, step[start * batch : stop * batch]))
+        start = stop
+    nodes = torch.cat(frames).view(-1, batch, 4, 4)
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
+    pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
+    axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
+    return pose_columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -336,7 +384,8 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
     """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
+    form, whose first table is the base's columns.
 
     Every column of the frame program is a combination of earlier ones and constants with
     scalar coefficients, so with X · constant for each constant it yields X · column for each
@@ -541,13 +590,13 @@ _TABLES = {
         [0.0, 0.0, 0.333, 1.0],
         [0.0, 0.0, -1.0, 0.0],
         [0.0, 0.0, 1.0, 0.0],
-        [0.05548458587503253, 1.778714620768187e-05, -0.007209105253776605, 0.0],
-        [-0.00017586646467284084, 0.06227654790814368, -0.00119989313433801, 0.0],
-        [0.008451615304942782, 0.0012772095607675306, 0.06505066531486159, 0.0],
+        [0.05548458587503253, 1.778714620768187e-05, -0.007209105253776607, 0.0],
+        [-0.00017586646467284125, 0.06227654790814368, -0.001199893134338013, 0.0],
+        [0.008451615304942785, 0.001277209560767538, 0.06505066531486159, 0.0],
         [-0.041018, -0.00014, 0.049974, 1.0],
-        [0.0, 0.0, -0.09228934509962214, 0.0],
-        [0.0, 0.0, 0.007879451979525904, 0.0],
-        [0.0, 0.0, 0.02318600909137041, 0.0],
+        [0.0, 0.0, -0.09228934509962156, 0.0],
+        [0.0, 0.0, 0.007879451979525916, 0.0],
+        [0.0, 0.0, 0.02318600909137052, 0.0],
         [0.0, 0.0, 0.28538, 1.0],
     ],
     'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
@@ -562,20 +611,20 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
     ],
     'lane_scales': [0.7071067811865476, 0.7071067811865475, -0.7071067811865475, 0.7071067811865476,
-        0.04721141125076193, -0.004822073182764677, -0.0755634187813885, 0.007886449503545442,
-        -0.15363047999177734, 0.06667442936931778, 0.02105082088491975, 0.0683705357924744,
-        0.14448990544505524, 0.011457483092986158, 0.19104777386465924, 0.024728004014314436,
-        -0.012865921727938573, 0.00113779355979076, 0.18970549144372664, -0.030814746145122265,
-        0.0705599801434135, -0.07001243191157391, 0.0455787994515442, 0.13400746512057246,
-        -0.07627301182275728, 0.08166192250246737, -0.022646244657867277, 0.11122265064318959,
-        0.043289569039089516, -0.09837389459045698, -0.12950517393338212, -0.013037584252862335,
-        -0.04700789667286767, 0.18212435050602796, 0.00034014921475111423, 0.16305383116119207,
-        0.05373390402873386, 0.08868075421403003, -0.00753638207046579, 0.026569282589463075,
-        0.038088113673335144, 0.008354321259481231, -0.02105946136776722, 0.002961786024085549,
-        -0.064203647486945, -0.014937184236650266, 0.011763863718593056, -0.010884423267345232,
-        0.07194540180267006, 0.005267536742318151, -0.023443369786506626, -0.1257724257243542,
-        0.010922510108562237, 0.11519820146750324, -0.02415524117995553, 0.0796032344146478,
-        -0.014255258805087092, 0.0116370490024446, 0.001541103500742244, 0.0, 0.0, 0.0,
+        0.04721141125076193, -0.004822073182764604, -0.07556341878138853, 0.007886449503545442,
+        -0.1536304799917774, 0.06667442936931767, 0.021050820884919746, 0.0683705357924743,
+        0.14448990544505536, 0.011457483092986064, 0.1910477738646608, 0.024728004014302273,
+        -0.01286592172793847, 0.0011377935598028345, 0.1897054914437266, -0.030814746145122016,
+        0.07055998014340904, -0.07001243191157845, 0.04557879945154423, 0.13400746512057252,
+        -0.07627301182275727, 0.0816619225024674, -0.02264624465786733, 0.11122265064318959,
+        0.043289569039089544, -0.09837389459045695, -0.1295051739333822, -0.013037584252862342,
+        -0.047007896672867686, 0.18212435050602788, 0.0003401492147511343, 0.16305383116119201,
+        0.05373390402873386, 0.08868075421403009, -0.007536382070465819, 0.02656928258946311,
+        0.038088113673335144, 0.008354321259481204, -0.021059461367767235, 0.002961786024085545,
+        -0.06420364748694504, -0.014937184236650183, 0.011763863718593053, -0.010884423267345168,
+        0.0719454018026701, 0.005267536742318157, -0.023443369786506633, -0.12577242572435415,
+        0.01092251010856225, 0.1151982014675032, -0.02415524117995552, 0.07960323441464778,
+        -0.014255258805087066, 0.011637049002444607, 0.001541103500742244, 0.0, 0.0, 0.0,
         0.001541103500742244, 0.0, 0.0, 0.0, 0.0008660254037844387],
     'pose_pair_located': [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2],
     'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 8],
@@ -651,6 +700,82 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
     ],
     'gravity_vector': [0.0, 0.0, -9.81],
+    'tree_base': [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ],
+    'tree_joint_map': [
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ],
+    'tree_joint_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    'tree_steps': [
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.333, 0.0, 0.0, 0.0, 1.0], [0.0,
+            -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -0.316, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0825, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, -0.0825, 0.0, 0.0, 1.0, 0.384, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+            [0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.088, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
+            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, 0.0, -0.7071067811865475, 0.7071067811865476,
+            0.0, 0.0, 0.0, 0.0, 1.0, 0.1654, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.7071067811865475, 0.0,
+            0.0, 0.0, 0.7071067811865476, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, 0.0, -0.7071067811865475, 0.7071067811865476,
+            0.0, 0.0, 0.0, 0.0, 1.0, 0.1654, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.7071067811865475, 0.0,
+            0.0, 0.0, -0.7071067811865476, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+    ],
+    'tree_located': [
+        [[0.7071067811865476, 0.7071067811865475, 0.0, 0.0], [-0.7071067811865475,
+            0.7071067811865476, 0.0, 0.0], [0.0, 0.0, 1.0, 0.2104], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.7071067811865475, 0.0, 0.0, 0.0], [0.7071067811865476, 0.0, 0.0, 0.0], [0.0, 0.1654,
+            0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.7071067811865475, 0.0, 0.0, 0.0], [0.7071067811865476, 0.0, 0.0, 0.0], [0.0, 0.1654,
+            0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+    ],
+    'tree_located_nodes': [7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 7, 7],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -662,6 +787,8 @@ _TABLE_KINDS = {
     'pose_source': 'index',
     'motion_prismatic': 'mask',
     'motion_column': 'index',
+    'tree_base': 'columns',
+    'tree_located_nodes': 'index',
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
@@ -670,8 +797,18 @@ _TABLE_SHAPES = {
     'motion_scale': (-1, 1),
     'body_mass': (-1, 1),
     'gravity_vector': (3, 1, 1),
+    'tree_joint_offsets': (-1, 1),
+    'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
+# The tree form of the poses (see _frames_along_tree), taken outside tracing by calls of at most
+# _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
+# configuration. Its tables, and per level of the tree where its edges end and which nodes of the
+# level above they hang from.
+_FEW_CONFIGURATIONS = 8
+_TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_steps', 'tree_located',
+    'tree_located_nodes')
+_TREE_LEVELS = ((1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1), (7, 1), (9, 1))
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -789,19 +926,19 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     if wanted & _DYNAMICS:
         # panda_link1: scaled principal axes of inertia
         inertia_panda_link1_0 = torch.add(
-            torch.add(u_panda_link1_offset, R_panda_link1_0, alpha=0.0008999637698310759),
+            torch.add(u_panda_link1_offset, R_panda_link1_0, alpha=0.00089996376983107),
             neg_R_panda_link1_1,
-            alpha=-0.002534388257323507,
+            alpha=-0.002534388257323501,
         )
         inertia_panda_link1_1 = torch.add(
             torch.add(u_panda_link1_offset_2, R_panda_link1_0, alpha=0.8386032477399279),
             neg_R_panda_link1_1,
-            alpha=0.01085985038587139,
+            alpha=0.010859850385870916,
         )
         inertia_panda_link1_2 = torch.add(
-            torch.add(u_panda_link1_offset_3, R_panda_link1_0, alpha=0.010666908889547536),
+            torch.add(u_panda_link1_offset_3, R_panda_link1_0, alpha=0.01066690888954706),
             neg_R_panda_link1_1,
-            alpha=-0.8405270016636932,
+            alpha=-0.8405270016636934,
         )
         # panda_link1: centre of mass
         com_panda_link1 = torch.add(
@@ -1024,7 +1161,8 @@ class PandaKinematics(torch.nn.Module):
         ``out``: a contiguous tensor of the Jacobians' shape, dtype and device to write them into
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
-        pose_columns, axes, origins = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, *frame_tables)
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 3)
         batch, extra = q.shape[:-1], None
         shape = batch + (3, 6, 8)
@@ -1049,22 +1187,46 @@ class PandaKinematics(torch.nn.Module):
     def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
         world for the base's pose X (4, 4, 1, B) (see _with_base)."""
-        frame_tables = self._tables(q, _FRAME_TABLES)
-        if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
-            # The closed-form backward. Under torch.func transforms (vmap, jacrev, ...), which need
-            # a setup_context-style Function, autograd differentiates the program itself instead.
+        # The closed-form backward, which needs the joints' axes and origins too. Under torch.func
+        # transforms (vmap, jacrev, ...), which need a setup_context-style Function, autograd
+        # differentiates the program itself instead.
+        closed_form = (
+            q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active()
+        )
+        frames, frame_tables = self._pose_program(q, motions=closed_form)
+        if closed_form:
             gradient_tables = self._tables(q, ('q_map', 'pose_subtree', 'motion_prismatic'))
             return _PoseWithClosedFormBackward.apply(
-                self._pose_frames, len(frame_tables), 3, q, X, *frame_tables, *gradient_tables
+                frames, len(frame_tables), 3, q, X, *frame_tables, *gradient_tables
             )
-        pose_columns = _frames(q, *_world_tables(X, frame_tables), _POSES)[0]
-        return _pose_rows(pose_columns, 3)
+        return _pose_rows(frames(q, *_world_tables(X, frame_tables))[0], 3)
+
+    def _pose_program(
+        self, q: torch.Tensor, motions: bool = True
+    ) -> tuple[Callable, list[torch.Tensor]]:
+        """The function giving the tips' columns first (and, where ``motions``, every moving
+        joint's axis and origin), and its tables: over a few configurations outside
+        tracing the tree form (fewer tensor operations), else the frame program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_CONFIGURATIONS:
+            return self._pose_frames_along_tree, self._tables(q, _TREE_TABLES)
+        return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
+
+    @staticmethod
+    def _pose_columns(q: torch.Tensor, *frame_tables: torch.Tensor):
+        """The tips' columns alone, as the first of one."""
+        return (_frames(q, *frame_tables, _POSES)[0],)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
         """The tips' columns and every moving joint's axis and origin."""
         columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
+
+    @staticmethod
+    def _pose_frames_along_tree(q: torch.Tensor, *tree_tables: torch.Tensor):
+        """What _pose_frames gives, computed along the tree (see _frames_along_tree)."""
+        return _frames_along_tree(q, *tree_tables, None, levels=_TREE_LEVELS, tips=3)
+
 
     # --- dynamics: 10 rigid bodies ---
 

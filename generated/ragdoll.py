@@ -338,7 +338,8 @@ def _jacobian_rate_columns(
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
     """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
+    form, whose first table is the base's columns.
 
     Every column of the frame program is a combination of earlier ones and constants with
     scalar coefficients, so with X · constant for each constant it yields X · column for each
@@ -1245,9 +1246,8 @@ class RagdollKinematics(torch.nn.Module):
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
-        pose_columns, axes, origins = self._pose_frames(
-            q, *_world_tables(X, self._tables(q, _FRAME_TABLES))
-        )
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, *_world_tables(X, frame_tables))
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 2)
         extra = _base_entries(X, points[:3])
         shape = batch + (2, 6, 6 + 12)
@@ -1272,15 +1272,27 @@ class RagdollKinematics(torch.nn.Module):
     def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
         world for the base's pose X (4, 4, 1, B) (see _with_base)."""
-        frame_tables = self._tables(q, _FRAME_TABLES)
-        pose_columns = _frames(q, *_world_tables(X, frame_tables), _POSES)[0]
-        return _pose_rows(pose_columns, 2)
+        frames, frame_tables = self._pose_program(q, motions=False)
+        return _pose_rows(frames(q, *_world_tables(X, frame_tables))[0], 2)
+
+    def _pose_program(
+        self, q: torch.Tensor, motions: bool = True
+    ) -> tuple[Callable, list[torch.Tensor]]:
+        """The function giving the tips' columns first (and, where ``motions``, every moving
+        joint's axis and origin), and its tables: the frame program."""
+        return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
+
+    @staticmethod
+    def _pose_columns(q: torch.Tensor, *frame_tables: torch.Tensor):
+        """The tips' columns alone, as the first of one."""
+        return (_frames(q, *frame_tables, _POSES)[0],)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
         """The tips' columns and every moving joint's axis and origin."""
         columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
+
 
     # --- the tips' velocities and accelerations ---
 

@@ -92,7 +92,12 @@ def _file_class(path: str, tips, base, floating_base, outputs) -> type:
 
 def _module_class(model, tips, base, floating_base, outputs) -> type:
     kinematics = symkin.derive(
-        model, tuple(tips) if tips else None, base, floating_base, outputs, notes=_quiet
+        model,
+        tips if isinstance(tips, str) or not tips else tuple(tips),
+        base,
+        floating_base,
+        outputs,
+        notes=_quiet,
     )
     return symkin.module_class(symkin.load_module(symkin.generate(kinematics)))
 

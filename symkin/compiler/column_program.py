@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from symkin.compiler.outputs import Output, Pose
 from symkin.errors import SymkinError
+
+if TYPE_CHECKING:
+    from symkin.compiler.tree_form import TreeForm
 
 ExactComponents = tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]
 """The exact x, y, z, w of a constant vector."""
@@ -136,6 +140,8 @@ class Kinematics:
         vectors: the frames column by column, each defined before it is used.
         motions: every moving joint met, in the order met.
         outputs: per requested output, what it located, in the order requested (poses first).
+        tree: the tips' poses and the motions again, as products along the tree (the form for a
+            few configurations at a time), None where there is none.
     """
 
     signature: Signature
@@ -143,6 +149,7 @@ class Kinematics:
     vectors: tuple[Vector, ...] = field(repr=False)
     motions: tuple[Motion, ...] = field(repr=False)
     outputs: tuple[DerivedOutput, ...] = field(repr=False)
+    tree: TreeForm | None = field(default=None, repr=False)
 
     @property
     def tips(self) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 import numpy as np
@@ -44,6 +44,7 @@ from symkin.compiler.outputs import (
     Velocities,
     WeightedPoints,
 )
+from symkin.compiler.tree_form import tree_form
 from symkin.errors import Notes, SymkinError, warn_note
 from symkin.model.placement import Quaternion, Rotation, Step, Translation, transform
 from symkin.model.robot import ALL_LEAVES, Joint, PathStep, RobotModel, default_tips
@@ -139,7 +140,9 @@ def derive(
         ),
     )
     columns = {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
-    return _Deriver(model, signature, columns).run(requests)
+    kinematics = _Deriver(model, signature, columns).run(requests)
+    tree = tree_form(model, signature, poses, kinematics.motions) if poses else None
+    return replace(kinematics, tree=tree)
 
 
 def _starts(widths: Sequence[int]) -> list[int]:

@@ -33,7 +33,8 @@ from symkin.compiler.layout import (
     unpack,
 )
 from symkin.compiler.program import AngleTable, Assignment, Program, Ref, Split, View
-from symkin.compiler.tables import Table
+from symkin.compiler.tables import MOTIONS, Table
+from symkin.compiler.tree_form import few_configurations, tree_tables
 from symkin.errors import SymkinError
 from symkin.names import comment_text, sanitize
 
@@ -108,6 +109,8 @@ class Backend:
         file_suffix: what the default output file name ends with before ``.py``.
         closed_form_gradients: whether the module has its own backward (it needs the tables only
             a gradient uses).
+        tree_form: whether the module computes poses over a few configurations in their tree
+            form (:mod:`symkin.compiler.tree_form`) when the program has one.
         reserved: names a generated module's class must not take (they would shadow its imports).
         module_class: whether the module is a class (named by ``EmitOptions.class_name``) rather
             than functions at module level.
@@ -121,6 +124,7 @@ class Backend:
     namespace: str | None = None
     file_suffix: str = ""
     closed_form_gradients: bool = False
+    tree_form: bool = False
     reserved: tuple[str, ...] = field(default=())
     module_class: bool = False
 
@@ -176,7 +180,12 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
     # A ball joint's quaternion is not an angle a Jacobian column differentiates by: autograd
     # differentiates the program instead.
     closed_form = backend.closed_form_gradients and not signature.balls
+    tree = program.tree if backend.tree_form else None
     tables = module_tables(program, closed_form)
+    few = 0
+    if tree is not None:
+        few = few_configurations(tree, frames.operations(("poses", MOTIONS)))
+        tables |= tree_tables(tree, program.motions) if few else {}
     environment = _environment(backend.templates)
     source = environment.get_template("module.py.jinja").render(
         version=__version__,
@@ -190,6 +199,8 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
         costs=frames.costs(),
         floating=signature.floating_base,
         closed_form=closed_form,
+        tree=tree if few else None,
+        few=few,
         # The width of v and a Jacobian's joint columns, as docstrings call it.
         nv="nv" if signature.balls else "n",
         library=backend.library,
@@ -301,14 +312,18 @@ class _FrameProgram:
         """Per call: what it asks for (padded for a table), its tensor and lane operations."""
         rows = []
         for call in self.calls():
-            ops = self.head_ops
-            for part, printed in zip(self.program.parts, self.parts, strict=True):
-                if self.program.runs(part, call):
-                    ops += printed.ops
-                ops += sum(cost for group, _, cost in printed.made if group in (None, *call))
             label = f"{' + '.join(call)}:"
-            rows.append((f"{label:34}", ops, self.program.lane_operations(call)))
+            rows.append((f"{label:34}", self.operations(call), self.program.lane_operations(call)))
         return rows
+
+    def operations(self, call: tuple[str, ...]) -> int:
+        """The tensor operations of a call asking for the groups ``call``."""
+        ops = self.head_ops
+        for part, printed in zip(self.program.parts, self.parts, strict=True):
+            if self.program.runs(part, call):
+                ops += printed.ops
+            ops += sum(cost for group, _, cost in printed.made if group in (None, *call))
+        return ops
 
     def lines(self) -> list[str]:
         """The body of the frame program's function, its return aside. A concatenation made under

@@ -148,6 +148,7 @@ class _Packer:
             motions=named.motions,
             outputs=output_tables(named.kinematics, named.motions),
             symbol_names=self.names,
+            tree=named.kinematics.tree,
         )
 
     # --- grouping ---

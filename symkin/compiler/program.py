@@ -27,6 +27,7 @@ import sympy as sp
 
 from symkin.compiler.column_program import Signature
 from symkin.compiler.tables import MotionTables, OutputTables
+from symkin.compiler.tree_form import TreeForm
 
 Components = tuple[float, float, float, float]
 """The x, y, z, w of a constant column, in float64."""
@@ -152,6 +153,8 @@ class Program:
         motions: the moving joints, for every Jacobian.
         outputs: each output kind's tables (:mod:`symkin.compiler.tables`), in output order.
         symbol_names: the identifier of every scalar symbol used in coefficients.
+        tree: the poses' tree form (:mod:`symkin.compiler.tree_form`), for backends that choose
+            it over a few configurations; None where there is none.
     """
 
     signature: Signature
@@ -168,6 +171,7 @@ class Program:
     motions: MotionTables
     outputs: tuple[OutputTables, ...]
     symbol_names: dict[sp.Symbol, str]
+    tree: TreeForm | None = None
 
     @property
     def blocks(self) -> tuple[Block, ...]:

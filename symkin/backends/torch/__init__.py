@@ -14,6 +14,7 @@ BACKEND = Backend(
         "symkin.backends.torch.dynamics",
     ),
     closed_form_gradients=True,
+    tree_form=True,
     reserved=("torch",),
     module_class=True,
 )

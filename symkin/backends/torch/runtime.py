@@ -115,6 +115,53 @@ def _unit_quaternions(joints: torch.Tensor, starts: tuple[int, ...]) -> torch.Te
     return torch.cat([*pieces, joints[done:]])
 
 
+def _frames_along_tree(
+    q: torch.Tensor,
+    base: torch.Tensor,
+    joint_map: torch.Tensor,
+    joint_offsets: torch.Tensor,
+    steps: torch.Tensor,
+    located: torch.Tensor,
+    located_nodes: torch.Tensor,
+    parents: torch.Tensor | None,
+    *,
+    levels: tuple[tuple[int, int | None], ...],
+    tips: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tips' columns (4, 4·T, B) and every motion's axis and origin (4, M, B), as the frame
+    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+
+    Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
+    parent node steps[e] · [1, sin θ, cos θ, θ]; each level's nodes are its parents' times
+    theirs (``levels``: see symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    ``located`` on its node. ``base`` is the base's columns (4, 4, 1), or its world pose over the
+    batch (4, 4, B) (see _world_tables). A level's frames are (k·B, 4, 4), node by node: 3-D
+    products (bmm) cost half of broadcasting ones over a few configurations.
+    """
+    theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
+    batch = theta.shape[1]
+    basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
+    step = torch.baddbmm(steps[:, :1], basis, steps[:, 1:]).view(-1, 4, 4)  # (E·B, 4, 4)
+    frames = [base.permute(2, 0, 1).expand(batch, 4, 4)]
+    start = 0
+    for stop, first in levels:
+        above = frames[-1]
+        if first is None and parents is not None:
+            above = above.unflatten(0, (-1, batch)).index_select(0, parents[start:stop])
+            above = above.flatten(0, 1)
+        elif first == 1 and stop - start > 1:
+            above = above.expand(stop - start, batch, 4, 4).flatten(0, 1)
+        elif first is not None and first * batch < above.shape[0]:
+            above = above[: first * batch]
+        frames.append(torch.bmm(above, step[start * batch : stop * batch]))
+        start = stop
+    nodes = torch.cat(frames).view(-1, batch, 4, 4)
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
+    pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
+    axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
+    return pose_columns, axes, origins
+
+
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a × b over the first dimension (x, y, z)."""
     if not _tracing() and a.numel() < _LARGE:
@@ -350,7 +397,8 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
     """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
+    form, whose first table is the base's columns.
 
     Every column of the frame program is a combination of earlier ones and constants with
     scalar coefficients, so with X · constant for each constant it yields X · column for each

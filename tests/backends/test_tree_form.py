@@ -1,0 +1,164 @@
+"""The poses' tree form (symkin/compiler/tree_form.py), which torch modules take over a few
+configurations: the same columns, axes and origins as the frame program, for every kind of joint
+and path; chosen by batch size outside tracing only; as cheap as its header says."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from helpers import REPO, compile_file, random_base_poses, robot_file, sample_q
+from reference import JointSpec, urdf_text
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import symkin
+from symkin.backends.torch.runtime import _frames_along_tree, _make_table, _world_tables
+from symkin.compiler.tree_form import tree_tables
+from symkin.model.robot import ALL_LEAVES
+
+PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
+G1 = str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf"))
+TALOS = str(robot_file("talos_data/robots/talos_full_v2.urdf"))
+
+# A branch with a fixed joint between moving ones, a tilted axis, a prismatic joint, and mimic
+# joints with a negative multiplier and an offset, one of them crossed upward from the base link3.
+MIXED = urdf_text(
+    "mixed",
+    [f"link{k}" for k in range(8)],
+    [
+        JointSpec("a", "revolute", "link0", "link1", (0.1, 0.0, 0.2), (0.3, 0.0, 0.0), (0, 0, 1)),
+        JointSpec("weld", "fixed", "link1", "link2", (0.0, 0.1, 0.0), (0.0, 0.5, 0.0)),
+        JointSpec("b", "revolute", "link2", "link3", (0.2, 0.0, 0.0), axis=(0.0, 0.6, 0.8)),
+        JointSpec("slide", "prismatic", "link3", "link4", (0.0, 0.0, 0.1), axis=(1, 0, 0)),
+        JointSpec("c", "revolute", "link1", "link5", (0.0, 0.2, 0.0), mimic=("a", -0.5, 0.3)),
+        JointSpec("d", "continuous", "link5", "link6", (0.1, 0.1, 0.0), axis=(0, 1, 0)),
+        JointSpec("e", "revolute", "link0", "link7", (0.0, -0.2, 0.0), mimic=("b", 2.0, -0.1)),
+    ],
+)
+
+
+def mixed_path(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("tree") / "mixed.urdf"
+    path.write_text(MIXED)
+    return str(path)
+
+
+CASES = {
+    "panda": (PANDA, ("panda_hand_tcp",), None, False),
+    "g1, links fixed to the pelvis among the tips": (G1, ALL_LEAVES, None, False),
+    "talos, mimic joints, floating": (TALOS, None, None, True),
+    "mixed, from the root": ("mixed", ("link4", "link6", "link7"), None, False),
+    "mixed, from link3: crossed upward": ("mixed", ("link6", "link7", "link0"), "link3", False),
+}
+
+
+def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
+    """(the frame program's columns, axes, origins; the tree form's) for random q and base."""
+    kinematics = symkin.derive(symkin.load(path), tips, base, floating, notes=lambda _: None)
+    assert kinematics.tree is not None
+    tables = tree_tables(kinematics.tree, symkin.lower(kinematics).motions)
+    tree = [
+        _make_table(t.values, t.kind, t.shape, torch.float64)
+        if t.kind != "index"
+        else _make_table(t.values, t.kind, t.shape)
+        for t in tables.values()
+    ]
+    if "tree_parents" not in tables:
+        tree.append(None)
+    module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().double()
+    generated = sys.modules[type(module).__module__]
+    q = sample_q(module, batch, seed=5)
+    X = None
+    if floating:
+        X = generated._with_base(q, random_base_poses(batch, seed=5))[1]
+    program = module._pose_frames(q, *_world_tables(X, module._tables(q, generated._FRAME_TABLES)))
+    along_tree = _frames_along_tree(
+        q, *_world_tables(X, tree), levels=kinematics.tree.levels, tips=len(kinematics.tips)
+    )
+    return program, along_tree
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_tree_form_computes_what_the_frame_program_does(case, tmp_path_factory):
+    path, tips, base, floating = CASES[case]
+    path = mixed_path(tmp_path_factory) if path == "mixed" else path
+    program, along_tree = both_forms(path, tips, base, floating)
+    for name, expected, got in zip(
+        ("columns", "axes", "origins"), program, along_tree, strict=True
+    ):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12, msg=name)
+
+
+def test_no_tree_form_for_a_ball_joint():
+    ragdoll = symkin.load(REPO / "examples/ragdoll.xml")
+    assert any(joint.type == "ball" for joint in ragdoll.joints)
+    assert symkin.derive(ragdoll, notes=lambda _: None).tree is None
+    assert "_frames_along_tree" not in symkin.generate(symkin.derive(ragdoll, notes=lambda _: None))
+
+
+class Operations(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("case", ["panda", "g1, links fixed to the pelvis among the tips"])
+def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case):
+    path, tips, base, floating = CASES[case]
+    kinematics = symkin.derive(symkin.load(path), tips, base, floating, notes=lambda _: None)
+    module = compile_file(path, tips, base)
+    generated = sys.modules[type(module).__module__]
+    few = generated._FEW_CONFIGURATIONS
+    assert few >= 2
+    q = sample_q(module, 1)
+    frames, tables = module._pose_program(q)
+    with Operations() as counted:
+        frames(q, *tables)
+    assert counted.count == kinematics.tree.operations
+    for batch in (1, few):
+        assert (
+            module._pose_program(sample_q(module, batch))[0].__name__ == "_pose_frames_along_tree"
+        )
+    assert module._pose_program(sample_q(module, few + 1))[0].__name__ == "_pose_frames"
+
+
+def test_under_tracing_the_frame_program_whatever_the_batch(monkeypatch):
+    module = compile_file(G1, ALL_LEAVES)
+    generated = sys.modules[type(module).__module__]
+    monkeypatch.setattr(generated, "_tracing", lambda: True)
+    frames, _ = module._pose_program(sample_q(module, 1))
+    assert frames.__name__ == "_pose_frames"
+
+
+@pytest.mark.parametrize("floating", [False, True])
+def test_module_results_and_gradients_agree_across_the_forms(floating):
+    # The first configuration alone takes the tree form; among more than _FEW_CONFIGURATIONS,
+    # the frame program. Poses, Jacobians, and the closed-form gradients to q and the base.
+    module = compile_file(TALOS, floating_base=floating)
+    generated = sys.modules[type(module).__module__]
+    count = generated._FEW_CONFIGURATIONS + 1
+    q = sample_q(module, count, seed=2).requires_grad_()
+    inputs = [q] + ([random_base_poses(count, seed=2).requires_grad_()] if floating else [])
+    weights = torch.randn(count, len(module.tip_names), 4, 4, dtype=q.dtype)
+
+    def results(*args):
+        poses, jacobians = module.forward_and_jacobian(*args)
+        gradients = torch.autograd.grad((module(*args) * weights[: len(args[0])]).sum(), args)
+        return poses, jacobians, *gradients
+
+    together = results(*inputs)
+    alone = results(*(x[:1] for x in inputs))
+    for got, expected in zip(alone, together, strict=True):
+        torch.testing.assert_close(got, expected[:1], rtol=0, atol=1e-12)
+
+
+def test_gradcheck_through_the_tree_form():
+    module = compile_file(TALOS, floating_base=True)
+    q = sample_q(module, 2, seed=4).requires_grad_()
+    base = random_base_poses(2, seed=4).requires_grad_()
+    assert torch.autograd.gradcheck(module, (q, base))
