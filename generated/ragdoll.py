@@ -338,8 +338,7 @@ def _jacobian_rate_columns(
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
     """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
-    form, whose first table is the base's columns.
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
 
     Every column of the frame program is a combination of earlier ones and constants with
     scalar coefficients, so with X · constant for each constant it yields X · column for each
@@ -1247,7 +1246,7 @@ class RagdollKinematics(torch.nn.Module):
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
         frames, frame_tables = self._pose_program(q)
-        pose_columns, axes, origins = frames(q, *_world_tables(X, frame_tables))
+        pose_columns, axes, origins = frames(q, X, *frame_tables)
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 2)
         extra = _base_entries(X, points[:3])
         shape = batch + (2, 6, 6 + 12)
@@ -1273,7 +1272,7 @@ class RagdollKinematics(torch.nn.Module):
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
         world for the base's pose X (4, 4, 1, B) (see _with_base)."""
         frames, frame_tables = self._pose_program(q, motions=False)
-        return _pose_rows(frames(q, *_world_tables(X, frame_tables))[0], 2)
+        return _pose_rows(frames(q, X, *frame_tables)[0], 2)
 
     def _pose_program(
         self, q: torch.Tensor, motions: bool = True
@@ -1283,14 +1282,14 @@ class RagdollKinematics(torch.nn.Module):
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
-    def _pose_columns(q: torch.Tensor, *frame_tables: torch.Tensor):
-        """The tips' columns alone, as the first of one."""
-        return (_frames(q, *frame_tables, _POSES)[0],)
+    def _pose_columns(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
+        """The tips' columns alone, as the first of one (see _pose_frames)."""
+        return (_frames(q, *_world_tables(X, frame_tables), _POSES)[0],)
 
     @staticmethod
-    def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
-        """The tips' columns and every moving joint's axis and origin."""
-        columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
+    def _pose_frames(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
+        """The tips' columns and every moving joint's axis and origin, in the world for the base's pose X (see _world_tables)."""
+        columns = _frames(q, *_world_tables(X, frame_tables), _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
 
 
@@ -1358,7 +1357,8 @@ class RagdollKinematics(torch.nn.Module):
         their rates (6, M, B), and the tips' columns, the joints' axes and origins."""
         _check_joints(q, _NUM_JOINTS)
         _check_velocity(v, q, _NUM_VELOCITIES)
-        columns = self._pose_frames(q, *self._tables(q, _FRAME_TABLES))
+        frames, frame_tables = self._pose_program(q)
+        columns = frames(q, None, *frame_tables)
         q_map, ancestors, subtree, *prismatic = self._tables(q, ('q_map', 'motion_ancestors',
             'pose_subtree', 'motion_prismatic'))
         rates = torch.matmul(q_map, _joint_rows(v, _NUM_VELOCITIES))

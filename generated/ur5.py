@@ -127,6 +127,7 @@ def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
 
 def _frames_along_tree(
     q: torch.Tensor,
+    X: torch.Tensor | None,
     base: torch.Tensor,
     joint_map: torch.Tensor,
     joint_offsets: torch.Tensor,
@@ -144,15 +145,16 @@ def _frames_along_tree(
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node steps[e] · [1, sin θ, cos θ, θ]; each level's nodes are its parents' times
     theirs (``levels``: see symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
-    ``located`` on its node. ``base`` is the base's columns (4, 4, 1), or its world pose over the
-    batch (4, 4, B) (see _world_tables). A level's frames are (k·B, 4, 4), node by node: 3-D
-    products (bmm) cost half of broadcasting ones over a few configurations.
+    ``located`` on its node. The base node is ``base`` (the identity's columns, (4, 4, 1)), or
+    the base's world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
+    node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
     """
     theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
     batch = theta.shape[1]
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     step = torch.baddbmm(steps[:, :1], basis, steps[:, 1:]).view(-1, 4, 4)  # (E·B, 4, 4)
-    frames = [base.permute(2, 0, 1).expand(batch, 4, 4)]
+    base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
+    frames = [base.permute(2, 0, 1)]
     start = 0
     for stop, first in levels:
         above = frames[-1]
@@ -299,18 +301,18 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
-    columns and every joint's axis and origin relative to the base, or in the world when its
-    constant columns are (see _world_tables) for ``X`` (4, 4, 1, B), the base's world pose over
-    the batch (None: a fixed base). The rest of ``tables`` are the gradient's (q_map, subtree,
-    and motion_prismatic when a joint slides). The backward accumulates the tips' wrenches up the
-    tree in whichever frame the columns are (see _q_gradient), and gives X's gradient (see
-    _base_pose_gradient), with no autograd graph recorded.
+    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, X, *tables[:count])`` gives the
+    tips' columns and every joint's axis and origin relative to the base, or in the world for
+    ``X`` (4, 4, 1, B), the base's world pose over the batch (None: a fixed base). The rest of
+    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
+    backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
+    _q_gradient), and gives X's gradient (see _base_pose_gradient), with no autograd graph
+    recorded.
     """
 
     @staticmethod
     def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
-        pose_columns, axes, origins = frames(q, *_world_tables(X, tables[:count]))
+        pose_columns, axes, origins = frames(q, X, *tables[:count])
         ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
         ctx.frames, ctx.count, ctx.tips = frames, count, tips
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
@@ -322,7 +324,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose_columns, axes, origins = ctx.frames(q, *_world_tables(X, frame_tables))
+            pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
         grad_X = None
         if X is not None and ctx.needs_input_grad[4]:
             grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
@@ -332,23 +334,6 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
             grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
         )
         return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
-
-
-def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
-    """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
-    form, whose first table is the base's columns.
-
-    Every column of the frame program is a combination of earlier ones and constants with
-    scalar coefficients, so with X · constant for each constant it yields X · column for each
-    column: the world frame at the cost of one product over the constants.
-    """
-    if X is None:
-        return tuple(frame_tables)
-    constants = frame_tables[0].squeeze(2)  # (4, K)
-    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
-    in_world = torch.matmul(constants.mT, X.reshape(4, 4, -1))
-    return (in_world, *frame_tables[1:])
 
 
 def _base_pose_gradient(
@@ -638,7 +623,7 @@ class Ur5Kinematics(torch.nn.Module):
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
         frames, frame_tables = self._pose_program(q)
-        pose_columns, axes, origins = frames(q, *frame_tables)
+        pose_columns, axes, origins = frames(q, None, *frame_tables)
         points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 1)
         batch, extra = q.shape[:-1], None
         shape = batch + (6, 6)
@@ -674,7 +659,7 @@ class Ur5Kinematics(torch.nn.Module):
             return _PoseWithClosedFormBackward.apply(
                 frames, len(frame_tables), 1, q, X, *frame_tables, *gradient_tables
             )
-        return _pose_rows(frames(q, *_world_tables(X, frame_tables))[0], 1)
+        return _pose_rows(frames(q, X, *frame_tables)[0], 1)
 
     def _pose_program(
         self, q: torch.Tensor, motions: bool = True
@@ -687,18 +672,20 @@ class Ur5Kinematics(torch.nn.Module):
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
-    def _pose_columns(q: torch.Tensor, *frame_tables: torch.Tensor):
-        """The tips' columns alone, as the first of one."""
+    def _pose_columns(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
+        """The tips' columns alone, as the first of one (see _pose_frames)."""
         return (_frames(q, *frame_tables, _POSES)[0],)
 
     @staticmethod
-    def _pose_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
+    def _pose_frames(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
         """The tips' columns and every moving joint's axis and origin."""
         columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
         return columns[0], columns[1], columns[2]
 
     @staticmethod
-    def _pose_frames_along_tree(q: torch.Tensor, *tree_tables: torch.Tensor):
+    def _pose_frames_along_tree(
+        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
+    ):
         """What _pose_frames gives, computed along the tree (see _frames_along_tree)."""
-        return _frames_along_tree(q, *tree_tables, None, levels=_TREE_LEVELS, tips=1)
+        return _frames_along_tree(q, X, *tree_tables, None, levels=_TREE_LEVELS, tips=1)
 

@@ -13,7 +13,7 @@ from reference import JointSpec, urdf_text
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import symkin
-from symkin.backends.torch.runtime import _frames_along_tree, _make_table, _world_tables
+from symkin.backends.torch.runtime import _frames_along_tree, _make_table
 from symkin.compiler.tree_form import tree_tables
 from symkin.model.robot import ALL_LEAVES
 
@@ -72,9 +72,9 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
     X = None
     if floating:
         X = generated._with_base(q, random_base_poses(batch, seed=5))[1]
-    program = module._pose_frames(q, *_world_tables(X, module._tables(q, generated._FRAME_TABLES)))
+    program = module._pose_frames(q, X, *module._tables(q, generated._FRAME_TABLES))
     along_tree = _frames_along_tree(
-        q, *_world_tables(X, tree), levels=kinematics.tree.levels, tips=len(kinematics.tips)
+        q, X, *tree, levels=kinematics.tree.levels, tips=len(kinematics.tips)
     )
     return program, along_tree
 
@@ -118,7 +118,7 @@ def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case)
     q = sample_q(module, 1)
     frames, tables = module._pose_program(q)
     with Operations() as counted:
-        frames(q, *tables)
+        frames(q, None, *tables)
     assert counted.count == kinematics.tree.operations
     for batch in (1, few):
         assert (

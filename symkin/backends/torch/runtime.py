@@ -117,6 +117,7 @@ def _unit_quaternions(joints: torch.Tensor, starts: tuple[int, ...]) -> torch.Te
 
 def _frames_along_tree(
     q: torch.Tensor,
+    X: torch.Tensor | None,
     base: torch.Tensor,
     joint_map: torch.Tensor,
     joint_offsets: torch.Tensor,
@@ -134,15 +135,16 @@ def _frames_along_tree(
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node steps[e] · [1, sin θ, cos θ, θ]; each level's nodes are its parents' times
     theirs (``levels``: see symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
-    ``located`` on its node. ``base`` is the base's columns (4, 4, 1), or its world pose over the
-    batch (4, 4, B) (see _world_tables). A level's frames are (k·B, 4, 4), node by node: 3-D
-    products (bmm) cost half of broadcasting ones over a few configurations.
+    ``located`` on its node. The base node is ``base`` (the identity's columns, (4, 4, 1)), or
+    the base's world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
+    node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
     """
     theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
     batch = theta.shape[1]
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     step = torch.baddbmm(steps[:, :1], basis, steps[:, 1:]).view(-1, 4, 4)  # (E·B, 4, 4)
-    frames = [base.permute(2, 0, 1).expand(batch, 4, 4)]
+    base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
+    frames = [base.permute(2, 0, 1)]
     start = 0
     for stop, first in levels:
         above = frames[-1]
@@ -360,18 +362,18 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, *tables[:count])`` gives the tips'
-    columns and every joint's axis and origin relative to the base, or in the world when its
-    constant columns are (see _world_tables) for ``X`` (4, 4, 1, B), the base's world pose over
-    the batch (None: a fixed base). The rest of ``tables`` are the gradient's (q_map, subtree,
-    and motion_prismatic when a joint slides). The backward accumulates the tips' wrenches up the
-    tree in whichever frame the columns are (see _q_gradient), and gives X's gradient (see
-    _base_pose_gradient), with no autograd graph recorded.
+    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, X, *tables[:count])`` gives the
+    tips' columns and every joint's axis and origin relative to the base, or in the world for
+    ``X`` (4, 4, 1, B), the base's world pose over the batch (None: a fixed base). The rest of
+    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
+    backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
+    _q_gradient), and gives X's gradient (see _base_pose_gradient), with no autograd graph
+    recorded.
     """
 
     @staticmethod
     def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
-        pose_columns, axes, origins = frames(q, *_world_tables(X, tables[:count]))
+        pose_columns, axes, origins = frames(q, X, *tables[:count])
         ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
         ctx.frames, ctx.count, ctx.tips = frames, count, tips
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
@@ -383,7 +385,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
-            pose_columns, axes, origins = ctx.frames(q, *_world_tables(X, frame_tables))
+            pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
         grad_X = None
         if X is not None and ctx.needs_input_grad[4]:
             grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
@@ -397,8 +399,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
     """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None. The same for the tree
-    form, whose first table is the base's columns.
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
 
     Every column of the frame program is a combination of earlier ones and constants with
     scalar coefficients, so with X · constant for each constant it yields X · column for each
