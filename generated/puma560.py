@@ -17,7 +17,7 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            35 array operations, 164 lane operations
 #   poses + motions:                  40 array operations, 164 lane operations
-#   poses, 2 configurations or fewer: 40 array operations along the tree instead
+#   poses, 5 configurations or fewer: 33 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Puma560Kinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -130,6 +130,7 @@ def _frames_along_tree(
     base: torch.Tensor,
     joint_map: torch.Tensor,
     joint_offsets: torch.Tensor,
+    step_constants: torch.Tensor,
     steps: torch.Tensor,
     located: torch.Tensor,
     located_nodes: torch.Tensor,
@@ -142,8 +143,9 @@ def _frames_along_tree(
     program gives them, computed along the tree: few tensor operations, each of 4×4 products.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
-    parent node steps[e] · [1, sin θ, cos θ, θ]; each level's nodes are its parents' times
-    theirs (``levels``: see symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
+    each level's nodes are its parents' times theirs (``levels``: see
+    symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
     ``located`` on its node. The base node is ``base`` (the identity's columns, (4, 4, 1)), or
     the base's world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
     node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
@@ -151,21 +153,23 @@ def _frames_along_tree(
     theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
     batch = theta.shape[1]
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
-    step = torch.baddbmm(steps[:, :1], basis, steps[:, 1:]).view(-1, 4, 4)  # (E·B, 4, 4)
+    steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
     frames = [base.permute(2, 0, 1)]
     start = 0
-    for stop, first in levels:
+    for (count, first), step in zip(
+        levels, steps.split([n * batch for n, _ in levels]), strict=True
+    ):
         above = frames[-1]
         if first is None and parents is not None:
-            above = above.unflatten(0, (-1, batch)).index_select(0, parents[start:stop])
+            above = above.unflatten(0, (-1, batch)).index_select(0, parents[start : start + count])
             above = above.flatten(0, 1)
-        elif first == 1 and stop - start > 1:
-            above = above.expand(stop - start, batch, 4, 4).flatten(0, 1)
+        elif first == 1 and count > 1:
+            above = above.expand(count, batch, 4, 4).flatten(0, 1)
         elif first is not None and first * batch < above.shape[0]:
             above = above[: first * batch]
-        frames.append(torch.bmm(above, step[start * batch : stop * batch]))
-        start = stop
+        frames.append(torch.bmm(above, step))
+        start += count
     nodes = torch.cat(frames).view(-1, batch, 4, 4)
     placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
     pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
@@ -404,31 +408,33 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
     ],
     'tree_joint_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    'tree_step_constants': [
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.4318, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0203, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.15005, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.4318, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+    ],
     'tree_steps': [
-        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
-            -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
-            0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
-        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
-            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
-        [[0.0, 0.0, 0.0, 0.4318, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
-            -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
-            0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
-        [[0.0, 0.0, 0.0, 0.0203, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.15005, 0.0, 0.0, 0.0, 1.0],
-            [0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
-        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.4318, 0.0, 0.0, 0.0, 1.0], [0.0,
-            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
-        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0,
-            -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0,
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
     ],
     'tree_located': [
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
@@ -460,10 +466,10 @@ _FRAME_TABLES = ('constants', 'angle_map')
 # _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
 # configuration. Its tables, and per level of the tree where its edges end and which nodes of the
 # level above they hang from.
-_FEW_CONFIGURATIONS = 2
-_TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_steps', 'tree_located',
-    'tree_located_nodes')
-_TREE_LEVELS = ((1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1))
+_FEW_CONFIGURATIONS = 5
+_TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
+    'tree_steps', 'tree_located', 'tree_located_nodes')
+_TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1))
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):

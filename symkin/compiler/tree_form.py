@@ -42,9 +42,9 @@ class TreeForm:
         offsets: (E,) see ``joint_map``.
         steps: (E × 4 × 16) the transform along edge e, X_parent_node_node = S0 + sin θ · S1 +
             cos θ · S2 + θ · S3, each S_k a 4×4 matrix row by row.
-        levels: per level, ``(stop, first)``: its edges end before ``stop`` (they start where the
-            previous level's end) and hang from the first ``first`` nodes of the level above, one
-            each, or all from its only node (``first`` 1); None: from ``parents``.
+        levels: per level, ``(count, first)``: its ``count`` edges (after the previous level's)
+            hang from the first ``first`` nodes of the level above, one each, or all from its only
+            node (``first`` 1); None: from ``parents``.
         parents: (E,) per edge, the position of its parent node within the level above.
         located_nodes: the node each tip, then each motion, is placed on.
         located: (T + M) × 4 × 4 matrices: a tip's placement on its node; a motion's axis
@@ -65,15 +65,11 @@ class TreeForm:
     @property
     def operations(self) -> int:
         """The tensor operations torch dispatches for one configuration (a test counts them): a
-        fixed 28, two per level, and four more where a level fans out from one node or gathers
+        fixed 27, one per level, and four more where a level fans out from one node or gathers
         (views and copies: a few more for more configurations)."""
-        starts = [0, *(stop for stop, _ in self.levels[:-1])]
-        fanned = sum(
-            first == 1 and stop - start > 1
-            for start, (stop, first) in zip(starts, self.levels, strict=True)
-        )
+        fanned = sum(first == 1 and count > 1 for count, first in self.levels)
         gathered = sum(first is None for _, first in self.levels)
-        return 28 + 2 * len(self.levels) + 4 * (fanned + gathered)
+        return 27 + len(self.levels) + 4 * (fanned + gathered)
 
 
 def few_configurations(tree: TreeForm, column_operations: int) -> int:
@@ -228,7 +224,7 @@ def _levels(
             first = len(level)
         else:
             first = None
-        levels.append((done, first))
+        levels.append((len(level), first))
         parents += places
         above = [position[node] for node in level]
     return tuple(levels), tuple(parents)
@@ -258,7 +254,8 @@ def tree_tables(tree: TreeForm, motions: MotionTables) -> dict[str, Table]:
         "tree_base": Table([list(row) for row in np.eye(4)], "columns"),
         "tree_joint_map": Table([list(row) for row in tree.joint_map]),
         "tree_joint_offsets": Table(list(tree.offsets), shape=(-1, 1)),
-        "tree_steps": Table([[list(row) for row in step] for step in tree.steps]),
+        "tree_step_constants": Table([[list(step[0])] for step in tree.steps]),
+        "tree_steps": Table([[list(row) for row in step[1:]] for step in tree.steps]),
         "tree_located": Table([m.tolist() for m in located], shape=(-1, 1, 4, 4)),
         "tree_located_nodes": Table(list(tree.located_nodes), "index"),
     }
