@@ -922,8 +922,12 @@ class SoloKinematics(torch.nn.Module):
 
     def _tables(self, q: torch.Tensor, names: tuple[str, ...]) -> list[torch.Tensor]:
         """The named buffers when the module has q's dtype and device, else made exactly for q."""
-        if self.lower.dtype == q.dtype and self.lower.device == q.device:
-            return [getattr(self, name) for name in names]
+        # Straight from the buffers' dict (where torch.func.functional_call swaps them too):
+        # nn.Module's attribute lookup costs about a microsecond a name, several per call.
+        buffers = self._buffers
+        lower = buffers["lower"]
+        if lower.dtype == q.dtype and lower.device == q.device:
+            return [buffers[name] for name in names]
         return [_table(name, q.dtype, q.device) for name in names]
 
     # --- the tips: poses and Jacobians ---
