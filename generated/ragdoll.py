@@ -190,7 +190,7 @@ def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _pose_rows(pose_columns: torch.Tensor, tips: int, fresh: bool = False) -> torch.Tensor:
     """The tips' columns (4, 4·T, B) as a row per configuration, (B, 16·T): rows, tips, columns.
     ``fresh``: a tensor of its own even where a view would do (one configuration)."""
-    rows = pose_columns.reshape(16 * tips, -1).mT
+    rows = pose_columns.reshape(16 * tips, pose_columns.shape[2]).mT
     return rows.clone(memory_format=torch.contiguous_format) if fresh else rows.contiguous()
 
 
@@ -198,7 +198,8 @@ def _poses(rows: torch.Tensor, batch_shape: torch.Size, tips: int) -> torch.Tens
     """The poses, (..., 4, 4) for one tip, (..., T, 4, 4) for T, from their rows (B, 16·T)."""
     if tips == 1:
         return rows.reshape(batch_shape + (4, 4))
-    return rows.reshape(-1, 4, tips, 4).transpose(1, 2).reshape(batch_shape + (tips, 4, 4))
+    by_tip = rows.reshape(rows.shape[0], 4, tips, 4).transpose(1, 2)
+    return by_tip.reshape(batch_shape + (tips, 4, 4))
 
 
 def _jacobian(
@@ -251,12 +252,13 @@ def _gathered(
     columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
-    target = None if out is None else out.view(batch, -1)
+    width = columns.shape[0] * columns.shape[1] if source is None else source.shape[0]
+    target = None if out is None else out.view(batch, width)
     if source is None:
-        slot_rows = columns.reshape(-1, batch).mT
+        slot_rows = columns.flatten(0, 1).mT
         return slot_rows.contiguous() if target is None else target.copy_(slot_rows)
     more = [] if extra is None else [extra]
-    entries = torch.cat([columns.reshape(-1, batch), *more, columns.new_zeros(1, batch)])
+    entries = torch.cat([columns.flatten(0, 1), *more, columns.new_zeros(1, batch)])
     if target is not None:
         return torch.index_select(entries.mT.contiguous(), 1, source, out=target)
     if not _tracing() and entries.numel() < _LARGE:
@@ -348,7 +350,7 @@ def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, .
         return tuple(frame_tables)
     constants = frame_tables[0].squeeze(2)  # (4, K)
     # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
-    in_world = torch.matmul(constants.mT, X.reshape(4, 4, -1))
+    in_world = torch.matmul(constants.mT, X.squeeze(2))
     return (in_world, *frame_tables[1:])
 
 
@@ -432,8 +434,8 @@ def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
     scale = squared.clamp_min(1e-30).reciprocal().masked_fill(squared < 1e-30, 0)
     outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # M / 2, (4, 4, B)
     of_outer, of_position, constant = _pose_maps(base.dtype, base.device)
-    rotation = torch.addmm(constant, of_outer, outer.reshape(16, -1))
-    return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, -1)
+    rotation = torch.addmm(constant, of_outer, outer.reshape(16, base.shape[0]))
+    return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, base.shape[0])
 
 
 def _pose_map() -> list[list[float]]:

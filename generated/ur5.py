@@ -157,21 +157,21 @@ def _frames_along_tree(
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
     frames = [base.permute(2, 0, 1)]
-    start = 0
+    start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
     for (count, first), step in zip(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
         above = frames[-1]
         if first is None and parents is not None:
-            above = above.unflatten(0, (-1, batch)).index_select(0, parents[start : start + count])
-            above = above.flatten(0, 1)
+            above = above.unflatten(0, (width, batch))
+            above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
         elif first == 1 and count > 1:
             above = above.expand(count, batch, 4, 4).flatten(0, 1)
         elif first is not None and first * batch < above.shape[0]:
             above = above[: first * batch]
         frames.append(torch.bmm(above, step))
-        start += count
-    nodes = torch.cat(frames).view(-1, batch, 4, 4)
+        start, width = start + count, count
+    nodes = torch.cat(frames).view(1 + theta.shape[0], batch, 4, 4)
     placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
     pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
     axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
@@ -197,7 +197,7 @@ def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _pose_rows(pose_columns: torch.Tensor, tips: int, fresh: bool = False) -> torch.Tensor:
     """The tips' columns (4, 4·T, B) as a row per configuration, (B, 16·T): rows, tips, columns.
     ``fresh``: a tensor of its own even where a view would do (one configuration)."""
-    rows = pose_columns.reshape(16 * tips, -1).mT
+    rows = pose_columns.reshape(16 * tips, pose_columns.shape[2]).mT
     return rows.clone(memory_format=torch.contiguous_format) if fresh else rows.contiguous()
 
 
@@ -205,7 +205,8 @@ def _poses(rows: torch.Tensor, batch_shape: torch.Size, tips: int) -> torch.Tens
     """The poses, (..., 4, 4) for one tip, (..., T, 4, 4) for T, from their rows (B, 16·T)."""
     if tips == 1:
         return rows.reshape(batch_shape + (4, 4))
-    return rows.reshape(-1, 4, tips, 4).transpose(1, 2).reshape(batch_shape + (tips, 4, 4))
+    by_tip = rows.reshape(rows.shape[0], 4, tips, 4).transpose(1, 2)
+    return by_tip.reshape(batch_shape + (tips, 4, 4))
 
 
 def _jacobian(
@@ -258,12 +259,13 @@ def _gathered(
     columns = columns * pair_scale
     if pair_slot is not None:
         columns = columns.new_zeros(rows, slots, batch).index_add(1, pair_slot, columns)
-    target = None if out is None else out.view(batch, -1)
+    width = columns.shape[0] * columns.shape[1] if source is None else source.shape[0]
+    target = None if out is None else out.view(batch, width)
     if source is None:
-        slot_rows = columns.reshape(-1, batch).mT
+        slot_rows = columns.flatten(0, 1).mT
         return slot_rows.contiguous() if target is None else target.copy_(slot_rows)
     more = [] if extra is None else [extra]
-    entries = torch.cat([columns.reshape(-1, batch), *more, columns.new_zeros(1, batch)])
+    entries = torch.cat([columns.flatten(0, 1), *more, columns.new_zeros(1, batch)])
     if target is not None:
         return torch.index_select(entries.mT.contiguous(), 1, source, out=target)
     if not _tracing() and entries.numel() < _LARGE:
@@ -295,7 +297,7 @@ def _q_gradient(
     moment = _cross(columns, gradient).sum(2)
     wrench = torch.cat([force, moment]).transpose(0, 1).reshape(tips, -1)
     wrench = torch.matmul(subtree, wrench)
-    wrench = wrench.reshape(-1, 6, batch).transpose(0, 1)
+    wrench = wrench.reshape(wrench.shape[0], 6, batch).transpose(0, 1)
     drive = wrench[3:] - _cross(origins[:3], wrench[:3])
     if motion_prismatic is not None:
         drive = torch.where(motion_prismatic, wrench[:3], drive)
@@ -348,7 +350,7 @@ def _base_pose_gradient(
     The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
     world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
     """
-    G = grad_rows.mT.reshape(4, 4 * tips, -1)  # the gradient as columns
+    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
     M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
     R, t = X[:3, :3, 0], X[:3, 3, 0]
     turned = M[:, 0, None] * R[0]

@@ -180,12 +180,13 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
     # A ball joint's quaternion is not an angle a Jacobian column differentiates by: autograd
     # differentiates the program instead.
     closed_form = backend.closed_form_gradients and not signature.balls
-    tree = program.tree if backend.tree_form else None
     tables = module_tables(program, closed_form)
-    few = 0
+    tree = program.tree if backend.tree_form else None
+    # Up to how many configurations a call takes the tree form; none where it saves nothing.
+    few = few_configurations(tree, frames.operations(("poses", MOTIONS))) if tree else 0
+    tree = tree if few else None
     if tree is not None:
-        few = few_configurations(tree, frames.operations(("poses", MOTIONS)))
-        tables |= tree_tables(tree, program.motions) if few else {}
+        tables |= tree_tables(tree, program.motions)
     environment = _environment(backend.templates)
     source = environment.get_template("module.py.jinja").render(
         version=__version__,
@@ -199,7 +200,7 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
         costs=frames.costs(),
         floating=signature.floating_base,
         closed_form=closed_form,
-        tree=tree if few else None,
+        tree=tree,
         few=few,
         # The width of v and a Jacobian's joint columns, as docstrings call it.
         nv="nv" if signature.balls else "n",

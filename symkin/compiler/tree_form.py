@@ -251,7 +251,7 @@ def tree_tables(tree: TreeForm, motions: MotionTables) -> dict[str, Table]:
         if motions.scales[m] * scale < 0:
             located[tips + m][:, 0] *= -1.0
     tables = {
-        "tree_base": Table([list(row) for row in np.eye(4)], "columns"),
+        "tree_base": Table(np.eye(4).tolist(), "columns"),
         "tree_joint_map": Table([list(row) for row in tree.joint_map]),
         "tree_joint_offsets": Table(list(tree.offsets), shape=(-1, 1)),
         "tree_step_constants": Table([[list(step[0])] for step in tree.steps]),

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 import torch
-from helpers import as_tips, compile_file, random_base_poses, robot_file, sample_q
+from helpers import REPO, as_tips, compile_file, random_base_poses, robot_file, sample_q
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
 ALLEGRO = str(robot_file("allegro_hand_description/urdf/allegro_right_hand.urdf"))
@@ -90,6 +90,32 @@ def test_any_leading_batch_shape(panda, hand, batch):
         flat = q.reshape(-1, q.shape[-1])
         torch.testing.assert_close(module(flat).reshape(pose.shape), pose, rtol=0, atol=0)
         torch.testing.assert_close(module.jacobian(q), jacobian, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("batch", [(0,), (3, 0)])
+@pytest.mark.parametrize("robot", ["panda", "hand", "talos-floating", "ragdoll"])
+def test_empty_batches(panda, hand, robot, batch):
+    # The tree form (the first three) and the frame program (the ragdoll's ball joints), poses,
+    # Jacobians into a new tensor and into out=, gradients to q and the base.
+    if robot in ("talos-floating", "ragdoll"):
+        path = robot_file(TALOS) if robot == "talos-floating" else REPO / "examples/ragdoll.xml"
+        module = compile_file(str(path), floating_base=True)
+    else:
+        module = {"panda": panda, "hand": hand}[robot]
+    inputs = [torch.zeros(*batch, len(module.joint_names), dtype=torch.float64)]
+    if module.floating_base:
+        inputs.append(random_base_poses(1, seed=1)[:0].expand(*batch, 7))
+    inputs = [x.clone().requires_grad_() for x in inputs]
+    poses, jacobians = module.forward_and_jacobian(*inputs)
+    tips = len(module.tip_names)
+    assert poses.shape[: len(batch)] == batch and poses.shape[len(batch) :][-2:] == (4, 4)
+    assert jacobians.shape[: len(batch)] == batch and jacobians.numel() == 0
+    poses.sum().backward()
+    assert all(x.grad is not None and x.grad.shape == x.shape for x in inputs)
+    with torch.no_grad():
+        out = torch.empty_like(jacobians)
+        assert module.jacobian(*(x.detach() for x in inputs), out=out) is out
+    assert (poses.shape[len(batch)] == tips) if tips > 1 else poses.dim() == len(batch) + 2
 
 
 def test_pose_is_a_rigid_transform(hand):

@@ -81,8 +81,8 @@ def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
     scale = squared.clamp_min(1e-30).reciprocal().masked_fill(squared < 1e-30, 0)
     outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # M / 2, (4, 4, B)
     of_outer, of_position, constant = _pose_maps(base.dtype, base.device)
-    rotation = torch.addmm(constant, of_outer, outer.reshape(16, -1))
-    return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, -1)
+    rotation = torch.addmm(constant, of_outer, outer.reshape(16, base.shape[0]))
+    return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, base.shape[0])
 
 
 def _pose_map() -> list[list[float]]:
