@@ -466,8 +466,8 @@ _TABLE_SHAPES = {
 _FRAME_TABLES = ('constants', 'angle_map')
 # The tree form of the poses (see _frames_along_tree), taken outside tracing by calls of at most
 # _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
-# configuration. Its tables, and per level of the tree where its edges end and which nodes of the
-# level above they hang from.
+# configuration. Its tables, and per level of the tree how many edges it has and which nodes of
+# the level above they hang from.
 _FEW_CONFIGURATIONS = 5
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes')

@@ -1294,7 +1294,8 @@ class RagdollKinematics(torch.nn.Module):
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
-        """The tips' columns and every moving joint's axis and origin, in the world for the base's pose X (see _world_tables)."""
+        """The tips' columns and every moving joint's axis and origin,
+        in the world for the base's pose X (see _world_tables)."""
         columns = _frames(q, *_world_tables(X, frame_tables), _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
 

@@ -1040,8 +1040,8 @@ _TABLE_SHAPES = {
 _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # The tree form of the poses (see _frames_along_tree), taken outside tracing by calls of at most
 # _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
-# configuration. Its tables, and per level of the tree where its edges end and which nodes of the
-# level above they hang from.
+# configuration. Its tables, and per level of the tree how many edges it has and which nodes of
+# the level above they hang from.
 _FEW_CONFIGURATIONS = 7
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes')
@@ -1388,7 +1388,8 @@ class SoloKinematics(torch.nn.Module):
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
-        """The tips' columns and every moving joint's axis and origin, in the world for the base's pose X (see _world_tables)."""
+        """The tips' columns and every moving joint's axis and origin,
+        in the world for the base's pose X (see _world_tables)."""
         columns = _frames(q, *_world_tables(X, frame_tables), _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
 
