@@ -8,9 +8,8 @@ import sys
 
 import pytest
 import torch
-from helpers import REPO, compile_file, random_base_poses, robot_file, sample_q
+from helpers import REPO, CountTensorOps, compile_file, random_base_poses, robot_file, sample_q
 from reference import JointSpec, urdf_text
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import symkin
 from symkin.backends.torch.runtime import _frames_along_tree, _make_table
@@ -97,16 +96,6 @@ def test_no_tree_form_for_a_ball_joint():
     assert "_frames_along_tree" not in symkin.generate(symkin.derive(ragdoll, notes=lambda _: None))
 
 
-class Operations(TorchDispatchMode):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += 1
-        return func(*args, **(kwargs or {}))
-
-
 @pytest.mark.parametrize("case", ["panda", "g1, links fixed to the pelvis among the tips"])
 def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case):
     path, tips, base, floating = CASES[case]
@@ -117,7 +106,7 @@ def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case)
     assert few >= 2
     q = sample_q(module, 1)
     frames, tables = module._pose_program(q)
-    with Operations() as counted:
+    with CountTensorOps() as counted:
         frames(q, None, *tables)
     assert counted.count == kinematics.tree.operations
     for batch in (1, few):

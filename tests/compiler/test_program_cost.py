@@ -13,9 +13,8 @@ import re
 
 import pytest
 import torch
-from helpers import REPO, compile_file, robot_file, sample_q
+from helpers import REPO, CountTensorOps, compile_file, robot_file, sample_q
 from reference import JointSpec, urdf_text
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import symkin
 from symkin.compiler.program import Split
@@ -79,20 +78,8 @@ def panda():
     return compile_file(str(robot_file("panda_description/urdf/panda.urdf")), ("panda_hand_tcp",))
 
 
-class _CountTensorOps(TorchDispatchMode):
-    """Counts every ATen operation dispatched, views included: at small batch each costs ~1–2 µs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += 1
-        return func(*args, **(kwargs or {}))
-
-
 def tensor_ops(run) -> int:
-    with _CountTensorOps() as counter:
+    with CountTensorOps() as counter:
         run()
     return counter.count
 
