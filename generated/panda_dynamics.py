@@ -22,7 +22,8 @@
 #   poses:                            55 array operations, 288 lane operations
 #   poses + motions:                  60 array operations, 288 lane operations
 #   dynamics + motions:               109 array operations, 884 lane operations
-#   poses, 12 configurations or fewer: 39 array operations along the tree instead
+#   poses, batches up to 5:           40 array operations along the tree instead
+#   dynamics, batches up to 27:       40 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -148,10 +149,11 @@ def _frames_along_tree(
     parents: torch.Tensor | None,
     *,
     levels: tuple[tuple[int, int | None], ...],
-    tips: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The tips' columns (4, 4·T, B) and every motion's axis and origin (4, M, B), as the frame
-    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+    frames: tuple[int, ...],
+) -> tuple[torch.Tensor, ...]:
+    """The tips' columns (4, 4·T, B), the rigid bodies' (4, 4·K, B), and every motion's axis and
+    origin (4, M, B), as the frame program gives them (``frames``: T, K; a group of none is left
+    out), computed along the tree: few tensor operations, each of 4×4 products.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -166,12 +168,12 @@ def _frames_along_tree(
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
-    frames = [base.permute(2, 0, 1)]
+    levels_done = [base.permute(2, 0, 1)]  # each level's nodes' frames, (k·B, 4, 4)
     start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
     for (count, first), step in zip(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
-        above = frames[-1]
+        above = levels_done[-1]
         if first is None and parents is not None:
             above = above.unflatten(0, (width, batch))
             above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
@@ -179,13 +181,18 @@ def _frames_along_tree(
             above = above.expand(count, batch, 4, 4).flatten(0, 1)
         elif first is not None and first * batch < above.shape[0]:
             above = above[: first * batch]
-        frames.append(torch.bmm(above, step))
+        levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
-    nodes = torch.cat(frames).view(1 + theta.shape[0], batch, 4, 4)
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
-    pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
-    axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
-    return pose_columns, axes, origins
+    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + K + M, B, 4, 4)
+    *groups, motions = placed.split([*frames, placed.shape[0] - sum(frames)])
+    columns = [
+        group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+        for count, group in zip(frames, groups, strict=True)
+        if count
+    ]
+    axes, origins = motions[:, :, :, :2].permute(3, 2, 0, 1)
+    return *columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -758,6 +765,42 @@ _TABLES = {
             0.7071067811865476, 0.0, 0.0], [0.0, 0.0, 1.0, 0.2104], [0.0, 0.0, 0.0, 1.0]],
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[0.05548458587503253, -0.00017586646467284125, 0.008451615304942785, -0.041018],
+            [1.778714620768187e-05, 0.06227654790814368, 0.001277209560767538, -0.00014],
+            [-0.007209105253776607, -0.001199893134338013, 0.06505066531486159, 0.049974], [0.0,
+            0.0, 0.0, 1.0]],
+        [[0.00089996376983107, 0.8386032477399279, 0.01066690888954706, 0.003875],
+            [0.002534388257323501, -0.010859850385870916, 0.8405270016636934, 0.002081],
+            [-0.09228934509962156, 0.007879451979525916, 0.02318600909137052, -0.04762], [0.0, 0.0,
+            0.0, 1.0]],
+        [[0.04721141125076193, -0.004822073182764604, -0.07556341878138853, -0.003141],
+            [0.007886449503545442, -0.1536304799917774, 0.06667442936931767, -0.028719999999999996],
+            [-0.021050820884919746, -0.0683705357924743, -0.14448990544505536,
+            0.0034949999999999994], [0.0, 0.0, 0.0, 1.0]],
+        [[0.011457483092986064, 0.1910477738646608, 0.024728004014302273, 0.027518],
+            [0.01286592172793847, -0.0011377935598028345, -0.1897054914437266, 0.03925200000000001],
+            [0.030814746145122016, -0.07055998014340904, 0.07001243191157845, -0.066502], [0.0, 0.0,
+            0.0, 1.0]],
+        [[0.04557879945154423, 0.13400746512057252, -0.07627301182275727, -0.05317],
+            [-0.0816619225024674, 0.02264624465786733, -0.11122265064318959, 0.104419],
+            [0.043289569039089544, -0.09837389459045695, -0.1295051739333822, 0.027454], [0.0, 0.0,
+            0.0, 1.0]],
+        [[-0.013037584252862342, -0.047007896672867686, 0.18212435050602788, -0.011953],
+            [-0.0003401492147511343, -0.16305383116119201, -0.05373390402873386, 0.041065],
+            [-0.08868075421403009, 0.007536382070465819, -0.02656928258946311, -0.038437], [0.0,
+            0.0, 0.0, 1.0]],
+        [[0.038088113673335144, 0.008354321259481204, -0.021059461367767235, 0.060149],
+            [-0.002961786024085545, 0.06420364748694504, 0.014937184236650183, -0.014117],
+            [0.011763863718593053, -0.010884423267345168, 0.0719454018026701,
+            -0.010517000000000002], [0.0, 0.0, 0.0, 1.0]],
+        [[-0.005267536742318157, -0.023443369786506633, -0.12577242572435415, 0.001756101492395339],
+            [-0.01092251010856225, 0.1151982014675032, -0.02415524117995552, 0.001388201581867619],
+            [-0.07960323441464778, -0.014255258805087066, 0.011637049002444607,
+            0.09915644298345572], [0.0, 0.0, 0.0, 1.0]],
+        [[0.001541103500742244, 0.0, 0.0, 0.0], [0.0, 0.001541103500742244, 0.0, 0.0], [0.0, 0.0,
+            0.0008660254037844387, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[0.001541103500742244, 0.0, 0.0, 0.0], [0.0, 0.001541103500742244, 0.0, 0.0], [0.0, 0.0,
+            0.0008660254037844387, 0.0], [0.0, 0.0, 0.0, 1.0]],
         [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
         [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
         [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
@@ -770,7 +813,7 @@ _TABLES = {
         [[0.7071067811865475, 0.0, 0.0, 0.0], [0.7071067811865476, 0.0, 0.0, 0.0], [0.0, 0.1654,
             0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
     ],
-    'tree_located_nodes': [7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 7, 7],
+    'tree_located_nodes': [7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 7, 7],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -796,14 +839,17 @@ _TABLE_SHAPES = {
     'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
-# The tree form of the poses (see _frames_along_tree), taken outside tracing by calls of at most
-# _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
-# configuration. Its tables, and per level of the tree how many edges it has and which nodes of
-# the level above they hang from.
-_FEW_CONFIGURATIONS = 12
+# The tree form of the tips' poses and the rigid bodies' frames (see _frames_along_tree), taken
+# outside tracing by calls of at most this many configurations, where it is faster: fewer tensor
+# operations, each dearer per configuration.
+_FEW_POSES_CONFIGURATIONS = 5
+_FEW_DYNAMICS_CONFIGURATIONS = 27
+# Its tables, per level of the tree how many edges it has and which nodes of the level above they
+# hang from, and how many tips' and bodies' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes')
 _TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (2, 1))
+_TREE_FRAMES = (3, 10)
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -1076,6 +1122,13 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     return pose_columns, body_columns, axes, origins
 
 
+def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
+    """The tips' columns, the bodies', the motions' axes and origins, along the tree."""
+    return _frames_along_tree(
+        q, X, *tree_tables, None, levels=_TREE_LEVELS, frames=_TREE_FRAMES
+    )
+
+
 class PandaKinematics(torch.nn.Module):
     """Kinematics of the robot named in ``robot_name``: see the module's docstring.
 
@@ -1204,9 +1257,10 @@ class PandaKinematics(torch.nn.Module):
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
         """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: over a few configurations outside
-        tracing the tree form (fewer tensor operations), else the frame program."""
-        if not _tracing() and q.shape[:-1].numel() <= _FEW_CONFIGURATIONS:
+        joint's axis and origin), and its tables: over a few configurations
+        outside tracing the tree form (fewer tensor operations), else the frame
+        program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
             return self._pose_frames_along_tree, self._tables(q, _TREE_TABLES)
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
@@ -1225,8 +1279,9 @@ class PandaKinematics(torch.nn.Module):
     def _pose_frames_along_tree(
         q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
     ):
-        """What _pose_frames gives, computed along the tree (see _frames_along_tree)."""
-        return _frames_along_tree(q, X, *tree_tables, None, levels=_TREE_LEVELS, tips=3)
+        """What _pose_frames gives, computed along the tree."""
+        columns = _along_tree(q, X, *tree_tables)
+        return columns[0], columns[-2], columns[-1]
 
 
     # --- dynamics: 10 rigid bodies ---
@@ -1294,7 +1349,10 @@ class PandaKinematics(torch.nn.Module):
         return result, frames
 
     def _body_frames(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The rigid bodies' columns, the motions' axes and origins (see _frames)."""
+        """The rigid bodies' columns, the motions' axes and origins (see _frames, and over a few configurations outside tracing _frames_along_tree)."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_DYNAMICS_CONFIGURATIONS:
+            columns = _along_tree(q, None, *self._tables(q, _TREE_TABLES))
+            return columns[1], columns[-2], columns[-1]
         columns = _frames(q, *self._tables(q, _FRAME_TABLES), _DYNAMICS | _MOTIONS)
         return (
             columns[1],

@@ -1284,7 +1284,8 @@ class RagdollKinematics(torch.nn.Module):
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
         """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: the frame program."""
+        joint's axis and origin), and its tables: the frame
+        program."""
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod

@@ -27,7 +27,7 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
-#   poses, 7 configurations or fewer: 34 array operations along the tree instead
+#   poses, batches up to 1:           33 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -166,10 +166,11 @@ def _frames_along_tree(
     parents: torch.Tensor | None,
     *,
     levels: tuple[tuple[int, int | None], ...],
-    tips: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The tips' columns (4, 4·T, B) and every motion's axis and origin (4, M, B), as the frame
-    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+    frames: tuple[int, ...],
+) -> tuple[torch.Tensor, ...]:
+    """The tips' columns (4, 4·T, B), the rigid bodies' (4, 4·K, B), and every motion's axis and
+    origin (4, M, B), as the frame program gives them (``frames``: T, K; a group of none is left
+    out), computed along the tree: few tensor operations, each of 4×4 products.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -184,12 +185,12 @@ def _frames_along_tree(
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
-    frames = [base.permute(2, 0, 1)]
+    levels_done = [base.permute(2, 0, 1)]  # each level's nodes' frames, (k·B, 4, 4)
     start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
     for (count, first), step in zip(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
-        above = frames[-1]
+        above = levels_done[-1]
         if first is None and parents is not None:
             above = above.unflatten(0, (width, batch))
             above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
@@ -197,13 +198,18 @@ def _frames_along_tree(
             above = above.expand(count, batch, 4, 4).flatten(0, 1)
         elif first is not None and first * batch < above.shape[0]:
             above = above[: first * batch]
-        frames.append(torch.bmm(above, step))
+        levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
-    nodes = torch.cat(frames).view(1 + theta.shape[0], batch, 4, 4)
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
-    pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
-    axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
-    return pose_columns, axes, origins
+    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + K + M, B, 4, 4)
+    *groups, motions = placed.split([*frames, placed.shape[0] - sum(frames)])
+    columns = [
+        group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+        for count, group in zip(frames, groups, strict=True)
+        if count
+    ]
+    axes, origins = motions[:, :, :, :2].permute(3, 2, 0, 1)
+    return *columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -1038,14 +1044,16 @@ _TABLE_SHAPES = {
     'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
-# The tree form of the poses (see _frames_along_tree), taken outside tracing by calls of at most
-# _FEW_CONFIGURATIONS configurations, where it is faster: fewer tensor operations, each dearer per
-# configuration. Its tables, and per level of the tree how many edges it has and which nodes of
-# the level above they hang from.
-_FEW_CONFIGURATIONS = 7
+# The tree form of the tips' poses and the rigid bodies' frames (see _frames_along_tree), taken
+# outside tracing by calls of at most this many configurations, where it is faster: fewer tensor
+# operations, each dearer per configuration.
+_FEW_POSES_CONFIGURATIONS = 1
+# Its tables, per level of the tree how many edges it has and which nodes of the level above they
+# hang from, and how many tips' and bodies' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes')
 _TREE_LEVELS = ((4, 1), (4, 4), (4, 4))
+_TREE_FRAMES = (4, 0)
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -1238,6 +1246,13 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     return pose_columns, center_of_mass_points, axes, origins
 
 
+def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
+    """The tips' columns, the bodies', the motions' axes and origins, along the tree."""
+    return _frames_along_tree(
+        q, X, *tree_tables, None, levels=_TREE_LEVELS, frames=_TREE_FRAMES
+    )
+
+
 class SoloKinematics(torch.nn.Module):
     """Kinematics of the robot named in ``robot_name``: see the module's docstring.
 
@@ -1375,9 +1390,10 @@ class SoloKinematics(torch.nn.Module):
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
         """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: over a few configurations outside
-        tracing the tree form (fewer tensor operations), else the frame program."""
-        if not _tracing() and q.shape[:-1].numel() <= _FEW_CONFIGURATIONS:
+        joint's axis and origin), and its tables: over a few configurations
+        outside tracing the tree form (fewer tensor operations), else the frame
+        program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
             return self._pose_frames_along_tree, self._tables(q, _TREE_TABLES)
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
@@ -1397,8 +1413,9 @@ class SoloKinematics(torch.nn.Module):
     def _pose_frames_along_tree(
         q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
     ):
-        """What _pose_frames gives, computed along the tree (see _frames_along_tree)."""
-        return _frames_along_tree(q, X, *tree_tables, None, levels=_TREE_LEVELS, tips=4)
+        """What _pose_frames gives, computed along the tree."""
+        columns = _along_tree(q, X, *tree_tables)
+        return columns[0], columns[-2], columns[-1]
 
 
     # --- center_of_mass: a weighted mean of points ---

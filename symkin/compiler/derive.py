@@ -140,8 +140,10 @@ def derive(
         ),
     )
     columns = {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
-    kinematics = _Deriver(model, signature, columns).run(requests)
-    tree = tree_form(model, signature, poses, kinematics.motions) if poses else None
+    deriver = _Deriver(model, signature, columns)
+    kinematics = deriver.run(requests)
+    bodies = deriver.body_placements
+    tree = tree_form(model, signature, poses, bodies, kinematics.motions)
     return replace(kinematics, tree=tree)
 
 
@@ -240,6 +242,9 @@ class _Deriver:
         self.constants: dict[ExactComponents, int] = {}
         self.combinations: dict[tuple[tuple[sp.Expr, int], ...], int] = {}
         self.motions: list[Motion] = []
+        # Each rigid body's link and 4×4 placement [u0 u1 u2 centre] on its moving frame, for the
+        # tree form (see _rigid_bodies).
+        self.body_placements: list[tuple[str, np.ndarray]] = []
         self.joint: str | None = None
         base = signature.base
         units = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0))
@@ -302,6 +307,9 @@ class _Deriver:
             columns = self._combine(moving.columns, scaled_axes, link, "inertia")
             com = self._point(moving, _exact_vector(body_center.tolist()), link, "com")
             located.append(Located(link, (*columns, com), frame.motions, mass))
+            placement = np.eye(4)
+            placement[:3, :3], placement[:3, 3] = _scaled_principal_axes(inertia), body_center
+            self.body_placements.append((link, placement))
         return tuple(located)
 
     def _weighted_points(self, request: WeightedPoints) -> tuple[Located, ...]:

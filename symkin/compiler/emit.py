@@ -109,8 +109,8 @@ class Backend:
         file_suffix: what the default output file name ends with before ``.py``.
         closed_form_gradients: whether the module has its own backward (it needs the tables only
             a gradient uses).
-        tree_form: whether the module computes poses over a few configurations in their tree
-            form (:mod:`symkin.compiler.tree_form`) when the program has one.
+        tree_form: whether the module computes poses and rigid bodies over a few configurations
+            in their tree form (:mod:`symkin.compiler.tree_form`) when the program has one.
         reserved: names a generated module's class must not take (they would shadow its imports).
         module_class: whether the module is a class (named by ``EmitOptions.class_name``) rather
             than functions at module level.
@@ -182,9 +182,14 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
     closed_form = backend.closed_form_gradients and not signature.balls
     tables = module_tables(program, closed_form)
     tree = program.tree if backend.tree_form else None
-    # Up to how many configurations a call takes the tree form; none where it saves nothing.
-    few = few_configurations(tree, frames.operations(("poses", MOTIONS))) if tree else 0
-    tree = tree if few else None
+    # Per group, up to how many configurations a call takes the tree form (0 where it saves
+    # nothing); no tree form where no group takes it.
+    few = {
+        group: few_configurations(tree, frames.operations((group, MOTIONS)))
+        for group in ("poses", "dynamics")
+        if tree is not None and group in program.groups
+    }
+    tree = tree if any(few.values()) else None
     if tree is not None:
         tables |= tree_tables(tree, program.motions)
     environment = _environment(backend.templates)

@@ -1,4 +1,5 @@
-"""The tree form of the tips' poses: frames multiplied joint by joint, one tree level at a time.
+"""The tree form of the tips' poses and the rigid bodies' frames: frames multiplied joint by joint,
+one tree level at a time.
 
 The column program (:mod:`symkin.compiler.column_program`) evaluates every column as its own
 small combination: few operations per configuration, but over a hundred tensor operations per call
@@ -6,8 +7,8 @@ on a tree such as G1's. Over a handful of configurations a tensor operation cost
 whatever its size, so there the count of operations is the time. The tree form computes the same
 results in a few dozen: every moving joint's transform from its value at once (one product of a
 constant table with [sin θ, cos θ, θ]), then one batched 4×4 product per level of the tree,
-then one product placing every tip, axis and origin on its frame. Backends choose between the two
-forms by batch size; the results are the same (a test holds them together).
+then one product placing every tip, body, axis and origin on its frame. Backends choose between
+the two forms by batch size; the results are the same (tests hold them together).
 
 A *node* is the frame of the link reached by crossing a moving joint from the base (node 0 is the
 base); the *edge* into it is that crossing, with the fixed placements before and after it folded
@@ -30,7 +31,8 @@ from symkin.model.robot import Joint, RobotModel
 
 @dataclass(frozen=True)
 class TreeForm:
-    """The tips' frames and the moving joints' axes and origins as products along the tree.
+    """The tips' and bodies' frames and the moving joints' axes and origins as products along
+    the tree.
 
     Edges (E of them) are ordered by level, the levels one after the other; nodes are numbered
     0 (the base) then 1 + edge.
@@ -46,11 +48,14 @@ class TreeForm:
             hang from the first ``first`` nodes of the level above, one each, or all from its only
             node (``first`` 1); None: from ``parents``.
         parents: (E,) per edge, the position of its parent node within the level above.
-        located_nodes: the node each tip, then each motion, is placed on.
-        located: (T + M) × 4 × 4 matrices: a tip's placement on its node; a motion's axis
-            (w = 0) and a point of its axis (w = 1) in its node's axes as columns 0 and 1.
+        located_nodes: the node each tip, then each body, then each motion is placed on.
+        located: (T + K + M) × 4 × 4 matrices: a tip's placement on its node, a body's (see
+            ``frames``); a motion's axis (w = 0) and a point of its axis (w = 1) in its node's
+            axes as columns 0 and 1.
         axis_scales: per motion, the scale of the axis placed here (the motion's mimic multiplier,
             negated when crossed upward), against which a program's stored sign is measured.
+        frames: how many of ``located`` are tips' frames, then rigid bodies' (scaled inertia axes
+            and centre of mass, as columns), before the motions.
     """
 
     joint_map: tuple[tuple[float, ...], ...]
@@ -61,23 +66,32 @@ class TreeForm:
     located_nodes: tuple[int, ...]
     located: tuple[tuple[tuple[float, ...], ...], ...]
     axis_scales: tuple[float, ...]
+    frames: tuple[int, int]
 
     @property
     def operations(self) -> int:
         """The tensor operations torch dispatches for one configuration (a test counts them): a
-        fixed 27, one per level, and four more where a level fans out from one node or gathers
-        (views and copies: a few more for more configurations)."""
+        fixed 24, one per level, four more where a level fans out from one node or gathers, and
+        two per group of frames placed (views and copies: a few more for more configurations)."""
         fanned = sum(first == 1 and count > 1 for count, first in self.levels)
         gathered = sum(first is None for _, first in self.levels)
-        return 27 + len(self.levels) + 4 * (fanned + gathered)
+        groups = sum(count > 0 for count in self.frames)
+        return 24 + len(self.levels) + 4 * (fanned + gathered) + 2 * groups
 
 
 def few_configurations(tree: TreeForm, column_operations: int) -> int:
     """Up to how many configurations a call should take the tree form rather than the column
-    program of ``column_operations`` tensor operations (at most 64). Measured on the Panda, UR5,
-    G1, Allegro and Talos with one thread, the two forms cost the same at about 2 + half the
-    operations the tree form saves: each configuration costs it about what two operations do."""
-    return max(0, min(64, 2 + (column_operations - tree.operations) // 2))
+    program of ``column_operations`` tensor operations (at most 64).
+
+    Measured on the Panda, UR5, G1 and the Allegro hand with one thread: at batch 1 the tree form
+    saves about 1.7 µs per operation it does not dispatch, less the equivalent of 8 for its
+    dearer ones (4×4 products), and each further configuration costs it about 0.12 µs per edge and
+    per frame it places more than the column program; the forms cost the same where the two meet
+    (G1: about 30 configurations, the Allegro hand 8, the Panda 5, the UR5 none).
+    """
+    saved = 1.7 * (column_operations - tree.operations - 8)
+    per_configuration = 0.12 * (len(tree.offsets) + len(tree.located))
+    return max(0, min(64, int(saved / per_configuration)))
 
 
 @dataclass(frozen=True)
@@ -89,15 +103,23 @@ class _Edge:
 
 
 def tree_form(
-    model: RobotModel, signature: Signature, poses: Sequence[Pose], motions: Sequence[Motion]
+    model: RobotModel,
+    signature: Signature,
+    poses: Sequence[Pose],
+    bodies: Sequence[tuple[str, np.ndarray]],
+    motions: Sequence[Motion],
 ) -> TreeForm | None:
-    """The tree form of ``poses`` (in order) and ``motions`` (in order); None when there is nothing
-    to compute by level (no moving joint) or a ball joint moves."""
-    if not motions or any(model.joint(m.joint).type == "ball" for m in motions):
+    """The tree form of ``poses``, rigid ``bodies`` (link, and placement [u0 u1 u2 centre] on the
+    frame of the last moving joint above it) and ``motions``, each in order; None when there is
+    nothing to compute by level (no frame, no moving joint) or a ball joint moves."""
+    if not (poses or bodies) or not motions:
+        return None
+    if any(model.joint(m.joint).type == "ball" for m in motions):
         return None
     walk = _Walk(model, signature)
     tips = [walk.on_node(pose.link, pose.offset.steps()) for pose in poses]
-    placed = [walk.motion(motion) for motion in motions]
+    placed = [(walk.on_node(link)[0], placement) for link, placement in bodies]
+    placed += [walk.motion(motion) for motion in motions]
     order = _level_order(walk.edges)
     position = {node: k + 1 for k, node in enumerate(order)}  # walking order → final numbering
     position[0] = 0
@@ -113,6 +135,7 @@ def tree_form(
         located_nodes=tuple(position[node] for node, _ in located),
         located=tuple(_rows(matrix) for _, matrix in located),
         axis_scales=tuple(float(motion.scale) for motion in motions),
+        frames=(len(poses), len(bodies)),
     )
 
 

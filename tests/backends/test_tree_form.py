@@ -72,10 +72,10 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
     if floating:
         X = generated._with_base(q, random_base_poses(batch, seed=5))[1]
     program = module._pose_frames(q, X, *module._tables(q, generated._FRAME_TABLES))
-    along_tree = _frames_along_tree(
-        q, X, *tree, levels=kinematics.tree.levels, tips=len(kinematics.tips)
+    columns = _frames_along_tree(
+        q, X, *tree, levels=kinematics.tree.levels, frames=kinematics.tree.frames
     )
-    return program, along_tree
+    return program, (columns[0], columns[-2], columns[-1])
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -86,6 +86,23 @@ def test_the_tree_form_computes_what_the_frame_program_does(case, tmp_path_facto
     for name, expected, got in zip(
         ("columns", "axes", "origins"), program, along_tree, strict=True
     ):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("path, floating", [(PANDA, False), (G1, True)])
+def test_rigid_bodies_along_the_tree_are_the_frame_programs(path, floating, monkeypatch):
+    # The dynamics' bodies (scaled inertia axes and centres of mass, links welded together
+    # merged) and motions, over few configurations and then with the tree form switched off.
+    bodies = symkin.rigid_bodies(symkin.load(path), notes=lambda _: None)
+    module = compile_file(path, floating_base=floating, outputs=(bodies,))
+    generated = sys.modules[type(module).__module__]
+    q = sample_q(module, 3, seed=6)
+    assert generated._FEW_DYNAMICS_CONFIGURATIONS >= 3
+    along_tree = module._body_frames(q)
+    monkeypatch.setattr(generated, "_FEW_DYNAMICS_CONFIGURATIONS", 0)
+    program = module._body_frames(q)
+    names = ("bodies", "axes", "origins")
+    for name, expected, got in zip(names, program, along_tree, strict=True):
         torch.testing.assert_close(got, expected, rtol=0, atol=1e-12, msg=name)
 
 
@@ -102,7 +119,7 @@ def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case)
     kinematics = symkin.derive(symkin.load(path), tips, base, floating, notes=lambda _: None)
     module = compile_file(path, tips, base)
     generated = sys.modules[type(module).__module__]
-    few = generated._FEW_CONFIGURATIONS
+    few = generated._FEW_POSES_CONFIGURATIONS
     assert few >= 2
     q = sample_q(module, 1)
     frames, tables = module._pose_program(q)
@@ -126,11 +143,11 @@ def test_under_tracing_the_frame_program_whatever_the_batch(monkeypatch):
 
 @pytest.mark.parametrize("floating", [False, True])
 def test_module_results_and_gradients_agree_across_the_forms(floating):
-    # The first configuration alone takes the tree form; among more than _FEW_CONFIGURATIONS,
+    # The first configuration alone takes the tree form; among more than _FEW_POSES_CONFIGURATIONS,
     # the frame program. Poses, Jacobians, and the closed-form gradients to q and the base.
     module = compile_file(TALOS, floating_base=floating)
     generated = sys.modules[type(module).__module__]
-    count = generated._FEW_CONFIGURATIONS + 1
+    count = generated._FEW_POSES_CONFIGURATIONS + 1
     q = sample_q(module, count, seed=2).requires_grad_()
     inputs = [q] + ([random_base_poses(count, seed=2).requires_grad_()] if floating else [])
     weights = torch.randn(count, len(module.tip_names), 4, 4, dtype=q.dtype)

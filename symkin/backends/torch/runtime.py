@@ -128,10 +128,11 @@ def _frames_along_tree(
     parents: torch.Tensor | None,
     *,
     levels: tuple[tuple[int, int | None], ...],
-    tips: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The tips' columns (4, 4·T, B) and every motion's axis and origin (4, M, B), as the frame
-    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+    frames: tuple[int, ...],
+) -> tuple[torch.Tensor, ...]:
+    """The tips' columns (4, 4·T, B), the rigid bodies' (4, 4·K, B), and every motion's axis and
+    origin (4, M, B), as the frame program gives them (``frames``: T, K; a group of none is left
+    out), computed along the tree: few tensor operations, each of 4×4 products.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -146,12 +147,12 @@ def _frames_along_tree(
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
-    frames = [base.permute(2, 0, 1)]
+    levels_done = [base.permute(2, 0, 1)]  # each level's nodes' frames, (k·B, 4, 4)
     start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
     for (count, first), step in zip(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
-        above = frames[-1]
+        above = levels_done[-1]
         if first is None and parents is not None:
             above = above.unflatten(0, (width, batch))
             above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
@@ -159,13 +160,18 @@ def _frames_along_tree(
             above = above.expand(count, batch, 4, 4).flatten(0, 1)
         elif first is not None and first * batch < above.shape[0]:
             above = above[: first * batch]
-        frames.append(torch.bmm(above, step))
+        levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
-    nodes = torch.cat(frames).view(1 + theta.shape[0], batch, 4, 4)
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + M, B, 4, 4)
-    pose_columns = placed[:tips].permute(2, 0, 3, 1).reshape(4, 4 * tips, batch)
-    axes, origins = placed[tips:, :, :, :2].permute(3, 2, 0, 1)
-    return pose_columns, axes, origins
+    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + K + M, B, 4, 4)
+    *groups, motions = placed.split([*frames, placed.shape[0] - sum(frames)])
+    columns = [
+        group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+        for count, group in zip(frames, groups, strict=True)
+        if count
+    ]
+    axes, origins = motions[:, :, :, :2].permute(3, 2, 0, 1)
+    return *columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
