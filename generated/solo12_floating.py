@@ -341,6 +341,8 @@ def _check_base(base: torch.Tensor, q: torch.Tensor) -> torch.Size:
     if base.dtype != q.dtype or base.device != q.device:
         raise ValueError(f"the base is {base.dtype} on {base.device}, q {q.dtype} on {q.device}")
     batch = base.shape[:-1] if base.shape[-1] == 7 else base.shape[:-2]
+    if not _tracing() and batch == q.shape[:-1]:
+        return batch  # the common case, without broadcast_shapes' 7 µs
     try:
         return torch.broadcast_shapes(q.shape[:-1], batch)
     except RuntimeError:
@@ -355,12 +357,14 @@ def _with_base(
     (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
     _world_tables), and the batch shape. A (..., 4, 4) pose must be a rigid transform."""
     batch = _check_base(base, q)
+    # Outside tracing, inputs already of the batch shape are not expanded (a few µs each).
+    same = not _tracing() and base.shape[: len(batch)] == batch and q.shape[:-1] == batch
     if base.shape[-1] == 7:
-        X = _pose_over_batch(base.expand(batch + (7,)).reshape(-1, 7))
+        X = _pose_over_batch((base if same else base.expand(batch + (7,))).reshape(-1, 7))
     else:
-        matrices = base.expand(batch + (4, 4)).reshape(-1, 4, 4)
+        matrices = (base if same else base.expand(batch + (4, 4))).reshape(-1, 4, 4)
         X = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
-    return q.expand(batch + q.shape[-1:]), X, batch
+    return q if same else q.expand(batch + q.shape[-1:]), X, batch
 
 
 def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
