@@ -140,8 +140,8 @@ class Kinematics:
         vectors: the frames column by column, each defined before it is used.
         motions: every moving joint met, in the order met.
         outputs: per requested output, what it located, in the order requested (poses first).
-        tree: the tips' poses and the motions again, as products along the tree (the form for a
-            few configurations at a time), None where there is none.
+        tree: the tips' poses, the rigid bodies and the motions again, as products along the tree
+            (the form for a few configurations at a time), None where there is none.
     """
 
     signature: Signature

@@ -153,8 +153,8 @@ class Program:
         motions: the moving joints, for every Jacobian.
         outputs: each output kind's tables (:mod:`symkin.compiler.tables`), in output order.
         symbol_names: the identifier of every scalar symbol used in coefficients.
-        tree: the poses' tree form (:mod:`symkin.compiler.tree_form`), for backends that choose
-            it over a few configurations; None where there is none.
+        tree: the tree form of the poses and rigid bodies (:mod:`symkin.compiler.tree_form`), for
+            backends that take it over a few configurations; None where there is none.
     """
 
     signature: Signature

@@ -87,7 +87,7 @@ def few_configurations(tree: TreeForm, column_operations: int) -> int:
     saves about 1.7 µs per operation it does not dispatch, less the equivalent of 8 for its
     dearer ones (4×4 products), and each further configuration costs it about 0.12 µs per edge and
     per frame it places more than the column program; the forms cost the same where the two meet
-    (G1: about 30 configurations, the Allegro hand 8, the Panda 5, the UR5 none).
+    (G1: about 30 configurations, the Allegro hand 8, the Panda 6, the UR5 none).
     """
     saved = 1.7 * (column_operations - tree.operations - 8)
     per_configuration = 0.12 * (len(tree.offsets) + len(tree.located))
