@@ -22,7 +22,7 @@
 #   poses:                            56 array operations, 288 lane operations
 #   poses + motions:                  61 array operations, 288 lane operations
 #   collision:                        93 array operations, 1340 lane operations
-#   poses, batches up to 10:          38 array operations along the tree instead
+#   poses, batches up to 10:          37 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;

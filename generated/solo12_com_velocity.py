@@ -27,7 +27,7 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
-#   poses, batches up to 1:           33 array operations along the tree instead
+#   poses, batches up to 2:           32 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -1051,7 +1051,7 @@ _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses and the rigid bodies' frames (see _frames_along_tree), taken
 # outside tracing by calls of at most this many configurations, where it is faster: fewer tensor
 # operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 1
+_FEW_POSES_CONFIGURATIONS = 2
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips' and bodies' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',

@@ -71,12 +71,22 @@ class TreeForm:
     @property
     def operations(self) -> int:
         """The tensor operations torch dispatches for one configuration (a test counts them): a
-        fixed 24, one per level, four more where a level fans out from one node or gathers, and
-        two per group of frames placed (views and copies: a few more for more configurations)."""
-        fanned = sum(first == 1 and count > 1 for count, first in self.levels)
-        gathered = sum(first is None for _, first in self.levels)
+        fixed 24, one per level, and per level four more where it gathers its parents, three
+        where it fans out from one node, one where it hangs from the first nodes of a wider
+        level; two for the first group of frames placed, three for the second (views and copies:
+        a few more for more configurations)."""
+        extra = 0
+        for width, (count, first) in zip(
+            (1, *(n for n, _ in self.levels)), self.levels, strict=False
+        ):
+            if first is None:
+                extra += 4
+            elif first == 1 and count > 1:
+                extra += 3
+            elif first < width:
+                extra += 1
         groups = sum(count > 0 for count in self.frames)
-        return 24 + len(self.levels) + 4 * (fanned + gathered) + 2 * groups
+        return 24 + len(self.levels) + extra + 3 * groups - 1
 
 
 def few_configurations(tree: TreeForm, column_operations: int) -> int:

@@ -45,6 +45,7 @@ def mixed_path(tmp_path_factory) -> str:
 
 CASES = {
     "panda": (PANDA, ("panda_hand_tcp",), None, False),
+    "hand": (PANDA, ("panda_leftfinger", "panda_rightfinger"), None, False),
     "g1, links fixed to the pelvis among the tips": (G1, ALL_LEAVES, None, False),
     "talos, mimic joints, floating": (TALOS, None, None, True),
     "mixed, from the root": ("mixed", ("link4", "link6", "link7"), None, False),
@@ -99,6 +100,12 @@ def test_rigid_bodies_along_the_tree_are_the_frame_programs(path, floating, monk
     q = sample_q(module, 3, seed=6)
     assert generated._FEW_DYNAMICS_CONFIGURATIONS >= 3
     along_tree = module._body_frames(q)
+    kinematics = symkin.derive(symkin.load(path), None, None, floating, (bodies,), lambda _: None)
+    one = q[:1]
+    tables = module._tables(one, generated._TREE_TABLES)
+    with CountTensorOps() as counted:
+        generated._along_tree(one, None, *tables)
+    assert counted.count == kinematics.tree.operations
     monkeypatch.setattr(generated, "_FEW_DYNAMICS_CONFIGURATIONS", 0)
     program = module._body_frames(q)
     names = ("bodies", "axes", "origins")
@@ -113,9 +120,13 @@ def test_no_tree_form_for_a_ball_joint():
     assert "_frames_along_tree" not in symkin.generate(symkin.derive(ragdoll, notes=lambda _: None))
 
 
-@pytest.mark.parametrize("case", ["panda", "g1, links fixed to the pelvis among the tips"])
-def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case):
+@pytest.mark.parametrize(
+    "case",
+    ["panda", "g1, links fixed to the pelvis among the tips", "mixed, from the root", "hand"],
+)
+def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case, tmp_path_factory):
     path, tips, base, floating = CASES[case]
+    path = mixed_path(tmp_path_factory) if path == "mixed" else path
     kinematics = symkin.derive(symkin.load(path), tips, base, floating, notes=lambda _: None)
     module = compile_file(path, tips, base)
     generated = sys.modules[type(module).__module__]
