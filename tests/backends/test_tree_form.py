@@ -1,6 +1,7 @@
-"""The poses' tree form (symkin/compiler/tree_form.py), which torch modules take over a few
-configurations: the same columns, axes and origins as the frame program, for every kind of joint
-and path; chosen by batch size outside tracing only; as cheap as its header says."""
+"""The tree form (symkin/compiler/tree_form.py), which torch modules take over a few
+configurations: the same tips' columns, bodies' columns, axes and origins as the frame program,
+for every kind of joint and path; chosen by batch size outside tracing only; as cheap as its
+header says."""
 
 from __future__ import annotations
 
@@ -58,12 +59,7 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
     kinematics = symkin.derive(symkin.load(path), tips, base, floating, notes=lambda _: None)
     assert kinematics.tree is not None
     tables = tree_tables(kinematics.tree, symkin.lower(kinematics).motions)
-    tree = [
-        _make_table(t.values, t.kind, t.shape, torch.float64)
-        if t.kind != "index"
-        else _make_table(t.values, t.kind, t.shape)
-        for t in tables.values()
-    ]
+    tree = [_make_table(t.values, t.kind, t.shape, torch.float64) for t in tables.values()]
     if "tree_parents" not in tables:
         tree.append(None)
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().double()
