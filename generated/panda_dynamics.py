@@ -146,7 +146,7 @@ def _frames_along_tree(
     steps: torch.Tensor,
     located: torch.Tensor,
     located_nodes: torch.Tensor,
-    parents: torch.Tensor | None,
+    parents: torch.Tensor,
     *,
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
@@ -174,7 +174,7 @@ def _frames_along_tree(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
         above = levels_done[-1]
-        if first is None and parents is not None:
+        if first is None:
             above = above.unflatten(0, (width, batch))
             above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
         elif first == 1 and count > 1:
@@ -814,6 +814,7 @@ _TABLES = {
             0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
     ],
     'tree_located_nodes': [7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 7, 7],
+    'tree_parents': [0, 0, 0, 0, 0, 0, 0, 0, 0],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -827,6 +828,7 @@ _TABLE_KINDS = {
     'motion_column': 'index',
     'tree_base': 'columns',
     'tree_located_nodes': 'index',
+    'tree_parents': 'index',
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
@@ -847,7 +849,7 @@ _FEW_DYNAMICS_CONFIGURATIONS = 27
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips' and bodies' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
-    'tree_steps', 'tree_located', 'tree_located_nodes')
+    'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
 _TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (2, 1))
 _TREE_FRAMES = (3, 10)
 
@@ -1124,9 +1126,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
 
 def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
     """The tips' columns, the bodies', the motions' axes and origins, along the tree."""
-    return _frames_along_tree(
-        q, X, *tree_tables, None, levels=_TREE_LEVELS, frames=_TREE_FRAMES
-    )
+    return _frames_along_tree(q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES)
 
 
 class PandaKinematics(torch.nn.Module):

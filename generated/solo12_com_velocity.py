@@ -163,7 +163,7 @@ def _frames_along_tree(
     steps: torch.Tensor,
     located: torch.Tensor,
     located_nodes: torch.Tensor,
-    parents: torch.Tensor | None,
+    parents: torch.Tensor,
     *,
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
@@ -191,7 +191,7 @@ def _frames_along_tree(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
         above = levels_done[-1]
-        if first is None and parents is not None:
+        if first is None:
             above = above.unflatten(0, (width, batch))
             above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
         elif first == 1 and count > 1:
@@ -1027,6 +1027,7 @@ _TABLES = {
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
     ],
     'tree_located_nodes': [9, 10, 11, 12, 1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12],
+    'tree_parents': [0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 2, 3],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -1038,6 +1039,7 @@ _TABLE_KINDS = {
     'pose_world_source': 'index',
     'tree_base': 'columns',
     'tree_located_nodes': 'index',
+    'tree_parents': 'index',
 }
 _TABLE_SHAPES = {
     'lane_scales': (-1, 1),
@@ -1055,7 +1057,7 @@ _FEW_POSES_CONFIGURATIONS = 2
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips' and bodies' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
-    'tree_steps', 'tree_located', 'tree_located_nodes')
+    'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
 _TREE_LEVELS = ((4, 1), (4, 4), (4, 4))
 _TREE_FRAMES = (4, 0)
 
@@ -1252,9 +1254,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
 
 def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
     """The tips' columns, the bodies', the motions' axes and origins, along the tree."""
-    return _frames_along_tree(
-        q, X, *tree_tables, None, levels=_TREE_LEVELS, frames=_TREE_FRAMES
-    )
+    return _frames_along_tree(q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES)
 
 
 class SoloKinematics(torch.nn.Module):

@@ -283,7 +283,7 @@ def tree_tables(tree: TreeForm, motions: MotionTables) -> dict[str, Table]:
     for m, scale in enumerate(tree.axis_scales):
         if motions.scales[m] * scale < 0:
             located[tips + m][:, 0] *= -1.0
-    tables = {
+    return {
         "tree_base": Table(np.eye(4).tolist(), "columns"),
         "tree_joint_map": Table([list(row) for row in tree.joint_map]),
         "tree_joint_offsets": Table(list(tree.offsets), shape=(-1, 1)),
@@ -291,7 +291,5 @@ def tree_tables(tree: TreeForm, motions: MotionTables) -> dict[str, Table]:
         "tree_steps": Table([[list(row) for row in step[1:]] for step in tree.steps]),
         "tree_located": Table([m.tolist() for m in located], shape=(-1, 1, 4, 4)),
         "tree_located_nodes": Table(list(tree.located_nodes), "index"),
+        "tree_parents": Table(list(tree.parents), "index"),
     }
-    if any(first is None for _, first in tree.levels):
-        tables["tree_parents"] = Table(list(tree.parents), "index")
-    return tables

@@ -60,8 +60,6 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
     assert kinematics.tree is not None
     tables = tree_tables(kinematics.tree, symkin.lower(kinematics).motions)
     tree = [_make_table(t.values, t.kind, t.shape, torch.float64) for t in tables.values()]
-    if "tree_parents" not in tables:
-        tree.append(None)
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().double()
     generated = sys.modules[type(module).__module__]
     q = sample_q(module, batch, seed=5)

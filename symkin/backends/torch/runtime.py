@@ -125,7 +125,7 @@ def _frames_along_tree(
     steps: torch.Tensor,
     located: torch.Tensor,
     located_nodes: torch.Tensor,
-    parents: torch.Tensor | None,
+    parents: torch.Tensor,
     *,
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
@@ -153,7 +153,7 @@ def _frames_along_tree(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
         above = levels_done[-1]
-        if first is None and parents is not None:
+        if first is None:
             above = above.unflatten(0, (width, batch))
             above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
         elif first == 1 and count > 1:
