@@ -367,48 +367,62 @@ def _frames(q, constants, angle_map, wanted):
     (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 6)
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q5, q6, q2 + q3, q2 + q3 + q4
     angles = angle_map @ joints
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         s1, s2, s5, s6, s23, s234, c1, c2, c5, c6, c23, c234,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
+    del trig
     (
         R_world_0, R_world_1, R_world_2, p_upper_arm_offset, p_shoulder,
     ) = constants.split([1, 1, 1, 1, 1], 1)
     # shoulder_pan (revolute): base -> shoulder
     R_shoulder_0 = torch.addcmul(R_world_0*c1, R_world_1, s1)
     R_shoulder_1 = torch.addcmul(R_world_1*c1, R_world_0, s1, value=-1)
+    del R_world_0, R_world_1, c1, s1
     # shoulder_lift (revolute): shoulder -> upper_arm
     p_upper_arm = torch.add(p_upper_arm_offset, R_shoulder_1, alpha=0.08)
+    del p_upper_arm_offset
     R_upper_arm_0 = torch.addcmul(R_shoulder_0*c2, R_world_2, s2, value=-1)
+    del c2, s2
     # elbow (revolute): upper_arm -> forearm
     p_forearm = torch.add(
         torch.add(p_upper_arm, R_upper_arm_0, alpha=0.4), R_shoulder_1, alpha=-0.06
     )
+    del R_upper_arm_0
     R_forearm_0 = torch.addcmul(R_shoulder_0*c23, R_world_2, s23, value=-1)
+    del c23, s23
     # wrist_1 (revolute): forearm -> wrist_1
     p_wrist_1 = torch.add(p_forearm, R_forearm_0, alpha=0.35)
+    del R_forearm_0
     R_wrist_1_0 = torch.addcmul(R_shoulder_0*c234, R_world_2, s234, value=-1)
     R_wrist_1_2 = torch.addcmul(R_shoulder_0*s234, R_world_2, c234)
+    del R_shoulder_0, c234, s234
     # wrist_2 (revolute): wrist_1 -> wrist_2
     p_wrist_2 = torch.add(p_wrist_1, R_shoulder_1, alpha=0.06)
     R_wrist_2_0 = torch.addcmul(R_wrist_1_2*c5, R_shoulder_1, s5)
     R_wrist_2_1 = torch.addcmul(R_shoulder_1*c5, R_wrist_1_2, s5, value=-1)
+    del R_wrist_1_2, c5, s5
     # wrist_3 (revolute): wrist_2 -> wrist_3
     p_wrist_3 = torch.add(p_wrist_2, R_wrist_1_0, alpha=-0.06)
     R_wrist_3_1 = torch.addcmul(R_wrist_2_1*c6, R_wrist_2_0, s6)
     neg_R_wrist_3_2 = torch.addcmul(R_wrist_2_1*s6, R_wrist_2_0, c6, value=-1)
+    del R_wrist_2_0, R_wrist_2_1, c6, s6
     # attachment_site: tip frame
     p_attachment_site = torch.add(p_wrist_3, R_wrist_1_0, alpha=0.06)
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat([neg_R_wrist_3_2, R_wrist_3_1, R_wrist_1_0, p_attachment_site], 1)
+    del R_wrist_3_1, neg_R_wrist_3_2, p_attachment_site
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -419,6 +433,7 @@ def _frames(q, constants, angle_map, wanted):
             ],
             1,
         )
+        del R_shoulder_1, R_world_2, R_wrist_1_0
         origins = torch.cat(
             [
                 p_shoulder.expand(-1, -1, batch), p_upper_arm, p_forearm, p_wrist_1, p_wrist_2,

@@ -1158,7 +1158,8 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     (_POSES, _COLLISION, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, sphere_centres, axes, origins.
     """
     joints = _joint_rows(q, 8)
@@ -1166,11 +1167,14 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     q8 = joints[7]
     # angles, row by row: q1, q2, q3, q4, q5, q6, q7, q7 - 0.785398163397448
     angles = torch.addmm(angle_offsets, angle_map, joints)
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         s1, s2, s3, s4, s5, s6, s7, s_angle8, c1, c2, c3, c4, c5, c6, c7, c_angle8,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
+    del trig
     (
         R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, sphere_panda_link0,
             sphere_panda_link0_2, sphere_panda_link0_3, sphere_panda_link0_4, sphere_panda_link1,
@@ -1187,30 +1191,37 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
     R_panda_link1_1 = torch.addcmul(R_panda_link0_1*c1, R_panda_link0_0, s1, value=-1)
+    del R_panda_link0_0, R_panda_link0_1, c1, s1
     # panda_joint2 (revolute): panda_link1 -> panda_link2
     R_panda_link2_0 = torch.addcmul(R_panda_link1_0*c2, R_panda_joint2_1, s2)
     R_panda_link2_1 = torch.addcmul(R_panda_joint2_1*c2, R_panda_link1_0, s2, value=-1)
+    del R_panda_joint2_1, R_panda_link1_0, c2, s2
     # panda_joint3 (revolute): panda_link2 -> panda_link3
     p_panda_link3 = torch.add(p_panda_link1, R_panda_link2_1, alpha=-0.316)
     R_panda_link3_0 = torch.addcmul(R_panda_link2_0*c3, R_panda_link1_1, s3)
     R_panda_link3_1 = torch.addcmul(R_panda_link1_1*c3, R_panda_link2_0, s3, value=-1)
+    del c3, s3
     # panda_joint4 (revolute): panda_link3 -> panda_link4
     p_panda_link4 = torch.add(p_panda_link3, R_panda_link3_0, alpha=0.0825)
     R_panda_link4_0 = torch.addcmul(R_panda_link3_0*c4, R_panda_link2_1, s4, value=-1)
     neg_R_panda_link4_1 = torch.addcmul(R_panda_link3_0*s4, R_panda_link2_1, c4)
+    del c4, s4
     # panda_joint5 (revolute): panda_link4 -> panda_link5
     p_panda_link5 = torch.add(
         torch.add(p_panda_link4, R_panda_link4_0, alpha=-0.0825), neg_R_panda_link4_1, alpha=-0.384
     )
     R_panda_link5_0 = torch.addcmul(R_panda_link4_0*c5, R_panda_link3_1, s5)
     neg_R_panda_link5_1 = torch.addcmul(R_panda_link4_0*s5, R_panda_link3_1, c5, value=-1)
+    del c5, s5
     # panda_joint6 (revolute): panda_link5 -> panda_link6
     R_panda_link6_0 = torch.addcmul(R_panda_link5_0*c6, neg_R_panda_link4_1, s6, value=-1)
     neg_R_panda_link6_1 = torch.addcmul(R_panda_link5_0*s6, neg_R_panda_link4_1, c6)
+    del c6, s6
     # panda_joint7 (revolute): panda_link6 -> panda_link7
     p_panda_link7 = torch.add(p_panda_link5, R_panda_link6_0, alpha=0.088)
     R_panda_link7_0 = torch.addcmul(R_panda_link6_0*c7, neg_R_panda_link5_1, s7)
     R_panda_link7_1 = torch.addcmul(neg_R_panda_link5_1*c7, R_panda_link6_0, s7, value=-1)
+    del c7, s7
     # panda_finger_joint1 (prismatic): panda_hand -> panda_leftfinger
     p_panda_finger_joint1 = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.1654)
     R_panda_finger_joint1_1 = torch.add(
@@ -1221,6 +1232,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     p_panda_rightfinger = torch.addcmul(
         p_panda_finger_joint1, R_panda_finger_joint1_1, q8, value=-1
     )
+    del q8
     pose_columns = None
     if wanted & _POSES:
         # panda_hand_tcp: tip frame
@@ -1228,6 +1240,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
         R_panda_hand_tcp_1 = torch.addcmul(
             neg_R_panda_link5_1*c_angle8, R_panda_link6_0, s_angle8, value=-1
         )
+        del R_panda_link6_0, c_angle8, s_angle8
         p_panda_hand_tcp = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.2104)
         # panda_finger_joint1 (prismatic): panda_hand -> panda_leftfinger
         R_panda_finger_joint1_0 = torch.add(
@@ -1243,11 +1256,13 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del R_panda_finger_joint1_0, R_panda_hand_tcp_0, R_panda_hand_tcp_1, p_panda_hand_tcp
     sphere_centres = None
     if wanted & _COLLISION:
         # panda_link2: collision sphere centre
         # lanes: sphere_panda_link2, sphere_panda_link2_2
         sphere_panda_link2_lanes2 = torch.addcmul(constants_16_18, R_panda_link1_1, scales_0_2)
+        del constants_16_18, scales_0_2
         sphere_panda_link2_3 = torch.add(p_panda_link1, R_panda_link2_0, alpha=-0.03)
         # lanes: sphere_panda_link2_4, sphere_panda_link2_5, sphere_panda_link2_6,
         #   sphere_panda_link2_7
@@ -1256,10 +1271,12 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             R_panda_link2_1,
             scales_6_10,
         )
+        del R_panda_link2_0, constants_18_22, scales_6_10
         # panda_link3: collision sphere centre
         # lanes: sphere_panda_link3, sphere_panda_link3_2, sphere_panda_link3_3,
         #   sphere_panda_link3_4
         sphere_panda_link3_lanes4 = torch.addcmul(p_panda_link3, R_panda_link2_1, scales_10_14)
+        del scales_10_14
         # lanes: sphere_panda_link3_5, sphere_panda_link3_6, sphere_panda_link3_7,
         #   sphere_panda_link3_8
         sphere_panda_link3_5_lanes4 = torch.add(
@@ -1271,9 +1288,11 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             R_panda_link2_1,
             alpha=0.14499999999999996,
         )
+        del R_panda_link3_0, scales_14_18, scales_18_22
         # panda_link4: collision sphere centre
         # lanes: sphere_panda_link4, sphere_panda_link4_2
         sphere_panda_link4_lanes2 = torch.addcmul(p_panda_link4, R_panda_link3_1, scales_22_24)
+        del scales_22_24
         sphere_panda_link4_3 = torch.add(p_panda_link4, R_panda_link4_0, alpha=-0.03)
         # lanes: sphere_panda_link4_4, sphere_panda_link4_5, sphere_panda_link4_6,
         #   sphere_panda_link4_7
@@ -1282,9 +1301,11 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link4_1,
             scales_24_28,
         )
+        del R_panda_link4_0, scales_24_28, scales_2_6
         # panda_link5: collision sphere centre
         # lanes: sphere_panda_link5, sphere_panda_link5_2
         sphere_panda_link5_lanes2 = torch.addcmul(p_panda_link5, neg_R_panda_link4_1, scales_28_30)
+        del scales_28_30
         # lanes: sphere_panda_link5_3, sphere_panda_link5_4, sphere_panda_link5_5,
         #   sphere_panda_link5_6, sphere_panda_link5_7, sphere_panda_link5_8, sphere_panda_link5_9,
         #   sphere_panda_link5_14, sphere_panda_link5_15, sphere_panda_link5_18,
@@ -1294,10 +1315,12 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link4_1,
             scales_41_52,
         )
+        del scales_30_41, scales_41_52
         (
             sphere_panda_link5_3_lanes11_0_7, sphere_panda_link5_3_lanes11_7_9,
                 sphere_panda_link5_3_lanes11_9_11,
         ) = sphere_panda_link5_3_lanes11.split([7, 2, 2], 1)
+        del sphere_panda_link5_3_lanes11
         # lanes: sphere_panda_link5_10, sphere_panda_link5_11, sphere_panda_link5_12,
         #   sphere_panda_link5_13, sphere_panda_link5_16, sphere_panda_link5_17
         sphere_panda_link5_10_lanes6 = torch.addcmul(
@@ -1309,16 +1332,20 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link4_1,
             scales_64_70,
         )
+        del R_panda_link5_0, scales_52_58, scales_58_64, scales_64_70
         (
             sphere_panda_link5_10_lanes6_0_4, sphere_panda_link5_10_lanes6_4_6,
         ) = sphere_panda_link5_10_lanes6.split([4, 2], 1)
+        del sphere_panda_link5_10_lanes6
         # panda_link6: collision sphere centre
         # lanes: sphere_panda_link6, sphere_panda_link6_2, sphere_panda_link6_3
         sphere_panda_link6_lanes3 = torch.addcmul(p_panda_link5, neg_R_panda_link5_1, scales_70_73)
+        del scales_70_73
         _, sphere_panda_link6_2_2, _, = sphere_panda_link6_lanes3.split([1, 1, 1], 1)
         # panda_link7: collision sphere centre
         # lanes: sphere_panda_link7, sphere_panda_link7_2
         sphere_panda_link7_lanes2 = torch.addcmul(p_panda_link7, neg_R_panda_link6_1, scales_73_75)
+        del scales_73_75
         # lanes: sphere_panda_link7_3, sphere_panda_link7_4, sphere_panda_link7_5,
         #   sphere_panda_link7_6, sphere_panda_link7_7, sphere_panda_link7_8
         sphere_panda_link7_3_lanes6 = torch.addcmul(
@@ -1330,6 +1357,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link6_1,
             scales_81_87,
         )
+        del scales_75_81, scales_81_87
         # panda_hand: collision sphere centre
         # lanes: sphere_panda_hand, sphere_panda_hand_2, sphere_panda_hand_3, sphere_panda_hand_4,
         #   sphere_panda_hand_5, sphere_panda_hand_6
@@ -1342,6 +1370,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link6_1,
             alpha=0.137,
         )
+        del R_panda_link7_0, R_panda_link7_1, scales_87_93, scales_93_99
         # panda_leftfinger: collision sphere centre
         # lanes: sphere_panda_leftfinger, sphere_panda_leftfinger_2, sphere_panda_leftfinger_3,
         #   sphere_panda_leftfinger_4
@@ -1350,6 +1379,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link6_1,
             scales_99_103,
         )
+        del p_panda_leftfinger
         # panda_rightfinger: collision sphere centre
         # lanes: sphere_panda_rightfinger, sphere_panda_rightfinger_2, sphere_panda_rightfinger_3,
         #   sphere_panda_rightfinger_4
@@ -1358,6 +1388,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             R_panda_finger_joint1_1,
             alpha=-0.015,
         )
+        del p_panda_rightfinger, scales_99_103
         # every collision sphere's centre
         sphere_centres = torch.cat(
             [
@@ -1384,6 +1415,19 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del (
+            sphere_panda_hand_lanes6, sphere_panda_leftfinger_lanes4, sphere_panda_link0,
+            sphere_panda_link0_2, sphere_panda_link0_3, sphere_panda_link0_4, sphere_panda_link1,
+            sphere_panda_link1_2, sphere_panda_link1_3, sphere_panda_link1_4, sphere_panda_link1_5,
+            sphere_panda_link1_6, sphere_panda_link1_7, sphere_panda_link2_3,
+            sphere_panda_link2_4_lanes4, sphere_panda_link2_lanes2, sphere_panda_link3_5_lanes4,
+            sphere_panda_link3_lanes4, sphere_panda_link4_3, sphere_panda_link4_4_lanes4,
+            sphere_panda_link4_lanes2, sphere_panda_link5_10_lanes6_0_4,
+            sphere_panda_link5_10_lanes6_4_6, sphere_panda_link5_3_lanes11_0_7,
+            sphere_panda_link5_3_lanes11_7_9, sphere_panda_link5_3_lanes11_9_11,
+            sphere_panda_link5_lanes2, sphere_panda_link6_2_2, sphere_panda_link6_lanes3,
+            sphere_panda_link7_3_lanes6, sphere_panda_link7_lanes2, sphere_panda_rightfinger_lanes4,
+        )
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -1394,6 +1438,10 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
                 R_panda_finger_joint1_1, R_panda_finger_joint1_1,
             ],
             1,
+        )
+        del (
+            R_panda_finger_joint1_1, R_panda_link0_2, R_panda_link1_1, R_panda_link2_1,
+            R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1, neg_R_panda_link6_1,
         )
         origins = torch.cat(
             [

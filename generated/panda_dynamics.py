@@ -865,7 +865,8 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     (_POSES, _DYNAMICS, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, body_columns, axes, origins.
     """
     joints = _joint_rows(q, 8)
@@ -873,11 +874,14 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     q8 = joints[7]
     # angles, row by row: q1, q2, q3, q4, q5, q6, q7, q7 - 0.785398163397448
     angles = torch.addmm(angle_offsets, angle_map, joints)
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         s1, s2, s3, s4, s5, s6, s7, s_angle8, c1, c2, c3, c4, c5, c6, c7, c_angle8,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
+    del trig
     (
         R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, R_panda_link0_2,
             inertia_panda_link0_0, inertia_panda_link0_1, inertia_panda_link0_2, com_panda_link0,
@@ -893,42 +897,51 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = torch.addcmul(R_panda_link0_0*c1, R_panda_link0_1, s1)
     neg_R_panda_link1_1 = torch.addcmul(R_panda_link0_0*s1, R_panda_link0_1, c1, value=-1)
+    del R_panda_link0_0, R_panda_link0_1, c1, s1
     # panda_joint2 (revolute): panda_link1 -> panda_link2
     R_panda_link2_0 = torch.addcmul(R_panda_link1_0*c2, R_panda_joint2_1, s2)
     R_panda_link2_1 = torch.addcmul(R_panda_joint2_1*c2, R_panda_link1_0, s2, value=-1)
+    del R_panda_joint2_1, c2, s2
     # panda_joint3 (revolute): panda_link2 -> panda_link3
     p_panda_link3 = torch.add(p_panda_link1, R_panda_link2_1, alpha=-0.316)
     R_panda_link3_0 = torch.addcmul(R_panda_link2_0*c3, neg_R_panda_link1_1, s3, value=-1)
     neg_R_panda_link3_1 = torch.addcmul(R_panda_link2_0*s3, neg_R_panda_link1_1, c3)
+    del c3, s3
     # panda_joint4 (revolute): panda_link3 -> panda_link4
     p_panda_link4 = torch.add(p_panda_link3, R_panda_link3_0, alpha=0.0825)
     R_panda_link4_0 = torch.addcmul(R_panda_link3_0*c4, R_panda_link2_1, s4, value=-1)
     neg_R_panda_link4_1 = torch.addcmul(R_panda_link3_0*s4, R_panda_link2_1, c4)
+    del c4, s4
     # panda_joint5 (revolute): panda_link4 -> panda_link5
     p_panda_link5 = torch.add(
         torch.add(p_panda_link4, R_panda_link4_0, alpha=-0.0825), neg_R_panda_link4_1, alpha=-0.384
     )
     R_panda_link5_0 = torch.addcmul(R_panda_link4_0*c5, neg_R_panda_link3_1, s5, value=-1)
     neg_R_panda_link5_1 = torch.addcmul(R_panda_link4_0*s5, neg_R_panda_link3_1, c5)
+    del c5, s5
     # panda_joint6 (revolute): panda_link5 -> panda_link6
     R_panda_link6_0 = torch.addcmul(R_panda_link5_0*c6, neg_R_panda_link4_1, s6, value=-1)
     neg_R_panda_link6_1 = torch.addcmul(R_panda_link5_0*s6, neg_R_panda_link4_1, c6)
+    del c6, s6
     # panda_joint7 (revolute): panda_link6 -> panda_link7
     p_panda_link7 = torch.add(p_panda_link5, R_panda_link6_0, alpha=0.088)
     R_panda_link7_0 = torch.addcmul(R_panda_link6_0*c7, neg_R_panda_link5_1, s7)
     R_panda_link7_1 = torch.addcmul(neg_R_panda_link5_1*c7, R_panda_link6_0, s7, value=-1)
+    del c7, s7
     # panda_finger_joint1 (prismatic): panda_hand -> panda_leftfinger
     p_panda_finger_joint1 = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.1654)
     # lanes: R_panda_finger_joint1_0, R_panda_finger_joint1_1
     R_panda_finger_joint1_0_lanes2 = torch.addcmul(
         R_panda_link7_0*scales_0_2, R_panda_link7_1, scales_2_4
     )
+    del scales_0_2, scales_2_4
     _, R_panda_finger_joint1_1_2, = R_panda_finger_joint1_0_lanes2.split([1, 1], 1)
     p_panda_leftfinger = torch.addcmul(p_panda_finger_joint1, R_panda_finger_joint1_1_2, q8)
     # panda_finger_joint2 (prismatic): panda_hand -> panda_rightfinger
     p_panda_rightfinger = torch.addcmul(
         p_panda_finger_joint1, R_panda_finger_joint1_1_2, q8, value=-1
     )
+    del q8
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -940,6 +953,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del R_panda_link0_2
         origins = torch.cat(
             [
                 p_panda_link1.expand(-1, -1, batch), p_panda_link1.expand(-1, -1, batch),
@@ -948,6 +962,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del p_panda_finger_joint1
     pose_columns = None
     if wanted & _POSES:
         # panda_hand_tcp: tip frame
@@ -955,6 +970,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
         R_panda_hand_tcp_1 = torch.addcmul(
             neg_R_panda_link5_1*c_angle8, R_panda_link6_0, s_angle8, value=-1
         )
+        del c_angle8, s_angle8
         p_panda_hand_tcp = torch.add(p_panda_link7, neg_R_panda_link6_1, alpha=0.2104)
         # every tip's columns R0, R1, R2, p
         pose_columns = torch.cat(
@@ -965,6 +981,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del R_panda_hand_tcp_0, R_panda_hand_tcp_1, p_panda_hand_tcp
     body_columns = None
     if wanted & _DYNAMICS:
         # panda_link1: scaled principal axes of inertia
@@ -973,22 +990,26 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link1_1,
             alpha=-0.002534388257323501,
         )
+        del u_panda_link1_offset
         inertia_panda_link1_1 = torch.add(
             torch.add(u_panda_link1_offset_2, R_panda_link1_0, alpha=0.8386032477399279),
             neg_R_panda_link1_1,
             alpha=0.010859850385870916,
         )
+        del u_panda_link1_offset_2
         inertia_panda_link1_2 = torch.add(
             torch.add(u_panda_link1_offset_3, R_panda_link1_0, alpha=0.01066690888954706),
             neg_R_panda_link1_1,
             alpha=-0.8405270016636934,
         )
+        del u_panda_link1_offset_3
         # panda_link1: centre of mass
         com_panda_link1 = torch.add(
             torch.add(p_panda_link1_offset, R_panda_link1_0, alpha=0.003875),
             neg_R_panda_link1_1,
             alpha=-0.002081,
         )
+        del R_panda_link1_0, p_panda_link1_offset
         # panda_link2: scaled principal axes of inertia
         # lanes: inertia_panda_link2_0, inertia_panda_link2_1, inertia_panda_link2_2
         inertia_panda_link2_0_lanes3 = torch.addcmul(
@@ -996,6 +1017,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link1_1,
             scales_10_13,
         )
+        del scales_10_13, scales_4_7, scales_7_10
         # panda_link2: centre of mass
         com_panda_link2 = torch.add(
             torch.add(
@@ -1006,6 +1028,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link1_1,
             alpha=-0.0034949999999999994,
         )
+        del R_panda_link2_0, neg_R_panda_link1_1, p_panda_link1
         # panda_link3: scaled principal axes of inertia
         # lanes: inertia_panda_link3_0, inertia_panda_link3_1, inertia_panda_link3_2
         inertia_panda_link3_0_lanes3 = torch.addcmul(
@@ -1013,6 +1036,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             R_panda_link2_1,
             scales_19_22,
         )
+        del scales_13_16, scales_16_19, scales_19_22
         # panda_link3: centre of mass
         com_panda_link3 = torch.add(
             torch.add(
@@ -1023,6 +1047,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link3_1,
             alpha=-0.03925200000000001,
         )
+        del R_panda_link2_1, R_panda_link3_0, p_panda_link3
         # panda_link4: scaled principal axes of inertia
         # lanes: inertia_panda_link4_0, inertia_panda_link4_1, inertia_panda_link4_2
         inertia_panda_link4_0_lanes3 = torch.addcmul(
@@ -1030,6 +1055,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link3_1,
             scales_28_31,
         )
+        del scales_22_25, scales_25_28, scales_28_31
         # panda_link4: centre of mass
         com_panda_link4 = torch.add(
             torch.add(
@@ -1040,6 +1066,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link4_1,
             alpha=-0.104419,
         )
+        del R_panda_link4_0, neg_R_panda_link3_1, p_panda_link4
         # panda_link5: scaled principal axes of inertia
         # lanes: inertia_panda_link5_0, inertia_panda_link5_1, inertia_panda_link5_2
         inertia_panda_link5_0_lanes3 = torch.addcmul(
@@ -1047,6 +1074,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link4_1,
             scales_37_40,
         )
+        del scales_31_34, scales_34_37, scales_37_40
         # panda_link5: centre of mass
         com_panda_link5 = torch.add(
             torch.add(
@@ -1057,6 +1085,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link5_1,
             alpha=-0.041065,
         )
+        del R_panda_link5_0, neg_R_panda_link4_1
         # panda_link6: scaled principal axes of inertia
         # lanes: inertia_panda_link6_0, inertia_panda_link6_1, inertia_panda_link6_2
         inertia_panda_link6_0_lanes3 = torch.addcmul(
@@ -1064,6 +1093,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link5_1,
             scales_46_49,
         )
+        del scales_40_43, scales_43_46, scales_46_49
         # panda_link6: centre of mass
         com_panda_link6 = torch.add(
             torch.add(
@@ -1074,6 +1104,7 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link5_1,
             alpha=-0.010517000000000002,
         )
+        del R_panda_link6_0, neg_R_panda_link5_1, p_panda_link5
         # panda_link7: scaled principal axes of inertia
         # lanes: neg_inertia_panda_link7_0, inertia_panda_link7_1, inertia_panda_link7_2
         neg_inertia_panda_link7_0_lanes3 = torch.addcmul(
@@ -1081,9 +1112,11 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link6_1,
             scales_55_58,
         )
+        del scales_49_52, scales_52_55, scales_55_58
         (
             neg_inertia_panda_link7_0_2, neg_inertia_panda_link7_0_lanes3_1_3,
         ) = neg_inertia_panda_link7_0_lanes3.split([1, 2], 1)
+        del neg_inertia_panda_link7_0_lanes3
         # panda_link7: centre of mass
         com_panda_link7 = torch.add(
             torch.add(
@@ -1094,8 +1127,10 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             neg_R_panda_link6_1,
             alpha=0.09915644298345572,
         )
+        del R_panda_link7_0, R_panda_link7_1, p_panda_link7
         # panda_leftfinger: scaled principal axes of inertia
         R_panda_finger_joint1_0_2 = R_panda_finger_joint1_0_lanes2[:, 0:1]
+        del R_panda_finger_joint1_0_lanes2
         # lanes: inertia_panda_leftfinger_0, inertia_panda_leftfinger_1, inertia_panda_leftfinger_2
         inertia_panda_leftfinger_0_lanes3 = torch.addcmul(
             torch.addcmul(
@@ -1103,6 +1138,10 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
             ),
             neg_R_panda_link6_1,
             scales_64_67,
+        )
+        del (
+            R_panda_finger_joint1_0_2, R_panda_finger_joint1_1_2, neg_R_panda_link6_1, scales_58_61,
+            scales_61_64, scales_64_67,
         )
         # every rigid body's scaled inertia axes and centre of mass
         body_columns = torch.cat(

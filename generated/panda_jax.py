@@ -213,52 +213,64 @@ def _frames(q, constants, angle_offsets, wanted):
     (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 7)
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q3, q4, q5, q6, q7 - 0.785398163397448
     angles = joints + angle_offsets
+    del joints
     trig = xp.concatenate([xp.sin(angles), xp.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         s1, s2, s3, s4, s5, s6, s_angle7, c1, c2, c3, c4, c5, c6, c_angle7,
     ) = xp.split(trig, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], axis=0)
+    del trig
     (
         R_panda_link0_0, R_panda_link0_1, p_panda_link1, R_panda_joint2_1, R_panda_link0_2,
     ) = xp.split(constants, [1, 2, 3, 4], axis=1)
     # panda_joint1 (revolute): panda_link0 -> panda_link1
     R_panda_link1_0 = R_panda_link0_0*c1 + R_panda_link0_1*s1
     R_panda_link1_1 = R_panda_link0_1*c1 - R_panda_link0_0*s1
+    del R_panda_link0_0, R_panda_link0_1, c1, s1
     # panda_joint2 (revolute): panda_link1 -> panda_link2
     R_panda_link2_0 = R_panda_link1_0*c2 + R_panda_joint2_1*s2
     R_panda_link2_1 = R_panda_joint2_1*c2 - R_panda_link1_0*s2
+    del R_panda_joint2_1, R_panda_link1_0, c2, s2
     # panda_joint3 (revolute): panda_link2 -> panda_link3
     p_panda_link3 = p_panda_link1 - R_panda_link2_1*0.316
     R_panda_link3_0 = R_panda_link2_0*c3 + R_panda_link1_1*s3
     R_panda_link3_1 = R_panda_link1_1*c3 - R_panda_link2_0*s3
+    del R_panda_link2_0, c3, s3
     # panda_joint4 (revolute): panda_link3 -> panda_link4
     p_panda_link4 = p_panda_link3 + R_panda_link3_0*0.0825
     R_panda_link4_0 = R_panda_link3_0*c4 - R_panda_link2_1*s4
     neg_R_panda_link4_1 = R_panda_link3_0*s4 + R_panda_link2_1*c4
+    del R_panda_link3_0, c4, s4
     # panda_joint5 (revolute): panda_link4 -> panda_link5
     p_panda_link5 = p_panda_link4 - R_panda_link4_0*0.0825 - neg_R_panda_link4_1*0.384
     R_panda_link5_0 = R_panda_link4_0*c5 + R_panda_link3_1*s5
     neg_R_panda_link5_1 = R_panda_link4_0*s5 - R_panda_link3_1*c5
+    del R_panda_link4_0, c5, s5
     # panda_joint6 (revolute): panda_link5 -> panda_link6
     R_panda_link6_0 = R_panda_link5_0*c6 - neg_R_panda_link4_1*s6
     neg_R_panda_link6_1 = R_panda_link5_0*s6 + neg_R_panda_link4_1*c6
+    del R_panda_link5_0, c6, s6
     # panda_joint7 (revolute): panda_link6 -> panda_link7
     p_panda_link7 = p_panda_link5 + R_panda_link6_0*0.088
     # panda_hand_tcp: tip frame
     R_panda_hand_tcp_0 = R_panda_link6_0*c_angle7 + neg_R_panda_link5_1*s_angle7
     R_panda_hand_tcp_1 = neg_R_panda_link5_1*c_angle7 - R_panda_link6_0*s_angle7
+    del R_panda_link6_0, c_angle7, s_angle7
     p_panda_hand_tcp = p_panda_link7 + neg_R_panda_link6_1*0.2104
     # every tip's columns R0, R1, R2, p
     pose_columns = xp.concatenate(
         [R_panda_hand_tcp_0, R_panda_hand_tcp_1, neg_R_panda_link6_1, p_panda_hand_tcp], axis=1
     )
+    del R_panda_hand_tcp_0, R_panda_hand_tcp_1, p_panda_hand_tcp
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -268,6 +280,10 @@ def _frames(q, constants, angle_offsets, wanted):
                 R_panda_link3_1, neg_R_panda_link4_1, neg_R_panda_link5_1, neg_R_panda_link6_1,
             ],
             axis=1,
+        )
+        del (
+            R_panda_link0_2, R_panda_link1_1, R_panda_link2_1, R_panda_link3_1, neg_R_panda_link4_1,
+            neg_R_panda_link5_1, neg_R_panda_link6_1,
         )
         origins = xp.concatenate(
             [

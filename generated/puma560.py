@@ -366,41 +366,53 @@ def _frames(q, constants, angle_map, wanted):
     (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 6)
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q4, q5, q6, q2 + q3
     angles = angle_map @ joints
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         s1, s2, s4, s5, s6, s23, c1, c2, c4, c5, c6, c23,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
+    del trig
     R_base_0, R_base_1, R_base_2, p_base, = constants.split([1, 1, 1, 1], 1)
     # j1 (revolute): base -> link1
     R_link1_0 = torch.addcmul(R_base_0*c1, R_base_1, s1)
     R_link1_1 = torch.addcmul(R_base_1*c1, R_base_0, s1, value=-1)
+    del R_base_0, R_base_1, c1, s1
     # j2 (revolute): link1 -> link2
     R_link2_0 = torch.addcmul(R_link1_0*c2, R_base_2, s2)
+    del c2, s2
     # j3 (revolute): link2 -> link3
     p_link3 = torch.add(p_base, R_link2_0, alpha=0.4318)
+    del R_link2_0
     R_link3_0 = torch.addcmul(R_link1_0*c23, R_base_2, s23)
     R_link3_1 = torch.addcmul(R_base_2*c23, R_link1_0, s23, value=-1)
+    del R_link1_0, c23, s23
     # j4 (revolute): link3 -> link4
     p_link4 = torch.add(torch.add(p_link3, R_link3_0, alpha=0.0203), R_link1_1, alpha=-0.15005)
     R_link4_0 = torch.addcmul(R_link3_0*c4, R_link1_1, s4)
     R_link4_1 = torch.addcmul(R_link1_1*c4, R_link3_0, s4, value=-1)
+    del R_link3_0, c4, s4
     # j5 (revolute): link4 -> link5
     p_link5 = torch.add(p_link4, R_link3_1, alpha=0.4318)
     R_link5_0 = torch.addcmul(R_link4_0*c5, R_link3_1, s5)
     R_link5_1 = torch.addcmul(R_link3_1*c5, R_link4_0, s5, value=-1)
+    del R_link4_0, c5, s5
     # j6 (revolute): link5 -> link6
     R_link6_0 = torch.addcmul(R_link5_0*c6, R_link4_1, s6)
     R_link6_1 = torch.addcmul(R_link4_1*c6, R_link5_0, s6, value=-1)
+    del R_link5_0, c6, s6
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat([R_link6_0, R_link6_1, R_link5_1, p_link5], 1)
+    del R_link6_0, R_link6_1
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -408,6 +420,7 @@ def _frames(q, constants, angle_map, wanted):
             [R_base_2.expand(-1, -1, batch), R_link1_1, R_link1_1, R_link3_1, R_link4_1, R_link5_1],
             1,
         )
+        del R_base_2, R_link1_1, R_link3_1, R_link4_1, R_link5_1
         origins = torch.cat(
             [
                 p_base.expand(-1, -1, batch), p_base.expand(-1, -1, batch), p_link3, p_link4,

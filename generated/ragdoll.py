@@ -902,7 +902,8 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     (_POSES, _DYNAMICS, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, body_columns, axes, origins.
     """
     joints = _unit_quaternions(_joint_rows(q, 15), (0, 5, 10))
@@ -922,9 +923,12 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     q15 = joints[14]
     # angles, row by row: q5, q10
     angles = angle_map @ joints
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     s5, s10, c5, c10, = trig.split([1, 1, 1, 1], 0)
+    del trig
     (
         R_torso_0, R_torso_1, R_torso_2, p_upper_arm_shoulder, R_shoulder_0, R_shoulder_1,
             R_shoulder_2, p_thigh_hip_x, p_torso, inertia_torso_0, inertia_torso_1, inertia_torso_2,
@@ -935,20 +939,26 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     ) = lane_scales.split([3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2], 0)
     # compound coefficients: general axes, mimic joints
     k0 = 2*q1
+    del q1
     k1 = k0*q2
     k2 = 2*q4
     k3 = k0*q3
     k4 = k0*q4
+    del k0
     k5 = 2*q11
+    del q11
     k6 = k5*q12
     k7 = 2*q14
     k8 = k5*q13
     k9 = k5*q14
+    del k5
     k10 = 2*q6
+    del q6
     k11 = k10*q7
     k12 = 2*q9
     k13 = k10*q8
     k14 = k10*q9
+    del k10
     k15 = 2*q13*q13
     k16 = 2*q12*q12 - 1
     k17 = 2*q14*q14
@@ -960,41 +970,62 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     k23 = 2*q9*q9
     k24 = torch.addcmul(-k1, q3, q4, value=2)
     k25 = torch.addcmul(k1, k2, q3)
+    del k1
     k26 = torch.addcmul(-k3, q2, q4, value=2)
+    del q4
     k27 = torch.addcmul(k3, k2, q2)
+    del k2, k3
     k28 = torch.addcmul(-k4, q2, q3, value=2)
     k29 = torch.addcmul(k4, q2, q3, value=2)
+    del k4, q2, q3
     k30 = torch.addcmul(-k6, q13, q14, value=2)
     k31 = torch.addcmul(k6, k7, q13)
+    del k6
     k32 = torch.addcmul(-k8, q12, q14, value=2)
+    del q14
     k33 = torch.addcmul(k8, k7, q12)
+    del k7, k8
     k34 = torch.addcmul(-k9, q12, q13, value=2)
     k35 = torch.addcmul(k9, q12, q13, value=2)
+    del k9, q12, q13
     k36 = torch.addcmul(-k11, q8, q9, value=2)
     k37 = torch.addcmul(k11, k12, q8)
+    del k11
     k38 = torch.addcmul(-k13, q7, q9, value=2)
+    del q9
     k39 = torch.addcmul(k13, k12, q7)
+    del k12, k13
     k40 = torch.addcmul(-k14, q7, q8, value=2)
     k41 = torch.addcmul(k14, q7, q8, value=2)
+    del k14, q7, q8
     k42 = -k15 - k16
     k43 = -k16 - k17
+    del k16
     k44 = -k15 - k17 + 1
+    del k15, k17
     k45 = -k18 - k19
     k46 = -k19 - k20
+    del k19
     k47 = -k18 - k20 + 1
+    del k18, k20
     k48 = -k21 - k22
     k49 = -k22 - k23
+    del k22
     k50 = -k21 - k23 + 1
+    del k21, k23
     # shoulder (revolute): torso -> upper_arm/shoulder
     R_upper_arm_shoulder_0 = torch.addcmul(
         torch.addcmul(R_shoulder_0*k47, R_shoulder_1, k29), R_shoulder_2, k26
     )
+    del k26, k29, k47
     R_upper_arm_shoulder_1 = torch.addcmul(
         torch.addcmul(R_shoulder_0*k28, R_shoulder_1, k46), R_shoulder_2, k25
     )
+    del k25, k28, k46
     R_upper_arm_shoulder_2 = torch.addcmul(
         torch.addcmul(R_shoulder_0*k27, R_shoulder_1, k24), R_shoulder_2, k45
     )
+    del R_shoulder_0, R_shoulder_1, R_shoulder_2, k24, k27, k45
     # elbow (revolute): upper_arm -> forearm
     p_forearm = torch.add(
         torch.add(p_upper_arm_shoulder, R_upper_arm_shoulder_0, alpha=0.3),
@@ -1003,36 +1034,45 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     )
     R_forearm_0 = torch.addcmul(R_upper_arm_shoulder_0*c5, R_upper_arm_shoulder_2, s5, value=-1)
     R_forearm_2 = torch.addcmul(R_upper_arm_shoulder_0*s5, R_upper_arm_shoulder_2, c5)
+    del c5, s5
     # wrist (revolute): forearm -> hand
     p_hand = torch.add(p_forearm, R_forearm_0, alpha=0.25)
     R_hand_0 = torch.addcmul(
         torch.addcmul(R_forearm_0*k50, R_upper_arm_shoulder_1, k41), R_forearm_2, k38
     )
+    del k38, k41, k50
     R_hand_1 = torch.addcmul(
         torch.addcmul(R_forearm_0*k40, R_upper_arm_shoulder_1, k49), R_forearm_2, k37
     )
+    del k37, k40, k49
     R_hand_2 = torch.addcmul(
         torch.addcmul(R_forearm_0*k39, R_upper_arm_shoulder_1, k36), R_forearm_2, k48
     )
+    del k36, k39, k48
     # hip_x (revolute): torso -> thigh/hip_x
     R_thigh_hip_x_1 = torch.addcmul(R_torso_1*c10, R_torso_2, s10)
     R_thigh_hip_x_2 = torch.addcmul(R_torso_2*c10, R_torso_1, s10, value=-1)
+    del R_torso_1, R_torso_2, c10, s10
     # hip (revolute): thigh/hip_x -> thigh/hip
     p_thigh_hip = torch.add(p_thigh_hip_x, R_thigh_hip_x_1, alpha=0.02)
     R_thigh_hip_0 = torch.addcmul(
         torch.addcmul(R_thigh_hip_x_1*k35, R_thigh_hip_x_2, k32), R_torso_0, k44
     )
+    del k32, k35, k44
     R_thigh_hip_1 = torch.addcmul(
         torch.addcmul(R_thigh_hip_x_1*k43, R_thigh_hip_x_2, k31), R_torso_0, k34
     )
+    del k31, k34, k43
     R_thigh_hip_2 = torch.addcmul(
         torch.addcmul(R_thigh_hip_x_1*k30, R_thigh_hip_x_2, k42), R_torso_0, k33
     )
+    del R_thigh_hip_x_1, R_thigh_hip_x_2, k30, k33, k42
     # knee (prismatic): thigh -> shin
     p_knee = torch.add(
         torch.add(p_thigh_hip, R_thigh_hip_1, alpha=-0.02), R_thigh_hip_2, alpha=-0.4
     )
     p_shin = torch.addcmul(p_knee, R_thigh_hip_2, q15)
+    del q15
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -1045,6 +1085,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del R_torso_0
         origins = torch.cat(
             [
                 p_upper_arm_shoulder.expand(-1, -1, batch),
@@ -1054,6 +1095,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del p_knee, p_thigh_hip_x
     pose_columns = None
     if wanted & _POSES:
         # palm: tip frame
@@ -1068,6 +1110,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del p_foot, p_palm
     body_columns = None
     if wanted & _DYNAMICS:
         # upper_arm: scaled principal axes of inertia
@@ -1077,12 +1120,14 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             R_upper_arm_shoulder_2,
             scales_6_9,
         )
+        del scales_0_3, scales_3_6, scales_6_9
         # upper_arm: centre of mass
         com_upper_arm = torch.add(
             torch.add(p_upper_arm_shoulder, R_upper_arm_shoulder_0, alpha=0.15),
             R_upper_arm_shoulder_2,
             alpha=-0.05,
         )
+        del R_upper_arm_shoulder_0, R_upper_arm_shoulder_2, p_upper_arm_shoulder
         # forearm: scaled principal axes of inertia
         # lanes: inertia_forearm_0, inertia_forearm_1, inertia_forearm_2
         inertia_forearm_0_lanes3 = torch.addcmul(
@@ -1090,37 +1135,48 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             R_forearm_2,
             scales_15_18,
         )
+        del R_forearm_2, R_upper_arm_shoulder_1, scales_12_15, scales_15_18, scales_9_12
         # forearm: centre of mass
         com_forearm = torch.add(p_forearm, R_forearm_0, alpha=0.125)
+        del R_forearm_0, p_forearm
         # hand: scaled principal axes of inertia
         # lanes: inertia_hand_0, inertia_hand_1, inertia_hand_2
         inertia_hand_0_lanes3 = torch.addcmul(
             torch.addcmul(R_hand_0*scales_18_21, R_hand_1, scales_21_24), R_hand_2, scales_24_27
         )
+        del R_hand_1, R_hand_2, scales_18_21, scales_21_24, scales_24_27
         # hand: centre of mass
         com_hand = torch.add(p_hand, R_hand_0, alpha=0.04)
+        del R_hand_0, p_hand
         # thigh: scaled principal axes of inertia; shin: scaled principal axes of inertia
         # lanes: inertia_thigh_0, inertia_shin_0
         inertia_thigh_0_lanes2 = torch.add(
             torch.add(R_thigh_hip_0*scales_27_29, R_thigh_hip_1, alpha=0), R_thigh_hip_2, alpha=0
         )
         inertia_thigh_0_2, inertia_shin_0_2, = inertia_thigh_0_lanes2.split([1, 1], 1)
+        del inertia_thigh_0_lanes2
         # lanes: inertia_thigh_1, inertia_shin_1
         inertia_thigh_1_lanes2 = torch.add(
             torch.addcmul(R_thigh_hip_0*0, R_thigh_hip_1, scales_27_29), R_thigh_hip_2, alpha=0
         )
+        del scales_27_29
         inertia_thigh_1_2, inertia_shin_1_2, = inertia_thigh_1_lanes2.split([1, 1], 1)
+        del inertia_thigh_1_lanes2
         # lanes: inertia_thigh_2, inertia_shin_2
         inertia_thigh_2_lanes2 = torch.addcmul(
             torch.add(R_thigh_hip_0*0, R_thigh_hip_1, alpha=0), R_thigh_hip_2, scales_29_31
         )
+        del R_thigh_hip_0, scales_29_31
         inertia_thigh_2_2, inertia_shin_2_2, = inertia_thigh_2_lanes2.split([1, 1], 1)
+        del inertia_thigh_2_lanes2
         # thigh: centre of mass
         com_thigh = torch.add(
             torch.add(p_thigh_hip, R_thigh_hip_1, alpha=-0.02), R_thigh_hip_2, alpha=-0.2
         )
+        del R_thigh_hip_1, p_thigh_hip
         # shin: centre of mass
         com_shin = torch.add(p_shin, R_thigh_hip_2, alpha=-0.20000000000000004)
+        del R_thigh_hip_2, p_shin
         # every rigid body's scaled inertia axes and centre of mass
         body_columns = torch.cat(
             [

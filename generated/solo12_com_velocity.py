@@ -1073,19 +1073,23 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     (_POSES, _CENTER_OF_MASS, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, center_of_mass_points, axes, origins.
     """
     joints = _joint_rows(q, 12)
     batch = joints.shape[1]
     # angles, row by row: q1, q4, q7, q10, q2, q5, q8, q11, q2 + q3, q5 + q6, q8 + q9, q11 + q12
     angles = angle_map @ joints
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         sin_1__4__7__10, sin_2__5__8__11, sin_2_3__5_6__8_9__11_12, cos_1__4__7__10,
             cos_2__5__8__11, cos_2_3__5_6__8_9__11_12,
     ) = trig.split([4, 4, 4, 4, 4, 4], 0)
+    del trig
     (
         R_base_link_0, _, p_FL_SHOULDER, p_FR_SHOULDER, p_HL_SHOULDER, p_HR_SHOULDER, p_base_link,
             _, constants_12_16, constants_16_20, constants_20_24, constants_24_28, constants_28_32,
@@ -1100,6 +1104,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     R_FL_SHOULDER_1_lanes4 = torch.addcmul(
         constants_12_16*cos_1__4__7__10, constants_16_20, sin_1__4__7__10
     )
+    del constants_12_16
     (
         R_FL_SHOULDER_1_2, R_FR_SHOULDER_1_2, R_HL_SHOULDER_1_2, R_HR_SHOULDER_1_2,
     ) = R_FL_SHOULDER_1_lanes4.split([1, 1, 1, 1], 1)
@@ -1107,11 +1112,13 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     R_FL_SHOULDER_2_lanes4 = torch.addcmul(
         constants_20_24*sin_1__4__7__10, constants_16_20, cos_1__4__7__10
     )
+    del constants_16_20, constants_20_24, cos_1__4__7__10, sin_1__4__7__10
     # FL_HFE (revolute): FL_SHOULDER -> FL_UPPER_LEG; FR_HFE (revolute): FR_SHOULDER ->
     #   FR_UPPER_LEG; HL_HFE (revolute): HL_SHOULDER -> HL_UPPER_LEG; HR_HFE (revolute): HR_SHOULDER
     #   -> HR_UPPER_LEG
     # lanes: p_FL_UPPER_LEG, p_FR_UPPER_LEG, p_HL_UPPER_LEG, p_HR_UPPER_LEG
     p_FL_UPPER_LEG_lanes4 = torch.addcmul(constants_24_28, R_FL_SHOULDER_1_lanes4, scales_0_4)
+    del constants_24_28, scales_0_4
     (
         p_FL_UPPER_LEG_2, p_FR_UPPER_LEG_2, p_HL_UPPER_LEG_2, p_HR_UPPER_LEG_2,
     ) = p_FL_UPPER_LEG_lanes4.split([1, 1, 1, 1], 1)
@@ -1128,6 +1135,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         R_FL_UPPER_LEG_2_lanes4,
         alpha=-0.16,
     )
+    del scales_4_8
     (
         p_FL_LOWER_LEG_2, p_FR_LOWER_LEG_2, p_HL_LOWER_LEG_2, p_HR_LOWER_LEG_2,
     ) = p_FL_LOWER_LEG_lanes4.split([1, 1, 1, 1], 1)
@@ -1147,6 +1155,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             ],
             1,
         )
+        del R_base_link_0
         origins = torch.cat(
             [
                 p_FL_SHOULDER.expand(-1, -1, batch), p_FL_UPPER_LEG_2, p_FL_LOWER_LEG_2,
@@ -1155,6 +1164,11 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
                 p_HR_SHOULDER.expand(-1, -1, batch), p_HR_UPPER_LEG_2, p_HR_LOWER_LEG_2,
             ],
             1,
+        )
+        del (
+            p_FL_LOWER_LEG_2, p_FL_SHOULDER, p_FL_UPPER_LEG_2, p_FR_LOWER_LEG_2, p_FR_SHOULDER,
+            p_FR_UPPER_LEG_2, p_HL_LOWER_LEG_2, p_HL_SHOULDER, p_HL_UPPER_LEG_2, p_HR_LOWER_LEG_2,
+            p_HR_SHOULDER, p_HR_UPPER_LEG_2,
         )
     center_of_mass_points = None
     if wanted & _CENTER_OF_MASS:
@@ -1165,15 +1179,18 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         R_FL_UPPER_LEG_0_lanes4 = torch.addcmul(
             constants_28_32*cos_2__5__8__11, R_FL_SHOULDER_2_lanes4, sin_2__5__8__11, value=-1
         )
+        del cos_2__5__8__11, sin_2__5__8__11
         # FL_SHOULDER: weighted point; FR_SHOULDER: weighted point; HL_SHOULDER: weighted point;
         #   HR_SHOULDER: weighted point
         # lanes: mean_FL_SHOULDER, mean_FR_SHOULDER, mean_HL_SHOULDER, mean_HR_SHOULDER
         mean_FL_SHOULDER_lanes4 = torch.addcmul(
             constants_32_36, R_FL_SHOULDER_1_lanes4, scales_8_12
         )
+        del constants_32_36, scales_8_12
         (
             mean_FL_SHOULDER_2, mean_FR_SHOULDER_2, mean_HL_SHOULDER_2, mean_HR_SHOULDER_2,
         ) = mean_FL_SHOULDER_lanes4.split([1, 1, 1, 1], 1)
+        del mean_FL_SHOULDER_lanes4
         # FL_UPPER_LEG: weighted point; FR_UPPER_LEG: weighted point; HL_UPPER_LEG: weighted point;
         #   HR_UPPER_LEG: weighted point
         # lanes: mean_FL_UPPER_LEG, mean_FR_UPPER_LEG, mean_HL_UPPER_LEG, mean_HR_UPPER_LEG
@@ -1186,9 +1203,14 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             R_FL_UPPER_LEG_2_lanes4,
             alpha=-0.078707,
         )
+        del (
+            R_FL_UPPER_LEG_0_lanes4, R_FL_UPPER_LEG_2_lanes4, p_FL_UPPER_LEG_lanes4, scales_12_16,
+            scales_16_20,
+        )
         (
             mean_FL_UPPER_LEG_2, mean_FR_UPPER_LEG_2, mean_HL_UPPER_LEG_2, mean_HR_UPPER_LEG_2,
         ) = mean_FL_UPPER_LEG_lanes4.split([1, 1, 1, 1], 1)
+        del mean_FL_UPPER_LEG_lanes4
         # FL_LOWER_LEG: weighted point; FR_LOWER_LEG: weighted point; HL_LOWER_LEG: weighted point;
         #   HR_LOWER_LEG: weighted point
         # lanes: mean_FL_LOWER_LEG, mean_FR_LOWER_LEG, mean_HL_LOWER_LEG, mean_HR_LOWER_LEG
@@ -1197,9 +1219,11 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             R_FL_LOWER_LEG_2_lanes4,
             alpha=-0.10224903071020168,
         )
+        del scales_20_24
         (
             mean_FL_LOWER_LEG_2, mean_FR_LOWER_LEG_2, mean_HL_LOWER_LEG_2, mean_HR_LOWER_LEG_2,
         ) = mean_FL_LOWER_LEG_lanes4.split([1, 1, 1, 1], 1)
+        del mean_FL_LOWER_LEG_lanes4
         # the points of center_of_mass, one per rigid body
         center_of_mass_points = torch.cat(
             [
@@ -1209,6 +1233,12 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
                 mean_HR_UPPER_LEG_2, mean_HR_LOWER_LEG_2,
             ],
             1,
+        )
+        del (
+            mean_FL_LOWER_LEG_2, mean_FL_SHOULDER_2, mean_FL_UPPER_LEG_2, mean_FR_LOWER_LEG_2,
+            mean_FR_SHOULDER_2, mean_FR_UPPER_LEG_2, mean_HL_LOWER_LEG_2, mean_HL_SHOULDER_2,
+            mean_HL_UPPER_LEG_2, mean_HR_LOWER_LEG_2, mean_HR_SHOULDER_2, mean_HR_UPPER_LEG_2,
+            p_base_link,
         )
     pose_columns = None
     if wanted & _POSES:
@@ -1222,9 +1252,14 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             sin_2_3__5_6__8_9__11_12,
             value=-1,
         )
+        del (
+            R_FL_SHOULDER_2_lanes4, constants_28_32, cos_2_3__5_6__8_9__11_12,
+            sin_2_3__5_6__8_9__11_12,
+        )
         (
             R_FL_LOWER_LEG_0_2, R_FR_LOWER_LEG_0_2, R_HL_LOWER_LEG_0_2, R_HR_LOWER_LEG_0_2,
         ) = R_FL_LOWER_LEG_0_lanes4.split([1, 1, 1, 1], 1)
+        del R_FL_LOWER_LEG_0_lanes4
         # FL_FOOT: tip frame; FR_FOOT: tip frame; HL_FOOT: tip frame; HR_FOOT: tip frame
         # lanes: p_FL_FOOT, p_FR_FOOT, p_HL_FOOT, p_HR_FOOT
         p_FL_FOOT_lanes4 = torch.add(
@@ -1232,14 +1267,17 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             R_FL_LOWER_LEG_2_lanes4,
             alpha=-0.16,
         )
+        del R_FL_SHOULDER_1_lanes4, p_FL_LOWER_LEG_lanes4, scales_24_28
         (
             p_FL_FOOT_2, p_FR_FOOT_2, p_HL_FOOT_2, p_HR_FOOT_2,
         ) = p_FL_FOOT_lanes4.split([1, 1, 1, 1], 1)
+        del p_FL_FOOT_lanes4
         # every tip's columns R0, R1, R2, p
         R_FL_LOWER_LEG_2_2 = R_FL_LOWER_LEG_2_lanes4[:, 0:1]
         R_FR_LOWER_LEG_2_2 = R_FL_LOWER_LEG_2_lanes4[:, 1:2]
         R_HL_LOWER_LEG_2_2 = R_FL_LOWER_LEG_2_lanes4[:, 2:3]
         R_HR_LOWER_LEG_2_2 = R_FL_LOWER_LEG_2_lanes4[:, 3:4]
+        del R_FL_LOWER_LEG_2_lanes4
         pose_columns = torch.cat(
             [
                 R_FL_LOWER_LEG_0_2, R_FL_SHOULDER_1_2, R_FL_LOWER_LEG_2_2, p_FL_FOOT_2,

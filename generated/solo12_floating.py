@@ -599,19 +599,23 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 12)
     batch = joints.shape[1]
     # angles, row by row: q1, q4, q7, q10, q2, q5, q8, q11, q2 + q3, q5 + q6, q8 + q9, q11 + q12
     angles = angle_map @ joints
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         sin_1__4__7__10, sin_2__5__8__11, sin_2_3__5_6__8_9__11_12, cos_1__4__7__10,
             cos_2__5__8__11, cos_2_3__5_6__8_9__11_12,
     ) = trig.split([4, 4, 4, 4, 4, 4], 0)
+    del trig
     (
         R_base_link_0, _, p_FL_SHOULDER, p_FR_SHOULDER, p_HL_SHOULDER, p_HR_SHOULDER,
             constants_7_11, constants_11_15, constants_15_19, constants_19_23, constants_23_27,
@@ -623,6 +627,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     R_FL_SHOULDER_1_lanes4 = torch.addcmul(
         constants_7_11*cos_1__4__7__10, constants_11_15, sin_1__4__7__10
     )
+    del constants_7_11
     (
         R_FL_SHOULDER_1_2, R_FR_SHOULDER_1_2, R_HL_SHOULDER_1_2, R_HR_SHOULDER_1_2,
     ) = R_FL_SHOULDER_1_lanes4.split([1, 1, 1, 1], 1)
@@ -630,11 +635,13 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     R_FL_SHOULDER_2_lanes4 = torch.addcmul(
         constants_15_19*sin_1__4__7__10, constants_11_15, cos_1__4__7__10
     )
+    del constants_11_15, constants_15_19, cos_1__4__7__10, sin_1__4__7__10
     # FL_HFE (revolute): FL_SHOULDER -> FL_UPPER_LEG; FR_HFE (revolute): FR_SHOULDER ->
     #   FR_UPPER_LEG; HL_HFE (revolute): HL_SHOULDER -> HL_UPPER_LEG; HR_HFE (revolute): HR_SHOULDER
     #   -> HR_UPPER_LEG
     # lanes: p_FL_UPPER_LEG, p_FR_UPPER_LEG, p_HL_UPPER_LEG, p_HR_UPPER_LEG
     p_FL_UPPER_LEG_lanes4 = torch.addcmul(constants_19_23, R_FL_SHOULDER_1_lanes4, scales_0_4)
+    del constants_19_23, scales_0_4
     (
         p_FL_UPPER_LEG_2, p_FR_UPPER_LEG_2, p_HL_UPPER_LEG_2, p_HR_UPPER_LEG_2,
     ) = p_FL_UPPER_LEG_lanes4.split([1, 1, 1, 1], 1)
@@ -642,6 +649,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     R_FL_UPPER_LEG_2_lanes4 = torch.addcmul(
         R_FL_SHOULDER_2_lanes4*cos_2__5__8__11, constants_23_27, sin_2__5__8__11
     )
+    del cos_2__5__8__11, sin_2__5__8__11
     # FL_KFE (revolute): FL_UPPER_LEG -> FL_LOWER_LEG; FR_KFE (revolute): FR_UPPER_LEG ->
     #   FR_LOWER_LEG; HL_KFE (revolute): HL_UPPER_LEG -> HL_LOWER_LEG; HR_KFE (revolute):
     #   HR_UPPER_LEG -> HR_LOWER_LEG
@@ -651,6 +659,7 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         R_FL_UPPER_LEG_2_lanes4,
         alpha=-0.16,
     )
+    del R_FL_UPPER_LEG_2_lanes4, p_FL_UPPER_LEG_lanes4, scales_4_8
     (
         p_FL_LOWER_LEG_2, p_FR_LOWER_LEG_2, p_HL_LOWER_LEG_2, p_HR_LOWER_LEG_2,
     ) = p_FL_LOWER_LEG_lanes4.split([1, 1, 1, 1], 1)
@@ -664,10 +673,12 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     (
         R_FL_LOWER_LEG_0_2, R_FR_LOWER_LEG_0_2, R_HL_LOWER_LEG_0_2, R_HR_LOWER_LEG_0_2,
     ) = R_FL_LOWER_LEG_0_lanes4.split([1, 1, 1, 1], 1)
+    del R_FL_LOWER_LEG_0_lanes4
     # lanes: R_FL_LOWER_LEG_2, R_FR_LOWER_LEG_2, R_HL_LOWER_LEG_2, R_HR_LOWER_LEG_2
     R_FL_LOWER_LEG_2_lanes4 = torch.addcmul(
         R_FL_SHOULDER_2_lanes4*cos_2_3__5_6__8_9__11_12, constants_23_27, sin_2_3__5_6__8_9__11_12
     )
+    del R_FL_SHOULDER_2_lanes4, constants_23_27, cos_2_3__5_6__8_9__11_12, sin_2_3__5_6__8_9__11_12
     (
         R_FL_LOWER_LEG_2_2, R_FR_LOWER_LEG_2_2, R_HL_LOWER_LEG_2_2, R_HR_LOWER_LEG_2_2,
     ) = R_FL_LOWER_LEG_2_lanes4.split([1, 1, 1, 1], 1)
@@ -678,7 +689,9 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
         R_FL_LOWER_LEG_2_lanes4,
         alpha=-0.16,
     )
+    del R_FL_LOWER_LEG_2_lanes4, R_FL_SHOULDER_1_lanes4, p_FL_LOWER_LEG_lanes4, scales_8_12
     p_FL_FOOT_2, p_FR_FOOT_2, p_HL_FOOT_2, p_HR_FOOT_2, = p_FL_FOOT_lanes4.split([1, 1, 1, 1], 1)
+    del p_FL_FOOT_lanes4
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat(
         [
@@ -688,6 +701,11 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
             R_HR_LOWER_LEG_0_2, R_HR_SHOULDER_1_2, R_HR_LOWER_LEG_2_2, p_HR_FOOT_2,
         ],
         1,
+    )
+    del (
+        R_FL_LOWER_LEG_0_2, R_FL_LOWER_LEG_2_2, R_FR_LOWER_LEG_0_2, R_FR_LOWER_LEG_2_2,
+        R_HL_LOWER_LEG_0_2, R_HL_LOWER_LEG_2_2, R_HR_LOWER_LEG_0_2, R_HR_LOWER_LEG_2_2, p_FL_FOOT_2,
+        p_FR_FOOT_2, p_HL_FOOT_2, p_HR_FOOT_2,
     )
     axes = origins = None
     if wanted & _MOTIONS:
@@ -700,6 +718,10 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
                 R_base_link_0.expand(-1, -1, batch), R_HR_SHOULDER_1_2, R_HR_SHOULDER_1_2,
             ],
             1,
+        )
+        del (
+            R_FL_SHOULDER_1_2, R_FR_SHOULDER_1_2, R_HL_SHOULDER_1_2, R_HR_SHOULDER_1_2,
+            R_base_link_0,
         )
         origins = torch.cat(
             [

@@ -368,52 +368,65 @@ def _frames(q, constants, angle_map, wanted):
     (_POSES, _MOTIONS).
 
     Columns are homogeneous 4-vectors over the batch, (4, L, B) arrays of L lanes: w = 0 for
-    directions, 1 for points. Returns, each (4, K, B), or None when its group is not wanted:
+    directions, 1 for points; each is deleted after its last use, so that the next reuses its
+    memory. Returns, each (4, K, B), or None when its group is not wanted:
     pose_columns, axes, origins.
     """
     joints = _joint_rows(q, 6)
     batch = joints.shape[1]
     # angles, row by row: q1, q2, q5, q6, q2 + q3, q2 + q3 + q4
     angles = angle_map @ joints
+    del joints
     trig = torch.cat([torch.sin(angles), torch.cos(angles)])
+    del angles
     # the tables cut into what the frame program reads
     (
         s1, s2, s5, s6, s23, s234, c1, c2, c5, c6, c23, c234,
     ) = trig.split([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 0)
+    del trig
     (
         R_base_link_0, R_base_link_1, p_shoulder_link, R_shoulder_lift_joint_0, R_base_link_2,
     ) = constants.split([1, 1, 1, 1, 1], 1)
     # shoulder_pan_joint (revolute): base_link -> shoulder_link
     R_shoulder_link_0 = torch.addcmul(R_base_link_0*c1, R_base_link_1, s1)
     R_shoulder_link_1 = torch.addcmul(R_base_link_1*c1, R_base_link_0, s1, value=-1)
+    del R_base_link_0, R_base_link_1, c1, s1
     # shoulder_lift_joint (revolute): shoulder_link -> upper_arm_link
     p_upper_arm_link = torch.add(p_shoulder_link, R_shoulder_link_1, alpha=0.13585)
     R_upper_arm_link_2 = torch.addcmul(R_shoulder_link_0*c2, R_shoulder_lift_joint_0, s2)
+    del c2, s2
     # elbow_joint (revolute): upper_arm_link -> forearm_link
     p_forearm_link = torch.add(
         torch.add(p_upper_arm_link, R_upper_arm_link_2, alpha=0.425),
         R_shoulder_link_1,
         alpha=-0.1197,
     )
+    del R_upper_arm_link_2
     R_forearm_link_2 = torch.addcmul(R_shoulder_link_0*c23, R_shoulder_lift_joint_0, s23)
+    del c23, s23
     # wrist_1_joint (revolute): forearm_link -> wrist_1_link
     p_wrist_1_link = torch.add(p_forearm_link, R_forearm_link_2, alpha=0.39225)
+    del R_forearm_link_2
     neg_R_wrist_1_link_0 = torch.addcmul(R_shoulder_link_0*c234, R_shoulder_lift_joint_0, s234)
     neg_R_wrist_1_link_2 = torch.addcmul(
         R_shoulder_link_0*s234, R_shoulder_lift_joint_0, c234, value=-1
     )
+    del R_shoulder_lift_joint_0, R_shoulder_link_0, c234, s234
     # wrist_2_joint (revolute): wrist_1_link -> wrist_2_link
     p_wrist_2_link = torch.add(p_wrist_1_link, R_shoulder_link_1, alpha=0.093)
     R_wrist_2_link_0 = torch.addcmul(R_shoulder_link_1*s5, neg_R_wrist_1_link_0, c5, value=-1)
     R_wrist_2_link_1 = torch.addcmul(neg_R_wrist_1_link_0*s5, R_shoulder_link_1, c5)
+    del c5, neg_R_wrist_1_link_0, s5
     # wrist_3_joint (revolute): wrist_2_link -> wrist_3_link
     p_wrist_3_link = torch.add(p_wrist_2_link, neg_R_wrist_1_link_2, alpha=-0.09465)
     R_wrist_3_link_0 = torch.addcmul(R_wrist_2_link_0*c6, neg_R_wrist_1_link_2, s6)
     neg_R_wrist_3_link_2 = torch.addcmul(neg_R_wrist_1_link_2*c6, R_wrist_2_link_0, s6, value=-1)
+    del R_wrist_2_link_0, c6, s6
     # tool0: tip frame
     p_tool0 = torch.add(p_wrist_3_link, R_wrist_2_link_1, alpha=0.0823)
     # every tip's columns R0, R1, R2, p
     pose_columns = torch.cat([R_wrist_3_link_0, neg_R_wrist_3_link_2, R_wrist_2_link_1, p_tool0], 1)
+    del R_wrist_3_link_0, neg_R_wrist_3_link_2, p_tool0
     axes = origins = None
     if wanted & _MOTIONS:
         # every moving joint's axis and origin
@@ -424,6 +437,7 @@ def _frames(q, constants, angle_map, wanted):
             ],
             1,
         )
+        del R_base_link_2, R_shoulder_link_1, R_wrist_2_link_1, neg_R_wrist_1_link_2
         origins = torch.cat(
             [
                 p_shoulder_link.expand(-1, -1, batch), p_upper_arm_link, p_forearm_link,
