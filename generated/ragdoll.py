@@ -86,6 +86,11 @@ _LARGE = 8192
 _tracing = getattr(torch.compiler, "is_compiling", lambda: False)
 
 
+# The check torch.autograd.Function.apply itself makes; should a torch release drop it, every
+# call takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
+_functorch_transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+
+
 def _make_table(
     values: list,
     kind: str,
@@ -423,29 +428,78 @@ def _with_base(
 
 
 def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
-    """The poses [[R, p], [0, 1]] of B base poses (B, 7), p then (w, x, y, z), as (4, 4, 1, B).
+    """The poses [[R, p], [0, 1]] of B base poses (B, 7), p then (w, x, y, z), as (4, 4, 1, B),
+    differentiable: with its vector-Jacobian product in closed form (one node of the autograd
+    graph, where autograd through _pose_entries records a dozen: at batch 1 its backward cost
+    150 µs), except under torch.func transforms, which differentiate _pose_entries itself."""
+    if base.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
+        return _PoseOfBase.apply(base)
+    return _pose_entries(base)
 
-    Each entry of R is 1, 0 or ± an entry of M = 2·q qᵀ/|q|², plus or minus another (R00 =
+
+def _pose_entries(base: torch.Tensor) -> torch.Tensor:
+    """What _pose_over_batch gives, in plain tensor operations.
+
+    Each entry of R is 1, 0 or ± an entry of M = 2·S, S = q qᵀ/|q|², plus or minus another (R00 =
     1 − M_yy − M_zz, R01 = M_xy − M_wz, ...): the pose's 16 entries are one constant linear map
-    of M's 16, p's 3 and 1, two matrix products over the batch laid out last as the frame program
-    has it (one operation each at batch 1, where the entries one by one take forty). Column by
-    column, so a configuration's pose does not depend on the batch it came in. A quaternion of
-    norm below 1e-15 (MuJoCo's mjMINVAL) has M = 0: the identity.
+    of S's 16, p's 3 and 1. With |q|² among the map's rows (S's trace times |q|²), the products
+    over the batch laid out last, as the frame program has it, are q qᵀ, the map of it, |q|²'s
+    reciprocal and one multiply-add per part (seven operations at batch 1, where the entries one
+    by one take forty). Column by column, so a configuration's pose does not depend on the batch
+    it came in. A quaternion of norm below 1e-15 (MuJoCo's mjMINVAL) has S = 0: the identity.
     """
     rows = base.mT  # (7, B)
     quaternion = rows[3:]
-    squared = (quaternion * quaternion).sum(0)
-    scale = squared.clamp_min(1e-30).reciprocal().masked_fill(squared < 1e-30, 0)
-    outer = quaternion.unsqueeze(1) * (quaternion * scale).unsqueeze(0)  # M / 2, (4, 4, B)
+    outer = quaternion.unsqueeze(1) * quaternion.unsqueeze(0)  # q qᵀ, (4, 4, B)
     of_outer, of_position, constant = _pose_maps(base.dtype, base.device)
-    rotation = torch.addmm(constant, of_outer, outer.reshape(16, base.shape[0]))
-    return torch.addmm(rotation, of_position, rows[:3]).reshape(4, 4, 1, base.shape[0])
+    mapped = torch.mm(of_outer, outer.view(16, base.shape[0]))  # (17, B): |q|² last
+    scale = _reciprocal_norm(mapped[16:])
+    rotation = torch.addcmul(constant, mapped[:16], scale)
+    return torch.addmm(rotation, of_position, rows[:3]).view(4, 4, 1, base.shape[0])
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
+
+
+class _PoseOfBase(torch.autograd.Function):
+    """_pose_entries with the vector-Jacobian product in closed form (see _base_gradient)."""
+
+    @staticmethod
+    def forward(ctx, base: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(base)
+        return _pose_entries(base)
+
+    @staticmethod
+    def backward(ctx, grad_X: torch.Tensor) -> torch.Tensor:
+        # Under create_graph the operations below are recorded: the gradient is differentiable.
+        (base,) = ctx.saved_tensors
+        return _base_gradient(base, grad_X)
+
+
+def _base_gradient(base: torch.Tensor, grad_X: torch.Tensor) -> torch.Tensor:
+    """dL/dbase, (B, 7), from dL/dX (4, 4, 1, B) for X = _pose_entries(base).
+
+    p's gradient is X's last column's. R is linear in S = q qᵀ·s, s = 1/|q|² (0 for the identity):
+    with G = dL/dS (the map's transpose applied to dL/dR) and H = G + Gᵀ, dS = s (dq qᵀ + q dqᵀ)
+    − 2 s² (qᵀdq) q qᵀ gives dL/dq = s·H q − s²·(qᵀ H q)·q.
+    """
+    batch = base.shape[0]
+    quaternion = base.mT[3:]
+    of_outer, _, _ = _pose_maps(base.dtype, base.device)
+    G = torch.mm(of_outer[:16].mT, grad_X.reshape(16, batch)).view(4, 4, batch)
+    Hq = ((G + G.transpose(0, 1)) * quaternion).sum(1)  # (4, B)
+    s = _reciprocal_norm((quaternion * quaternion).sum(0))
+    grad_quaternion = Hq * s - quaternion * ((Hq * quaternion).sum(0) * s * s)
+    return torch.cat([grad_X[:3, 3, 0], grad_quaternion]).mT
 
 
 def _pose_map() -> list[list[float]]:
-    """What _pose_over_batch multiplies: per pose entry 4i + j, its coefficients (16 × 20) on the
+    """What _pose_entries multiplies: per pose entry 4i + j, its coefficients (16 × 20) on the
     entries 4a + b of q qᵀ/|q|² = M / 2 (w, x, y, z = 0, 1, 2, 3), on p's x, y, z (16, 17, 18) and
-    on 1 (19)."""
+    on 1 (19); a 17th row, |q|², on the diagonal of q qᵀ."""
     terms = {  # pose entry: (sign, entry), (sign, entry)
         0: ((-1, 10), (-1, 15)), 1: ((1, 6), (-1, 3)), 2: ((1, 7), (1, 2)), 3: ((1, 16), (0, 19)),
         4: ((1, 6), (1, 3)), 5: ((-1, 5), (-1, 15)), 6: ((1, 11), (-1, 1)), 7: ((1, 17), (0, 19)),
@@ -457,7 +511,7 @@ def _pose_map() -> list[list[float]]:
             rows[entry][feature] += 2 * sign if feature < 16 else sign
     for diagonal in (0, 5, 10, 15):
         rows[diagonal][19] += 1.0
-    return rows
+    return [*rows, [1.0 if feature in (0, 5, 10, 15) else 0.0 for feature in range(20)]]
 
 
 _POSE_MAP = _pose_map()
@@ -469,7 +523,7 @@ _POSE_MAPS: dict = {}
 def _pose_maps(
     dtype: torch.dtype, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """_pose_over_batch's map on ``device``, split by what it multiplies (16 × 16, 16 × 3, 16 ×
+    """_pose_entries's map on ``device``, split by what it multiplies (17 × 16, 16 × 3, 16 ×
     1), made once per dtype and device: a tensor made from a Python list is a blocking copy to a
     GPU, a host synchronisation on every call. Under torch.compile and torch.export they are made
     in the graph, as constants."""
@@ -484,26 +538,21 @@ def _pose_maps(
 def _pose_map_tensors(
     dtype: torch.dtype, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return torch.tensor(_POSE_MAP, dtype=dtype, device=device).split([16, 3, 1], 1)
+    table = torch.tensor(_POSE_MAP, dtype=dtype, device=device)
+    return table[:, :16].contiguous(), table[:16, 16:19].contiguous(), table[:16, 19:].contiguous()
 
 
 def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """The base's six Jacobian columns for points (3, T, B) in the world, as extra entries for
-    _gathered: (T·36, B), tip, row, column. A base twist [v; ω] in base axes moves a point like
-    three slides along the base's axes r_j ([r_j; 0]) and three hinges about them through the
-    base's origin o ([r_j × (p − o); r_j]): Pinocchio's free flyer in LOCAL_WORLD_ALIGNED. X is
-    the base's pose from _with_base."""
-    X = X.squeeze(2)
-    tips, batch = points.shape[1], points.shape[2]
-    offset = points - X[:3, 3].unsqueeze(1)  # (3, T, B)
-    # Entry [row][j] (T, B) of the axes r_j and of r_j × (p − o), by one unbind per row.
-    axis = [row.unbind(0) for row in X[:3, :3].unsqueeze(2).expand(3, 3, tips, batch).unbind(0)]
-    turned = [row.unbind(0) for row in _cross(X[:3, :3, None], offset[:, None]).unbind(0)]
-    zero = (offset.new_zeros(()).expand(tips, batch),) * 3
-    rows = [(*axis[row], *turned[row]) for row in range(3)] + [
-        (*zero, *axis[row]) for row in range(3)
-    ]
-    return torch.stack([entry for row in rows for entry in row], 1).reshape(36 * tips, batch)
+    """What the base's six Jacobian columns for points (3, T, B) in the world read, as extra
+    entries for _gathered: X's 16 entries (4, 4, 1, B), then each r_j × (p − o) (3 rows i, 3
+    columns j, T, B) (see the compiler's _world_source for where each entry goes). A base twist
+    [v; ω] in base axes moves a point like three slides along the base's axes r_j ([r_j; 0]) and
+    three hinges about them through the base's origin o ([r_j × (p − o); r_j]): Pinocchio's free
+    flyer in LOCAL_WORLD_ALIGNED. X is the base's pose from _with_base."""
+    batch = points.shape[2]
+    offset = points - X[:3, 3]  # (3, T, B)
+    turned = _cross(X[:3, :3], offset.unsqueeze(1))  # (3, 3, T, B)
+    return torch.cat([X.view(16, batch), turned.reshape(9 * points.shape[1], batch)])
 
 
 def _times(A: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
@@ -797,17 +846,17 @@ _TABLES = {
         [0.0, 1.0],
         [0.0, 1.0],
     ],
-    'pose_world_source': [72, 73, 74, 75, 76, 77, 0, 1, 2, 3, 4, 5, 6, 144, 144, 144, 144, 144, 78,
-        79, 80, 81, 82, 83, 12, 13, 14, 15, 16, 17, 18, 144, 144, 144, 144, 144, 84, 85, 86, 87, 88,
-        89, 24, 25, 26, 27, 28, 29, 30, 144, 144, 144, 144, 144, 90, 91, 92, 93, 94, 95, 36, 37, 38,
-        39, 40, 41, 42, 144, 144, 144, 144, 144, 96, 97, 98, 99, 100, 101, 48, 49, 50, 51, 52, 53,
-        54, 144, 144, 144, 144, 144, 102, 103, 104, 105, 106, 107, 60, 61, 62, 63, 64, 65, 66, 144,
-        144, 144, 144, 144, 108, 109, 110, 111, 112, 113, 144, 144, 144, 144, 144, 144, 144, 7, 8,
-        9, 10, 11, 114, 115, 116, 117, 118, 119, 144, 144, 144, 144, 144, 144, 144, 19, 20, 21, 22,
-        23, 120, 121, 122, 123, 124, 125, 144, 144, 144, 144, 144, 144, 144, 31, 32, 33, 34, 35,
-        126, 127, 128, 129, 130, 131, 144, 144, 144, 144, 144, 144, 144, 43, 44, 45, 46, 47, 132,
-        133, 134, 135, 136, 137, 144, 144, 144, 144, 144, 144, 144, 55, 56, 57, 58, 59, 138, 139,
-        140, 141, 142, 143, 144, 144, 144, 144, 144, 144, 144, 67, 68, 69, 70, 71],
+    'pose_world_source': [72, 73, 74, 88, 90, 92, 0, 1, 2, 3, 4, 5, 6, 106, 106, 106, 106, 106, 76,
+        77, 78, 94, 96, 98, 12, 13, 14, 15, 16, 17, 18, 106, 106, 106, 106, 106, 80, 81, 82, 100,
+        102, 104, 24, 25, 26, 27, 28, 29, 30, 106, 106, 106, 106, 106, 106, 106, 106, 72, 73, 74,
+        36, 37, 38, 39, 40, 41, 42, 106, 106, 106, 106, 106, 106, 106, 106, 76, 77, 78, 48, 49, 50,
+        51, 52, 53, 54, 106, 106, 106, 106, 106, 106, 106, 106, 80, 81, 82, 60, 61, 62, 63, 64, 65,
+        66, 106, 106, 106, 106, 106, 72, 73, 74, 89, 91, 93, 106, 106, 106, 106, 106, 106, 106, 7,
+        8, 9, 10, 11, 76, 77, 78, 95, 97, 99, 106, 106, 106, 106, 106, 106, 106, 19, 20, 21, 22, 23,
+        80, 81, 82, 101, 103, 105, 106, 106, 106, 106, 106, 106, 106, 31, 32, 33, 34, 35, 106, 106,
+        106, 72, 73, 74, 106, 106, 106, 106, 106, 106, 106, 43, 44, 45, 46, 47, 106, 106, 106, 76,
+        77, 78, 106, 106, 106, 106, 106, 106, 106, 55, 56, 57, 58, 59, 106, 106, 106, 80, 81, 82,
+        106, 106, 106, 106, 106, 106, 106, 67, 68, 69, 70, 71],
     'q_map': [
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],

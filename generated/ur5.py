@@ -237,13 +237,15 @@ def _q_gradient(
     axis · (n_j − o_j × f_j) (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
     """
     batch = pose_columns.shape[2]
-    gradient = grad_rows.reshape(batch, 4, tips, 4).permute(1, 2, 3, 0)[:3]
-    columns = pose_columns[:3].reshape(3, tips, 4, batch)
+    # One transposition first: every array below then has the batch innermost and contiguous.
+    gradient = grad_rows.mT.contiguous().view(4, tips, 4, batch)[:3]
+    columns = pose_columns[:3].view(3, tips, 4, batch)
     force = gradient[:, :, 3]
     moment = _cross(columns, gradient).sum(2)
-    wrench = torch.cat([force, moment]).transpose(0, 1).reshape(tips, -1)
-    wrench = torch.matmul(subtree, wrench)
-    wrench = wrench.reshape(wrench.shape[0], 6, batch).transpose(0, 1)
+    wrench = torch.cat([force, moment])  # (6, T, B)
+    # Each joint's: the sum of its subtree's tips', (6, M, B). A product over one tip is a scaling
+    # (a matrix product of inner size 1 costs several times more).
+    wrench = subtree * wrench if tips == 1 else torch.matmul(subtree, wrench)
     drive = wrench[3:] - _cross(origins[:3], wrench[:3])
     if motion_prismatic is not None:
         drive = torch.where(motion_prismatic, wrench[:3], drive)

@@ -459,15 +459,25 @@ def _subtree(count: int, located: tuple[Located, ...] | list[Located], weight) -
 
 def _world_source(pairs: Pairs, tips: int, joints: int) -> tuple[int, ...]:
     """Where each entry of a floating base's Jacobians (tip, row, column of [base twist; q]; rows
-    first) comes from: the pairs' entries (6 rows × slots), then each tip's 6 × 6 base block
-    (tip, row, column), then a zero. The joints' part reads what ``pairs.source`` reads (every
-    entry of a slot when the Jacobians are ``dense``)."""
+    first) comes from: the pairs' entries (6 rows × slots), then the base's (its pose's 16
+    entries, then each r_j × (p_k − o): row i, column j, tip k; see the torch runtime's
+    _base_entries), then a zero. Tip k's 6 × 6 base block is [[R, r_j × (p_k − o)], [0, R]]. The
+    joints' part reads what ``pairs.source`` reads (every entry of a slot when the Jacobians are
+    ``dense``)."""
     slots = 6 * pairs.count
-    zero = slots + 36 * tips
+    zero = slots + 16 + 9 * tips
+
+    def base_entry(k: int, row: int, column: int) -> int:
+        if row < 3 and column >= 3:
+            return slots + 16 + (3 * row + column - 3) * tips + k
+        if (row < 3) == (column < 3):
+            return slots + 4 * (row % 3) + column % 3
+        return zero
+
     source = []
     for k in range(tips):
         for row in range(6):
-            source += [slots + 36 * k + 6 * row + column for column in range(6)]
+            source += [base_entry(k, row, column) for column in range(6)]
             for column in range(joints):
                 entry = (k * 6 + row) * joints + column
                 read = entry if pairs.dense else pairs.source[entry]

@@ -67,6 +67,22 @@ def test_the_pose_of_a_quaternion_is_the_textbook_rotation():
     )
     pose = torch.cat([position, quaternion], -1).requires_grad_()
     assert torch.autograd.gradcheck(torch_floating._pose_matrices, (pose,))
+    assert torch.autograd.gradgradcheck(torch_floating._pose_matrices, (pose,))
+
+
+def test_the_base_pose_s_closed_form_gradient_is_autograd_s():
+    """_PoseOfBase's backward against autograd through the plain operations, on quaternions of
+    any norm and a zero one (whose gradient is zero, as autograd's is)."""
+    base = torch.randn(6, 7, dtype=torch.float64)
+    base[:, 3:] *= torch.tensor([1e-3, 0.5, 1.0, 3.0, 1e3, 0.0])[:, None]
+    weights = torch.randn(4, 4, 1, 6, dtype=torch.float64)
+    gradients = []
+    for pose in (torch_floating._PoseOfBase.apply, torch_floating._pose_entries):
+        x = base.clone().requires_grad_()
+        (pose(x) * weights).sum().backward()
+        gradients.append(x.grad)
+    torch.testing.assert_close(gradients[0], gradients[1], rtol=1e-12, atol=1e-12)
+    assert gradients[0][5, 3:].abs().max() == 0
 
 
 def test_torch_and_array_jacobians_agree_with_shared_slots_and_a_prismatic_joint():
