@@ -390,10 +390,12 @@ def _pose_entries(base: torch.Tensor) -> torch.Tensor:
     by one take forty). Column by column, so a configuration's pose does not depend on the batch
     it came in. A quaternion of norm below 1e-15 (MuJoCo's mjMINVAL) has S = 0: the identity.
     """
-    rows = base.mT  # (7, B)
+    # Rows made contiguous first: q qᵀ of strided rows, or batch first, costs 2-3× the copy and
+    # the product together over many configurations.
+    rows = base.mT.contiguous()  # (7, B)
     quaternion = rows[3:]
     outer = quaternion.unsqueeze(1) * quaternion.unsqueeze(0)  # q qᵀ, (4, 4, B)
-    of_outer, of_position, constant = _pose_maps(base.dtype, base.device)
+    of_outer, of_position, constant, _ = _pose_maps(base.dtype, base.device)
     mapped = torch.mm(of_outer, outer.view(16, base.shape[0]))  # (17, B): |q|² last
     scale = _reciprocal_norm(mapped[16:])
     rotation = torch.addcmul(constant, mapped[:16], scale)
@@ -425,16 +427,17 @@ def _base_gradient(base: torch.Tensor, grad_X: torch.Tensor) -> torch.Tensor:
     """dL/dbase, (B, 7), from dL/dX (4, 4, 1, B) for X = _pose_entries(base).
 
     p's gradient is X's last column's. R is linear in S = q qᵀ·s, s = 1/|q|² (0 for the identity):
-    with G = dL/dS (the map's transpose applied to dL/dR) and H = G + Gᵀ, dS = s (dq qᵀ + q dqᵀ)
-    − 2 s² (qᵀdq) q qᵀ gives dL/dq = s·H q − s²·(qᵀ H q)·q.
+    with G = dL/dS (the map's transpose applied to dL/dR) and H = G + Gᵀ (one map of dL/dX, see
+    _pose_maps), dS = s (dq qᵀ + q dqᵀ) − 2 s² (qᵀdq) q qᵀ gives dL/dq = s·H q − s²·(qᵀ H q)·q.
     """
     batch = base.shape[0]
-    quaternion = base.mT[3:]
-    of_outer, _, _ = _pose_maps(base.dtype, base.device)
-    G = torch.mm(of_outer[:16].mT, grad_X.reshape(16, batch)).view(4, 4, batch)
-    Hq = ((G + G.transpose(0, 1)) * quaternion).sum(1)  # (4, B)
+    quaternion = base[:, 3:].mT.contiguous()  # (4, B)
+    of_gradient = _pose_maps(base.dtype, base.device)[3]
+    H = torch.mm(of_gradient, grad_X.reshape(16, batch)).view(4, 4, batch)
+    Hq = (H * quaternion).sum(1)  # (4, B)
     s = _reciprocal_norm((quaternion * quaternion).sum(0))
-    grad_quaternion = Hq * s - quaternion * ((Hq * quaternion).sum(0) * s * s)
+    along = (Hq * quaternion).sum(0) * (s * s)  # s²·(qᵀ H q)
+    grad_quaternion = torch.addcmul(Hq * s, quaternion, along, value=-1)
     return torch.cat([grad_X[:3, 3, 0], grad_quaternion]).mT
 
 
@@ -464,9 +467,10 @@ _POSE_MAPS: dict = {}
 
 def _pose_maps(
     dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """_pose_entries's map on ``device``, split by what it multiplies (17 × 16, 16 × 3, 16 ×
-    1), made once per dtype and device: a tensor made from a Python list is a blocking copy to a
+    1), and the map of its gradient (see _base_gradient: (G + Gᵀ) from dL/dX's 16 entries),
+    made once per dtype and device: a tensor made from a Python list is a blocking copy to a
     GPU, a host synchronisation on every call. Under torch.compile and torch.export they are made
     in the graph, as constants."""
     if _tracing():
@@ -479,9 +483,13 @@ def _pose_maps(
 
 def _pose_map_tensors(
     dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     table = torch.tensor(_POSE_MAP, dtype=dtype, device=device)
-    return table[:, :16].contiguous(), table[:16, 16:19].contiguous(), table[:16, 19:].contiguous()
+    of_outer = table[:, :16].contiguous()
+    # Row 4a + b of the gradient's map: S_ab's coefficients plus S_ba's.
+    swapped = [4 * (k % 4) + k // 4 for k in range(16)]
+    of_gradient = (of_outer[:16].mT + of_outer[:16].mT[swapped]).contiguous()
+    return of_outer, table[:16, 16:19].contiguous(), table[:16, 19:].contiguous(), of_gradient
 
 
 def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
