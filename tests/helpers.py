@@ -319,7 +319,10 @@ class PinocchioOracle:
         """Inverse dynamics τ, the mass matrix M (symmetrised), gravity g and C·v + g, in symkin's
         columns (free flyer first): rnea, crba, computeGeneralizedGravity, nonLinearEffects. A mimic
         joint Pinocchio loads as a free joint adds its torque into its source's, times its
-        multiplier (M: on both sides)."""
+        multiplier (M: on both sides). With Pinocchio's own mimic joints, M is made of rnea's
+        columns (τ(q, 0, e_k) − τ(q, 0, 0)): pin 4.1's crba leaves out what a joint couples to
+        through a mimic joint below it (a source's row against the joints under its mimic: 0
+        where rnea, and symkin, have the subtree's inertia)."""
         pin, model, data = self.pin, self.model, self.data
         pin_q = self._pin_q(joint_names, q, base_pose)
         pin_v = self.velocity(joint_names, v, base_velocity)
@@ -328,7 +331,13 @@ class PinocchioOracle:
         def mapped(vector):
             return self.columns(joint_names, np.asarray(vector)[None])[0]
 
-        matrix = pin.crba(model, data, pin_q)
+        if any(name.startswith("JointModelMimic") for name in map(str, model.joints)):
+            still = np.zeros(model.nv)
+            at_rest = pin.rnea(model, data, pin_q, still, still).copy()
+            columns = [pin.rnea(model, data, pin_q, still, e) - at_rest for e in np.eye(model.nv)]
+            matrix = np.stack(columns, 1)
+        else:
+            matrix = pin.crba(model, data, pin_q)
         matrix = np.triu(matrix) + np.triu(matrix, 1).T
         return (
             mapped(pin.rnea(model, data, pin_q, pin_v, pin_a)),
