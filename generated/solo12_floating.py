@@ -372,8 +372,9 @@ def _with_base(
 def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
     """The poses [[R, p], [0, 1]] of B base poses (B, 7), p then (w, x, y, z), as (4, 4, 1, B),
     differentiable: with its vector-Jacobian product in closed form (one node of the autograd
-    graph, where autograd through _pose_entries records a dozen: at batch 1 its backward cost
-    150 µs), except under torch.func transforms, which differentiate _pose_entries itself."""
+    graph where autograd through _pose_entries records a dozen: forward and backward at batch
+    4,096 1.09 → 0.65 ms, at batch 1 210 → 185 µs), except under torch.func transforms, which
+    differentiate _pose_entries itself."""
     if base.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
         return _PoseOfBase.apply(base)
     return _pose_entries(base)

@@ -8,6 +8,7 @@ import re
 from helpers import robot_file
 
 import symkin
+from symkin.compiler.emit import _freeing
 from symkin.compiler.layout import table_entry
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
@@ -58,3 +59,32 @@ def test_a_nested_table_never_wraps_into_the_next_row():
         assert len(line) <= 100
         assert line.startswith("        [") or not line.strip().startswith("[")
     assert eval("{" + text + "}")["long_table"] == rows
+
+
+def test_the_frame_program_deletes_each_name_after_its_last_reader():
+    """Names die after their last read (in the guarded block that reads them last), never a
+    returned one nor one read further down; a long list breaks over lines and stays Python."""
+    body = [
+        "    a = q + 1",
+        "    b = a * 2",
+        "    c = b + a",
+        "    out = None",
+        "    if wanted & _MOTIONS:",
+        "        out = c * b",
+        "        d = c + 1",
+        "    return_me = d",
+    ]
+    freed = _freeing(body, keep={"out", "return_me"})
+    assert freed[:4] == ["    a = q + 1", "    b = a * 2", "    c = b + a", "    del a"]
+    assert freed[5:8] == ["    if wanted & _MOTIONS:", "        out = c * b", "        del b"]
+    assert freed[8:] == ["        d = c + 1", "        del c", "    return_me = d"]
+    names = [f"column_{k}_with_a_long_name" for k in range(8)]
+    long = [f"    {name} = q" for name in names]
+    long += [f"    out = sum([{', '.join(names)}])", "    x = 1"]
+    text = "\n".join(_freeing(long, keep={"out"}))
+    deleting = text.split("    del (\n")[1].split("\n    )\n")[0]
+    assert max(map(len, deleting.splitlines())) <= 100
+    assert sorted(deleting.replace(",", " ").split()) == names
+    namespace: dict = {}
+    exec("def f(q):\n" + text + "\n    return out, x", namespace)
+    assert namespace["f"](1) == (8, 1)
