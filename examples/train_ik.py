@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> dict:
     spread, rank, processes = replica_spread(model), 0, 1
     if torch.distributed.is_initialized():
         rank, processes = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        # Every process done with the group before any tears it down: gloo aborts a process
+        # whose peer closes the connection under it (seen once in CI: SIGABRT at exit).
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
     result = {"before": before, "after": after, "history": history, "seconds": elapsed}
     if rank != 0:

@@ -22,8 +22,8 @@
 #   poses:                            55 array operations, 288 lane operations
 #   poses + motions:                  60 array operations, 288 lane operations
 #   dynamics + motions:               109 array operations, 884 lane operations
-#   poses, batches up to 5:           40 array operations along the tree instead
-#   dynamics, batches up to 27:       40 array operations along the tree instead
+#   poses, batches up to 6:           43 array operations along the tree instead
+#   dynamics, batches up to 31:       39 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -150,10 +150,13 @@ def _frames_along_tree(
     *,
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
-) -> tuple[torch.Tensor, ...]:
-    """The tips' columns (4, 4·T, B), the rigid bodies' (4, 4·K, B), and every motion's axis and
-    origin (4, M, B), as the frame program gives them (``frames``: T, K; a group of none is left
-    out), computed along the tree: few tensor operations, each of 4×4 products.
+    placing: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One group of frames as columns, and every motion's axis and origin (4, M, B), as the frame
+    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+    ``frames`` counts the frames ``located`` holds before the motions' in groups: the tips' (4,
+    4·T, B), the rigid bodies' (4, 4·K, B), each weighted output's points' (4, 4·P, B: the
+    points are columns 3::4); ``placing`` says which group to place.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -184,15 +187,16 @@ def _frames_along_tree(
         levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
     nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + K + M, B, 4, 4)
-    *groups, motions = placed.split([*frames, placed.shape[0] - sum(frames)])
-    columns = [
-        group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
-        for count, group in zip(frames, groups, strict=True)
-        if count
-    ]
-    axes, origins = motions[:, :, :, :2].permute(3, 2, 0, 1)
-    return *columns, axes, origins
+    start, count, motions = sum(frames[:placing]), frames[placing], sum(frames)
+    if start > 0 and start + count == motions:
+        located_nodes, located = located_nodes[start:], located[start:]
+    elif start + count < motions:  # the group and the motions, which it does not precede
+        located_nodes = torch.cat([located_nodes[start : start + count], located_nodes[motions:]])
+        located = torch.cat([located[start : start + count], located[motions:]])
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count + M, B, 4, 4)
+    group, moving = placed.split([count, placed.shape[0] - count])
+    axes, origins = moving[:, :, :, :2].permute(3, 2, 0, 1)
+    return group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch), axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -843,13 +847,14 @@ _TABLE_SHAPES = {
     'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
-# The tree form of the tips' poses and the rigid bodies' frames (see _frames_along_tree), taken
+# The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
+# _frames_along_tree), taken
 # outside tracing by calls of at most this many configurations, where it is faster: fewer tensor
 # operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 5
-_FEW_DYNAMICS_CONFIGURATIONS = 27
+_FEW_POSES_CONFIGURATIONS = 6
+_FEW_DYNAMICS_CONFIGURATIONS = 31
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
-# hang from, and how many tips' and bodies' frames it places.
+# hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
 _TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (2, 1))
@@ -1165,9 +1170,12 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     return pose_columns, body_columns, axes, origins
 
 
-def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
-    """The tips' columns, the bodies', the motions' axes and origins, along the tree."""
-    return _frames_along_tree(q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES)
+def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor, placing: int):
+    """Group ``placing`` of _TREE_FRAMES as columns (0: the tips, 1: the bodies, then each
+    weighted output's points), the motions' axes and origins, along the tree."""
+    return _frames_along_tree(
+        q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing
+    )
 
 
 class PandaKinematics(torch.nn.Module):
@@ -1321,8 +1329,7 @@ class PandaKinematics(torch.nn.Module):
         q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
     ):
         """What _pose_frames gives, computed along the tree."""
-        columns = _along_tree(q, X, *tree_tables)
-        return columns[0], columns[-2], columns[-1]
+        return _along_tree(q, X, *tree_tables, placing=0)
 
 
     # --- dynamics: 10 rigid bodies ---
@@ -1392,8 +1399,7 @@ class PandaKinematics(torch.nn.Module):
     def _body_frames(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The rigid bodies' columns, the motions' axes and origins (see _frames, and over a few configurations outside tracing _frames_along_tree)."""
         if not _tracing() and q.shape[:-1].numel() <= _FEW_DYNAMICS_CONFIGURATIONS:
-            columns = _along_tree(q, None, *self._tables(q, _TREE_TABLES))
-            return columns[1], columns[-2], columns[-1]
+            return _along_tree(q, None, *self._tables(q, _TREE_TABLES), placing=1)
         columns = _frames(q, *self._tables(q, _FRAME_TABLES), _DYNAMICS | _MOTIONS)
         return (
             columns[1],

@@ -27,7 +27,7 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
-#   poses, batches up to 2:           32 array operations along the tree instead
+#   center_of_mass, batches up to 1:  34 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -167,10 +167,13 @@ def _frames_along_tree(
     *,
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
-) -> tuple[torch.Tensor, ...]:
-    """The tips' columns (4, 4·T, B), the rigid bodies' (4, 4·K, B), and every motion's axis and
-    origin (4, M, B), as the frame program gives them (``frames``: T, K; a group of none is left
-    out), computed along the tree: few tensor operations, each of 4×4 products.
+    placing: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One group of frames as columns, and every motion's axis and origin (4, M, B), as the frame
+    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
+    ``frames`` counts the frames ``located`` holds before the motions' in groups: the tips' (4,
+    4·T, B), the rigid bodies' (4, 4·K, B), each weighted output's points' (4, 4·P, B: the
+    points are columns 3::4); ``placing`` says which group to place.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -201,15 +204,16 @@ def _frames_along_tree(
         levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
     nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (T + K + M, B, 4, 4)
-    *groups, motions = placed.split([*frames, placed.shape[0] - sum(frames)])
-    columns = [
-        group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
-        for count, group in zip(frames, groups, strict=True)
-        if count
-    ]
-    axes, origins = motions[:, :, :, :2].permute(3, 2, 0, 1)
-    return *columns, axes, origins
+    start, count, motions = sum(frames[:placing]), frames[placing], sum(frames)
+    if start > 0 and start + count == motions:
+        located_nodes, located = located_nodes[start:], located[start:]
+    elif start + count < motions:  # the group and the motions, which it does not precede
+        located_nodes = torch.cat([located_nodes[start : start + count], located_nodes[motions:]])
+        located = torch.cat([located[start : start + count], located[motions:]])
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count + M, B, 4, 4)
+    group, moving = placed.split([count, placed.shape[0] - count])
+    axes, origins = moving[:, :, :, :2].permute(3, 2, 0, 1)
+    return group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch), axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -1068,6 +1072,31 @@ _TABLES = {
             1.0]],
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.008], [0.0, 0.0, 1.0, -0.16], [0.0, 0.0, 0.0,
             1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.078707], [0.0, 1.0, 0.0, 0.01], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 1.3769999999999999e-05], [0.0, 1.0, 0.0, 0.01935853], [0.0, 0.0, 1.0,
+            -0.078707], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.007899211229132053], [0.0, 0.0, 1.0,
+            -0.10224903071020168], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.078707], [0.0, 1.0, 0.0, -0.01], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, -1.3769999999999999e-05], [0.0, 1.0, 0.0, -0.01935853], [0.0, 0.0, 1.0,
+            -0.078707], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.007899211229132053], [0.0, 0.0, 1.0,
+            -0.10224903071020168], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.078707], [0.0, 1.0, 0.0, 0.01], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 1.3769999999999999e-05], [0.0, 1.0, 0.0, 0.01935853], [0.0, 0.0, 1.0,
+            -0.078707], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.007899211229132053], [0.0, 0.0, 1.0,
+            -0.10224903071020168], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.078707], [0.0, 1.0, 0.0, -0.01], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, -1.3769999999999999e-05], [0.0, 1.0, 0.0, -0.01935853], [0.0, 0.0, 1.0,
+            -0.078707], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.007899211229132053], [0.0, 0.0, 1.0,
+            -0.10224903071020168], [0.0, 0.0, 0.0, 1.0]],
         [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
@@ -1081,7 +1110,8 @@ _TABLES = {
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
     ],
-    'tree_located_nodes': [9, 10, 11, 12, 1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12],
+    'tree_located_nodes': [9, 10, 11, 12, 0, 1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12, 1, 5, 9, 2, 6,
+        10, 3, 7, 11, 4, 8, 12],
     'tree_parents': [0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 2, 3],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
@@ -1105,16 +1135,18 @@ _TABLE_SHAPES = {
     'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
-# The tree form of the tips' poses and the rigid bodies' frames (see _frames_along_tree), taken
+# The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
+# _frames_along_tree), taken
 # outside tracing by calls of at most this many configurations, where it is faster: fewer tensor
 # operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 2
+_FEW_POSES_CONFIGURATIONS = 0
+_FEW_CENTER_OF_MASS_CONFIGURATIONS = 1
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
-# hang from, and how many tips' and bodies' frames it places.
+# hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
 _TREE_LEVELS = ((4, 1), (4, 4), (4, 4))
-_TREE_FRAMES = (4, 0)
+_TREE_FRAMES = (4, 0, 13)
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -1345,9 +1377,12 @@ def _frames(q, constants, angle_map, lane_scales, wanted):
     return pose_columns, center_of_mass_points, axes, origins
 
 
-def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
-    """The tips' columns, the bodies', the motions' axes and origins, along the tree."""
-    return _frames_along_tree(q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES)
+def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor, placing: int):
+    """Group ``placing`` of _TREE_FRAMES as columns (0: the tips, 1: the bodies, then each
+    weighted output's points), the motions' axes and origins, along the tree."""
+    return _frames_along_tree(
+        q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing
+    )
 
 
 class SoloKinematics(torch.nn.Module):
@@ -1487,11 +1522,8 @@ class SoloKinematics(torch.nn.Module):
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
         """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: over a few configurations
-        outside tracing the tree form (fewer tensor operations), else the frame
+        joint's axis and origin), and its tables: the frame
         program."""
-        if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
-            return self._pose_frames_along_tree, self._tables(q, _TREE_TABLES)
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
@@ -1506,14 +1538,6 @@ class SoloKinematics(torch.nn.Module):
         columns = _frames(q, *_world_tables(X, frame_tables), _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
 
-    @staticmethod
-    def _pose_frames_along_tree(
-        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
-    ):
-        """What _pose_frames gives, computed along the tree."""
-        columns = _along_tree(q, X, *tree_tables)
-        return columns[0], columns[-2], columns[-1]
-
 
     # --- center_of_mass: a weighted mean of points ---
 
@@ -1523,9 +1547,9 @@ class SoloKinematics(torch.nn.Module):
     def center_of_mass(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """The weighted mean of the points, (..., 3), in the world frame."""
         _check_joints(q, _NUM_JOINTS)
-        columns = _frames(q, *self._tables(q, _FRAME_TABLES), _CENTER_OF_MASS)
+        points = self._center_of_mass_frames(q, 0)[0]
         (weights,) = self._tables(q, ('center_of_mass_weights',))
-        mean = _weighted_mean(columns[1], weights).reshape(q.shape[:-1] + (3,))
+        mean = _weighted_mean(points, weights).reshape(q.shape[:-1] + (3,))
         return _points_in_world(_base_pose(base, q), mean.unsqueeze(-2), None)[0].squeeze(-2)
 
     @_autocast_off
@@ -1539,14 +1563,13 @@ class SoloKinematics(torch.nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``center_of_mass`` and ``center_of_mass_jacobian``, computed together."""
         _check_joints(q, _NUM_JOINTS)
-        columns = _frames(q, *self._tables(q, _FRAME_TABLES), _CENTER_OF_MASS | _MOTIONS)
-        points = columns[1]
+        points, axes, origins = self._center_of_mass_frames(q, _MOTIONS)
         tables = self._tables(q, ('center_of_mass_weights', 'center_of_mass_subtree',
             'center_of_mass_moving', 'q_map'))
         jacobian = _weighted_jacobian(
             points,
-            columns[2],
-            columns[3],
+            axes,
+            origins,
             *tables[1:4],
             None,
         ).reshape(q.shape[:-1] + (3, _NUM_VELOCITIES))
@@ -1555,6 +1578,17 @@ class SoloKinematics(torch.nn.Module):
         mean, jacobian = _points_in_world(X_world_base, mean.unsqueeze(-2), jacobian.unsqueeze(-3))
         return mean.squeeze(-2), jacobian.squeeze(-3)
 
+    def _center_of_mass_frames(self, q: torch.Tensor, wanted: int) -> tuple[torch.Tensor, ...]:
+        """The points (4, P, B) relative to the base, and where ``wanted`` has _MOTIONS every
+        moving joint's axis and origin: over a few configurations outside
+        tracing along the tree, else by the frame program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_CENTER_OF_MASS_CONFIGURATIONS:
+            frames, axes, origins = _along_tree(
+                q, None, *self._tables(q, _TREE_TABLES), placing=2
+            )
+            return frames[:, 3::4], axes, origins
+        columns = _frames(q, *self._tables(q, _FRAME_TABLES), _CENTER_OF_MASS | wanted)
+        return columns[1], columns[2], columns[3]
 
     # --- the tips' velocities and accelerations ---
 

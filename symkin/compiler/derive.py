@@ -142,8 +142,8 @@ def derive(
     columns = {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
     deriver = _Deriver(model, signature, columns)
     kinematics = deriver.run(requests)
-    bodies = deriver.body_placements
-    tree = tree_form(model, signature, poses, bodies, kinematics.motions)
+    bodies, points = deriver.body_placements, deriver.point_placements
+    tree = tree_form(model, signature, poses, bodies, kinematics.motions, points)
     return replace(kinematics, tree=tree)
 
 
@@ -242,9 +242,10 @@ class _Deriver:
         self.constants: dict[ExactComponents, int] = {}
         self.combinations: dict[tuple[tuple[sp.Expr, int], ...], int] = {}
         self.motions: list[Motion] = []
-        # Each rigid body's link and 4×4 placement [u0 u1 u2 centre] on its moving frame, for the
-        # tree form (see _rigid_bodies).
+        # Each rigid body's link and 4×4 placement [u0 u1 u2 centre] on its moving frame, and each
+        # weighted output's points' ([I p], p in the link's frame), for the tree form.
         self.body_placements: list[tuple[str, np.ndarray]] = []
+        self.point_placements: dict[str, list[tuple[str, np.ndarray]]] = {}
         self.joint: str | None = None
         base = signature.base
         units = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0))
@@ -331,6 +332,13 @@ class _Deriver:
             moving = _Frame(frame.columns, frame.origin, sp.eye(3), sp.zeros(3, 1), frame.motions)
             index = self._point(moving, _exact_vector(mean), link, "mean")
             located.append(Located(link, (index,), frame.motions, total))
+            # For the tree form, the mean in ``link``'s own frame (which the tree places on its
+            # node, whichever way the path crossed the joints).
+            rotation = np.array(frame.pending_rotation.tolist(), dtype=float)
+            shift = np.array(frame.pending_translation.tolist(), dtype=float).ravel()
+            placement = np.eye(4)
+            placement[:3, 3] = rotation.T @ (np.array(mean) - shift)
+            self.point_placements.setdefault(request.name, []).append((link, placement))
         return tuple(located)
 
     def _frame(self, link: str) -> _Frame:

@@ -187,8 +187,8 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
     # Per group, up to how many configurations a call takes the tree form (0 where it saves
     # nothing); no tree form where no group takes it.
     few = {
-        group: few_configurations(tree, frames.operations((group, MOTIONS)))
-        for group in ("poses", "dynamics")
+        group: few_configurations(tree, group, frames.operations((group, MOTIONS)))
+        for group in ("poses", "dynamics", *(tree.point_groups if tree is not None else ()))
         if tree is not None and group in program.groups
     }
     tree = tree if any(few.values()) else None

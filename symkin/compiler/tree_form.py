@@ -17,7 +17,7 @@ into its constant table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,14 +48,17 @@ class TreeForm:
             hang from the first ``first`` nodes of the level above, one each, or all from its only
             node (``first`` 1); None: from ``parents``.
         parents: (E,) per edge, the position of its parent node within the level above.
-        located_nodes: the node each tip, then each body, then each motion is placed on.
-        located: (T + K + M) × 4 × 4 matrices: a tip's placement on its node, a body's (see
-            ``frames``); a motion's axis (w = 0) and a point of its axis (w = 1) in its node's
-            axes as columns 0 and 1.
+        located_nodes: the node each tip, body, weighted output's point (see ``frames``), then
+            each motion is placed on.
+        located: (T + K + P… + M) × 4 × 4 matrices: a tip's placement on its node, a body's, a
+            point's (its position as column 3); a motion's axis (w = 0) and a point of its axis
+            (w = 1) in its node's axes as columns 0 and 1.
         axis_scales: per motion, the scale of the axis placed here (the motion's mimic multiplier,
             negated when crossed upward), against which a program's stored sign is measured.
         frames: how many of ``located`` are tips' frames, then rigid bodies' (scaled inertia axes
-            and centre of mass, as columns), before the motions.
+            and centre of mass, as columns), then each weighted output's points, before the
+            motions.
+        point_groups: the weighted outputs (their program groups), in ``frames``' order.
     """
 
     joint_map: tuple[tuple[float, ...], ...]
@@ -66,15 +69,22 @@ class TreeForm:
     located_nodes: tuple[int, ...]
     located: tuple[tuple[tuple[float, ...], ...], ...]
     axis_scales: tuple[float, ...]
-    frames: tuple[int, int]
+    frames: tuple[int, ...]
+    point_groups: tuple[str, ...] = ()
 
-    @property
-    def operations(self) -> int:
-        """The tensor operations torch dispatches for one configuration (a test counts them): a
-        fixed 24, one per level, and per level four more where it gathers its parents, three
-        where it fans out from one node, one where it hangs from the first nodes of a wider
-        level; two for the first group of frames placed, three for the second (views and copies:
-        a few more for more configurations)."""
+    def group(self, name: str) -> int:
+        """The index in ``frames`` of the program group ``name`` places: ``poses`` 0,
+        ``dynamics`` 1, a weighted output's its place after them."""
+        fixed = {"poses": 0, "dynamics": 1}
+        return fixed[name] if name in fixed else 2 + self.point_groups.index(name)
+
+    def operations(self, placing: int = 0) -> int:
+        """The tensor operations torch dispatches for one configuration placing the group
+        ``placing`` of ``frames`` (a test counts them): a fixed 26, one per level, and per level
+        four more where it gathers its parents, three where it fans out from one node, one where
+        it hangs from the first nodes of a wider level; to pick the group's placements and the
+        motions', none for all of them, two for a tail, six for two pieces (views and copies: a
+        few more for more configurations)."""
         extra = 0
         for width, (count, first) in zip(
             (1, *(n for n, _ in self.levels)), self.levels, strict=False
@@ -85,13 +95,14 @@ class TreeForm:
                 extra += 3
             elif first < width:
                 extra += 1
-        groups = sum(count > 0 for count in self.frames)
-        return 24 + len(self.levels) + extra + 3 * groups - 1
+        before, after = any(self.frames[:placing]), any(self.frames[placing + 1 :])
+        picking = 6 if after else 2 if before else 0
+        return 26 + len(self.levels) + extra + picking
 
 
-def few_configurations(tree: TreeForm, column_operations: int) -> int:
-    """Up to how many configurations a call should take the tree form rather than the column
-    program of ``column_operations`` tensor operations (at most 64).
+def few_configurations(tree: TreeForm, group: str, column_operations: int) -> int:
+    """Up to how many configurations a call placing ``group`` should take the tree form rather
+    than the column program of ``column_operations`` tensor operations (at most 64).
 
     Measured on the Panda, UR5, G1 and the Allegro hand with one thread: at batch 1 the tree form
     saves about 1.7 µs per operation it does not dispatch, less the equivalent of 8 for its
@@ -99,8 +110,10 @@ def few_configurations(tree: TreeForm, column_operations: int) -> int:
     per frame it places more than the column program; the forms cost the same where the two meet
     (G1: about 30 configurations, the Allegro hand 8, the Panda 6, the UR5 none).
     """
-    saved = 1.7 * (column_operations - tree.operations - 8)
-    per_configuration = 0.12 * (len(tree.offsets) + len(tree.located))
+    placing = tree.group(group)
+    saved = 1.7 * (column_operations - tree.operations(placing) - 8)
+    placed = tree.frames[placing] + len(tree.axis_scales)
+    per_configuration = 0.12 * (len(tree.offsets) + placed)
     return max(0, min(64, int(saved / per_configuration)))
 
 
@@ -118,17 +131,22 @@ def tree_form(
     poses: Sequence[Pose],
     bodies: Sequence[tuple[str, np.ndarray]],
     motions: Sequence[Motion],
+    points: Mapping[str, Sequence[tuple[str, np.ndarray]]] | None = None,
 ) -> TreeForm | None:
     """The tree form of ``poses``, rigid ``bodies`` (link, and placement [u0 u1 u2 centre] on the
-    frame of the last moving joint above it) and ``motions``, each in order; None when there is
+    frame of the last moving joint above it), each weighted output's ``points`` (by group: link,
+    and placement [I p] in the link's frame) and ``motions``, each in order; None when there is
     nothing to compute by level (no frame, no moving joint) or a ball joint moves."""
-    if not (poses or bodies) or not motions:
+    points = points or {}
+    if not (poses or bodies or points) or not motions:
         return None
     if any(model.joint(m.joint).type == "ball" for m in motions):
         return None
     walk = _Walk(model, signature)
     tips = [walk.on_node(pose.link, pose.offset.steps()) for pose in poses]
     placed = [(walk.on_node(link)[0], placement) for link, placement in bodies]
+    for group in points.values():
+        placed += [_on(walk.on_node(link), placement) for link, placement in group]
     placed += [walk.motion(motion) for motion in motions]
     order = _level_order(walk.edges)
     position = {node: k + 1 for k, node in enumerate(order)}  # walking order → final numbering
@@ -145,7 +163,8 @@ def tree_form(
         located_nodes=tuple(position[node] for node, _ in located),
         located=tuple(_rows(matrix) for _, matrix in located),
         axis_scales=tuple(float(motion.scale) for motion in motions),
-        frames=(len(poses), len(bodies)),
+        frames=(len(poses), len(bodies), *(len(group) for group in points.values())),
+        point_groups=tuple(points),
     )
 
 
@@ -200,6 +219,12 @@ class _Walk:
         on_child = not upward and joint.type != "prismatic"
         self.crossed[(joint.name, upward)] = (reached, axis) if on_child else (node, before @ axis)
         return reached, np.eye(4)
+
+
+def _on(frame: tuple[int, np.ndarray], placement: np.ndarray) -> tuple[int, np.ndarray]:
+    """``placement`` in a link's frame, placed on the node the link's ``frame`` is on."""
+    node, on_node = frame
+    return node, on_node @ placement
 
 
 def _motion_matrices(joint: Joint, upward: bool) -> list[np.ndarray]:

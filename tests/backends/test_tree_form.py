@@ -67,10 +67,10 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
     if floating:
         X = generated._with_base(q, random_base_poses(batch, seed=5))[1]
     program = module._pose_frames(q, X, *module._tables(q, generated._FRAME_TABLES))
-    columns = _frames_along_tree(
-        q, X, *tree, levels=kinematics.tree.levels, frames=kinematics.tree.frames
+    along_tree = _frames_along_tree(
+        q, X, *tree, levels=kinematics.tree.levels, frames=kinematics.tree.frames, placing=0
     )
-    return program, (columns[0], columns[-2], columns[-1])
+    return program, along_tree
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -98,8 +98,8 @@ def test_rigid_bodies_along_the_tree_are_the_frame_programs(path, floating, monk
     one = q[:1]
     tables = module._tables(one, generated._TREE_TABLES)
     with CountTensorOps() as counted:
-        generated._along_tree(one, None, *tables)
-    assert counted.count == kinematics.tree.operations
+        generated._along_tree(one, None, *tables, placing=1)
+    assert counted.count == kinematics.tree.operations(1)
     monkeypatch.setattr(generated, "_FEW_DYNAMICS_CONFIGURATIONS", 0)
     program = module._body_frames(q)
     names = ("bodies", "axes", "origins")
@@ -130,7 +130,7 @@ def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case,
     frames, tables = module._pose_program(q)
     with CountTensorOps() as counted:
         frames(q, None, *tables)
-    assert counted.count == kinematics.tree.operations
+    assert counted.count == kinematics.tree.operations()
     for batch in (1, few):
         assert (
             module._pose_program(sample_q(module, batch))[0].__name__ == "_pose_frames_along_tree"
@@ -173,3 +173,33 @@ def test_gradcheck_through_the_tree_form():
     q = sample_q(module, 2, seed=4).requires_grad_()
     base = random_base_poses(2, seed=4).requires_grad_()
     assert torch.autograd.gradcheck(module, (q, base))
+
+
+@pytest.mark.parametrize("path, floating", [(PANDA, False), (G1, True)])
+def test_the_centre_of_mass_along_the_tree_is_the_frame_programs(path, floating, monkeypatch):
+    """The centre of mass and its Jacobian (and gradient) over few configurations, then with the
+    tree form switched off; each group placed costs what its header says (the tips' and the
+    bodies' lie before the points here, so two pieces are picked for them, a tail for these)."""
+    model = symkin.load(path)
+    bodies = symkin.rigid_bodies(model, notes=lambda _: None)
+    outputs = (bodies, symkin.center_of_mass(model))
+    module = compile_file(path, floating_base=floating, outputs=outputs)
+    generated = sys.modules[type(module).__module__]
+    assert generated._FEW_CENTER_OF_MASS_CONFIGURATIONS >= 3
+    q = sample_q(module, 3, seed=8).requires_grad_()
+    base = (random_base_poses(3, seed=8),) if floating else ()
+    along_tree = module.center_of_mass_and_jacobian(q, *base)
+    (gradient,) = torch.autograd.grad(module.center_of_mass(q, *base).square().sum(), q)
+    monkeypatch.setattr(generated, "_FEW_CENTER_OF_MASS_CONFIGURATIONS", 0)
+    program = module.center_of_mass_and_jacobian(q, *base)
+    (expected,) = torch.autograd.grad(module.center_of_mass(q, *base).square().sum(), q)
+    for expected_part, got in zip((*program, expected), (*along_tree, gradient), strict=True):
+        torch.testing.assert_close(got, expected_part, rtol=0, atol=1e-12)
+    tree = symkin.derive(model, None, None, floating, outputs, lambda _: None).tree
+    assert tree.frames[2] > 0 and tree.point_groups == ("center_of_mass",)
+    one = sample_q(module, 1)
+    tables = module._tables(one, generated._TREE_TABLES)
+    for placing in range(3):
+        with CountTensorOps() as counted:
+            generated._along_tree(one, None, *tables, placing=placing)
+        assert counted.count == tree.operations(placing), placing
