@@ -1136,9 +1136,8 @@ _TABLE_SHAPES = {
 }
 _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
-# _frames_along_tree), taken
-# outside tracing by calls of at most this many configurations, where it is faster: fewer tensor
-# operations, each dearer per configuration.
+# _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
+# it is faster: fewer tensor operations, each dearer per configuration.
 _FEW_POSES_CONFIGURATIONS = 0
 _FEW_CENTER_OF_MASS_CONFIGURATIONS = 1
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they

@@ -186,11 +186,14 @@ def emit(program: Program, backend: Backend, options: EmitOptions | None = None)
     tree = program.tree if backend.tree_form else None
     # Per group, up to how many configurations a call takes the tree form (0 where it saves
     # nothing); no tree form where no group takes it.
-    few = {
-        group: few_configurations(tree, group, frames.operations((group, MOTIONS)))
-        for group in ("poses", "dynamics", *(tree.point_groups if tree is not None else ()))
-        if tree is not None and group in program.groups
-    }
+    few: dict[str, int] = {}
+    if tree is not None:
+        groups = ("poses", "dynamics", *tree.point_groups)
+        few = {
+            group: few_configurations(tree, group, frames.operations((group, MOTIONS)))
+            for group in groups
+            if group in program.groups
+        }
     tree = tree if any(few.values()) else None
     if tree is not None:
         tables |= tree_tables(tree, program.motions)
