@@ -22,7 +22,8 @@
 #   poses:                            56 array operations, 288 lane operations
 #   poses + motions:                  61 array operations, 288 lane operations
 #   collision:                        93 array operations, 1340 lane operations
-#   poses, batches up to 10:          37 array operations along the tree instead
+#   poses, batches up to 10:          34 array operations along the tree instead
+#   poses + motions, batches up to 10: 37 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -153,12 +154,14 @@ def _frames_along_tree(
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
     placing: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One group of frames as columns, and every motion's axis and origin (4, M, B), as the frame
-    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
-    ``frames`` counts the frames ``located`` holds before the motions' in groups: the tips' (4,
-    4·T, B), the rigid bodies' (4, 4·K, B), each weighted output's points' (4, 4·P, B: the
-    points are columns 3::4); ``placing`` says which group to place.
+    motions: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """One group of frames as columns, and where ``motions`` every motion's axis and origin (4,
+    M, B; else None), as the frame program gives them, computed along the tree: few tensor
+    operations, each of 4×4 products. ``frames`` counts the frames ``located`` holds before the
+    motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B), each weighted
+    output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says which group to
+    place.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -178,27 +181,38 @@ def _frames_along_tree(
     for (count, first), step in zip(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
-        above = levels_done[-1]
-        if first is None:
-            above = above.unflatten(0, (width, batch))
-            above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
-        elif first == 1 and count > 1:
-            above = above.expand(count, batch, 4, 4).flatten(0, 1)
-        elif first is not None and first * batch < above.shape[0]:
-            above = above[: first * batch]
-        levels_done.append(torch.bmm(above, step))
+        if X is None and start == 0:
+            levels_done.append(step)  # hung from the base, the identity
+        else:
+            above = levels_done[-1]
+            if first is None:
+                above = above.unflatten(0, (width, batch))
+                above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
+            elif first == 1 and count > 1:
+                above = above.expand(count, batch, 4, 4).flatten(0, 1)
+            elif first is not None and first * batch < above.shape[0]:
+                above = above[: first * batch]
+            levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
     nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
-    start, count, motions = sum(frames[:placing]), frames[placing], sum(frames)
-    if start > 0 and start + count == motions:
+    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
+    if not motions:
+        picked = slice(start, start + count)
+        located_nodes, located = located_nodes[picked], located[picked]
+    elif start > 0 and start + count == first_motion:
         located_nodes, located = located_nodes[start:], located[start:]
-    elif start + count < motions:  # the group and the motions, which it does not precede
-        located_nodes = torch.cat([located_nodes[start : start + count], located_nodes[motions:]])
-        located = torch.cat([located[start : start + count], located[motions:]])
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count + M, B, 4, 4)
-    group, moving = placed.split([count, placed.shape[0] - count])
-    axes, origins = moving[:, :, :, :2].permute(3, 2, 0, 1)
-    return group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch), axes, origins
+    elif start + count < first_motion:  # the group and the motions, which it does not precede
+        located_nodes = torch.cat(
+            [located_nodes[start : start + count], located_nodes[first_motion:]]
+        )
+        located = torch.cat([located[start : start + count], located[first_motion:]])
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count [+ M], B, 4, 4)
+    group = placed[:count] if motions else placed
+    columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+    if not motions:
+        return columns, None, None
+    axes, origins = placed[count:, :, :, :2].permute(3, 2, 0, 1)
+    return columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -1460,11 +1474,19 @@ def _frames(q, constants, angle_offsets, angle_map, lane_scales, wanted):
     return pose_columns, sphere_centres, axes, origins
 
 
-def _along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor, placing: int):
+def _along_tree(
+    q: torch.Tensor,
+    X: torch.Tensor | None,
+    *tree_tables: torch.Tensor,
+    placing: int,
+    motions: bool = True,
+):
     """Group ``placing`` of _TREE_FRAMES as columns (0: the tips, 1: the bodies, then each
-    weighted output's points), the motions' axes and origins, along the tree."""
+    weighted output's points), and where ``motions`` the motions' axes and origins, along the
+    tree."""
     return _frames_along_tree(
-        q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing
+        q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing,
+        motions=motions,
     )
 
 
@@ -1600,7 +1622,8 @@ class PandaKinematics(torch.nn.Module):
         outside tracing the tree form (fewer tensor operations), else the frame
         program."""
         if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
-            return self._pose_frames_along_tree, self._tables(q, _TREE_TABLES)
+            along_tree = self._pose_frames_along_tree if motions else self._pose_columns_along_tree
+            return along_tree, self._tables(q, _TREE_TABLES)
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
@@ -1613,6 +1636,13 @@ class PandaKinematics(torch.nn.Module):
         """The tips' columns and every moving joint's axis and origin."""
         columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
+
+    @staticmethod
+    def _pose_columns_along_tree(
+        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
+    ):
+        """What _pose_columns gives, computed along the tree."""
+        return _along_tree(q, X, *tree_tables, placing=0, motions=False)[:1]
 
     @staticmethod
     def _pose_frames_along_tree(

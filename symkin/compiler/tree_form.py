@@ -78,26 +78,32 @@ class TreeForm:
         fixed = {"poses": 0, "dynamics": 1}
         return fixed[name] if name in fixed else 2 + self.point_groups.index(name)
 
-    def operations(self, placing: int = 0) -> int:
-        """The tensor operations torch dispatches for one configuration placing the group
-        ``placing`` of ``frames`` (a test counts them): a fixed 26, one per level, and per level
-        four more where it gathers its parents, three where it fans out from one node, one where
-        it hangs from the first nodes of a wider level; to pick the group's placements and the
-        motions', none for all of them, two for a tail, six for two pieces (views and copies: a
-        few more for more configurations)."""
+    def operations(self, placing: int = 0, motions: bool = True) -> int:
+        """The tensor operations torch dispatches for one configuration of a fixed base placing
+        the group ``placing`` of ``frames``, and where ``motions`` the motions' axes and origins
+        (a test counts them): a fixed 24, one per level but the first (from the base, the
+        identity, it is its edges' transforms), and per such level four more where it gathers
+        its parents, two where it fans out from one node, one where it hangs from the first
+        nodes of a wider level; one more where the group holds several frames; with the motions
+        three more, and to pick the group's placements and the motions', none for all of them,
+        two for a tail, six for two pieces (views and copies: a few more for more
+        configurations)."""
         extra = 0
         for width, (count, first) in zip(
-            (1, *(n for n, _ in self.levels)), self.levels, strict=False
+            (n for n, _ in self.levels), self.levels[1:], strict=False
         ):
             if first is None:
                 extra += 4
             elif first == 1 and count > 1:
-                extra += 3
+                extra += 2
             elif first < width:
                 extra += 1
+        several = self.frames[placing] > 1
+        if not motions:
+            return 24 + len(self.levels) - 1 + extra + several
         before, after = any(self.frames[:placing]), any(self.frames[placing + 1 :])
         picking = 6 if after else 2 if before else 0
-        return 26 + len(self.levels) + extra + picking
+        return 27 + len(self.levels) - 1 + extra + several + picking
 
 
 def few_configurations(tree: TreeForm, group: str, column_operations: int) -> int:

@@ -127,10 +127,11 @@ def test_calls_of_few_configurations_take_the_tree_form_of_its_stated_cost(case,
     few = generated._FEW_POSES_CONFIGURATIONS
     assert few >= 2
     q = sample_q(module, 1)
-    frames, tables = module._pose_program(q)
-    with CountTensorOps() as counted:
-        frames(q, None, *tables)
-    assert counted.count == kinematics.tree.operations()
+    for motions in (True, False):
+        frames, tables = module._pose_program(q, motions)
+        with CountTensorOps() as counted:
+            frames(q, None, *tables)
+        assert counted.count == kinematics.tree.operations(motions=motions)
     for batch in (1, few):
         assert (
             module._pose_program(sample_q(module, batch))[0].__name__ == "_pose_frames_along_tree"
@@ -149,7 +150,8 @@ def test_under_tracing_the_frame_program_whatever_the_batch(monkeypatch):
 @pytest.mark.parametrize("floating", [False, True])
 def test_module_results_and_gradients_agree_across_the_forms(floating):
     # The first configuration alone takes the tree form; among more than _FEW_POSES_CONFIGURATIONS,
-    # the frame program. Poses, Jacobians, and the closed-form gradients to q and the base.
+    # the frame program. Poses (alone, and with the motions the backward needs), Jacobians, and
+    # the closed-form gradients to q and the base.
     module = compile_file(TALOS, floating_base=floating)
     generated = sys.modules[type(module).__module__]
     count = generated._FEW_POSES_CONFIGURATIONS + 1
@@ -160,7 +162,9 @@ def test_module_results_and_gradients_agree_across_the_forms(floating):
     def results(*args):
         poses, jacobians = module.forward_and_jacobian(*args)
         gradients = torch.autograd.grad((module(*args) * weights[: len(args[0])]).sum(), args)
-        return poses, jacobians, *gradients
+        with torch.no_grad():
+            alone = module(*args)
+        return alone, poses, jacobians, *gradients
 
     together = results(*inputs)
     alone = results(*(x[:1] for x in inputs))
@@ -200,6 +204,7 @@ def test_the_centre_of_mass_along_the_tree_is_the_frame_programs(path, floating,
     one = sample_q(module, 1)
     tables = module._tables(one, generated._TREE_TABLES)
     for placing in range(3):
-        with CountTensorOps() as counted:
-            generated._along_tree(one, None, *tables, placing=placing)
-        assert counted.count == tree.operations(placing), placing
+        for motions in (True, False):
+            with CountTensorOps() as counted:
+                generated._along_tree(one, None, *tables, placing=placing, motions=motions)
+            assert counted.count == tree.operations(placing, motions), (placing, motions)

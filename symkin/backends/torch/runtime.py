@@ -130,12 +130,14 @@ def _frames_along_tree(
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
     placing: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One group of frames as columns, and every motion's axis and origin (4, M, B), as the frame
-    program gives them, computed along the tree: few tensor operations, each of 4×4 products.
-    ``frames`` counts the frames ``located`` holds before the motions' in groups: the tips' (4,
-    4·T, B), the rigid bodies' (4, 4·K, B), each weighted output's points' (4, 4·P, B: the
-    points are columns 3::4); ``placing`` says which group to place.
+    motions: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """One group of frames as columns, and where ``motions`` every motion's axis and origin (4,
+    M, B; else None), as the frame program gives them, computed along the tree: few tensor
+    operations, each of 4×4 products. ``frames`` counts the frames ``located`` holds before the
+    motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B), each weighted
+    output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says which group to
+    place.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -155,27 +157,38 @@ def _frames_along_tree(
     for (count, first), step in zip(
         levels, steps.split([n * batch for n, _ in levels]), strict=True
     ):
-        above = levels_done[-1]
-        if first is None:
-            above = above.unflatten(0, (width, batch))
-            above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
-        elif first == 1 and count > 1:
-            above = above.expand(count, batch, 4, 4).flatten(0, 1)
-        elif first is not None and first * batch < above.shape[0]:
-            above = above[: first * batch]
-        levels_done.append(torch.bmm(above, step))
+        if X is None and start == 0:
+            levels_done.append(step)  # hung from the base, the identity
+        else:
+            above = levels_done[-1]
+            if first is None:
+                above = above.unflatten(0, (width, batch))
+                above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
+            elif first == 1 and count > 1:
+                above = above.expand(count, batch, 4, 4).flatten(0, 1)
+            elif first is not None and first * batch < above.shape[0]:
+                above = above[: first * batch]
+            levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
     nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
-    start, count, motions = sum(frames[:placing]), frames[placing], sum(frames)
-    if start > 0 and start + count == motions:
+    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
+    if not motions:
+        picked = slice(start, start + count)
+        located_nodes, located = located_nodes[picked], located[picked]
+    elif start > 0 and start + count == first_motion:
         located_nodes, located = located_nodes[start:], located[start:]
-    elif start + count < motions:  # the group and the motions, which it does not precede
-        located_nodes = torch.cat([located_nodes[start : start + count], located_nodes[motions:]])
-        located = torch.cat([located[start : start + count], located[motions:]])
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count + M, B, 4, 4)
-    group, moving = placed.split([count, placed.shape[0] - count])
-    axes, origins = moving[:, :, :, :2].permute(3, 2, 0, 1)
-    return group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch), axes, origins
+    elif start + count < first_motion:  # the group and the motions, which it does not precede
+        located_nodes = torch.cat(
+            [located_nodes[start : start + count], located_nodes[first_motion:]]
+        )
+        located = torch.cat([located[start : start + count], located[first_motion:]])
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count [+ M], B, 4, 4)
+    group = placed[:count] if motions else placed
+    columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+    if not motions:
+        return columns, None, None
+    axes, origins = placed[count:, :, :, :2].permute(3, 2, 0, 1)
+    return columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
