@@ -19,8 +19,8 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            43 array operations, 216 lane operations
 #   poses + motions:                  48 array operations, 216 lane operations
-#   poses, batches up to 6:           30 array operations along the tree instead
-#   poses + motions, batches up to 6: 33 array operations along the tree instead
+#   poses, batches up to 9:           30 array operations along the tree instead
+#   poses + motions, batches up to 9: 33 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -498,7 +498,7 @@ _FRAME_TABLES = ('constants', 'angle_offsets')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 6
+_FEW_POSES_CONFIGURATIONS = 9
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',

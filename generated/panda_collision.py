@@ -22,8 +22,8 @@
 #   poses:                            56 array operations, 288 lane operations
 #   poses + motions:                  61 array operations, 288 lane operations
 #   collision:                        93 array operations, 1340 lane operations
-#   poses, batches up to 10:          34 array operations along the tree instead
-#   poses + motions, batches up to 10: 37 array operations along the tree instead
+#   poses, batches up to 18:          34 array operations along the tree instead
+#   poses + motions, batches up to 18: 37 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -1158,7 +1158,7 @@ _FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 10
+_FEW_POSES_CONFIGURATIONS = 18
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',

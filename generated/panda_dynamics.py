@@ -22,9 +22,9 @@
 #   poses:                            55 array operations, 288 lane operations
 #   poses + motions:                  60 array operations, 288 lane operations
 #   dynamics + motions:               109 array operations, 884 lane operations
-#   poses, batches up to 6:           34 array operations along the tree instead
-#   poses + motions, batches up to 6: 43 array operations along the tree instead
-#   dynamics + motions, batches up to 31: 39 array operations along the tree instead
+#   poses, batches up to 9:           34 array operations along the tree instead
+#   poses + motions, batches up to 9: 43 array operations along the tree instead
+#   dynamics + motions, batches up to 61: 39 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -864,8 +864,8 @@ _FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 6
-_FEW_DYNAMICS_CONFIGURATIONS = 31
+_FEW_POSES_CONFIGURATIONS = 9
+_FEW_DYNAMICS_CONFIGURATIONS = 61
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',

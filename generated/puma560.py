@@ -17,6 +17,8 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            35 array operations, 164 lane operations
 #   poses + motions:                  40 array operations, 164 lane operations
+#   poses, batches up to 1:           29 array operations along the tree instead
+#   poses + motions, batches up to 1: 32 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Puma560Kinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -121,6 +123,82 @@ def _joint_rows(q: torch.Tensor, count: int) -> torch.Tensor:
         return q.reshape(-1, count).mT
     # No joints: the batch size cannot come from q's width.
     return q.new_zeros(0, q.shape[:-1].numel())
+
+
+def _frames_along_tree(
+    q: torch.Tensor,
+    X: torch.Tensor | None,
+    base: torch.Tensor,
+    joint_map: torch.Tensor,
+    joint_offsets: torch.Tensor,
+    step_constants: torch.Tensor,
+    steps: torch.Tensor,
+    located: torch.Tensor,
+    located_nodes: torch.Tensor,
+    parents: torch.Tensor,
+    *,
+    levels: tuple[tuple[int, int | None], ...],
+    frames: tuple[int, ...],
+    placing: int,
+    motions: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """One group of frames as columns, and where ``motions`` every motion's axis and origin (4,
+    M, B; else None), as the frame program gives them, computed along the tree: few tensor
+    operations, each of 4×4 products. ``frames`` counts the frames ``located`` holds before the
+    motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B), each weighted
+    output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says which group to
+    place.
+
+    Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
+    parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
+    each level's nodes are its parents' times theirs (``levels``: see
+    symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    ``located`` on its node. The base node is ``base`` (the identity's columns, (4, 4, 1)), or
+    the base's world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
+    node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
+    """
+    theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
+    batch = theta.shape[1]
+    basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
+    steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
+    base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
+    levels_done = [base.permute(2, 0, 1)]  # each level's nodes' frames, (k·B, 4, 4)
+    start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
+    for (count, first), step in zip(
+        levels, steps.split([n * batch for n, _ in levels]), strict=True
+    ):
+        if X is None and start == 0:
+            levels_done.append(step)  # hung from the base, the identity
+        else:
+            above = levels_done[-1]
+            if first is None:
+                above = above.unflatten(0, (width, batch))
+                above = above.index_select(0, parents[start : start + count]).flatten(0, 1)
+            elif first == 1 and count > 1:
+                above = above.expand(count, batch, 4, 4).flatten(0, 1)
+            elif first is not None and first * batch < above.shape[0]:
+                above = above[: first * batch]
+            levels_done.append(torch.bmm(above, step))
+        start, width = start + count, count
+    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
+    if not motions:
+        picked = slice(start, start + count)
+        located_nodes, located = located_nodes[picked], located[picked]
+    elif start > 0 and start + count == first_motion:
+        located_nodes, located = located_nodes[start:], located[start:]
+    elif start + count < first_motion:  # the group and the motions, which it does not precede
+        located_nodes = torch.cat(
+            [located_nodes[start : start + count], located_nodes[first_motion:]]
+        )
+        located = torch.cat([located[start : start + count], located[first_motion:]])
+    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count [+ M], B, 4, 4)
+    group = placed[:count] if motions else placed
+    columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+    if not motions:
+        return columns, None, None
+    axes, origins = placed[count:, :, :, :2].permute(3, 2, 0, 1)
+    return columns, axes, origins
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -343,6 +421,60 @@ _TABLES = {
         [0.0, 0.0, 0.0, 0.0, -1.0, 0.0],
         [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
     ],
+    'tree_base': [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ],
+    'tree_joint_map': [
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ],
+    'tree_joint_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    'tree_step_constants': [
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.4318, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0203, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.15005, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.4318, 0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]],
+    ],
+    'tree_steps': [
+        [[0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
+    ],
+    'tree_located': [
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+    ],
+    'tree_located_nodes': [6, 1, 2, 3, 4, 5, 6],
+    'tree_parents': [0, 0, 0, 0, 0, 0],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -350,11 +482,26 @@ _TABLE_KINDS = {
     'constants': 'columns',
     'pose_pair_located': 'index',
     'pose_pair_motion': 'index',
+    'tree_base': 'columns',
+    'tree_located_nodes': 'index',
+    'tree_parents': 'index',
 }
 _TABLE_SHAPES = {
     'pose_pair_scale': (-1, 1),
+    'tree_joint_offsets': (-1, 1),
+    'tree_located': (-1, 1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map')
+# The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
+# _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
+# it is faster: fewer tensor operations, each dearer per configuration.
+_FEW_POSES_CONFIGURATIONS = 1
+# Its tables, per level of the tree how many edges it has and which nodes of the level above they
+# hang from, and how many tips', bodies' and each weighted output's points' frames it places.
+_TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
+    'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
+_TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1))
+_TREE_FRAMES = (1, 0)
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -431,6 +578,22 @@ def _frames(q, constants, angle_map, wanted):
             1,
         )
     return pose_columns, axes, origins
+
+
+def _along_tree(
+    q: torch.Tensor,
+    X: torch.Tensor | None,
+    *tree_tables: torch.Tensor,
+    placing: int,
+    motions: bool = True,
+):
+    """Group ``placing`` of _TREE_FRAMES as columns (0: the tips, 1: the bodies, then each
+    weighted output's points), and where ``motions`` the motions' axes and origins, along the
+    tree."""
+    return _frames_along_tree(
+        q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing,
+        motions=motions,
+    )
 
 
 class Puma560Kinematics(torch.nn.Module):
@@ -556,8 +719,12 @@ class Puma560Kinematics(torch.nn.Module):
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
         """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: the frame
+        joint's axis and origin), and its tables: over a few configurations
+        outside tracing the tree form (fewer tensor operations), else the frame
         program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
+            along_tree = self._pose_frames_along_tree if motions else self._pose_columns_along_tree
+            return along_tree, self._tables(q, _TREE_TABLES)
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
@@ -570,4 +737,18 @@ class Puma560Kinematics(torch.nn.Module):
         """The tips' columns and every moving joint's axis and origin."""
         columns = _frames(q, *frame_tables, _POSES | _MOTIONS)
         return columns[0], columns[1], columns[2]
+
+    @staticmethod
+    def _pose_columns_along_tree(
+        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
+    ):
+        """What _pose_columns gives, computed along the tree."""
+        return _along_tree(q, X, *tree_tables, placing=0, motions=False)[:1]
+
+    @staticmethod
+    def _pose_frames_along_tree(
+        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
+    ):
+        """What _pose_frames gives, computed along the tree."""
+        return _along_tree(q, X, *tree_tables, placing=0)
 

@@ -27,6 +27,8 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
+#   poses, batches up to 1:           27 array operations along the tree instead
+#   poses + motions, batches up to 1: 36 array operations along the tree instead
 #   center_of_mass, batches up to 2:  27 array operations along the tree instead
 #   center_of_mass + motions, batches up to 2: 32 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
@@ -1152,7 +1154,7 @@ _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 0
+_FEW_POSES_CONFIGURATIONS = 1
 _FEW_CENTER_OF_MASS_CONFIGURATIONS = 2
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
@@ -1543,8 +1545,12 @@ class SoloKinematics(torch.nn.Module):
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
         """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: the frame
+        joint's axis and origin), and its tables: over a few configurations
+        outside tracing the tree form (fewer tensor operations), else the frame
         program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
+            along_tree = self._pose_frames_along_tree if motions else self._pose_columns_along_tree
+            return along_tree, self._tables(q, _TREE_TABLES)
         return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
@@ -1558,6 +1564,20 @@ class SoloKinematics(torch.nn.Module):
         in the world for the base's pose X (see _world_tables)."""
         columns = _frames(q, *_world_tables(X, frame_tables), _POSES | _MOTIONS)
         return columns[0], columns[2], columns[3]
+
+    @staticmethod
+    def _pose_columns_along_tree(
+        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
+    ):
+        """What _pose_columns gives, computed along the tree."""
+        return _along_tree(q, X, *tree_tables, placing=0, motions=False)[:1]
+
+    @staticmethod
+    def _pose_frames_along_tree(
+        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
+    ):
+        """What _pose_frames gives, computed along the tree."""
+        return _along_tree(q, X, *tree_tables, placing=0)
 
 
     # --- center_of_mass: a weighted mean of points ---

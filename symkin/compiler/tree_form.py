@@ -110,17 +110,23 @@ def few_configurations(tree: TreeForm, group: str, column_operations: int) -> in
     """Up to how many configurations a call placing ``group`` should take the tree form rather
     than the column program of ``column_operations`` tensor operations (at most 64).
 
-    Measured on the Panda, UR5, G1 and the Allegro hand with one thread: at batch 1 the tree form
-    saves about 1.7 µs per operation it does not dispatch, less the equivalent of 8 for its
-    dearer ones (4×4 products), and each further configuration costs it about 0.12 µs per edge and
-    per frame it places more than the column program; the forms cost the same where the two meet
-    (G1: about 30 configurations, the Allegro hand 8, the Panda 6, the UR5 none).
+    Measured on 2026-12-07 with one thread, Jacobians of the Panda, UR5, Allegro hand, G1 and
+    Talos (every leaf a tip) at batch 1 to 48: from two configurations the tree form saves about
+    2.9 µs per operation it does not dispatch, less 30 (its 4×4 products cost more than the
+    column program's operations), and each further configuration costs it about 0.10 µs per edge
+    and per frame it places more than the column program. The forms then cost the same at about
+    10 configurations for the Panda, 28 for the Allegro hand, 58 for G1 and 42 for Talos (the
+    rule gives 9, 17, 60 and 34). At batch 1 its reshapes are views and it was faster on every
+    one (the UR5's Jacobian 128 against 145 µs), so a tree form of fewer operations takes at
+    least that.
     """
     placing = tree.group(group)
-    saved = 1.7 * (column_operations - tree.operations(placing) - 8)
+    fewer = column_operations - tree.operations(placing)
+    if fewer <= 0:
+        return 0
     placed = tree.frames[placing] + len(tree.axis_scales)
-    per_configuration = 0.12 * (len(tree.offsets) + placed)
-    return max(0, min(64, int(saved / per_configuration)))
+    per_configuration = 0.10 * (len(tree.offsets) + placed)
+    return max(1, min(64, int((2.9 * fewer - 30) / per_configuration)))
 
 
 @dataclass(frozen=True)
