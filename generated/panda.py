@@ -238,8 +238,8 @@ def _jacobian(
     points: torch.Tensor,
     axes: torch.Tensor,
     origins: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
     pair_scale: torch.Tensor,
     pair_prismatic: torch.Tensor | None,
     pair_slot: torch.Tensor | None,
@@ -253,10 +253,14 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``).
+    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``). Pairs are gathered by
+    ``pair_located`` and ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes.index_select(1, pair_motion)[:3]
-    lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points = points.index_select(1, pair_located)
+        axis, origin = axis.index_select(1, pair_motion), origin.index_select(1, pair_motion)
+    lever = points - origin
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
@@ -403,8 +407,6 @@ _TABLES = {
         [0.0, 0.0, 1.0, 0.0],
     ],
     'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
-    'pose_pair_located': [0, 0, 0, 0, 0, 0, 0],
-    'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6],
     'pose_pair_scale': [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
     'pose_subtree': [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0]],
     'q_map': [
@@ -482,8 +484,6 @@ _TABLES = {
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
 _TABLE_KINDS = {
     'constants': 'columns',
-    'pose_pair_located': 'index',
-    'pose_pair_motion': 'index',
     'tree_base': 'columns',
     'tree_located_nodes': 'index',
     'tree_parents': 'index',
@@ -707,12 +707,14 @@ class PandaKinematics(torch.nn.Module):
         batch, extra = q.shape[:-1], None
         shape = batch + (6, 7)
         _check_out(out, shape, q)
-        tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale'))
+        tables = self._tables(q, ('pose_pair_scale',))
         jacobian = _jacobian(
             points[:3],
             axes,
             origins,
-            *tables[:3],
+            None,
+            None,
+            tables[0],
             None,
             None,
             None,

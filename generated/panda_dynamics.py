@@ -248,8 +248,8 @@ def _jacobian(
     points: torch.Tensor,
     axes: torch.Tensor,
     origins: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
     pair_scale: torch.Tensor,
     pair_prismatic: torch.Tensor | None,
     pair_slot: torch.Tensor | None,
@@ -263,10 +263,14 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``).
+    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``). Pairs are gathered by
+    ``pair_located`` and ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes.index_select(1, pair_motion)[:3]
-    lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points = points.index_select(1, pair_located)
+        axis, origin = axis.index_select(1, pair_motion), origin.index_select(1, pair_motion)
+    lever = points - origin
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
@@ -644,10 +648,10 @@ _TABLES = {
         0.01092251010856225, 0.1151982014675032, -0.02415524117995552, 0.07960323441464778,
         -0.014255258805087066, 0.011637049002444607, 0.001541103500742244, 0.0, 0.0, 0.0,
         0.001541103500742244, 0.0, 0.0, 0.0, 0.0008660254037844387],
-    'pose_pair_located': [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2],
-    'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 8],
     'pose_pair_scale': [1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0,
         1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0],
+    'pose_pair_located': [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2],
+    'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 8],
     'pose_pair_prismatic': [False, False, False, False, False, False, False, False, False, False,
         False, False, False, False, True, False, False, False, False, False, False, False, True],
     'pose_source': [0, 1, 2, 3, 4, 5, 6, 138, 23, 24, 25, 26, 27, 28, 29, 138, 46, 47, 48, 49, 50,
@@ -1295,7 +1299,9 @@ class PandaKinematics(torch.nn.Module):
             points[:3],
             axes,
             origins,
-            *tables[:3],
+            tables[0],
+            tables[1],
+            tables[2],
             tables[3],
             None,
             tables[4],

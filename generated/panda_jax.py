@@ -88,8 +88,8 @@ def _jacobian(
     points: Array,
     axes: Array,
     origins: Array,
-    pair_located: Array,
-    pair_motion: Array,
+    pair_located: Array | None,
+    pair_motion: Array | None,
     pair_scale: Array,
     pair_prismatic: Array | None,
     pair_slot: Array | None,
@@ -101,10 +101,13 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest).
+    ``rows`` of it (see _gathered for the rest). Pairs are gathered by ``pair_located`` and
+    ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes[:3, pair_motion]
-    linear = xp.cross(axis, points[:, pair_located] - origins[:3, pair_motion], axis=0)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points, axis, origin = points[:, pair_located], axis[:, pair_motion], origin[:, pair_motion]
+    linear = xp.cross(axis, points - origin, axis=0)
     if pair_prismatic is not None:
         linear = xp.where(pair_prismatic, axis, linear)
         axis = xp.where(pair_prismatic, 0, axis)
@@ -169,16 +172,12 @@ _TABLES = {
         [0.0, 0.0, 1.0, 0.0],
     ],
     'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
-    'pose_pair_located': [0, 0, 0, 0, 0, 0, 0],
-    'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6],
     'pose_pair_scale': [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
 _TABLE_KINDS = {
     'constants': 'columns',
-    'pose_pair_located': 'index',
-    'pose_pair_motion': 'index',
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
@@ -319,12 +318,14 @@ def forward_and_jacobian(q):
     q = _check_joints(q, _NUM_JOINTS)
     columns = _frames(q, *_tables(_FRAME_TABLES, q.dtype), _POSES | _MOTIONS)
     pose_columns = columns[0]
-    tables = _tables(('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale'), q.dtype)
+    tables = _tables(('pose_pair_scale',), q.dtype)
     jacobian = _jacobian(
         pose_columns[:3, 3::4],
         columns[1],
         columns[2],
-        *tables[:3],
+        None,
+        None,
+        tables[0],
         None,
         None,
         None,

@@ -267,8 +267,8 @@ def _jacobian(
     points: torch.Tensor,
     axes: torch.Tensor,
     origins: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
     pair_scale: torch.Tensor,
     pair_prismatic: torch.Tensor | None,
     pair_slot: torch.Tensor | None,
@@ -282,10 +282,14 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``).
+    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``). Pairs are gathered by
+    ``pair_located`` and ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes.index_select(1, pair_motion)[:3]
-    lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points = points.index_select(1, pair_located)
+        axis, origin = axis.index_select(1, pair_motion), origin.index_select(1, pair_motion)
+    lever = points - origin
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
@@ -388,13 +392,15 @@ def _jacobian_rate_columns(
     velocity: torch.Tensor,
     unit: torch.Tensor,
     rate: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
 ) -> torch.Tensor:
     """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
-    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists)."""
-    p, p_rate = p.index_select(1, pair_located), velocity[:3].index_select(1, pair_located)
-    rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
+    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists; pairs as _jacobian's)."""
+    p_rate = velocity[:3]
+    if pair_located is not None and pair_motion is not None:
+        p, p_rate = p.index_select(1, pair_located), p_rate.index_select(1, pair_located)
+        rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
     linear = rate[:3] + _cross(rate[3:], p) + _cross(unit[3:], p_rate)
     return torch.cat([linear, rate[3:]])
 
@@ -895,9 +901,9 @@ _TABLES = {
         -1.3769999999999999e-05, 0.01935853, -0.01935853, 0.01935853, -0.01935853,
         0.007899211229132053, -0.007899211229132053, 0.007899211229132053, -0.007899211229132053,
         0.008, -0.008, 0.008, -0.008],
+    'pose_pair_scale': [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
     'pose_pair_located': [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
     'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-    'pose_pair_scale': [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
     'pose_source': [0, 1, 2, 72, 72, 72, 72, 72, 72, 72, 72, 72, 12, 13, 14, 72, 72, 72, 72, 72, 72,
         72, 72, 72, 24, 25, 26, 72, 72, 72, 72, 72, 72, 72, 72, 72, 36, 37, 38, 72, 72, 72, 72, 72,
         72, 72, 72, 72, 48, 49, 50, 72, 72, 72, 72, 72, 72, 72, 72, 72, 60, 61, 62, 72, 72, 72, 72,
@@ -1513,7 +1519,9 @@ class SoloKinematics(torch.nn.Module):
             points[:3],
             axes,
             origins,
-            *tables[:3],
+            tables[0],
+            tables[1],
+            tables[2],
             None,
             None,
             tables[3],
@@ -1679,13 +1687,21 @@ class SoloKinematics(torch.nn.Module):
         pairs = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
             'pose_source'))
         shape = q.shape[:-1] + (4, 6, _NUM_VELOCITIES)
-        pair_columns = _jacobian_rate_columns(p, velocity, unit, rate, pairs[0], pairs[1])
+        pair_columns = _jacobian_rate_columns(
+            p, velocity, unit, rate, pairs[0], pairs[1]
+        )
         slot, source = None, pairs[3]
         rates = _gathered(pair_columns, pairs[2], slot, source, 6, 12).reshape(shape)
         _check_base_velocity(base_velocity, q)
         prismatic = None
         jacobian = _jacobian(
-            p, columns[1], columns[2], *pairs[:3], prismatic, slot, source, 6, 12
+            p,
+            columns[1],
+            columns[2],
+            pairs[0],
+            pairs[1],
+            pairs[2],
+            prismatic, slot, source, 6, 12
         ).reshape(shape)
         p, velocity = _by_tip(p, q.shape[:-1]), _by_tip(velocity, q.shape[:-1])
         rates = _jacobian_rate_in_world(

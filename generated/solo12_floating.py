@@ -247,8 +247,8 @@ def _jacobian(
     points: torch.Tensor,
     axes: torch.Tensor,
     origins: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
     pair_scale: torch.Tensor,
     pair_prismatic: torch.Tensor | None,
     pair_slot: torch.Tensor | None,
@@ -262,10 +262,14 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``).
+    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``). Pairs are gathered by
+    ``pair_located`` and ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes.index_select(1, pair_motion)[:3]
-    lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points = points.index_select(1, pair_located)
+        axis, origin = axis.index_select(1, pair_motion), origin.index_select(1, pair_motion)
+    lever = points - origin
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
@@ -637,9 +641,9 @@ _TABLES = {
     ],
     'lane_scales': [0.014, -0.014, 0.014, -0.014, 0.03745, -0.03745, 0.03745, -0.03745, 0.008,
         -0.008, 0.008, -0.008],
+    'pose_pair_scale': [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
     'pose_pair_located': [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
     'pose_pair_motion': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-    'pose_pair_scale': [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
     'pose_source': [0, 1, 2, 72, 72, 72, 72, 72, 72, 72, 72, 72, 12, 13, 14, 72, 72, 72, 72, 72, 72,
         72, 72, 72, 24, 25, 26, 72, 72, 72, 72, 72, 72, 72, 72, 72, 36, 37, 38, 72, 72, 72, 72, 72,
         72, 72, 72, 72, 48, 49, 50, 72, 72, 72, 72, 72, 72, 72, 72, 72, 60, 61, 62, 72, 72, 72, 72,
@@ -1101,7 +1105,9 @@ class SoloKinematics(torch.nn.Module):
             points[:3],
             axes,
             origins,
-            *tables[:3],
+            tables[0],
+            tables[1],
+            tables[2],
             None,
             None,
             tables[3],

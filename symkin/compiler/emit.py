@@ -600,6 +600,10 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["literal"] = lambda value: ascii(str(value))
+    # A tuple's items as literals; one item gets the comma that makes it a tuple.
+    environment.filters["tuple_items"] = lambda values: (
+        ", ".join(ascii(str(value)) for value in values) + ("," if len(values) == 1 else "")
+    )
     environment.filters["comment"] = comment_text
     environment.globals["layout"] = layout
     environment.globals["listing"] = listing

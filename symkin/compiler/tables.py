@@ -113,6 +113,8 @@ class Pairs:
             structural zero.
         dense: whether the slots, rows first, already are the Jacobians' entries in order (one
             located thing, with a column for every joint of q in q's order): nothing to gather.
+        gathered: whether the pairs are gathered from the located things and the motions; not
+            where one located thing has every motion in order (then they are the motions' own).
     """
 
     located: tuple[int, ...]
@@ -122,6 +124,7 @@ class Pairs:
     slots: tuple[int, ...]
     source: tuple[int, ...]
     dense: bool
+    gathered: bool
 
     @property
     def count(self) -> int:
@@ -134,12 +137,12 @@ class Pairs:
 
     def tables(self, prefix: str) -> dict[str, Table]:
         """The pairs' tables, named ``<prefix>_pair_…`` and ``<prefix>_source``; those that would
-        change nothing (no prismatic joint, no shared slot, nothing to gather) are left out."""
-        tables = {
-            f"{prefix}_pair_located": Table(list(self.located), "index"),
-            f"{prefix}_pair_motion": Table(list(self.motions), "index"),
-            f"{prefix}_pair_scale": Table(list(self.scales), shape=(-1, 1)),
-        }
+        change nothing (pairs that are the motions' own, no prismatic joint, no shared slot,
+        nothing to gather) are left out."""
+        tables = {f"{prefix}_pair_scale": Table(list(self.scales), shape=(-1, 1))}
+        if self.gathered:
+            tables[f"{prefix}_pair_located"] = Table(list(self.located), "index")
+            tables[f"{prefix}_pair_motion"] = Table(list(self.motions), "index")
         if any(self.prismatic):
             tables[f"{prefix}_pair_prismatic"] = Table(list(self.prismatic), "mask")
         if self.shared:
@@ -510,4 +513,5 @@ def _pairs(
         slots=slots,
         source=source,
         dense=len(located) == 1 and columns == list(range(joints)),
+        gathered=len(located) != 1 or [m for _, m in items] != list(range(len(motions.scales))),
     )

@@ -79,8 +79,8 @@ def _jacobian(
     points: Array,
     axes: Array,
     origins: Array,
-    pair_located: Array,
-    pair_motion: Array,
+    pair_located: Array | None,
+    pair_motion: Array | None,
     pair_scale: Array,
     pair_prismatic: Array | None,
     pair_slot: Array | None,
@@ -92,10 +92,13 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest).
+    ``rows`` of it (see _gathered for the rest). Pairs are gathered by ``pair_located`` and
+    ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes[:3, pair_motion]
-    linear = xp.cross(axis, points[:, pair_located] - origins[:3, pair_motion], axis=0)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points, axis, origin = points[:, pair_located], axis[:, pair_motion], origin[:, pair_motion]
+    linear = xp.cross(axis, points - origin, axis=0)
     if pair_prismatic is not None:
         linear = xp.where(pair_prismatic, axis, linear)
         axis = xp.where(pair_prismatic, 0, axis)
@@ -175,12 +178,19 @@ def _tip_motion(
 
 
 def _jacobian_rate_columns(
-    p: Array, velocity: Array, unit: Array, rate: Array, pair_located: Array, pair_motion: Array
+    p: Array,
+    velocity: Array,
+    unit: Array,
+    rate: Array,
+    pair_located: Array | None,
+    pair_motion: Array | None,
 ) -> Array:
     """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
-    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists)."""
-    p, p_rate = p[:, pair_located], velocity[:3, pair_located]
-    rate, unit = rate[:, pair_motion], unit[:, pair_motion]
+    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists; pairs as _jacobian's)."""
+    p_rate = velocity[:3]
+    if pair_located is not None and pair_motion is not None:
+        p, p_rate = p[:, pair_located], p_rate[:, pair_located]
+        rate, unit = rate[:, pair_motion], unit[:, pair_motion]
     linear = rate[:3] + xp.cross(rate[3:], p, axis=0) + xp.cross(unit[3:], p_rate, axis=0)
     return xp.concatenate([linear, rate[3:]])
 

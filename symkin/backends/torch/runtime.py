@@ -226,8 +226,8 @@ def _jacobian(
     points: torch.Tensor,
     axes: torch.Tensor,
     origins: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
     pair_scale: torch.Tensor,
     pair_prismatic: torch.Tensor | None,
     pair_slot: torch.Tensor | None,
@@ -241,10 +241,14 @@ def _jacobian(
 
     ``points`` are the points' positions (3, K, B); a revolute joint's column is
     scale·[axis × (point − origin); axis], a prismatic joint's scale·[axis; 0], the first
-    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``).
+    ``rows`` of it (see _gathered for the rest, ``extra`` and ``out``). Pairs are gathered by
+    ``pair_located`` and ``pair_motion``, or None: one point and every motion in order.
     """
-    axis = axes.index_select(1, pair_motion)[:3]
-    lever = points.index_select(1, pair_located) - origins[:3].index_select(1, pair_motion)
+    axis, origin = axes[:3], origins[:3]
+    if pair_located is not None and pair_motion is not None:
+        points = points.index_select(1, pair_located)
+        axis, origin = axis.index_select(1, pair_motion), origin.index_select(1, pair_motion)
+    lever = points - origin
     linear = _cross(axis, lever)
     if pair_prismatic is not None:
         linear = torch.where(pair_prismatic, axis, linear)
@@ -347,13 +351,15 @@ def _jacobian_rate_columns(
     velocity: torch.Tensor,
     unit: torch.Tensor,
     rate: torch.Tensor,
-    pair_located: torch.Tensor,
-    pair_motion: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
 ) -> torch.Tensor:
     """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
-    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists)."""
-    p, p_rate = p.index_select(1, pair_located), velocity[:3].index_select(1, pair_located)
-    rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
+    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists; pairs as _jacobian's)."""
+    p_rate = velocity[:3]
+    if pair_located is not None and pair_motion is not None:
+        p, p_rate = p.index_select(1, pair_located), p_rate.index_select(1, pair_located)
+        rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
     linear = rate[:3] + _cross(rate[3:], p) + _cross(unit[3:], p_rate)
     return torch.cat([linear, rate[3:]])
 
