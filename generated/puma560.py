@@ -17,8 +17,8 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            35 array operations, 164 lane operations
 #   poses + motions:                  40 array operations, 164 lane operations
-#   poses, batches up to 1:           29 array operations along the tree instead
-#   poses + motions, batches up to 1: 32 array operations along the tree instead
+#   poses, batches up to 1:           28 array operations along the tree instead
+#   poses + motions, batches up to 1: 31 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Puma560Kinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -153,19 +153,20 @@ def _frames_along_tree(
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
     each level's nodes are its parents' times theirs (``levels``: see
     symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
-    ``located`` on its node. The base node is ``base`` (the identity's columns, (4, 4, 1)), or
-    the base's world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
+    ``located`` on its node. The base node is ``base`` (the identity, (1, 4, 4)), or the base's
+    world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
     node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
     """
     theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
     batch = theta.shape[1]
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
-    base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
-    levels_done = [base.permute(2, 0, 1)]  # each level's nodes' frames, (k·B, 4, 4)
+    # Each level's nodes' frames, (k·B, 4, 4), from the base's.
+    levels_done = [base.expand(batch, 4, 4) if X is None else X.squeeze(2).permute(2, 0, 1)]
     start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
+    # split_with_sizes: Tensor.split's Python wrapper costs a few microseconds a call.
     for (count, first), step in zip(
-        levels, steps.split([n * batch for n, _ in levels]), strict=True
+        levels, steps.split_with_sizes([n * batch for n, _ in levels]), strict=True
     ):
         if X is None and start == 0:
             levels_done.append(step)  # hung from the base, the identity
@@ -482,12 +483,12 @@ _TABLES = {
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
 _TABLE_KINDS = {
     'constants': 'columns',
-    'tree_base': 'columns',
     'tree_located_nodes': 'index',
     'tree_parents': 'index',
 }
 _TABLE_SHAPES = {
     'pose_pair_scale': (-1, 1),
+    'tree_base': (1, 4, 4),
     'tree_joint_offsets': (-1, 1),
     'tree_located': (-1, 1, 4, 4),
 }

@@ -27,10 +27,10 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
-#   poses, batches up to 1:           27 array operations along the tree instead
-#   poses + motions, batches up to 1: 36 array operations along the tree instead
-#   center_of_mass, batches up to 2:  27 array operations along the tree instead
-#   center_of_mass + motions, batches up to 2: 32 array operations along the tree instead
+#   poses, batches up to 1:           26 array operations along the tree instead
+#   poses + motions, batches up to 1: 35 array operations along the tree instead
+#   center_of_mass, batches up to 3:  26 array operations along the tree instead
+#   center_of_mass + motions, batches up to 3: 31 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -184,19 +184,20 @@ def _frames_along_tree(
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
     each level's nodes are its parents' times theirs (``levels``: see
     symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
-    ``located`` on its node. The base node is ``base`` (the identity's columns, (4, 4, 1)), or
-    the base's world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
+    ``located`` on its node. The base node is ``base`` (the identity, (1, 4, 4)), or the base's
+    world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
     node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
     """
     theta = torch.addmm(joint_offsets, joint_map, _joint_rows(q, joint_map.shape[1]))  # (E, B)
     batch = theta.shape[1]
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
-    base = base.expand(4, 4, batch) if X is None else X.squeeze(2)
-    levels_done = [base.permute(2, 0, 1)]  # each level's nodes' frames, (k·B, 4, 4)
+    # Each level's nodes' frames, (k·B, 4, 4), from the base's.
+    levels_done = [base.expand(batch, 4, 4) if X is None else X.squeeze(2).permute(2, 0, 1)]
     start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
+    # split_with_sizes: Tensor.split's Python wrapper costs a few microseconds a call.
     for (count, first), step in zip(
-        levels, steps.split([n * batch for n, _ in levels]), strict=True
+        levels, steps.split_with_sizes([n * batch for n, _ in levels]), strict=True
     ):
         if X is None and start == 0:
             levels_done.append(step)  # hung from the base, the identity
@@ -1144,7 +1145,6 @@ _TABLE_KINDS = {
     'pose_pair_motion': 'index',
     'pose_source': 'index',
     'pose_world_source': 'index',
-    'tree_base': 'columns',
     'tree_located_nodes': 'index',
     'tree_parents': 'index',
 }
@@ -1153,6 +1153,7 @@ _TABLE_SHAPES = {
     'pose_pair_scale': (-1, 1),
     'center_of_mass_weights': (-1, 1),
     'center_of_mass_moving': (-1, 1),
+    'tree_base': (1, 4, 4),
     'tree_joint_offsets': (-1, 1),
     'tree_located': (-1, 1, 4, 4),
 }
@@ -1161,7 +1162,7 @@ _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
 _FEW_POSES_CONFIGURATIONS = 1
-_FEW_CENTER_OF_MASS_CONFIGURATIONS = 2
+_FEW_CENTER_OF_MASS_CONFIGURATIONS = 3
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
