@@ -17,8 +17,8 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            36 array operations, 176 lane operations
 #   poses + motions:                  40 array operations, 176 lane operations
-#   poses, batches up to 1:           28 array operations along the tree instead
-#   poses + motions, batches up to 1: 31 array operations along the tree instead
+#   poses, batches up to 3:           25 array operations along the tree instead
+#   poses + motions, batches up to 3: 28 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Arm6Kinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -193,7 +193,9 @@ def _frames_along_tree(
             [located_nodes[start : start + count], located_nodes[first_motion:]]
         )
         located = torch.cat([located[start : start + count], located[first_motion:]])
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count [+ M], B, 4, 4)
+    # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
+    on_nodes = nodes.index_select(0, located_nodes).view(-1, 4 * batch, 4)
+    placed = torch.bmm(on_nodes, located).view(-1, batch, 4, 4)  # (count [+ M], B, 4, 4)
     group = placed[:count] if motions else placed
     columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
     if not motions:
@@ -492,13 +494,13 @@ _TABLE_SHAPES = {
     'pose_pair_scale': (-1, 1),
     'tree_base': (1, 4, 4),
     'tree_joint_offsets': (-1, 1),
-    'tree_located': (-1, 1, 4, 4),
+    'tree_located': (-1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 1
+_FEW_POSES_CONFIGURATIONS = 3
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',

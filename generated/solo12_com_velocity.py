@@ -27,10 +27,10 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
-#   poses, batches up to 1:           26 array operations along the tree instead
-#   poses + motions, batches up to 1: 35 array operations along the tree instead
-#   center_of_mass, batches up to 3:  26 array operations along the tree instead
-#   center_of_mass + motions, batches up to 3: 31 array operations along the tree instead
+#   poses, batches up to 1:           23 array operations along the tree instead
+#   poses + motions, batches up to 1: 32 array operations along the tree instead
+#   center_of_mass, batches up to 5:  23 array operations along the tree instead
+#   center_of_mass + motions, batches up to 5: 28 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -224,7 +224,9 @@ def _frames_along_tree(
             [located_nodes[start : start + count], located_nodes[first_motion:]]
         )
         located = torch.cat([located[start : start + count], located[first_motion:]])
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count [+ M], B, 4, 4)
+    # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
+    on_nodes = nodes.index_select(0, located_nodes).view(-1, 4 * batch, 4)
+    placed = torch.bmm(on_nodes, located).view(-1, batch, 4, 4)  # (count [+ M], B, 4, 4)
     group = placed[:count] if motions else placed
     columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
     if not motions:
@@ -1155,14 +1157,14 @@ _TABLE_SHAPES = {
     'center_of_mass_moving': (-1, 1),
     'tree_base': (1, 4, 4),
     'tree_joint_offsets': (-1, 1),
-    'tree_located': (-1, 1, 4, 4),
+    'tree_located': (-1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
 _FEW_POSES_CONFIGURATIONS = 1
-_FEW_CENTER_OF_MASS_CONFIGURATIONS = 3
+_FEW_CENTER_OF_MASS_CONFIGURATIONS = 5
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',

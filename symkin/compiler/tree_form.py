@@ -81,7 +81,7 @@ class TreeForm:
     def operations(self, placing: int = 0, motions: bool = True) -> int:
         """The tensor operations torch dispatches for one configuration of a fixed base placing
         the group ``placing`` of ``frames``, and where ``motions`` the motions' axes and origins
-        (a test counts them): a fixed 23, one per level but the first (from the base, the
+        (a test counts them): a fixed 20, one per level but the first (from the base, the
         identity, it is its edges' transforms), and per such level four more where it gathers
         its parents, two where it fans out from one node, one where it hangs from the first
         nodes of a wider level; one more where the group holds several frames; with the motions
@@ -100,10 +100,10 @@ class TreeForm:
                 extra += 1
         several = self.frames[placing] > 1
         if not motions:
-            return 23 + len(self.levels) - 1 + extra + several
+            return 20 + len(self.levels) - 1 + extra + several
         before, after = any(self.frames[:placing]), any(self.frames[placing + 1 :])
         picking = 6 if after else 2 if before else 0
-        return 26 + len(self.levels) - 1 + extra + several + picking
+        return 23 + len(self.levels) - 1 + extra + several + picking
 
 
 def few_configurations(tree: TreeForm, group: str, column_operations: int) -> int:
@@ -326,7 +326,7 @@ def tree_tables(tree: TreeForm, motions: MotionTables) -> dict[str, Table]:
         "tree_joint_offsets": Table(list(tree.offsets), shape=(-1, 1)),
         "tree_step_constants": Table([[list(step[0])] for step in tree.steps]),
         "tree_steps": Table([[list(row) for row in step[1:]] for step in tree.steps]),
-        "tree_located": Table([m.tolist() for m in located], shape=(-1, 1, 4, 4)),
+        "tree_located": Table([m.tolist() for m in located], shape=(-1, 4, 4)),
         "tree_located_nodes": Table(list(tree.located_nodes), "index"),
         "tree_parents": Table(list(tree.parents), "index"),
     }

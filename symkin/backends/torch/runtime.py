@@ -183,7 +183,9 @@ def _frames_along_tree(
             [located_nodes[start : start + count], located_nodes[first_motion:]]
         )
         located = torch.cat([located[start : start + count], located[first_motion:]])
-    placed = torch.matmul(nodes.index_select(0, located_nodes), located)  # (count [+ M], B, 4, 4)
+    # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
+    on_nodes = nodes.index_select(0, located_nodes).view(-1, 4 * batch, 4)
+    placed = torch.bmm(on_nodes, located).view(-1, batch, 4, 4)  # (count [+ M], B, 4, 4)
     group = placed[:count] if motions else placed
     columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
     if not motions:
