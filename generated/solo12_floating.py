@@ -205,8 +205,9 @@ def _frames_along_tree(
         )
         located = torch.cat([located[start : start + count], located[first_motion:]])
     # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
-    on_nodes = nodes.index_select(0, located_nodes).view(-1, 4 * batch, 4)
-    placed = torch.bmm(on_nodes, located).view(-1, batch, 4, 4)  # (count [+ M], B, 4, 4)
+    frames_placed = located_nodes.shape[0]  # count [+ M]; named, as the batch may be empty
+    on_nodes = nodes.index_select(0, located_nodes).view(frames_placed, 4 * batch, 4)
+    placed = torch.bmm(on_nodes, located).view(frames_placed, batch, 4, 4)
     group = placed[:count] if motions else placed
     columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
     if not motions:
