@@ -1357,7 +1357,9 @@ class RagdollKinematics(torch.nn.Module):
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
-        return _poses(self._pose_rows(q, X), batch, 2)
+        # A pose from a position and a quaternion moves only rigidly: its gradient along rigid
+        # motions is enough, and cheaper (see _rigid_base_gradient).
+        return _poses(self._pose_rows(q, X, rigid=base.shape[-1] == 7), batch, 2)
 
     @_autocast_off
     def jacobian(
@@ -1400,9 +1402,12 @@ class RagdollKinematics(torch.nn.Module):
         )
         return _poses(rows, batch, 2), jacobian.reshape(shape) if out is None else out
 
-    def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+    def _pose_rows(
+        self, q: torch.Tensor, X: torch.Tensor | None = None, rigid: bool = False
+    ) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
-        world for the base's pose X (4, 4, 1, B) (see _with_base)."""
+        world for the base's pose X (4, 4, 1, B) (see _with_base); ``rigid``: X's gradient only
+        along rigid motions (see _PoseWithClosedFormBackward)."""
         frames, frame_tables = self._pose_program(q, motions=False)
         return _pose_rows(frames(q, X, *frame_tables)[0], 2)
 

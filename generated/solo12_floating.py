@@ -316,32 +316,35 @@ def _gathered(
     return entries.mT.contiguous().index_select(1, source)
 
 
-def _q_gradient(
-    grad_rows: torch.Tensor,
-    pose_columns: torch.Tensor,
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    q_map: torch.Tensor,
-    subtree: torch.Tensor,
-    motion_prismatic: torch.Tensor | None,
-    tips: int,
-) -> torch.Tensor:
-    """dL/dq, (n, B), from dL/dpose (its rows, (B, 16·T)): the tips' wrenches summed up the tree.
-
-    For tip t with gradient G: force f = G_p and moment n = Σ_c R_c × G_Rc + p × f about the base
-    origin. A joint above the tips sums theirs, (f_j, n_j), and its rate gets
-    axis · (n_j − o_j × f_j) (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
-    """
+def _tip_wrenches(grad_rows: torch.Tensor, pose_columns: torch.Tensor, tips: int) -> torch.Tensor:
+    """Each tip's wrench (6, T, B), [force; moment] about the origin of the columns' frame, from
+    dL/dpose (its rows, (B, 16·T)) and the tips' columns (4, 4·T, B): for a tip with gradient G,
+    f = G_p and n = Σ_c R_c × G_Rc + p × f."""
     batch = pose_columns.shape[2]
     # One transposition first: every array below then has the batch innermost and contiguous.
     gradient = grad_rows.mT.contiguous().view(4, tips, 4, batch)[:3]
     columns = pose_columns[:3].view(3, tips, 4, batch)
     force = gradient[:, :, 3]
     moment = _cross(columns, gradient).sum(2)
-    wrench = torch.cat([force, moment])  # (6, T, B)
+    return torch.cat([force, moment])
+
+
+def _q_gradient(
+    wrench: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    q_map: torch.Tensor,
+    subtree: torch.Tensor,
+    motion_prismatic: torch.Tensor | None,
+) -> torch.Tensor:
+    """dL/dq, (n, B), from the tips' wrenches (6, T, B) (see _tip_wrenches) summed up the tree.
+
+    A joint above the tips sums theirs, (f_j, n_j), and its rate gets axis · (n_j − o_j × f_j)
+    (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
+    """
     # Each joint's: the sum of its subtree's tips', (6, M, B). A product over one tip is a scaling
     # (a matrix product of inner size 1 costs several times more).
-    wrench = subtree * wrench if tips == 1 else torch.matmul(subtree, wrench)
+    wrench = subtree * wrench if wrench.shape[1] == 1 else torch.matmul(subtree, wrench)
     drive = wrench[3:] - _cross(origins[:3], wrench[:3])
     if motion_prismatic is not None:
         drive = torch.where(motion_prismatic, wrench[:3], drive)
@@ -351,20 +354,24 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, q, X, *tables)``: ``frames(q, X, *tables[:count])`` gives the
-    tips' columns and every joint's axis and origin relative to the base, or in the world for
+    ``apply(frames, count, tips, rigid, q, X, *tables)``: ``frames(q, X, *tables[:count])`` gives
+    the tips' columns and every joint's axis and origin relative to the base, or in the world for
     ``X`` (4, 4, 1, B), the base's world pose over the batch (None: a fixed base). The rest of
     ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
     backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
-    _q_gradient), and gives X's gradient (see _base_pose_gradient), with no autograd graph
-    recorded.
+    _q_gradient), and gives X's gradient, with no autograd graph recorded: where ``rigid`` (X made
+    from a position and a quaternion, which only move it rigidly) its part along rigid motions,
+    from the tips' total wrench (see _rigid_base_gradient), else all of it (see
+    _base_pose_gradient).
     """
 
     @staticmethod
-    def forward(ctx, frames: Callable, count: int, tips: int, q: torch.Tensor, X, *tables):
+    def forward(
+        ctx, frames: Callable, count: int, tips: int, rigid: bool, q: torch.Tensor, X, *tables
+    ):
         pose_columns, axes, origins = frames(q, X, *tables[:count])
         ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
-        ctx.frames, ctx.count, ctx.tips = frames, count, tips
+        ctx.frames, ctx.count, ctx.tips, ctx.rigid = frames, count, tips, rigid
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
         return _pose_rows(pose_columns, tips, fresh=True)
 
@@ -375,15 +382,17 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
             pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
+        wrench = _tip_wrenches(grad_rows, pose_columns, ctx.tips)
         grad_X = None
-        if X is not None and ctx.needs_input_grad[4]:
-            grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
+        if X is not None and ctx.needs_input_grad[5]:
+            if ctx.rigid:
+                grad_X = _rigid_base_gradient(wrench.sum(1), X)
+            else:
+                grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
-        gradient = _q_gradient(
-            grad_rows, pose_columns, axes, origins, q_map, subtree, motion_prismatic, ctx.tips
-        )
-        return (None, None, None, gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
+        gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
+        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
 
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
@@ -418,6 +427,22 @@ def _base_pose_gradient(
         turned = torch.addcmul(turned, M[:, k, None], R[k])
     moved = (R * t[:, None]).sum(0)  # Rᵀ t
     return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
+
+
+def _rigid_base_gradient(wrench: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """A dL/dX (4, 4, 1, B) equal to the true one along every rigid motion of X (R, t), from the
+    tips' total wrench (6, B) [f; n] about the world origin: [[½ [m]× R, f], [0, 0]] with m = n −
+    t × f, the moment about the base's origin. A world twist (v, ω) moves X by [[ω×R, ω×t + v]],
+    along which it gives f·v + ⟨½ [m]× R, [ω]× R⟩ + f·(ω × t) = f·v + n·ω, as the poses' gradient
+    does. Enough for X made from a position and a quaternion: their derivatives are rigid motions.
+    Over many configurations this replaces Σ_c G_c world_cᵀ, four products of the whole gradient.
+    """
+    force, moment = wrench[:3], wrench[3:]
+    R, t = X[:3, :3, 0], X[:3, 3, 0]  # (3, 3, B), (3, B)
+    about_base = moment - _cross(t, force)
+    turned = 0.5 * _cross(about_base.unsqueeze(1), R)  # column c: ½ m × R_c
+    top = torch.cat([turned, force.unsqueeze(1)], 1)  # (3, 4, B)
+    return torch.cat([top, top.new_zeros(1, 4, top.shape[2])]).unsqueeze(2)
 
 
 def _check_base(base: torch.Tensor, q: torch.Tensor) -> torch.Size:
@@ -1079,7 +1104,9 @@ class SoloKinematics(torch.nn.Module):
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
-        return _poses(self._pose_rows(q, X), batch, 4)
+        # A pose from a position and a quaternion moves only rigidly: its gradient along rigid
+        # motions is enough, and cheaper (see _rigid_base_gradient).
+        return _poses(self._pose_rows(q, X, rigid=base.shape[-1] == 7), batch, 4)
 
     @_autocast_off
     def jacobian(
@@ -1122,9 +1149,12 @@ class SoloKinematics(torch.nn.Module):
         )
         return _poses(rows, batch, 4), jacobian.reshape(shape) if out is None else out
 
-    def _pose_rows(self, q: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+    def _pose_rows(
+        self, q: torch.Tensor, X: torch.Tensor | None = None, rigid: bool = False
+    ) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
-        world for the base's pose X (4, 4, 1, B) (see _with_base)."""
+        world for the base's pose X (4, 4, 1, B) (see _with_base); ``rigid``: X's gradient only
+        along rigid motions (see _PoseWithClosedFormBackward)."""
         # The closed-form backward, which needs the joints' axes and origins too. Under torch.func
         # transforms (vmap, jacrev, ...), which need a setup_context-style Function, autograd
         # differentiates the program itself instead.
@@ -1135,7 +1165,7 @@ class SoloKinematics(torch.nn.Module):
         if closed_form:
             gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
             return _PoseWithClosedFormBackward.apply(
-                frames, len(frame_tables), 4, q, X, *frame_tables, *gradient_tables
+                frames, len(frame_tables), 4, rigid, q, X, *frame_tables, *gradient_tables
             )
         return _pose_rows(frames(q, X, *frame_tables)[0], 4)
 
