@@ -183,16 +183,14 @@ def _frames_along_tree(
         start, width = start + count, count
     nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
     start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
+    picked = slice(start, start + count)
     if not motions:
-        picked = slice(start, start + count)
         located_nodes, located = located_nodes[picked], located[picked]
     elif start > 0 and start + count == first_motion:
         located_nodes, located = located_nodes[start:], located[start:]
     elif start + count < first_motion:  # the group and the motions, which it does not precede
-        located_nodes = torch.cat(
-            [located_nodes[start : start + count], located_nodes[first_motion:]]
-        )
-        located = torch.cat([located[start : start + count], located[first_motion:]])
+        located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
+        located = torch.cat([located[picked], located[first_motion:]])
     # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
     frames_placed = located_nodes.shape[0]  # count [+ M]; named, as the batch may be empty
     on_nodes = nodes.index_select(0, located_nodes).view(frames_placed, 4 * batch, 4)

@@ -604,6 +604,11 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     environment.filters["tuple_items"] = lambda values: (
         ", ".join(ascii(str(value)) for value in values) + ("," if len(values) == 1 else "")
     )
+    # The argument passing table ``name`` from ``present`` (the names a call fetched into
+    # ``variable``, in order), or None where the module has no such table.
+    environment.globals["table_or_none"] = lambda present, name, variable="tables": (
+        f"{variable}[{present.index(name)}]" if name in present else "None"
+    )
     environment.filters["comment"] = comment_text
     environment.globals["layout"] = layout
     environment.globals["listing"] = listing

@@ -116,7 +116,7 @@ def few_configurations(tree: TreeForm, group: str, column_operations: int) -> in
     column program's operations), and each further configuration costs it about 0.10 µs per edge
     and per frame it places more than the column program. The forms then cost the same at about
     10 configurations for the Panda, 28 for the Allegro hand, 58 for G1 and 42 for Talos (the
-    rule gives 9, 17, 60 and 34). At batch 1 its reshapes are views and it was faster on every
+    rule gives 10, 18, 60 and 34). At batch 1 its reshapes are views and it was faster on every
     one (the UR5's Jacobian 128 against 145 µs), so a tree form of fewer operations takes at
     least that.
     """
