@@ -343,45 +343,55 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, rigid, q, X, *tables)``: ``frames(q, X, *tables[:count])`` gives
-    the tips' columns and every joint's axis and origin relative to the base, or in the world for
-    ``X`` (4, 4, 1, B), the base's world pose over the batch (None: a fixed base). The rest of
-    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
+    ``apply(frames, count, tips, pose_of_base, q, base, *tables)``: ``frames(q, X,
+    *tables[:count])`` gives the tips' columns and every joint's axis and origin relative to the
+    base (X None: a fixed base), or in the world for X (4, 4, 1, B), the base's world pose over the
+    batch: ``base`` itself where ``pose_of_base`` is None, else ``pose_of_base(base)`` of rows
+    (B, 7), position then quaternion (made here: one node of the autograd graph, not two). The rest
+    of ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
     backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
-    _q_gradient), and gives X's gradient, with no autograd graph recorded: where ``rigid`` (X made
-    from a position and a quaternion, which only move it rigidly) its part along rigid motions,
-    from the tips' total wrench (see _rigid_base_gradient), else all of it (see
+    _q_gradient) and gives the base's gradient, with no autograd graph recorded: for rows (B, 7)
+    from the tips' total wrench (see _quaternion_base_gradient), for X all of dL/dX (see
     _base_pose_gradient).
     """
 
     @staticmethod
     def forward(
-        ctx, frames: Callable, count: int, tips: int, rigid: bool, q: torch.Tensor, X, *tables
+        ctx,
+        frames: Callable,
+        count: int,
+        tips: int,
+        pose_of_base: Callable | None,
+        q: torch.Tensor,
+        base: torch.Tensor | None,
+        *tables,
     ):
+        X = base if pose_of_base is None else pose_of_base(base)
         pose_columns, axes, origins = frames(q, X, *tables[:count])
-        ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
-        ctx.frames, ctx.count, ctx.tips, ctx.rigid = frames, count, tips, rigid
+        ctx.save_for_backward(q, base, pose_columns, axes, origins, *tables)
+        ctx.frames, ctx.count, ctx.tips, ctx.pose_of_base = frames, count, tips, pose_of_base
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
         return _pose_rows(pose_columns, tips, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, X, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        q, base, pose_columns, axes, origins, *tables = ctx.saved_tensors
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
+            X = base if ctx.pose_of_base is None else ctx.pose_of_base(base)
             pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
         wrench = _tip_wrenches(grad_rows, pose_columns, ctx.tips)
-        grad_X = None
-        if X is not None and ctx.needs_input_grad[5]:
-            if ctx.rigid:
-                grad_X = _rigid_base_gradient(wrench.sum(1), X)
+        grad_base = None
+        if base is not None and ctx.needs_input_grad[5]:
+            if ctx.pose_of_base is None:
+                grad_base = _base_pose_gradient(grad_rows, pose_columns, base, ctx.tips)
             else:
-                grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
+                grad_base = _quaternion_base_gradient(wrench.sum(1), base)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
-        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
+        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
 
 
 def _base_pose_gradient(
@@ -402,20 +412,29 @@ def _base_pose_gradient(
     return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
 
 
-def _rigid_base_gradient(wrench: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """A dL/dX (4, 4, 1, B) equal to the true one along every rigid motion of X (R, t), from the
-    tips' total wrench (6, B) [f; n] about the world origin: [[½ [m]× R, f], [0, 0]] with m = n −
-    t × f, the moment about the base's origin. A world twist (v, ω) moves X by [[ω×R, ω×t + v]],
-    along which it gives f·v + ⟨½ [m]× R, [ω]× R⟩ + f·(ω × t) = f·v + n·ω, as the poses' gradient
-    does. Enough for X made from a position and a quaternion: their derivatives are rigid motions.
-    Over many configurations this replaces Σ_c G_c world_cᵀ, four products of the whole gradient.
+def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
+    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
+    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
+    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
+    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
+    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
+    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
     """
+    rows = base.mT  # (7, B)
     force, moment = wrench[:3], wrench[3:]
-    R, t = X[:3, :3, 0], X[:3, 3, 0]  # (3, 3, B), (3, B)
-    about_base = moment - _cross(t, force)
-    turned = 0.5 * _cross(about_base.unsqueeze(1), R)  # column c: ½ m × R_c
-    top = torch.cat([turned, force.unsqueeze(1)], 1)  # (3, 4, B)
-    return torch.cat([top, top.new_zeros(1, 4, top.shape[2])]).unsqueeze(2)
+    about_base = moment - _cross(rows[:3], force)
+    w, vector = rows[3:4], rows[4:]
+    scalar = -(about_base * vector).sum(0, keepdim=True)
+    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
+    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
+    return torch.cat([force, turned * scale]).mT
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 _NUM_JOINTS = 7
 _NUM_VELOCITIES = 7
@@ -752,12 +771,8 @@ class PandaKinematics(torch.nn.Module):
         )
         return _poses(rows, batch, 1), jacobian.reshape(shape) if out is None else out
 
-    def _pose_rows(
-        self, q: torch.Tensor, X: torch.Tensor | None = None, rigid: bool = False
-    ) -> torch.Tensor:
-        """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
-        world for the base's pose X (4, 4, 1, B) (see _with_base); ``rigid``: X's gradient only
-        along rigid motions (see _PoseWithClosedFormBackward)."""
+    def _pose_rows(self, q: torch.Tensor) -> torch.Tensor:
+        """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base."""
         # The closed-form backward, which needs the joints' axes and origins too. Under torch.func
         # transforms (vmap, jacrev, ...), which need a setup_context-style Function, autograd
         # differentiates the program itself instead.
@@ -768,9 +783,16 @@ class PandaKinematics(torch.nn.Module):
         if closed_form:
             gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
             return _PoseWithClosedFormBackward.apply(
-                frames, len(frame_tables), 1, rigid, q, X, *frame_tables, *gradient_tables
+                frames,
+                len(frame_tables),
+                1,
+                None,
+                q,
+                None,
+                *frame_tables,
+                *gradient_tables,
             )
-        return _pose_rows(frames(q, X, *frame_tables)[0], 1)
+        return _pose_rows(frames(q, None, *frame_tables)[0], 1)
 
     def _pose_program(
         self, q: torch.Tensor, motions: bool = True

@@ -365,6 +365,12 @@ def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, .
     return (in_world, *frame_tables[1:])
 
 
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
+
+
 def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
     """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
     and device."""
@@ -422,15 +428,23 @@ def _with_base(
     """q and the base's world pose over the batch shape they share: q (..., n), the pose as
     (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
     _world_tables), and the batch shape. A (..., 4, 4) pose must be a rigid transform."""
+    q, pose, batch = _base_over_batch(q, base)
+    return q, _pose_over_batch(pose) if pose.dim() == 2 else pose, batch
+
+
+def _base_over_batch(
+    q: torch.Tensor, base: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
+    """What _with_base gives, with a (..., 7) base's pose still as its rows (B, 7)."""
     batch = _check_base(base, q)
     # Outside tracing, inputs already of the batch shape are not expanded (a few µs each).
     same = not _tracing() and base.shape[: len(batch)] == batch and q.shape[:-1] == batch
     if base.shape[-1] == 7:
-        X = _pose_over_batch((base if same else base.expand(batch + (7,))).reshape(-1, 7))
+        pose = (base if same else base.expand(batch + (7,))).reshape(-1, 7)
     else:
         matrices = (base if same else base.expand(batch + (4, 4))).reshape(-1, 4, 4)
-        X = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
-    return q if same else q.expand(batch + q.shape[-1:]), X, batch
+        pose = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
+    return q if same else q.expand(batch + q.shape[-1:]), pose, batch
 
 
 def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
@@ -465,12 +479,6 @@ def _pose_entries(base: torch.Tensor) -> torch.Tensor:
     scale = _reciprocal_norm(mapped[16:])
     rotation = torch.addcmul(constant, mapped[:16], scale)
     return torch.addmm(rotation, of_position, rows[:3]).view(4, 4, 1, base.shape[0])
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 
 class _PoseOfBase(torch.autograd.Function):
@@ -1356,10 +1364,8 @@ class RagdollKinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
-        q, X, batch = _with_base(q, base)
-        # A pose from a position and a quaternion moves only rigidly: its gradient along rigid
-        # motions is enough, and cheaper (see _rigid_base_gradient).
-        return _poses(self._pose_rows(q, X, rigid=base.shape[-1] == 7), batch, 2)
+        q, pose, batch = _base_over_batch(q, base)
+        return _poses(self._pose_rows(q, pose), batch, 2)
 
     @_autocast_off
     def jacobian(
@@ -1402,13 +1408,11 @@ class RagdollKinematics(torch.nn.Module):
         )
         return _poses(rows, batch, 2), jacobian.reshape(shape) if out is None else out
 
-    def _pose_rows(
-        self, q: torch.Tensor, X: torch.Tensor | None = None, rigid: bool = False
-    ) -> torch.Tensor:
-        """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
-        world for the base's pose X (4, 4, 1, B) (see _with_base); ``rigid``: X's gradient only
-        along rigid motions (see _PoseWithClosedFormBackward)."""
+    def _pose_rows(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """The tips' world poses as rows (B, 16·T) (see _pose_rows) for the base's pose over the
+        batch (see _base_over_batch): rows (B, 7) or X (4, 4, 1, B)."""
         frames, frame_tables = self._pose_program(q, motions=False)
+        X = _pose_over_batch(base) if base.dim() == 2 else base
         return _pose_rows(frames(q, X, *frame_tables)[0], 2)
 
     def _pose_program(

@@ -445,45 +445,55 @@ def _q_gradient(
 class _PoseWithClosedFormBackward(torch.autograd.Function):
     """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
 
-    ``apply(frames, count, tips, rigid, q, X, *tables)``: ``frames(q, X, *tables[:count])`` gives
-    the tips' columns and every joint's axis and origin relative to the base, or in the world for
-    ``X`` (4, 4, 1, B), the base's world pose over the batch (None: a fixed base). The rest of
-    ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
+    ``apply(frames, count, tips, pose_of_base, q, base, *tables)``: ``frames(q, X,
+    *tables[:count])`` gives the tips' columns and every joint's axis and origin relative to the
+    base (X None: a fixed base), or in the world for X (4, 4, 1, B), the base's world pose over the
+    batch: ``base`` itself where ``pose_of_base`` is None, else ``pose_of_base(base)`` of rows
+    (B, 7), position then quaternion (made here: one node of the autograd graph, not two). The rest
+    of ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
     backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
-    _q_gradient), and gives X's gradient, with no autograd graph recorded: where ``rigid`` (X made
-    from a position and a quaternion, which only move it rigidly) its part along rigid motions,
-    from the tips' total wrench (see _rigid_base_gradient), else all of it (see
+    _q_gradient) and gives the base's gradient, with no autograd graph recorded: for rows (B, 7)
+    from the tips' total wrench (see _quaternion_base_gradient), for X all of dL/dX (see
     _base_pose_gradient).
     """
 
     @staticmethod
     def forward(
-        ctx, frames: Callable, count: int, tips: int, rigid: bool, q: torch.Tensor, X, *tables
+        ctx,
+        frames: Callable,
+        count: int,
+        tips: int,
+        pose_of_base: Callable | None,
+        q: torch.Tensor,
+        base: torch.Tensor | None,
+        *tables,
     ):
+        X = base if pose_of_base is None else pose_of_base(base)
         pose_columns, axes, origins = frames(q, X, *tables[:count])
-        ctx.save_for_backward(q, X, pose_columns, axes, origins, *tables)
-        ctx.frames, ctx.count, ctx.tips, ctx.rigid = frames, count, tips, rigid
+        ctx.save_for_backward(q, base, pose_columns, axes, origins, *tables)
+        ctx.frames, ctx.count, ctx.tips, ctx.pose_of_base = frames, count, tips, pose_of_base
         # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
         return _pose_rows(pose_columns, tips, fresh=True)
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, X, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        q, base, pose_columns, axes, origins, *tables = ctx.saved_tensors
         frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
+            X = base if ctx.pose_of_base is None else ctx.pose_of_base(base)
             pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
         wrench = _tip_wrenches(grad_rows, pose_columns, ctx.tips)
-        grad_X = None
-        if X is not None and ctx.needs_input_grad[5]:
-            if ctx.rigid:
-                grad_X = _rigid_base_gradient(wrench.sum(1), X)
+        grad_base = None
+        if base is not None and ctx.needs_input_grad[5]:
+            if ctx.pose_of_base is None:
+                grad_base = _base_pose_gradient(grad_rows, pose_columns, base, ctx.tips)
             else:
-                grad_X = _base_pose_gradient(grad_rows, pose_columns, X, ctx.tips)
+                grad_base = _quaternion_base_gradient(wrench.sum(1), base)
         q_map, subtree, *prismatic = gradient_tables
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
-        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_X, *(None for _ in tables))
+        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
 
 
 def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
@@ -520,20 +530,29 @@ def _base_pose_gradient(
     return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
 
 
-def _rigid_base_gradient(wrench: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """A dL/dX (4, 4, 1, B) equal to the true one along every rigid motion of X (R, t), from the
-    tips' total wrench (6, B) [f; n] about the world origin: [[½ [m]× R, f], [0, 0]] with m = n −
-    t × f, the moment about the base's origin. A world twist (v, ω) moves X by [[ω×R, ω×t + v]],
-    along which it gives f·v + ⟨½ [m]× R, [ω]× R⟩ + f·(ω × t) = f·v + n·ω, as the poses' gradient
-    does. Enough for X made from a position and a quaternion: their derivatives are rigid motions.
-    Over many configurations this replaces Σ_c G_c world_cᵀ, four products of the whole gradient.
+def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
+    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
+    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
+    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
+    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
+    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
+    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
     """
+    rows = base.mT  # (7, B)
     force, moment = wrench[:3], wrench[3:]
-    R, t = X[:3, :3, 0], X[:3, 3, 0]  # (3, 3, B), (3, B)
-    about_base = moment - _cross(t, force)
-    turned = 0.5 * _cross(about_base.unsqueeze(1), R)  # column c: ½ m × R_c
-    top = torch.cat([turned, force.unsqueeze(1)], 1)  # (3, 4, B)
-    return torch.cat([top, top.new_zeros(1, 4, top.shape[2])]).unsqueeze(2)
+    about_base = moment - _cross(rows[:3], force)
+    w, vector = rows[3:4], rows[4:]
+    scalar = -(about_base * vector).sum(0, keepdim=True)
+    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
+    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
+    return torch.cat([force, turned * scale]).mT
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 
 def _weighted_mean(points: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -620,15 +639,23 @@ def _with_base(
     """q and the base's world pose over the batch shape they share: q (..., n), the pose as
     (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
     _world_tables), and the batch shape. A (..., 4, 4) pose must be a rigid transform."""
+    q, pose, batch = _base_over_batch(q, base)
+    return q, _pose_over_batch(pose) if pose.dim() == 2 else pose, batch
+
+
+def _base_over_batch(
+    q: torch.Tensor, base: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
+    """What _with_base gives, with a (..., 7) base's pose still as its rows (B, 7)."""
     batch = _check_base(base, q)
     # Outside tracing, inputs already of the batch shape are not expanded (a few µs each).
     same = not _tracing() and base.shape[: len(batch)] == batch and q.shape[:-1] == batch
     if base.shape[-1] == 7:
-        X = _pose_over_batch((base if same else base.expand(batch + (7,))).reshape(-1, 7))
+        pose = (base if same else base.expand(batch + (7,))).reshape(-1, 7)
     else:
         matrices = (base if same else base.expand(batch + (4, 4))).reshape(-1, 4, 4)
-        X = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
-    return q if same else q.expand(batch + q.shape[-1:]), X, batch
+        pose = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
+    return q if same else q.expand(batch + q.shape[-1:]), pose, batch
 
 
 def _pose_over_batch(base: torch.Tensor) -> torch.Tensor:
@@ -663,12 +690,6 @@ def _pose_entries(base: torch.Tensor) -> torch.Tensor:
     scale = _reciprocal_norm(mapped[16:])
     rotation = torch.addcmul(constant, mapped[:16], scale)
     return torch.addmm(rotation, of_position, rows[:3]).view(4, 4, 1, base.shape[0])
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 
 class _PoseOfBase(torch.autograd.Function):
@@ -1515,10 +1536,8 @@ class SoloKinematics(torch.nn.Module):
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """X_world_tip of every tip: (..., T, 4, 4) for q (..., n), base (..., 7) or (..., 4, 4)."""
         _check_joints(q, _NUM_JOINTS)
-        q, X, batch = _with_base(q, base)
-        # A pose from a position and a quaternion moves only rigidly: its gradient along rigid
-        # motions is enough, and cheaper (see _rigid_base_gradient).
-        return _poses(self._pose_rows(q, X, rigid=base.shape[-1] == 7), batch, 4)
+        q, pose, batch = _base_over_batch(q, base)
+        return _poses(self._pose_rows(q, pose), batch, 4)
 
     @_autocast_off
     def jacobian(
@@ -1561,12 +1580,9 @@ class SoloKinematics(torch.nn.Module):
         )
         return _poses(rows, batch, 4), jacobian.reshape(shape) if out is None else out
 
-    def _pose_rows(
-        self, q: torch.Tensor, X: torch.Tensor | None = None, rigid: bool = False
-    ) -> torch.Tensor:
-        """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base, or in the
-        world for the base's pose X (4, 4, 1, B) (see _with_base); ``rigid``: X's gradient only
-        along rigid motions (see _PoseWithClosedFormBackward)."""
+    def _pose_rows(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """The tips' world poses as rows (B, 16·T) (see _pose_rows) for the base's pose over the
+        batch (see _base_over_batch): rows (B, 7) or X (4, 4, 1, B)."""
         # The closed-form backward, which needs the joints' axes and origins too. Under torch.func
         # transforms (vmap, jacrev, ...), which need a setup_context-style Function, autograd
         # differentiates the program itself instead.
@@ -1576,9 +1592,19 @@ class SoloKinematics(torch.nn.Module):
         frames, frame_tables = self._pose_program(q, motions=closed_form)
         if closed_form:
             gradient_tables = self._tables(q, ('q_map', 'pose_subtree'))
+            # A pose from a position and a quaternion is made inside (see the Function).
+            pose_of_base = _pose_entries if base.dim() == 2 else None
             return _PoseWithClosedFormBackward.apply(
-                frames, len(frame_tables), 4, rigid, q, X, *frame_tables, *gradient_tables
+                frames,
+                len(frame_tables),
+                4,
+                pose_of_base,
+                q,
+                base,
+                *frame_tables,
+                *gradient_tables,
             )
+        X = _pose_over_batch(base) if base.dim() == 2 else base
         return _pose_rows(frames(q, X, *frame_tables)[0], 4)
 
     def _pose_program(

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import torch
 
-from symkin.backends.torch.runtime import _cross, _functorch_transforms_active, _tracing
+from symkin.backends.torch.runtime import (
+    _cross,
+    _functorch_transforms_active,
+    _reciprocal_norm,
+    _tracing,
+)
 
 
 def _base_pose(base: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -52,15 +57,23 @@ def _with_base(
     """q and the base's world pose over the batch shape they share: q (..., n), the pose as
     (4, 4, 1, B) entries over the flattened batch (the frame program's layout, see
     _world_tables), and the batch shape. A (..., 4, 4) pose must be a rigid transform."""
+    q, pose, batch = _base_over_batch(q, base)
+    return q, _pose_over_batch(pose) if pose.dim() == 2 else pose, batch
+
+
+def _base_over_batch(
+    q: torch.Tensor, base: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
+    """What _with_base gives, with a (..., 7) base's pose still as its rows (B, 7)."""
     batch = _check_base(base, q)
     # Outside tracing, inputs already of the batch shape are not expanded (a few µs each).
     same = not _tracing() and base.shape[: len(batch)] == batch and q.shape[:-1] == batch
     if base.shape[-1] == 7:
-        X = _pose_over_batch((base if same else base.expand(batch + (7,))).reshape(-1, 7))
+        pose = (base if same else base.expand(batch + (7,))).reshape(-1, 7)
     else:
         matrices = (base if same else base.expand(batch + (4, 4))).reshape(-1, 4, 4)
-        X = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
-    return q if same else q.expand(batch + q.shape[-1:]), X, batch
+        pose = matrices.permute(1, 2, 0).contiguous().unsqueeze(2)
+    return q if same else q.expand(batch + q.shape[-1:]), pose, batch
 
 
 def _quaternion_matrix(quaternion: torch.Tensor) -> torch.Tensor:
@@ -101,12 +114,6 @@ def _pose_entries(base: torch.Tensor) -> torch.Tensor:
     scale = _reciprocal_norm(mapped[16:])
     rotation = torch.addcmul(constant, mapped[:16], scale)
     return torch.addmm(rotation, of_position, rows[:3]).view(4, 4, 1, base.shape[0])
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 
 class _PoseOfBase(torch.autograd.Function):
