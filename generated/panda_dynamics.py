@@ -49,7 +49,7 @@ Results have q's dtype and device; gradients flow through every output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
