@@ -17,7 +17,7 @@ spheres) and with its collision meshes (``panda.urdf`` and its SRDF). For each, 
 
 Prints the fitting time, spheres, pairs of links and of spheres, then median times and ratios, then
 (not with --quick) collision-aware IK on 200 targets: solved, colliding and seconds, with and
-without the self-collision rows. One torch thread. The full run takes about 95 s on a 2-core CPU
+without the self-collision rows. One torch thread. The full run takes 65–95 s on a 2-core CPU
 (most of it fitting the meshes), --quick about 15 s. Jrl's batched capsule distances are not run:
 ``jrl`` 0.0.9 pins torch 2.0.1 and needs Klampt.
 """
