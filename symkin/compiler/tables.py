@@ -270,18 +270,27 @@ class DynamicsTables:
 @dataclass(frozen=True)
 class CollisionTables:
     """Collision spheres: each one's link and radius, and the checked pairs of links. The sphere
-    pairs of every checked pair of links are listed once (``first``, ``second``); pair p's
-    distance is the least over its row of ``rows`` (indices into that list); a row shorter than
-    the longest repeats its first entry (the least is unchanged)."""
+    pairs of every checked pair of links are listed row by row (``first``, ``second``; a pair of
+    links' distance is the least over its row): the rows sorted by length, in ``groups`` of
+    (count, width) each padded to its longest by repeating its first pair (the least is
+    unchanged), so that a short row is not padded to the longest of all. ``starts``: each row's
+    first entry, in that order; ``order``: for each pair of links, in ``pairs`` order, its row."""
 
     links: tuple[str, ...]
     radii: tuple[float, ...]
     pairs: tuple[tuple[str, str], ...]
     first: tuple[int, ...]
     second: tuple[int, ...]
-    rows: tuple[tuple[int, ...], ...]
+    starts: tuple[int, ...]
+    order: tuple[int, ...]
+    groups: tuple[tuple[int, int], ...]
 
     kind = "collision"
+
+    @property
+    def sphere_pairs(self) -> int:
+        """The pairs of spheres checked, without the padding."""
+        return len(set(zip(self.first, self.second, strict=True)))
 
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
         tables = {"sphere_radii": Table(list(self.radii), shape=(-1, 1))}
@@ -293,7 +302,8 @@ class CollisionTables:
                 "sphere_pair_first": Table(list(self.first), "index"),
                 "sphere_pair_second": Table(list(self.second), "index"),
                 "sphere_pair_reach": Table(reach, shape=(-1, 1)),
-                "link_pair_rows": Table([list(row) for row in self.rows], "index"),
+                "link_pair_starts": Table(list(self.starts), "index"),
+                "link_pair_order": Table(list(self.order), "index"),
             }
         return tables
 
@@ -408,24 +418,48 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
 
 def _collision_tables(request: CollisionSpheres) -> CollisionTables:
     links = tuple(link for link, _, _ in request.spheres)
-    first: list[int] = []
-    second: list[int] = []
-    rows = []
+    rows = []  # per pair of links, its sphere pairs
     for a, b in request.pairs:
         on_a = [k for k, link in enumerate(links) if link == a]
         on_b = [k for k, link in enumerate(links) if link == b]
-        rows.append(list(range(len(first), len(first) + len(on_a) * len(on_b))))
-        first += [i for i in on_a for _ in on_b]
-        second += [j for _ in on_a for j in on_b]
-    width = max((len(row) for row in rows), default=0)
+        rows.append([(i, j) for i in on_a for j in on_b])
+    by_length = sorted(range(len(rows)), key=lambda p: len(rows[p]))
+    groups = _row_groups([len(rows[p]) for p in by_length])
+    widths = [width for count, width in groups for _ in range(count)]
+    padded = [
+        rows[p] + [rows[p][0]] * (width - len(rows[p]))
+        for p, width in zip(by_length, widths, strict=True)
+    ]
+    starts = [sum(widths[:k]) for k in range(len(widths))]
     return CollisionTables(
         links=links,
         radii=tuple(radius for _, _, radius in request.spheres),
         pairs=request.pairs,
-        first=tuple(first),
-        second=tuple(second),
-        rows=tuple(tuple(row + [row[0]] * (width - len(row))) for row in rows),
+        first=tuple(i for row in padded for i, _ in row),
+        second=tuple(j for row in padded for _, j in row),
+        starts=tuple(starts),
+        order=tuple(by_length.index(p) for p in range(len(rows))),
+        groups=groups,
     )
+
+
+# What one more group of rows costs, in padded entries per configuration: the operations it adds
+# (a slice, a min, a concatenation's input) against the entries it saves.
+_ROW_GROUP_COST = 64
+
+
+def _row_groups(lengths: list[int]) -> tuple[tuple[int, int], ...]:
+    """Consecutive groups (count, width) of rows of ascending ``lengths``, each padded to its
+    longest, that minimise the padded entries plus _ROW_GROUP_COST per group."""
+    best: list[tuple[int, tuple[tuple[int, int], ...]]] = [(0, ())]  # over the first k rows
+    for end in range(1, len(lengths) + 1):
+        options = (
+            (best[start][0] + (end - start) * lengths[end - 1] + _ROW_GROUP_COST, start)
+            for start in range(end)
+        )
+        cost, start = min(options)
+        best.append((cost, best[start][1] + ((end - start, lengths[end - 1]),)))
+    return best[-1][1]
 
 
 def _before(kinematics: Kinematics, count: int) -> list[list[float]]:

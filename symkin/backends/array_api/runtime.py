@@ -380,13 +380,25 @@ def _length(v: Array, axis: int) -> Array:
 
 
 def _pair_distances(
-    centres: Array, first: Array, second: Array, reach: Array, rows: Array
+    centres: Array,
+    first: Array,
+    second: Array,
+    reach: Array,
+    order: Array,
+    groups: tuple[tuple[int, int], ...],
 ) -> Array:
     """The least signed distance between the spheres of each pair of links, (P, B), from sphere
-    centres (4, S, B), the sphere pairs' spheres (Q,) and radius sums (Q, 1), and each pair of
-    links' row (P, M) of sphere pairs."""
+    centres (4, S, B) and the rows of sphere pairs: their spheres (Q,), radius sums (Q, 1), each
+    pair of links' row (P,) and the rows' groups (count, width) (see the compiler's
+    CollisionTables)."""
     gap = centres[:3, first] - centres[:3, second]
-    return (_length(gap, 0) - reach)[rows].min(1)
+    distances = _length(gap, 0) - reach
+    least, start = [], 0
+    for count, width in groups:
+        rows = distances[start : start + count * width]
+        least.append(rows.reshape(count, width, distances.shape[1]).min(1))
+        start += count * width
+    return xp.concatenate(least)[order]
 
 
 def _sphere_distances(spheres: Array, obstacles: Array) -> Array:

@@ -23,7 +23,7 @@ import torch
 _LARGE = 8192
 # Sphere pairs of the checked pairs of links (padded) × configurations measured per step when
 # searching for each pair of links' nearest sphere pair in eager mode.
-_SPHERE_PAIR_STEP = 1 << 18
+_SPHERE_PAIR_STEP = 1 << 17
 _tracing = getattr(torch.compiler, "is_compiling", lambda: False)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every
 # call takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
@@ -578,13 +578,17 @@ def _pair_distances(
     first: torch.Tensor,
     second: torch.Tensor,
     reach: torch.Tensor,
-    rows: torch.Tensor,
+    starts: torch.Tensor,
+    order: torch.Tensor,
+    groups: tuple[tuple[int, int], ...],
 ) -> torch.Tensor:
     """The least signed distance between the spheres of each pair of links, (P, B), from sphere
-    centres (4, S, B), the sphere pairs' spheres (Q,) and radius sums (Q, 1), and each pair of
-    links' row (P, M) of sphere pairs. The gradient is the nearest sphere pair's, as the least's."""
+    centres (4, S, B) and the rows of sphere pairs: their spheres (Q,), radius sums (Q, 1), each
+    row's start (P,), each pair of links' row (P,) and the rows' groups (count, width) (see the
+    compiler's CollisionTables). The gradient is the nearest sphere pair's, as the least's."""
     points = centres[:3]
-    nearest = _nearest_sphere_pairs(points.detach(), first, second, reach, rows)
+    nearest = _nearest_sphere_pairs(points.detach(), first, second, reach, groups)
+    nearest = (nearest + starts.unsqueeze(1)).index_select(0, order)
     gap = _sphere_centres(points, first[nearest]) - _sphere_centres(points, second[nearest])
     return _length(gap, 0) - reach[:, 0][nearest]
 
@@ -594,9 +598,9 @@ def _nearest_sphere_pairs(
     first: torch.Tensor,
     second: torch.Tensor,
     reach: torch.Tensor,
-    rows: torch.Tensor,
+    groups: tuple[tuple[int, int], ...],
 ) -> torch.Tensor:
-    """Per pair of links and configuration, the index of its nearest sphere pair, (P, B).
+    """Per row of sphere pairs and configuration, the place in its row of its nearest pair, (P, B).
 
     Every sphere pair is measured, without a graph for autograd, a few configurations at a time
     outside tracing (intermediates of all pairs over a large batch are too big for the caches),
@@ -606,22 +610,26 @@ def _nearest_sphere_pairs(
     # Under torch.func transforms, whose batching rules take no out=, and under tracing, where the
     # compiler plans memory itself: every array made by its operation, over the whole batch.
     plain = _tracing() or _functorch_transforms_active()
-    step = max(16, _SPHERE_PAIR_STEP // rows.numel())
+    step = max(16, _SPHERE_PAIR_STEP // len(first))
     picks, made_for = [], 0
-    work: Sequence[torch.Tensor | None] = [None] * 4
+    work: Sequence[torch.Tensor | None] = [None] * 3
     for some in [points] if plain else points.split(step, -1):
         batch = some.shape[-1]
         if not plain and made_for != batch:  # the first step's arrays, and a shorter last one's
-            sizes = [(3, len(first), batch)] * 2 + [(len(first), batch), (rows.numel(), batch)]
+            sizes = [(3, len(first), batch)] * 2 + [(len(first), batch)]
             work, made_for = [points.new_empty(size) for size in sizes], batch
         some = some.contiguous()
         first_centres = torch.index_select(some, 1, first, out=work[0])
         second_centres = torch.index_select(some, 1, second, out=work[1])
         distances = torch.sum(first_centres.sub_(second_centres).square_(), 0, out=work[2])
         distances.sqrt_().sub_(reach)
-        by_row = torch.index_select(distances, 0, rows.view(-1), out=work[3])
-        picks.append(by_row.view(rows.shape + (batch,)).min(1).indices)
-    return rows.gather(1, torch.cat(picks, -1))
+        rows = distances.split([count * width for count, width in groups])
+        least = [
+            row.view(count, width, batch).min(1).indices
+            for row, (count, width) in zip(rows, groups, strict=True)
+        ]
+        picks.append(torch.cat(least))
+    return torch.cat(picks, -1)
 
 
 def _sphere_centres(points: torch.Tensor, spheres: torch.Tensor) -> torch.Tensor:
