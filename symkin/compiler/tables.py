@@ -274,7 +274,8 @@ class CollisionTables:
     links' distance is the least over its row): the rows sorted by length, in ``groups`` of
     (count, width) each padded to its longest by repeating its first pair (the least is
     unchanged), so that a short row is not padded to the longest of all. ``starts``: each row's
-    first entry, in that order; ``order``: for each pair of links, in ``pairs`` order, its row."""
+    first entry, in that order; ``order``: for each pair of links, in ``pairs`` order, its row.
+    For closed-form gradients, which spheres each motion moves (``subtree``, M × S)."""
 
     links: tuple[str, ...]
     radii: tuple[float, ...]
@@ -284,6 +285,7 @@ class CollisionTables:
     starts: tuple[int, ...]
     order: tuple[int, ...]
     groups: tuple[tuple[int, int], ...]
+    subtree: tuple[tuple[float, ...], ...]
 
     kind = "collision"
 
@@ -304,7 +306,8 @@ class CollisionTables:
                 "sphere_pair_reach": Table(reach, shape=(-1, 1)),
                 "link_pair_starts": Table(list(self.starts), "index"),
                 "link_pair_order": Table(list(self.order), "index"),
-            }
+                "sphere_subtree": Table([list(row) for row in self.subtree], gradient=True),
+            } | motions.tables(joints, gradient=True)
         return tables
 
 
@@ -340,7 +343,7 @@ def groups(kinematics: Kinematics) -> tuple[Group, ...]:
     for output in kinematics.of_kind("collision"):
         columns = tuple(sphere.columns[0] for sphere in output.located)
         roots = Roots("sphere_centres", "every collision sphere's centre", columns)
-        found.append(Group("collision", (roots,), (("collision",),)))
+        found.append(Group("collision", (roots,), _calls("collision")))
     for output in kinematics.of_kind("dynamics"):
         columns = tuple(i for body in output.located for i in body.columns)
         title = "every rigid body's scaled inertia axes and centre of mass"
@@ -412,11 +415,14 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
     for output in kinematics.of_kind("collision"):
         request = output.request
         assert isinstance(request, CollisionSpheres)
-        tables.append(_collision_tables(request))
+        subtree = _subtree(count, output.located, lambda sphere: 1.0)
+        tables.append(_collision_tables(request, subtree))
     return tuple(tables)
 
 
-def _collision_tables(request: CollisionSpheres) -> CollisionTables:
+def _collision_tables(
+    request: CollisionSpheres, subtree: tuple[tuple[float, ...], ...]
+) -> CollisionTables:
     links = tuple(link for link, _, _ in request.spheres)
     rows = []  # per pair of links, its sphere pairs
     for a, b in request.pairs:
@@ -440,6 +446,7 @@ def _collision_tables(request: CollisionSpheres) -> CollisionTables:
         starts=tuple(starts),
         order=tuple(by_length.index(p) for p in range(len(rows))),
         groups=groups,
+        subtree=subtree,
     )
 
 

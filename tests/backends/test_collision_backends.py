@@ -92,12 +92,14 @@ def least_sphere_distances(kinematics_module, q: torch.Tensor) -> torch.Tensor:
     return torch.stack(least, 1)
 
 
-def test_distances_over_a_large_batch_are_the_least_over_every_sphere_pair():
-    # 700 configurations: the eager module measures the sphere pairs a few configurations at a
-    # time (here 153: 38 pairs of links, at most 45 sphere pairs each) and differentiates only
-    # the nearest pair.
+@pytest.mark.parametrize("batch", [1, 700])
+def test_distances_are_the_least_over_every_sphere_pair(batch):
+    # The rows of sphere pairs are grouped by length and padded. 700 configurations: the eager
+    # module measures them a few configurations at a time (several steps, the last shorter) and
+    # differentiates only the nearest pair through autograd; one configuration takes the
+    # closed-form backward.
     kinematics_module = module(PANDA, False)
-    q = sample_q(kinematics_module, 700, seed=7).requires_grad_()
+    q = sample_q(kinematics_module, batch, seed=7).requires_grad_()
     distances = kinematics_module.self_collision_distances(q)
     expected = least_sphere_distances(kinematics_module, q)
     torch.testing.assert_close(distances, expected, rtol=0, atol=1e-12)
@@ -143,3 +145,22 @@ def test_jax_module_under_jit_vmap_and_grad():
     for method in METHODS:
         arguments = inputs(reference, method, 3, seed=6)
         check_jax(getattr(jax_module, method), getattr(reference, method), arguments)
+
+
+@pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
+def test_closed_form_gradient_is_autograds(relative, floating):
+    """self_collision_distances' closed-form backward (q requires grad, a few configurations)
+    against autograd through the frame program (torch.func.grad, which takes the plain path),
+    and its double backward by gradgradcheck."""
+    kinematics_module = module(relative, floating)
+    (q,) = inputs(kinematics_module, "self_collision_distances", 7, seed=3)
+    weights = torch.randn(7, len(kinematics_module.collision_pairs), dtype=torch.float64)
+
+    def loss(x):
+        return (kinematics_module.self_collision_distances(x) * weights).sum()
+
+    x = q.clone().requires_grad_()
+    (closed_form,) = torch.autograd.grad(loss(x), x)
+    torch.testing.assert_close(closed_form, torch.func.grad(loss)(q), rtol=0, atol=1e-12)
+    one = q[:1].clone().requires_grad_()
+    assert torch.autograd.gradgradcheck(kinematics_module.self_collision_distances, (one,))

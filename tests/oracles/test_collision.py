@@ -140,24 +140,3 @@ def test_obstacle_distances_are_sphere_distances():
     centre = spheres[0, 0]
     inside = module.obstacle_distances(q[:1], torch.cat([centre[:3], centre.new_zeros(1)])[None])
     assert inside[0, 0, 0] == pytest.approx(-float(centre[3]))
-
-
-@pytest.mark.parametrize("batch", [1, 300])
-def test_self_collision_distances_are_the_least_over_sphere_pairs(batch):
-    """Against every pair of spheres measured by torch.cdist: the rows, grouped by length and
-    padded, and the search in steps of the batch (300 takes several, the last one shorter) lose
-    nothing and mix no pairs of links up."""
-    module, _ = compiled(str(robot_file(PRIMITIVES[0])))
-    q = sample_q(module, batch, seed=7)
-    spheres = module.collision_spheres(q)
-    gaps = torch.cdist(spheres[..., :3], spheres[..., :3]) - spheres[..., :, None, 3]
-    gaps = gaps - spheres[..., None, :, 3]
-    links = np.array(module.sphere_links)
-    expected = torch.stack(
-        [
-            gaps[:, links == first][:, :, links == second].flatten(1).min(1).values
-            for first, second in module.collision_pairs
-        ],
-        -1,
-    )
-    torch.testing.assert_close(module.self_collision_distances(q), expected, rtol=0, atol=1e-12)
