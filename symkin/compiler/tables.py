@@ -275,7 +275,8 @@ class CollisionTables:
     (count, width) each padded to its longest by repeating its first pair (the least is
     unchanged), so that a short row is not padded to the longest of all. ``starts``: each row's
     first entry, in that order; ``order``: for each pair of links, in ``pairs`` order, its row.
-    For closed-form gradients, which spheres each motion moves (``subtree``, M × S)."""
+    For closed-form gradients, which motions move each pair's first link, then its second
+    (``subtree``, M × 2P)."""
 
     links: tuple[str, ...]
     radii: tuple[float, ...]
@@ -306,7 +307,7 @@ class CollisionTables:
                 "sphere_pair_reach": Table(reach, shape=(-1, 1)),
                 "link_pair_starts": Table(list(self.starts), "index"),
                 "link_pair_order": Table(list(self.order), "index"),
-                "sphere_subtree": Table([list(row) for row in self.subtree], gradient=True),
+                "link_pair_subtree": Table([list(row) for row in self.subtree], gradient=True),
             } | motions.tables(joints, gradient=True)
         return tables
 
@@ -415,7 +416,13 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
     for output in kinematics.of_kind("collision"):
         request = output.request
         assert isinstance(request, CollisionSpheres)
-        subtree = _subtree(count, output.located, lambda sphere: 1.0)
+        # A sphere is named after its link and moves with it.
+        motions_of = {sphere.name: sphere.motions for sphere in output.located}
+        ends = [[first for first, _ in request.pairs], [second for _, second in request.pairs]]
+        subtree = tuple(
+            tuple(1.0 if m in motions_of[link] else 0.0 for end in ends for link in end)
+            for m in range(count)
+        )
         tables.append(_collision_tables(request, subtree))
     return tuple(tables)
 

@@ -95,9 +95,8 @@ def least_sphere_distances(kinematics_module, q: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("batch", [1, 700])
 def test_distances_are_the_least_over_every_sphere_pair(batch):
     # The rows of sphere pairs are grouped by length and padded. 700 configurations: the eager
-    # module measures them a few configurations at a time (several steps, the last shorter) and
-    # differentiates only the nearest pair through autograd; one configuration takes the
-    # closed-form backward.
+    # module measures them a few configurations at a time (several steps, the last shorter). The
+    # gradient, in closed form, against autograd through every sphere pair.
     kinematics_module = module(PANDA, False)
     q = sample_q(kinematics_module, batch, seed=7).requires_grad_()
     distances = kinematics_module.self_collision_distances(q)
@@ -149,7 +148,7 @@ def test_jax_module_under_jit_vmap_and_grad():
 
 @pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
 def test_closed_form_gradient_is_autograds(relative, floating):
-    """self_collision_distances' closed-form backward (q requires grad, a few configurations)
+    """self_collision_distances' closed-form backward (taken where q requires grad)
     against autograd through the frame program (torch.func.grad, which takes the plain path),
     and its double backward by gradgradcheck."""
     kinematics_module = module(relative, floating)

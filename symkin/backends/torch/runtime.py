@@ -24,11 +24,6 @@ _LARGE = 8192
 # Sphere pairs of the checked pairs of links (padded) × configurations measured per step when
 # searching for each pair of links' nearest sphere pair in eager mode.
 _SPHERE_PAIR_STEP = 1 << 17
-# Configurations up to which self-collision distances take their closed-form backward: it saves
-# autograd's walk back through the frame program, but its own scatter of forces onto every sphere
-# costs more per configuration (the Panda's primitives, forward + backward: 1.41 → 0.85 ms at
-# batch 1, 7.4 → 6.7 ms at 300, equal at 500, 9.6 → 11.6 ms at 1,000).
-_FEW_DISTANCE_CONFIGURATIONS = 400
 _tracing = getattr(torch.compiler, "is_compiling", lambda: False)
 # The check torch.autograd.Function.apply itself makes; should a torch release drop it, every
 # call takes the plain-autograd path, which is correct everywhere (only slower to differentiate).
@@ -591,11 +586,13 @@ def _pair_distances(
     centres (4, S, B) and the rows of sphere pairs: their spheres (Q,), radius sums (Q, 1), each
     row's start (P,), each pair of links' row (P,) and the rows' groups (count, width) (see the
     compiler's CollisionTables). The gradient is the nearest sphere pair's, as the least's."""
-    gap, nearest = _nearest_gaps(centres, first, second, reach, starts, order, groups)
-    return _length(gap, 0) - reach[:, 0][nearest]
+    on_first, on_second, nearest = _nearest_centres(
+        centres, first, second, reach, starts, order, groups
+    )
+    return _length(on_first - on_second, 0) - reach[:, 0][nearest]
 
 
-def _nearest_gaps(
+def _nearest_centres(
     centres: torch.Tensor,
     first: torch.Tensor,
     second: torch.Tensor,
@@ -603,14 +600,17 @@ def _nearest_gaps(
     starts: torch.Tensor,
     order: torch.Tensor,
     groups: tuple[tuple[int, int], ...],
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each pair of links' nearest sphere pair (P, B) (an index into the rows' sphere pairs) and
-    the gap between its centres, (3, P, B), first minus second (see _pair_distances)."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The centres (3, P, B) of each pair of links' nearest pair of spheres, on its first link and
+    on its second, and which pair that is, (P, B), an index into the rows (see _pair_distances)."""
     points = centres[:3]
     nearest = _nearest_sphere_pairs(points.detach(), first, second, reach, groups)
     nearest = (nearest + starts.unsqueeze(1)).index_select(0, order)
-    gap = _sphere_centres(points, first[nearest]) - _sphere_centres(points, second[nearest])
-    return gap, nearest
+    return (
+        _sphere_centres(points, first[nearest]),
+        _sphere_centres(points, second[nearest]),
+        nearest,
+    )
 
 
 class _PairDistancesWithClosedFormBackward(torch.autograd.Function):
@@ -619,35 +619,37 @@ class _PairDistancesWithClosedFormBackward(torch.autograd.Function):
 
     ``apply(frames, count, groups, q, *tables)``: ``frames(q, *tables[:count])`` gives the sphere
     centres (4, S, B) and every joint's axis and origin; the rest of ``tables`` are the rows'
-    (first, second, reach, starts, order; see _pair_distances), then the gradient's (q_map, the
-    spheres' subtree, and motion_prismatic when a joint slides). A distance's gradient pushes its
-    nearest pair's centres apart along their gap: forces at the spheres, summed up the tree as the
-    poses' backward sums the tips' wrenches (see _q_gradient), with no autograd graph recorded.
+    (first, second, reach, starts, order; see _pair_distances), then the gradient's (q_map, which
+    motions move each pair's first and second link, and motion_prismatic when a joint slides). A
+    distance's gradient pushes its nearest pair's centres apart along their gap: a force on each
+    of the two links, summed up the tree as the poses' backward sums the tips' wrenches (see
+    _q_gradient), with no autograd graph recorded.
     """
 
     @staticmethod
     def forward(ctx, frames: Callable, count: int, groups, q: torch.Tensor, *tables):
         centres, axes, origins = frames(q, *tables[:count])
         first, second, reach, starts, order = tables[count : count + 5]
-        gap, nearest = _nearest_gaps(centres, first, second, reach, starts, order, groups)
-        ctx.save_for_backward(q, centres, axes, origins, gap, nearest, *tables)
+        on_first, on_second, nearest = _nearest_centres(
+            centres, first, second, reach, starts, order, groups
+        )
+        ctx.save_for_backward(q, axes, origins, on_first, on_second, nearest, *tables)
         ctx.frames, ctx.count = frames, count
-        return _length(gap, 0) - reach[:, 0][nearest]
+        return _length(on_first - on_second, 0) - reach[:, 0][nearest]
 
     @staticmethod
     def backward(ctx, grad_distances: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, centres, axes, origins, gap, nearest, *tables = ctx.saved_tensors
-        first, second = tables[ctx.count : ctx.count + 2]
+        q, axes, origins, on_first, on_second, nearest, *tables = ctx.saved_tensors
         if torch.is_grad_enabled():
             # Double backward: recompute with autograd so the gradient is itself differentiable.
             centres, axes, origins = ctx.frames(q, *tables[: ctx.count])
-            points = centres[:3]
-            gap = _sphere_centres(points, first[nearest]) - _sphere_centres(points, second[nearest])
-        push = gap * (grad_distances / _length(gap, 0))  # on the first sphere; minus on the second
-        spheres = (3,) + nearest.shape
-        forces = torch.zeros_like(centres[:3]).scatter_add(1, first[nearest].expand(spheres), push)
-        forces = forces.scatter_add(1, second[nearest].expand(spheres), -push)
-        wrench = torch.cat([forces, _cross(centres[:3], forces)])  # about the base origin
+            first, second = tables[ctx.count : ctx.count + 2]
+            on_first = _sphere_centres(centres[:3], first[nearest])
+            on_second = _sphere_centres(centres[:3], second[nearest])
+        gap = on_first - on_second
+        push = gap * (grad_distances / _length(gap, 0))  # on the first link; minus on the second
+        moments = torch.cat([_cross(on_first, push), _cross(push, on_second)], 1)
+        wrench = torch.cat([torch.cat([push, -push], 1), moments])  # (6, 2P, B), about the origin
         q_map, subtree, *prismatic = tables[ctx.count + 5 :]
         motion_prismatic = prismatic[0] if prismatic else None
         gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
