@@ -627,7 +627,14 @@ class _PairDistancesWithClosedFormBackward(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, frames: Callable, count: int, groups, q: torch.Tensor, *tables):
+    def forward(
+        ctx,
+        frames: Callable,
+        count: int,
+        groups: tuple[tuple[int, int], ...],
+        q: torch.Tensor,
+        *tables: torch.Tensor,
+    ):
         centres, axes, origins = frames(q, *tables[:count])
         first, second, reach, starts, order = tables[count : count + 5]
         on_first, on_second, nearest = _nearest_centres(
