@@ -3,13 +3,17 @@ tables, and generated text that carries only what it uses."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from helpers import robot_file
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symkin
 from symkin.compiler.emit import _freeing
 from symkin.compiler.layout import table_entry
+from symkin.compiler.tables import _ROW_GROUP_COST, _collision_tables, _row_groups
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
 
@@ -88,3 +92,50 @@ def test_the_frame_program_deletes_each_name_after_its_last_reader():
     namespace: dict = {}
     exec("def f(q):\n" + text + "\n    return out, x", namespace)
     assert namespace["f"](1) == (8, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 200), min_size=1, max_size=8))
+def test_rows_of_sphere_pairs_are_grouped_at_least_cost(lengths):
+    """_row_groups against every way of cutting the sorted rows into consecutive groups."""
+    lengths = sorted(lengths)
+    groups = _row_groups(lengths)
+    assert sum(count for count, _ in groups) == len(lengths)
+    start = 0
+    for count, width in groups:
+        assert width == max(lengths[start : start + count])
+        start += count
+
+    def cost(cuts):
+        bounds = [0, *cuts, len(lengths)]
+        return sum(
+            (end - begin) * lengths[end - 1] + _ROW_GROUP_COST
+            for begin, end in itertools.pairwise(bounds)
+        )
+
+    inner = range(1, len(lengths))
+    best = min(cost(cuts) for k in range(len(lengths)) for cuts in itertools.combinations(inner, k))
+    assert sum(count * width + _ROW_GROUP_COST for count, width in groups) == best
+
+
+def test_each_pair_of_links_reads_its_own_sphere_pairs():
+    """The padded rows, their starts and order: pair p's row holds every pair of its spheres and
+    nothing else (padding repeats one of them)."""
+    links = ["a", "a", "a", "b", "c", "c", "d", "d", "d", "d", "d"]
+    spheres = tuple((link, (0.0, 0.0, float(k)), 0.1) for k, link in enumerate(links))
+    pairs = (("a", "c"), ("b", "d"), ("a", "d"), ("b", "c"), ("c", "d"))
+    tables = _collision_tables(symkin.CollisionSpheres(spheres, pairs), subtree=())
+    widths = [width for count, width in tables.groups for _ in range(count)]
+    for p, (first, second) in enumerate(pairs):
+        row = tables.order[p]
+        start = tables.starts[row]
+        read = set(
+            zip(
+                tables.first[start : start + widths[row]],
+                tables.second[start : start + widths[row]],
+                strict=True,
+            )
+        )
+        on = {link: {k for k, name in enumerate(links) if name == link} for link in links}
+        assert read == {(i, j) for i in on[first] for j in on[second]}
+    assert tables.sphere_pairs == 3 * 2 + 1 * 5 + 3 * 5 + 1 * 2 + 2 * 5
