@@ -275,8 +275,8 @@ class CollisionTables:
     (count, width) each padded to its longest by repeating its first pair (the least is
     unchanged), so that a short row is not padded to the longest of all. ``starts``: each row's
     first entry, in that order; ``order``: for each pair of links, in ``pairs`` order, its row.
-    For closed-form gradients, which motions move each pair's first link, then its second
-    (``subtree``, M × 2P)."""
+    For closed-form gradients, which motions move each sphere (``sphere_subtree``, M × S), and
+    each pair's first link, then its second (``subtree``, M × 2P)."""
 
     links: tuple[str, ...]
     radii: tuple[float, ...]
@@ -286,6 +286,7 @@ class CollisionTables:
     starts: tuple[int, ...]
     order: tuple[int, ...]
     groups: tuple[tuple[int, int], ...]
+    sphere_subtree: tuple[tuple[float, ...], ...]
     subtree: tuple[tuple[float, ...], ...]
 
     kind = "collision"
@@ -296,7 +297,10 @@ class CollisionTables:
         return len(set(zip(self.first, self.second, strict=True)))
 
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
-        tables = {"sphere_radii": Table(list(self.radii), shape=(-1, 1))}
+        tables = {
+            "sphere_radii": Table(list(self.radii), shape=(-1, 1)),
+            "sphere_subtree": Table([list(row) for row in self.sphere_subtree], gradient=True),
+        } | motions.tables(joints, gradient=True)
         if self.pairs:
             reach = [
                 self.radii[i] + self.radii[j] for i, j in zip(self.first, self.second, strict=True)
@@ -308,7 +312,7 @@ class CollisionTables:
                 "link_pair_starts": Table(list(self.starts), "index"),
                 "link_pair_order": Table(list(self.order), "index"),
                 "link_pair_subtree": Table([list(row) for row in self.subtree], gradient=True),
-            } | motions.tables(joints, gradient=True)
+            }
         return tables
 
 
@@ -423,12 +427,15 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
             tuple(1.0 if m in motions_of[link] else 0.0 for end in ends for link in end)
             for m in range(count)
         )
-        tables.append(_collision_tables(request, subtree))
+        spheres = _subtree(count, output.located, lambda sphere: 1.0)
+        tables.append(_collision_tables(request, spheres, subtree))
     return tuple(tables)
 
 
 def _collision_tables(
-    request: CollisionSpheres, subtree: tuple[tuple[float, ...], ...]
+    request: CollisionSpheres,
+    sphere_subtree: tuple[tuple[float, ...], ...],
+    subtree: tuple[tuple[float, ...], ...],
 ) -> CollisionTables:
     links = tuple(link for link, _, _ in request.spheres)
     rows = []  # per pair of links, its sphere pairs
@@ -453,6 +460,7 @@ def _collision_tables(
         starts=tuple(starts),
         order=tuple(by_length.index(p) for p in range(len(rows))),
         groups=groups,
+        sphere_subtree=sphere_subtree,
         subtree=subtree,
     )
 

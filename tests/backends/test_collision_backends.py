@@ -146,20 +146,23 @@ def test_jax_module_under_jit_vmap_and_grad():
         check_jax(getattr(jax_module, method), getattr(reference, method), arguments)
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("relative, floating", ROBOTS, ids=IDS)
-def test_closed_form_gradient_is_autograds(relative, floating):
-    """self_collision_distances' closed-form backward (taken where q requires grad)
-    against autograd through the frame program (torch.func.grad, which takes the plain path),
-    and its double backward by gradgradcheck."""
+def test_closed_form_gradient_is_autograds(relative, floating, method):
+    """The closed-form backwards (the spheres' centres over a few configurations, the distances
+    between pairs of links; taken where q requires grad) against autograd through the frame
+    program (torch.func.grad, which takes the plain path), and their double backward by
+    gradgradcheck."""
     kinematics_module = module(relative, floating)
-    (q,) = inputs(kinematics_module, "self_collision_distances", 7, seed=3)
-    weights = torch.randn(7, len(kinematics_module.collision_pairs), dtype=torch.float64)
+    function = getattr(kinematics_module, method)
+    q, *rest = inputs(kinematics_module, method, 7, seed=3)
+    weights = torch.randn_like(function(q, *rest))
 
     def loss(x):
-        return (kinematics_module.self_collision_distances(x) * weights).sum()
+        return (function(x, *rest) * weights).sum()
 
     x = q.clone().requires_grad_()
     (closed_form,) = torch.autograd.grad(loss(x), x)
     torch.testing.assert_close(closed_form, torch.func.grad(loss)(q), rtol=0, atol=1e-12)
-    one = q[:1].clone().requires_grad_()
-    assert torch.autograd.gradgradcheck(kinematics_module.self_collision_distances, (one,))
+    one = [value[:1].clone().requires_grad_() for value in (q, *rest)]
+    assert torch.autograd.gradgradcheck(function, one)
