@@ -324,7 +324,7 @@ def _q_gradient(
     origins: torch.Tensor,
     q_map: torch.Tensor,
     subtree: torch.Tensor,
-    motion_prismatic: torch.Tensor | None,
+    motion_prismatic: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """dL/dq, (n, B), from the tips' wrenches (6, T, B) (see _tip_wrenches) summed up the tree.
 
@@ -388,9 +388,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
                 grad_base = _base_pose_gradient(grad_rows, pose_columns, base, ctx.tips)
             else:
                 grad_base = _quaternion_base_gradient(wrench.sum(1), base)
-        q_map, subtree, *prismatic = gradient_tables
-        motion_prismatic = prismatic[0] if prismatic else None
-        gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
+        gradient = _q_gradient(wrench, axes, origins, *gradient_tables)
         return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
 
 

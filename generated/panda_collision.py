@@ -344,7 +344,7 @@ def _q_gradient(
     origins: torch.Tensor,
     q_map: torch.Tensor,
     subtree: torch.Tensor,
-    motion_prismatic: torch.Tensor | None,
+    motion_prismatic: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """dL/dq, (n, B), from the tips' wrenches (6, T, B) (see _tip_wrenches) summed up the tree.
 
@@ -408,9 +408,7 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
                 grad_base = _base_pose_gradient(grad_rows, pose_columns, base, ctx.tips)
             else:
                 grad_base = _quaternion_base_gradient(wrench.sum(1), base)
-        q_map, subtree, *prismatic = gradient_tables
-        motion_prismatic = prismatic[0] if prismatic else None
-        gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
+        gradient = _q_gradient(wrench, axes, origins, *gradient_tables)
         return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
 
 
@@ -533,9 +531,7 @@ class _PointsWithClosedFormBackward(torch.autograd.Function):
             points, axes, origins = ctx.frames(q, *tables[: ctx.count])
         force = grad_points[:3].contiguous()  # often a transposed view of the caller's gradient
         wrench = torch.cat([force, _cross(points[:3], force)])  # about the origin
-        q_map, subtree, *prismatic = tables[ctx.count :]
-        motion_prismatic = prismatic[0] if prismatic else None
-        gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
+        gradient = _q_gradient(wrench, axes, origins, *tables[ctx.count :])
         return (None,) * 2 + (gradient.mT.reshape(q.shape), *(None for _ in tables))
 
 
@@ -583,9 +579,7 @@ class _PairDistancesWithClosedFormBackward(torch.autograd.Function):
         push = gap * (grad_distances / _length(gap, 0))  # on the first link; minus on the second
         moments = torch.cat([_cross(on_first, push), _cross(push, on_second)], 1)
         wrench = torch.cat([torch.cat([push, -push], 1), moments])  # (6, 2P, B), about the origin
-        q_map, subtree, *prismatic = tables[ctx.count + 5 :]
-        motion_prismatic = prismatic[0] if prismatic else None
-        gradient = _q_gradient(wrench, axes, origins, q_map, subtree, motion_prismatic)
+        gradient = _q_gradient(wrench, axes, origins, *tables[ctx.count + 5 :])
         return (None,) * 3 + (gradient.mT.reshape(q.shape), *(None for _ in tables))
 
 
@@ -609,6 +603,7 @@ def _nearest_sphere_pairs(
     step = max(16, _SPHERE_PAIR_STEP // len(first))
     picks, made_for = [], 0
     work: Sequence[torch.Tensor | None] = [None] * 3
+    sizes_of_groups = [count * width for count, width in groups]
     for some in [points] if plain else points.split(step, -1):
         batch = some.shape[-1]
         if not plain and made_for != batch:  # the first step's arrays, and a shorter last one's
@@ -619,7 +614,7 @@ def _nearest_sphere_pairs(
         second_centres = torch.index_select(some, 1, second, out=work[1])
         distances = torch.sum(first_centres.sub_(second_centres).square_(), 0, out=work[2])
         distances.sqrt_().sub_(reach)
-        rows = distances.split([count * width for count, width in groups])
+        rows = distances.split(sizes_of_groups)
         least = [
             row.view(count, width, batch).min(1).indices
             for row, (count, width) in zip(rows, groups, strict=True)

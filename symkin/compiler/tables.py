@@ -420,24 +420,20 @@ def output_tables(kinematics: Kinematics, motions: MotionTables) -> tuple[Output
     for output in kinematics.of_kind("collision"):
         request = output.request
         assert isinstance(request, CollisionSpheres)
-        # A sphere is named after its link and moves with it.
-        motions_of = {sphere.name: sphere.motions for sphere in output.located}
-        ends = [[first for first, _ in request.pairs], [second for _, second in request.pairs]]
-        subtree = tuple(
-            tuple(1.0 if m in motions_of[link] else 0.0 for end in ends for link in end)
-            for m in range(count)
+        tables.append(
+            _collision_tables(request, _subtree(count, output.located, lambda sphere: 1.0))
         )
-        spheres = _subtree(count, output.located, lambda sphere: 1.0)
-        tables.append(_collision_tables(request, spheres, subtree))
     return tuple(tables)
 
 
 def _collision_tables(
-    request: CollisionSpheres,
-    sphere_subtree: tuple[tuple[float, ...], ...],
-    subtree: tuple[tuple[float, ...], ...],
+    request: CollisionSpheres, sphere_subtree: tuple[tuple[float, ...], ...]
 ) -> CollisionTables:
     links = tuple(link for link, _, _ in request.spheres)
+    # A link's spheres move with it: a pair's first and second link read one sphere's column each.
+    sphere_on = {link: k for k, link in reversed(list(enumerate(links)))}
+    ends = [sphere_on[first] for first, _ in request.pairs]
+    ends += [sphere_on[second] for _, second in request.pairs]
     rows = []  # per pair of links, its sphere pairs
     for a, b in request.pairs:
         on_a = [k for k, link in enumerate(links) if link == a]
@@ -461,7 +457,7 @@ def _collision_tables(
         order=tuple(by_length.index(p) for p in range(len(rows))),
         groups=groups,
         sphere_subtree=sphere_subtree,
-        subtree=subtree,
+        subtree=tuple(tuple(row[k] for k in ends) for row in sphere_subtree),
     )
 
 

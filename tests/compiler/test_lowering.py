@@ -124,7 +124,7 @@ def test_each_pair_of_links_reads_its_own_sphere_pairs():
     links = ["a", "a", "a", "b", "c", "c", "d", "d", "d", "d", "d"]
     spheres = tuple((link, (0.0, 0.0, float(k)), 0.1) for k, link in enumerate(links))
     pairs = (("a", "c"), ("b", "d"), ("a", "d"), ("b", "c"), ("c", "d"))
-    tables = _collision_tables(symkin.CollisionSpheres(spheres, pairs), (), ())
+    tables = _collision_tables(symkin.CollisionSpheres(spheres, pairs), ())
     widths = [width for count, width in tables.groups for _ in range(count)]
     for p, (first, second) in enumerate(pairs):
         row = tables.order[p]
