@@ -1413,20 +1413,20 @@ class RagdollKinematics(torch.nn.Module):
         batch (see _base_over_batch): rows (B, 7) or X (4, 4, 1, B)."""
         frames, frame_tables = self._pose_program(q, motions=False)
         X = _pose_over_batch(base) if base.dim() == 2 else base
-        return _pose_rows(frames(q, X, *frame_tables)[0], 2)
+        return frames(q, X, *frame_tables)
 
     def _pose_program(
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
-        """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: the frame
+        """The function giving the tips' columns and every moving joint's axis and origin (or
+        where not ``motions`` the tips' rows alone), and its tables: the frame
         program."""
-        return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
+        return self._pose_frames if motions else self._tip_rows, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
-    def _pose_columns(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
-        """The tips' columns alone, as the first of one (see _pose_frames)."""
-        return (_frames(q, *_world_tables(X, frame_tables), _POSES)[0],)
+    def _tip_rows(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
+        """The tips' poses alone as rows (B, 16·T) (see _pose_rows)."""
+        return _pose_rows(_frames(q, *_world_tables(X, frame_tables), _POSES)[0], 2)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):

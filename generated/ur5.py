@@ -18,7 +18,7 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            36 array operations, 176 lane operations
 #   poses + motions:                  40 array operations, 176 lane operations
-#   poses, batches up to 3:           25 array operations along the tree instead
+#   poses, batches up to 3:           19 array operations along the tree instead
 #   poses + motions, batches up to 3: 28 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Ur5Kinematics, a torch.nn.Module.
 
@@ -141,14 +141,18 @@ def _frames_along_tree(
     levels: tuple[tuple[int, int | None], ...],
     frames: tuple[int, ...],
     placing: int,
+    whole_level: int | None = None,
     motions: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """One group of frames as columns, and where ``motions`` every motion's axis and origin (4,
-    M, B; else None), as the frame program gives them, computed along the tree: few tensor
-    operations, each of 4×4 products. ``frames`` counts the frames ``located`` holds before the
-    motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B), each weighted
-    output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says which group to
-    place.
+    """One group of frames, and where ``motions`` every motion's axis and origin (4, M, B; else
+    None), computed along the tree: few tensor operations, each of 4×4 products. With the
+    motions the group is columns, as the frame program gives them; alone, the frames as placed,
+    (count, B, 4, 4), which its callers read directly. ``frames`` counts the frames ``located``
+    holds before the motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B),
+    each weighted output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says
+    which group to place; ``whole_level``, where the group's frames lie on the nodes of one level
+    in order (its index, the base's level 0), lets a call without the motions place them there
+    without gathering every node.
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -162,7 +166,41 @@ def _frames_along_tree(
     batch = theta.shape[1]
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
-    # Each level's nodes' frames, (k·B, 4, 4), from the base's.
+    levels_done = _levels_along_tree(X, base, steps, parents, levels, batch)
+    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
+    picked = slice(start, start + count)
+    if not motions and whole_level is not None:
+        on_level = levels_done[whole_level].view(count, 4 * batch, 4)
+        return torch.bmm(on_level, located[picked]).view(count, batch, 4, 4), None, None
+    if not motions:
+        located_nodes, located = located_nodes[picked], located[picked]
+    elif start > 0 and start + count == first_motion:
+        located_nodes, located = located_nodes[start:], located[start:]
+    elif start + count < first_motion:  # the group and the motions, which it does not precede
+        located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
+        located = torch.cat([located[picked], located[first_motion:]])
+    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
+    frames_placed = located_nodes.shape[0]  # count [+ M]; named, as the batch may be empty
+    on_nodes = nodes.index_select(0, located_nodes).view(frames_placed, 4 * batch, 4)
+    placed = torch.bmm(on_nodes, located).view(frames_placed, batch, 4, 4)
+    if not motions:
+        return placed, None, None
+    columns = placed[:count].permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
+    axes, origins = placed[count:, :, :, :2].permute(3, 2, 0, 1)
+    return columns, axes, origins
+
+
+def _levels_along_tree(
+    X: torch.Tensor | None,
+    base: torch.Tensor,
+    steps: torch.Tensor,
+    parents: torch.Tensor,
+    levels: tuple[tuple[int, int | None], ...],
+    batch: int,
+) -> list[torch.Tensor]:
+    """Each level's nodes' frames, (k·B, 4, 4) node by node, the base's first, from the edges'
+    transforms ``steps`` (E·B, 4, 4) (see _frames_along_tree)."""
     levels_done = [base.expand(batch, 4, 4) if X is None else X.squeeze(2).permute(2, 0, 1)]
     start, width = 0, 1  # the level above's: where its edges start, how many nodes it has
     # split_with_sizes: Tensor.split's Python wrapper costs a few microseconds a call.
@@ -182,26 +220,12 @@ def _frames_along_tree(
                 above = above[: first * batch]
             levels_done.append(torch.bmm(above, step))
         start, width = start + count, count
-    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
-    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
-    picked = slice(start, start + count)
-    if not motions:
-        located_nodes, located = located_nodes[picked], located[picked]
-    elif start > 0 and start + count == first_motion:
-        located_nodes, located = located_nodes[start:], located[start:]
-    elif start + count < first_motion:  # the group and the motions, which it does not precede
-        located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
-        located = torch.cat([located[picked], located[first_motion:]])
-    # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
-    frames_placed = located_nodes.shape[0]  # count [+ M]; named, as the batch may be empty
-    on_nodes = nodes.index_select(0, located_nodes).view(frames_placed, 4 * batch, 4)
-    placed = torch.bmm(on_nodes, located).view(frames_placed, batch, 4, 4)
-    group = placed[:count] if motions else placed
-    columns = group.permute(2, 0, 3, 1).reshape(4, 4 * count, batch)
-    if not motions:
-        return columns, None, None
-    axes, origins = placed[count:, :, :, :2].permute(3, 2, 0, 1)
-    return columns, axes, origins
+    return levels_done
+
+
+def _rows_of_frames(frames: torch.Tensor) -> torch.Tensor:
+    """Frames (T, B, 4, 4) as _pose_rows gives them, (B, 16·T): rows, tips, columns."""
+    return frames.permute(1, 2, 0, 3).reshape(frames.shape[1], 16 * frames.shape[0])
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -549,6 +573,8 @@ _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_
     'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
 _TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1))
 _TREE_FRAMES = (1, 0)
+# Per group, the level whose nodes it is placed on, in order, where there is one.
+_TREE_WHOLE_LEVELS = (6, None)
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -649,12 +675,12 @@ def _along_tree(
     placing: int,
     motions: bool = True,
 ):
-    """Group ``placing`` of _TREE_FRAMES as columns (0: the tips, 1: the bodies, then each
-    weighted output's points), and where ``motions`` the motions' axes and origins, along the
-    tree."""
+    """Group ``placing`` of _TREE_FRAMES (0: the tips, 1: the bodies, then each weighted
+    output's points), and where ``motions`` the motions' axes and origins, along the tree (see
+    _frames_along_tree)."""
     return _frames_along_tree(
         q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing,
-        motions=motions,
+        whole_level=_TREE_WHOLE_LEVELS[placing], motions=motions,
     )
 
 
@@ -783,24 +809,24 @@ class Ur5Kinematics(torch.nn.Module):
                 *frame_tables,
                 *gradient_tables,
             )
-        return _pose_rows(frames(q, None, *frame_tables)[0], 1)
+        return frames(q, None, *frame_tables)
 
     def _pose_program(
         self, q: torch.Tensor, motions: bool = True
     ) -> tuple[Callable, list[torch.Tensor]]:
-        """The function giving the tips' columns first (and, where ``motions``, every moving
-        joint's axis and origin), and its tables: over a few configurations
+        """The function giving the tips' columns and every moving joint's axis and origin (or
+        where not ``motions`` the tips' rows alone), and its tables: over a few configurations
         outside tracing the tree form (fewer tensor operations), else the frame
         program."""
         if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
-            along_tree = self._pose_frames_along_tree if motions else self._pose_columns_along_tree
+            along_tree = self._pose_frames_along_tree if motions else self._tip_rows_along_tree
             return along_tree, self._tables(q, _TREE_TABLES)
-        return self._pose_frames if motions else self._pose_columns, self._tables(q, _FRAME_TABLES)
+        return self._pose_frames if motions else self._tip_rows, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
-    def _pose_columns(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
-        """The tips' columns alone, as the first of one (see _pose_frames)."""
-        return (_frames(q, *frame_tables, _POSES)[0],)
+    def _tip_rows(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
+        """The tips' poses alone as rows (B, 16·T) (see _pose_rows)."""
+        return _pose_rows(_frames(q, *frame_tables, _POSES)[0], 1)
 
     @staticmethod
     def _pose_frames(q: torch.Tensor, X: torch.Tensor | None, *frame_tables: torch.Tensor):
@@ -809,11 +835,10 @@ class Ur5Kinematics(torch.nn.Module):
         return columns[0], columns[1], columns[2]
 
     @staticmethod
-    def _pose_columns_along_tree(
-        q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor
-    ):
-        """What _pose_columns gives, computed along the tree."""
-        return _along_tree(q, X, *tree_tables, placing=0, motions=False)[:1]
+    def _tip_rows_along_tree(q: torch.Tensor, X: torch.Tensor | None, *tree_tables: torch.Tensor):
+        """What _tip_rows gives, computed along the tree."""
+        placed = _along_tree(q, X, *tree_tables, placing=0, motions=False)
+        return _rows_of_frames(placed[0])
 
     @staticmethod
     def _pose_frames_along_tree(

@@ -78,16 +78,32 @@ class TreeForm:
         fixed = {"poses": 0, "dynamics": 1}
         return fixed[name] if name in fixed else 2 + self.point_groups.index(name)
 
+    @property
+    def whole_levels(self) -> tuple[int | None, ...]:
+        """Per group of ``frames``, the level (1 for the first below the base) whose nodes, in
+        order, are the ones the group is placed on, one frame each, or None: a call placing that
+        group alone then takes them from the level, gathering no nodes."""
+        first_nodes = np.cumsum([1] + [count for count, _ in self.levels]).tolist()
+        level_nodes = [
+            tuple(range(a, b)) for a, b in zip(first_nodes, first_nodes[1:], strict=False)
+        ]
+        starts = np.cumsum([0, *self.frames]).tolist()
+        groups = [self.located_nodes[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+        return tuple(
+            level_nodes.index(nodes) + 1 if nodes in level_nodes else None for nodes in groups
+        )
+
     def operations(self, placing: int = 0, motions: bool = True) -> int:
         """The tensor operations torch dispatches for one configuration of a fixed base placing
         the group ``placing`` of ``frames``, and where ``motions`` the motions' axes and origins
         (a test counts them): a fixed 20, one per level but the first (from the base, the
         identity, it is its edges' transforms), and per such level four more where it gathers
         its parents, two where it fans out from one node, one where it hangs from the first
-        nodes of a wider level; one more where the group holds several frames; with the motions
-        three more, and to pick the group's placements and the motions', none for all of them,
-        two for a tail, six for two pieces (views and copies: a few more for more
-        configurations)."""
+        nodes of a wider level. Without the motions the group's frames are returned as placed:
+        five fewer where they are one level's nodes (see ``whole_levels``), one fewer else. With
+        them one more where the group holds several frames, three more, and to pick the group's
+        placements and the motions', none for all of them, two for a tail, six for two pieces
+        (views and copies: a few more for more configurations)."""
         extra = 0
         for width, (count, first) in zip(
             (n for n, _ in self.levels), self.levels[1:], strict=False
@@ -98,9 +114,9 @@ class TreeForm:
                 extra += 2
             elif first < width:
                 extra += 1
-        several = self.frames[placing] > 1
         if not motions:
-            return 20 + len(self.levels) - 1 + extra + several
+            return (17 if self.whole_levels[placing] is None else 13) + len(self.levels) + extra
+        several = self.frames[placing] > 1
         before, after = any(self.frames[:placing]), any(self.frames[placing + 1 :])
         picking = 6 if after else 2 if before else 0
         return 23 + len(self.levels) - 1 + extra + several + picking
