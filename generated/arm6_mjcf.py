@@ -17,8 +17,8 @@
 # multiplications and additions on the 4-lane columns (what decides it at large batch):
 #   poses:                            36 array operations, 176 lane operations
 #   poses + motions:                  40 array operations, 176 lane operations
-#   poses, batches up to 3:           19 array operations along the tree instead
-#   poses + motions, batches up to 3: 28 array operations along the tree instead
+#   poses, batches up to 8:           19 array operations along the tree instead
+#   poses + motions, batches up to 8: 26 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: Arm6Kinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -141,6 +141,7 @@ def _frames_along_tree(
     frames: tuple[int, ...],
     placing: int,
     whole_level: int | None = None,
+    motions_in_node_order: bool = False,
     motions: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """One group of frames, and where ``motions`` every motion's axis and origin (4, M, B; else
@@ -149,9 +150,10 @@ def _frames_along_tree(
     (count, B, 4, 4), which its callers read directly. ``frames`` counts the frames ``located``
     holds before the motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B),
     each weighted output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says
-    which group to place; ``whole_level``, where the group's frames lie on the nodes of one level
-    in order (its index, the base's level 0), lets a call without the motions place them there
-    without gathering every node.
+    which group to place. ``whole_level``, where the group's frames lie on the nodes of one level
+    in order (its index, the base's level 0), lets a call place them there without gathering
+    every node, and with the motions too where ``motions_in_node_order`` (see
+    symkin.compiler.tree_form.TreeForm.whole_levels).
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -178,10 +180,15 @@ def _frames_along_tree(
     elif start + count < first_motion:  # the group and the motions, which it does not precede
         located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
         located = torch.cat([located[picked], located[first_motion:]])
-    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    if motions and whole_level is not None and motions_in_node_order:
+        # The group's level, then every node below the base in order: nothing to gather.
+        on_nodes = torch.cat([levels_done[whole_level], *levels_done[1:]])
+    else:
+        nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+        on_nodes = nodes.index_select(0, located_nodes)
     # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
-    frames_placed = located_nodes.shape[0]  # count [+ M]; named, as the batch may be empty
-    on_nodes = nodes.index_select(0, located_nodes).view(frames_placed, 4 * batch, 4)
+    frames_placed = located.shape[0]  # count [+ M]; named, as the batch may be empty
+    on_nodes = on_nodes.view(frames_placed, 4 * batch, 4)
     placed = torch.bmm(on_nodes, located).view(frames_placed, batch, 4, 4)
     if not motions:
         return placed, None, None
@@ -565,15 +572,17 @@ _FRAME_TABLES = ('constants', 'angle_map')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 3
+_FEW_POSES_CONFIGURATIONS = 8
 # Its tables, per level of the tree how many edges it has and which nodes of the level above they
 # hang from, and how many tips', bodies' and each weighted output's points' frames it places.
 _TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
     'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
 _TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1))
 _TREE_FRAMES = (1, 0)
-# Per group, the level whose nodes it is placed on, in order, where there is one.
+# Per group, the level whose nodes it is placed on, in order, where there is one; whether the
+# motions are placed on every node below the base in order.
 _TREE_WHOLE_LEVELS = (6, None)
+_TREE_MOTIONS_IN_NODE_ORDER = True
 
 
 def _table(name: str, dtype: torch.dtype | None = None, device: torch.device | None = None):
@@ -676,7 +685,8 @@ def _along_tree(
     _frames_along_tree)."""
     return _frames_along_tree(
         q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing,
-        whole_level=_TREE_WHOLE_LEVELS[placing], motions=motions,
+        whole_level=_TREE_WHOLE_LEVELS[placing], motions_in_node_order=_TREE_MOTIONS_IN_NODE_ORDER,
+        motions=motions,
     )
 
 

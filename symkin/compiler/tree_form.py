@@ -93,6 +93,14 @@ class TreeForm:
             level_nodes.index(nodes) + 1 if nodes in level_nodes else None for nodes in groups
         )
 
+    @property
+    def motions_in_node_order(self) -> bool:
+        """Whether the motions are placed on every node below the base in order, one each (a
+        chain's): a call placing a group of ``whole_levels`` and the motions then concatenates
+        that level and every level below the base, gathering no nodes."""
+        first_motion = sum(self.frames)
+        return self.located_nodes[first_motion:] == tuple(range(1, 1 + len(self.offsets)))
+
     def operations(self, placing: int = 0, motions: bool = True) -> int:
         """The tensor operations torch dispatches for one configuration of a fixed base placing
         the group ``placing`` of ``frames``, and where ``motions`` the motions' axes and origins
@@ -101,7 +109,8 @@ class TreeForm:
         its parents, two where it fans out from one node, one where it hangs from the first
         nodes of a wider level. Without the motions the group's frames are returned as placed:
         five fewer where they are one level's nodes (see ``whole_levels``), one fewer else. With
-        them one more where the group holds several frames, three more, and to pick the group's
+        them one more where the group holds several frames, three more, two fewer where the
+        group's nodes are a level and the motions' every node in order, and to pick the group's
         placements and the motions', none for all of them, two for a tail, six for two pieces
         (views and copies: a few more for more configurations)."""
         extra = 0
@@ -119,7 +128,8 @@ class TreeForm:
         several = self.frames[placing] > 1
         before, after = any(self.frames[:placing]), any(self.frames[placing + 1 :])
         picking = 6 if after else 2 if before else 0
-        return 23 + len(self.levels) - 1 + extra + several + picking
+        gathering = 0 if self.whole_levels[placing] and self.motions_in_node_order else 2
+        return 20 + len(self.levels) + extra + several + picking + gathering
 
 
 def few_configurations(tree: TreeForm, group: str, column_operations: int) -> int:

@@ -136,6 +136,7 @@ def _frames_along_tree(
     frames: tuple[int, ...],
     placing: int,
     whole_level: int | None = None,
+    motions_in_node_order: bool = False,
     motions: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """One group of frames, and where ``motions`` every motion's axis and origin (4, M, B; else
@@ -144,9 +145,10 @@ def _frames_along_tree(
     (count, B, 4, 4), which its callers read directly. ``frames`` counts the frames ``located``
     holds before the motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B),
     each weighted output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says
-    which group to place; ``whole_level``, where the group's frames lie on the nodes of one level
-    in order (its index, the base's level 0), lets a call without the motions place them there
-    without gathering every node.
+    which group to place. ``whole_level``, where the group's frames lie on the nodes of one level
+    in order (its index, the base's level 0), lets a call place them there without gathering
+    every node, and with the motions too where ``motions_in_node_order`` (see
+    symkin.compiler.tree_form.TreeForm.whole_levels).
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
@@ -173,10 +175,15 @@ def _frames_along_tree(
     elif start + count < first_motion:  # the group and the motions, which it does not precede
         located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
         located = torch.cat([located[picked], located[first_motion:]])
-    nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+    if motions and whole_level is not None and motions_in_node_order:
+        # The group's level, then every node below the base in order: nothing to gather.
+        on_nodes = torch.cat([levels_done[whole_level], *levels_done[1:]])
+    else:
+        nodes = torch.cat(levels_done).view(1 + theta.shape[0], batch, 4, 4)
+        on_nodes = nodes.index_select(0, located_nodes)
     # Each node's frames over the batch as rows (B·4, 4), times its placement: one 3-D product.
-    frames_placed = located_nodes.shape[0]  # count [+ M]; named, as the batch may be empty
-    on_nodes = nodes.index_select(0, located_nodes).view(frames_placed, 4 * batch, 4)
+    frames_placed = located.shape[0]  # count [+ M]; named, as the batch may be empty
+    on_nodes = on_nodes.view(frames_placed, 4 * batch, 4)
     placed = torch.bmm(on_nodes, located).view(frames_placed, batch, 4, 4)
     if not motions:
         return placed, None, None
