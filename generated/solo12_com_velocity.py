@@ -27,10 +27,10 @@
 #   poses + motions:                  44 array operations, 400 lane operations
 #   center_of_mass:                   36 array operations, 528 lane operations
 #   center_of_mass + motions:         46 array operations, 528 lane operations
-#   poses, batches up to 1:           16 array operations along the tree instead
-#   poses + motions, batches up to 1: 32 array operations along the tree instead
-#   center_of_mass, batches up to 5:  20 array operations along the tree instead
-#   center_of_mass + motions, batches up to 5: 28 array operations along the tree instead
+#   poses, batches up to 7:           16 array operations along the tree instead
+#   poses + motions, batches up to 7: 26 array operations along the tree instead
+#   center_of_mass, batches up to 7:  20 array operations along the tree instead
+#   center_of_mass + motions, batches up to 7: 26 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: SoloKinematics, a torch.nn.Module.
 
     forward(q, base)                X_world_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -169,27 +169,25 @@ def _frames_along_tree(
     parents: torch.Tensor,
     *,
     levels: tuple[tuple[int, int | None], ...],
-    frames: tuple[int, ...],
-    placing: int,
+    count: int,
     whole_level: int | None = None,
     motions_in_node_order: bool = False,
     motions: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """One group of frames, and where ``motions`` every motion's axis and origin (4, M, B; else
-    None), computed along the tree: few tensor operations, each of 4×4 products. With the
-    motions the group is columns, as the frame program gives them; alone, the frames as placed,
-    (count, B, 4, 4), which its callers read directly. ``frames`` counts the frames ``located``
-    holds before the motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B),
-    each weighted output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says
-    which group to place. ``whole_level``, where the group's frames lie on the nodes of one level
-    in order (its index, the base's level 0), lets a call place them there without gathering
-    every node, and with the motions too where ``motions_in_node_order`` (see
-    symkin.compiler.tree_form.TreeForm.whole_levels).
+    """One group of ``count`` frames, and where ``motions`` every motion's axis and origin (4,
+    M, B; else None), computed along the tree: few tensor operations, each of 4×4 products. With
+    the motions the group is columns, as the frame program gives them (the tips' (4, 4·T, B), the
+    rigid bodies' (4, 4·K, B), points' (4, 4·P, B): the points are columns 3::4); alone, the
+    frames as placed, (count, B, 4, 4), which its callers read directly. ``located`` and
+    ``located_nodes`` are the group's placements and nodes, then the motions'. ``whole_level``,
+    where the group's frames lie on the nodes of one level in order (its index, the base's level
+    0), lets a call place them there without gathering every node, and with the motions too
+    where ``motions_in_node_order`` (see symkin.compiler.tree_form.TreeForm.whole_levels).
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
     each level's nodes are its parents' times theirs (``levels``: see
-    symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    symkin.compiler.tree_form.TreeForm); each frame, axis and origin is
     ``located`` on its node. The base node is ``base`` (the identity, (1, 4, 4)), or the base's
     world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
     node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
@@ -199,18 +197,11 @@ def _frames_along_tree(
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     levels_done = _levels_along_tree(X, base, steps, parents, levels, batch)
-    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
-    picked = slice(start, start + count)
-    if not motions and whole_level is not None:
-        on_level = levels_done[whole_level].view(count, 4 * batch, 4)
-        return torch.bmm(on_level, located[picked]).view(count, batch, 4, 4), None, None
     if not motions:
-        located_nodes, located = located_nodes[picked], located[picked]
-    elif start > 0 and start + count == first_motion:
-        located_nodes, located = located_nodes[start:], located[start:]
-    elif start + count < first_motion:  # the group and the motions, which it does not precede
-        located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
-        located = torch.cat([located[picked], located[first_motion:]])
+        if whole_level is not None:
+            on_level = levels_done[whole_level].view(count, 4 * batch, 4)
+            return torch.bmm(on_level, located[:count]).view(count, batch, 4, 4), None, None
+        located_nodes, located = located_nodes[:count], located[:count]
     if motions and whole_level is not None and motions_in_node_order:
         # The group's level, then every node below the base in order: nothing to gather.
         on_nodes = torch.cat([levels_done[whole_level], *levels_done[1:]])
@@ -1162,7 +1153,8 @@ _TABLES = {
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0,
             0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]],
     ],
-    'tree_located': [
+    'tree_parents': [0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 2, 3],
+    'tree_located_poses': [
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.008], [0.0, 0.0, 1.0, -0.16], [0.0, 0.0, 0.0,
             1.0]],
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.008], [0.0, 0.0, 1.0, -0.16], [0.0, 0.0, 0.0,
@@ -1171,6 +1163,21 @@ _TABLES = {
             1.0]],
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.008], [0.0, 0.0, 1.0, -0.16], [0.0, 0.0, 0.0,
             1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+    ],
+    'tree_located_nodes_poses': [9, 10, 11, 12, 1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12],
+    'tree_located_center_of_mass': [
         [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
         [[1.0, 0.0, 0.0, -0.078707], [0.0, 1.0, 0.0, 0.01], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
             1.0]],
@@ -1209,9 +1216,8 @@ _TABLES = {
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
         [[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
     ],
-    'tree_located_nodes': [9, 10, 11, 12, 0, 1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12, 1, 5, 9, 2, 6,
+    'tree_located_nodes_center_of_mass': [0, 1, 5, 9, 2, 6, 10, 3, 7, 11, 4, 8, 12, 1, 5, 9, 2, 6,
         10, 3, 7, 11, 4, 8, 12],
-    'tree_parents': [0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 2, 3],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -1221,8 +1227,9 @@ _TABLE_KINDS = {
     'pose_pair_motion': 'index',
     'pose_source': 'index',
     'pose_world_source': 'index',
-    'tree_located_nodes': 'index',
     'tree_parents': 'index',
+    'tree_located_nodes_poses': 'index',
+    'tree_located_nodes_center_of_mass': 'index',
 }
 _TABLE_SHAPES = {
     'lane_scales': (-1, 1),
@@ -1231,18 +1238,24 @@ _TABLE_SHAPES = {
     'center_of_mass_moving': (-1, 1),
     'tree_base': (1, 4, 4),
     'tree_joint_offsets': (-1, 1),
-    'tree_located': (-1, 4, 4),
+    'tree_located_poses': (-1, 4, 4),
+    'tree_located_center_of_mass': (-1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
-_FEW_POSES_CONFIGURATIONS = 1
-_FEW_CENTER_OF_MASS_CONFIGURATIONS = 5
-# Its tables, per level of the tree how many edges it has and which nodes of the level above they
-# hang from, and how many tips', bodies' and each weighted output's points' frames it places.
-_TREE_TABLES = ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants',
-    'tree_steps', 'tree_located', 'tree_located_nodes', 'tree_parents')
+_FEW_POSES_CONFIGURATIONS = 7
+_FEW_CENTER_OF_MASS_CONFIGURATIONS = 7
+# Its tables for each group it places (0: the tips, 1: the bodies, then each weighted output's
+# points and the collision spheres), per level of the tree how many edges it has and which nodes
+# of the level above they hang from, and how many frames each group places.
+_TREE_TABLES = {
+    0: ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants', 'tree_steps',
+        'tree_located_poses', 'tree_located_nodes_poses', 'tree_parents'),
+    2: ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants', 'tree_steps',
+        'tree_located_center_of_mass', 'tree_located_nodes_center_of_mass', 'tree_parents'),
+}
 _TREE_LEVELS = ((4, 1), (4, 4), (4, 4))
 _TREE_FRAMES = (4, 0, 13)
 # Per group, the level whose nodes it is placed on, in order, where there is one; whether the
@@ -1486,11 +1499,10 @@ def _along_tree(
     placing: int,
     motions: bool = True,
 ):
-    """Group ``placing`` of _TREE_FRAMES (0: the tips, 1: the bodies, then each weighted
-    output's points), and where ``motions`` the motions' axes and origins, along the tree (see
-    _frames_along_tree)."""
+    """Group ``placing`` of _TREE_FRAMES from its tables ``_TREE_TABLES[placing]``, and where
+    ``motions`` the motions' axes and origins, along the tree (see _frames_along_tree)."""
     return _frames_along_tree(
-        q, X, *tree_tables, levels=_TREE_LEVELS, frames=_TREE_FRAMES, placing=placing,
+        q, X, *tree_tables, levels=_TREE_LEVELS, count=_TREE_FRAMES[placing],
         whole_level=_TREE_WHOLE_LEVELS[placing], motions_in_node_order=_TREE_MOTIONS_IN_NODE_ORDER,
         motions=motions,
     )
@@ -1650,7 +1662,7 @@ class SoloKinematics(torch.nn.Module):
         program."""
         if not _tracing() and q.shape[:-1].numel() <= _FEW_POSES_CONFIGURATIONS:
             along_tree = self._pose_frames_along_tree if motions else self._tip_rows_along_tree
-            return along_tree, self._tables(q, _TREE_TABLES)
+            return along_tree, self._tables(q, _TREE_TABLES[0])
         return self._pose_frames if motions else self._tip_rows, self._tables(q, _FRAME_TABLES)
 
     @staticmethod
@@ -1727,7 +1739,7 @@ class SoloKinematics(torch.nn.Module):
             placed, axes, origins = _along_tree(
                 q,
                 None,
-                *self._tables(q, _TREE_TABLES),
+                *self._tables(q, _TREE_TABLES[2]),
                 placing=2,
                 motions=motions,
             )

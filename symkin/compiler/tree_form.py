@@ -58,7 +58,8 @@ class TreeForm:
         frames: how many of ``located`` are tips' frames, then rigid bodies' (scaled inertia axes
             and centre of mass, as columns), then each weighted output's points, before the
             motions.
-        point_groups: the weighted outputs (their program groups), in ``frames``' order.
+        point_groups: the weighted outputs and the collision spheres (their program groups), in
+            ``frames``' order.
     """
 
     joint_map: tuple[tuple[float, ...], ...]
@@ -72,11 +73,22 @@ class TreeForm:
     frames: tuple[int, ...]
     point_groups: tuple[str, ...] = ()
 
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The program groups ``frames`` counts the frames of, in order."""
+        return ("poses", "dynamics", *self.point_groups)
+
+    def table_names(self, group: str) -> tuple[str, ...]:
+        """The tables (see :func:`tree_tables`) the tree form of ``group`` reads, in the order
+        of its function's arguments."""
+        edges = ("tree_base", "tree_joint_map", "tree_joint_offsets", "tree_step_constants")
+        placed = (f"tree_located_{group}", f"tree_located_nodes_{group}")
+        return (*edges, "tree_steps", *placed, "tree_parents")
+
     def group(self, name: str) -> int:
         """The index in ``frames`` of the program group ``name`` places: ``poses`` 0,
-        ``dynamics`` 1, a weighted output's its place after them."""
-        fixed = {"poses": 0, "dynamics": 1}
-        return fixed[name] if name in fixed else 2 + self.point_groups.index(name)
+        ``dynamics`` 1, a weighted output's (or the collision spheres') its place after them."""
+        return self.groups.index(name)
 
     @property
     def whole_levels(self) -> tuple[int | None, ...]:
@@ -109,10 +121,9 @@ class TreeForm:
         its parents, two where it fans out from one node, one where it hangs from the first
         nodes of a wider level. Without the motions the group's frames are returned as placed:
         five fewer where they are one level's nodes (see ``whole_levels``), one fewer else. With
-        them one more where the group holds several frames, three more, two fewer where the
-        group's nodes are a level and the motions' every node in order, and to pick the group's
-        placements and the motions', none for all of them, two for a tail, six for two pieces
-        (views and copies: a few more for more configurations)."""
+        them one more where the group holds several frames, three more, and two fewer where the
+        group's nodes are a level and the motions' every node in order (views and copies: a few
+        more for more configurations)."""
         extra = 0
         for width, (count, first) in zip(
             (n for n, _ in self.levels), self.levels[1:], strict=False
@@ -126,10 +137,8 @@ class TreeForm:
         if not motions:
             return (17 if self.whole_levels[placing] is None else 13) + len(self.levels) + extra
         several = self.frames[placing] > 1
-        before, after = any(self.frames[:placing]), any(self.frames[placing + 1 :])
-        picking = 6 if after else 2 if before else 0
         gathering = 0 if self.whole_levels[placing] and self.motions_in_node_order else 2
-        return 20 + len(self.levels) + extra + several + picking + gathering
+        return 20 + len(self.levels) + extra + several + gathering
 
 
 def few_configurations(tree: TreeForm, group: str, column_operations: int) -> int:
@@ -338,21 +347,33 @@ def _rows(matrix: np.ndarray) -> tuple[tuple[float, ...], ...]:
 
 
 def tree_tables(tree: TreeForm, motions: MotionTables) -> dict[str, Table]:
-    """The tables of the tree form, named ``tree_*`` in the order its function reads them. Each
-    motion's axis gets the sign the program stores it with (see :class:`MotionTables`), so that
-    both forms feed the same Jacobian and gradient tables."""
-    tips = len(tree.located) - len(tree.axis_scales)
+    """The tables of the tree form, named ``tree_*``: those every group reads, then per group
+    with frames what it places, its frames' then the motions' (``tree_located_<group>`` and
+    ``tree_located_nodes_<group>``), so that no call picks them out of one table. Each motion's
+    axis gets the sign the program stores it with (see :class:`MotionTables`), so that both
+    forms feed the same Jacobian and gradient tables."""
+    first_motion = len(tree.located) - len(tree.axis_scales)
     located = [np.array(matrix) for matrix in tree.located]
     for m, scale in enumerate(tree.axis_scales):
         if motions.scales[m] * scale < 0:
-            located[tips + m][:, 0] *= -1.0
-    return {
+            located[first_motion + m][:, 0] *= -1.0
+    tables = {
         "tree_base": Table(np.eye(4).tolist(), shape=(1, 4, 4)),
         "tree_joint_map": Table([list(row) for row in tree.joint_map]),
         "tree_joint_offsets": Table(list(tree.offsets), shape=(-1, 1)),
         "tree_step_constants": Table([[list(step[0])] for step in tree.steps]),
         "tree_steps": Table([[list(row) for row in step[1:]] for step in tree.steps]),
-        "tree_located": Table([m.tolist() for m in located], shape=(-1, 4, 4)),
-        "tree_located_nodes": Table(list(tree.located_nodes), "index"),
         "tree_parents": Table(list(tree.parents), "index"),
     }
+    start = 0
+    for group, count in zip(tree.groups, tree.frames, strict=True):
+        if count:
+            placed = [*range(start, start + count), *range(first_motion, len(located))]
+            tables[f"tree_located_{group}"] = Table(
+                [located[k].tolist() for k in placed], shape=(-1, 4, 4)
+            )
+            tables[f"tree_located_nodes_{group}"] = Table(
+                [tree.located_nodes[k] for k in placed], "index"
+            )
+        start += count
+    return tables

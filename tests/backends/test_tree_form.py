@@ -59,7 +59,10 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
     kinematics = symkin.derive(symkin.load(path), tips, base, floating, notes=lambda _: None)
     assert kinematics.tree is not None
     tables = tree_tables(kinematics.tree, symkin.lower(kinematics).motions)
-    tree = [_make_table(t.values, t.kind, t.shape, torch.float64) for t in tables.values()]
+    tree = [
+        _make_table(tables[name].values, tables[name].kind, tables[name].shape, torch.float64)
+        for name in kinematics.tree.table_names("poses")
+    ]
     module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().double()
     generated = sys.modules[type(module).__module__]
     q = sample_q(module, batch, seed=5)
@@ -68,7 +71,7 @@ def both_forms(path: str, tips, base, floating: bool, batch: int = 5):
         X = generated._with_base(q, random_base_poses(batch, seed=5))[1]
     program = module._pose_frames(q, X, *module._tables(q, generated._FRAME_TABLES))
     along_tree = _frames_along_tree(
-        q, X, *tree, levels=kinematics.tree.levels, frames=kinematics.tree.frames, placing=0
+        q, X, *tree, levels=kinematics.tree.levels, count=kinematics.tree.frames[0]
     )
     return program, along_tree
 
@@ -96,7 +99,7 @@ def test_rigid_bodies_along_the_tree_are_the_frame_programs(path, floating, monk
     along_tree = module._body_frames(q)
     kinematics = symkin.derive(symkin.load(path), None, None, floating, (bodies,), lambda _: None)
     one = q[:1]
-    tables = module._tables(one, generated._TREE_TABLES)
+    tables = module._tables(one, generated._TREE_TABLES[1])
     with CountTensorOps() as counted:
         generated._along_tree(one, None, *tables, placing=1)
     assert counted.count == kinematics.tree.operations(1)
@@ -184,8 +187,8 @@ def test_gradcheck_through_the_tree_form():
 @pytest.mark.parametrize("path, floating", [(PANDA, False), (G1, True)])
 def test_the_centre_of_mass_along_the_tree_is_the_frame_programs(path, floating, monkeypatch):
     """The centre of mass and its Jacobian (and gradient) over few configurations, then with the
-    tree form switched off; each group placed costs what its header says (the tips' and the
-    bodies' lie before the points here, so two pieces are picked for them, a tail for these)."""
+    tree form switched off; each group placed (the tips, the bodies, the points, each from its
+    own tables) costs what its header says."""
     model = symkin.load(path)
     bodies = symkin.rigid_bodies(model, notes=lambda _: None)
     outputs = (bodies, symkin.center_of_mass(model))
@@ -204,8 +207,8 @@ def test_the_centre_of_mass_along_the_tree_is_the_frame_programs(path, floating,
     tree = symkin.derive(model, None, None, floating, outputs, lambda _: None).tree
     assert tree.frames[2] > 0 and tree.point_groups == ("center_of_mass",)
     one = sample_q(module, 1)
-    tables = module._tables(one, generated._TREE_TABLES)
     for placing in range(3):
+        tables = module._tables(one, generated._TREE_TABLES[placing])
         for motions in (True, False):
             with CountTensorOps() as counted:
                 generated._along_tree(one, None, *tables, placing=placing, motions=motions)

@@ -133,27 +133,25 @@ def _frames_along_tree(
     parents: torch.Tensor,
     *,
     levels: tuple[tuple[int, int | None], ...],
-    frames: tuple[int, ...],
-    placing: int,
+    count: int,
     whole_level: int | None = None,
     motions_in_node_order: bool = False,
     motions: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """One group of frames, and where ``motions`` every motion's axis and origin (4, M, B; else
-    None), computed along the tree: few tensor operations, each of 4×4 products. With the
-    motions the group is columns, as the frame program gives them; alone, the frames as placed,
-    (count, B, 4, 4), which its callers read directly. ``frames`` counts the frames ``located``
-    holds before the motions' in groups: the tips' (4, 4·T, B), the rigid bodies' (4, 4·K, B),
-    each weighted output's points' (4, 4·P, B: the points are columns 3::4); ``placing`` says
-    which group to place. ``whole_level``, where the group's frames lie on the nodes of one level
-    in order (its index, the base's level 0), lets a call place them there without gathering
-    every node, and with the motions too where ``motions_in_node_order`` (see
-    symkin.compiler.tree_form.TreeForm.whole_levels).
+    """One group of ``count`` frames, and where ``motions`` every motion's axis and origin (4,
+    M, B; else None), computed along the tree: few tensor operations, each of 4×4 products. With
+    the motions the group is columns, as the frame program gives them (the tips' (4, 4·T, B), the
+    rigid bodies' (4, 4·K, B), points' (4, 4·P, B): the points are columns 3::4); alone, the
+    frames as placed, (count, B, 4, 4), which its callers read directly. ``located`` and
+    ``located_nodes`` are the group's placements and nodes, then the motions'. ``whole_level``,
+    where the group's frames lie on the nodes of one level in order (its index, the base's level
+    0), lets a call place them there without gathering every node, and with the motions too
+    where ``motions_in_node_order`` (see symkin.compiler.tree_form.TreeForm.whole_levels).
 
     Edge e's joint value is θ = joint_map[e]·q + joint_offsets[e] and its transform from its
     parent node step_constants[e] + [sin θ, cos θ, θ] · steps[e] (4×4 matrices as rows of 16);
     each level's nodes are its parents' times theirs (``levels``: see
-    symkin.compiler.tree_form.TreeForm); each tip, axis and origin is
+    symkin.compiler.tree_form.TreeForm); each frame, axis and origin is
     ``located`` on its node. The base node is ``base`` (the identity, (1, 4, 4)), or the base's
     world pose ``X`` (4, 4, 1, B) (see _with_base). A level's frames are (k·B, 4, 4),
     node by node: 3-D products (bmm) cost half of broadcasting ones over a few configurations.
@@ -163,18 +161,11 @@ def _frames_along_tree(
     basis = torch.stack([theta.sin(), theta.cos(), theta], -1)  # (E, B, 3)
     steps = torch.baddbmm(step_constants, basis, steps).view(-1, 4, 4)  # (E·B, 4, 4)
     levels_done = _levels_along_tree(X, base, steps, parents, levels, batch)
-    start, count, first_motion = sum(frames[:placing]), frames[placing], sum(frames)
-    picked = slice(start, start + count)
-    if not motions and whole_level is not None:
-        on_level = levels_done[whole_level].view(count, 4 * batch, 4)
-        return torch.bmm(on_level, located[picked]).view(count, batch, 4, 4), None, None
     if not motions:
-        located_nodes, located = located_nodes[picked], located[picked]
-    elif start > 0 and start + count == first_motion:
-        located_nodes, located = located_nodes[start:], located[start:]
-    elif start + count < first_motion:  # the group and the motions, which it does not precede
-        located_nodes = torch.cat([located_nodes[picked], located_nodes[first_motion:]])
-        located = torch.cat([located[picked], located[first_motion:]])
+        if whole_level is not None:
+            on_level = levels_done[whole_level].view(count, 4 * batch, 4)
+            return torch.bmm(on_level, located[:count]).view(count, batch, 4, 4), None, None
+        located_nodes, located = located_nodes[:count], located[:count]
     if motions and whole_level is not None and motions_in_node_order:
         # The group's level, then every node below the base in order: nothing to gather.
         on_nodes = torch.cat([levels_done[whole_level], *levels_done[1:]])
