@@ -25,6 +25,8 @@
 #   collision + motions:              98 array operations, 1340 lane operations
 #   poses, batches up to 24:          27 array operations along the tree instead
 #   poses + motions, batches up to 24: 33 array operations along the tree instead
+#   collision, batches up to 15:      27 array operations along the tree instead
+#   collision + motions, batches up to 15: 33 array operations along the tree instead
 """Kinematics of one robot, compiled by symkin: PandaKinematics, a torch.nn.Module.
 
     forward(q)                      X_base_tip of every tip, (..., T, 4, 4), homogeneous;
@@ -1235,6 +1237,168 @@ _TABLES = {
             0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
     ],
     'tree_located_nodes_poses': [7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 7, 7],
+    'tree_located_collision': [
+        [[1.0, 0.0, 0.0, -0.06], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.09], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.08499999999999999], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.065], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.05000000000000002], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.33299999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.05149999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.3315], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.2415], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.14149999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.23149999999999998], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.03], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.01], [0.0, 1.0, 0.0, 0.03], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.01], [0.0, 1.0, 0.0, -0.03], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.03], [0.0, 1.0, 0.0, 0.02], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.02], [0.0, 1.0, 0.0, -0.02], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.06999999999999999], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.21999999999999997], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.07499999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.21499999999999997], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.01], [0.0, 1.0, 0.0, -0.01], [0.0, 0.0, 1.0, -0.14499999999999996],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.01], [0.0, 1.0, 0.0, 0.01], [0.0, 0.0, 1.0, -0.14499999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.01], [0.0, 1.0, 0.0, 0.01], [0.0, 0.0, 1.0, -0.14499999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.01], [0.0, 1.0, 0.0, -0.01], [0.0, 0.0, 1.0, -0.14499999999999996], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.03], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.01], [0.0, 1.0, 0.0, 0.03], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.01], [0.0, 1.0, 0.0, -0.03], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.03], [0.0, 1.0, 0.0, 0.02], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.02], [0.0, 1.0, 0.0, -0.02], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.21000000000000002], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.31], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.08], [0.0, 0.0, 1.0, -0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.08], [0.0, 0.0, 1.0, -0.2], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.08460970100747428], [0.0, 0.0, 1.0, -0.0625], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.004609701007474282], [0.0, 0.0, 1.0, -0.3125],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.08460970100747428], [0.0, 0.0, 1.0, -0.1325], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.07460970100747429], [0.0, 0.0, 1.0,
+            -0.11250000000000002], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.045390298992525724], [0.0, 0.0, 1.0, -0.2625],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.03], [0.0, 1.0, 0.0, -0.035390298992525715], [0.0, 0.0, 1.0, -0.2625],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.03], [0.0, 1.0, 0.0, -0.035390298992525715], [0.0, 0.0, 1.0, -0.2625],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.05], [0.0, 1.0, 0.0, -0.005390298992525716], [0.0, 0.0, 1.0, -0.2525],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.05], [0.0, 1.0, 0.0, -0.005390298992525716], [0.0, 0.0, 1.0, -0.2525],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.08460970100747428], [0.0, 0.0, 1.0, -0.2025], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.004609701007474282], [0.0, 0.0, 1.0,
+            -0.21250000000000002], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.03], [0.0, 1.0, 0.0, 0.024609701007474283], [0.0, 0.0, 1.0, -0.2625],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.03], [0.0, 1.0, 0.0, 0.024609701007474283], [0.0, 0.0, 1.0, -0.2625],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.08460970100747428], [0.0, 0.0, 1.0,
+            -0.15250000000000002], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.034609701007474285], [0.0, 0.0, 1.0, -0.2625],
+            [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.010000000000000002], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.07], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.009999999999999988], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.07], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.08], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.060000000000000005], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.043535534], [0.0, 1.0, 0.0, 0.043535534], [0.0, 0.0, 1.0, 0.09], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.036464466], [0.0, 1.0, 0.0, 0.036464466], [0.0, 0.0, 1.0, 0.09], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.000732233000000004], [0.0, 1.0, 0.0, -0.000732233000000004], [0.0, 0.0,
+            1.0, -0.06], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.000732233000000004], [0.0, 1.0, 0.0, -0.000732233000000004], [0.0, 0.0,
+            1.0, 0.08000000000000002], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.039267766999999995], [0.0, 1.0, 0.0, 0.039267766999999995], [0.0, 0.0,
+            1.0, 0.09000000000000001], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, -0.000732233000000004], [0.0, 1.0, 0.0, -0.000732233000000004], [0.0, 0.0,
+            1.0, 0.010000000000000009], [0.0, 0.0, 0.0, 1.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, -0.05303300858899106], [-0.7071067811865475,
+            0.7071067811865476, 0.0, -0.053033008588991064], [0.0, 0.0, 1.0, 0.137], [0.0, 0.0, 0.0,
+            1.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, 0.05303300858899106], [-0.7071067811865475,
+            0.7071067811865476, 0.0, 0.053033008588991064], [0.0, 0.0, 1.0, 0.137], [0.0, 0.0, 0.0,
+            1.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, -0.049497474683058325], [-0.7071067811865475,
+            0.7071067811865476, 0.0, -0.04949747468305833], [0.0, 0.0, 1.0, 0.137], [0.0, 0.0, 0.0,
+            1.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, 0.049497474683058325], [-0.7071067811865475,
+            0.7071067811865476, 0.0, 0.04949747468305833], [0.0, 0.0, 1.0, 0.137], [0.0, 0.0, 0.0,
+            1.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, 0.0070710678118654745], [-0.7071067811865475,
+            0.7071067811865476, 0.0, 0.007071067811865476], [0.0, 0.0, 1.0, 0.137], [0.0, 0.0, 0.0,
+            1.0]],
+        [[0.7071067811865476, 0.7071067811865475, 0.0, -0.0070710678118654745],
+            [-0.7071067811865475, 0.7071067811865476, 0.0, -0.007071067811865476], [0.0, 0.0, 1.0,
+            0.137], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.015], [0.0, 0.0, 1.0, 0.015], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.015], [0.0, 0.0, 1.0, 0.045], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.015], [0.0, 0.0, 1.0, 0.019999999999999997], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.015], [0.0, 0.0, 1.0, 0.04], [0.0, 0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.015], [0.0, 0.0, 1.0, 0.015], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.015], [0.0, 0.0, 1.0, 0.045], [0.0, 0.0, 0.0,
+            1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.015], [0.0, 0.0, 1.0, 0.019999999999999997], [0.0,
+            0.0, 0.0, 1.0]],
+        [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, -0.015], [0.0, 0.0, 1.0, 0.04], [0.0, 0.0, 0.0,
+            1.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.7071067811865475, 0.0, 0.0, 0.0], [0.7071067811865476, 0.0, 0.0, 0.0], [0.0, 0.1654,
+            0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.7071067811865475, 0.0, 0.0, 0.0], [0.7071067811865476, 0.0, 0.0, 0.0], [0.0, 0.1654,
+            0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+    ],
+    'tree_located_nodes_collision': [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3,
+        3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+        5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 1,
+        2, 3, 4, 5, 6, 7, 7, 7],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
@@ -1251,6 +1415,7 @@ _TABLE_KINDS = {
     'link_pair_order': 'index',
     'tree_parents': 'index',
     'tree_located_nodes_poses': 'index',
+    'tree_located_nodes_collision': 'index',
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
@@ -1261,24 +1426,28 @@ _TABLE_SHAPES = {
     'tree_base': (1, 4, 4),
     'tree_joint_offsets': (-1, 1),
     'tree_located_poses': (-1, 4, 4),
+    'tree_located_collision': (-1, 4, 4),
 }
 _FRAME_TABLES = ('constants', 'angle_offsets', 'angle_map', 'lane_scales')
 # The tree form of the tips' poses, the rigid bodies' and the weighted points' frames (see
 # _frames_along_tree), taken outside tracing by calls of at most this many configurations, where
 # it is faster: fewer tensor operations, each dearer per configuration.
 _FEW_POSES_CONFIGURATIONS = 24
+_FEW_COLLISION_CONFIGURATIONS = 15
 # Its tables for each group it places (0: the tips, 1: the bodies, then each weighted output's
 # points and the collision spheres), per level of the tree how many edges it has and which nodes
 # of the level above they hang from, and how many frames each group places.
 _TREE_TABLES = {
     0: ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants', 'tree_steps',
         'tree_located_poses', 'tree_located_nodes_poses', 'tree_parents'),
+    2: ('tree_base', 'tree_joint_map', 'tree_joint_offsets', 'tree_step_constants', 'tree_steps',
+        'tree_located_collision', 'tree_located_nodes_collision', 'tree_parents'),
 }
 _TREE_LEVELS = ((1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (1, 1), (2, 1))
-_TREE_FRAMES = (3, 0)
+_TREE_FRAMES = (3, 0, 82)
 # Per group, the level whose nodes it is placed on, in order, where there is one; whether the
 # motions are placed on every node below the base in order.
-_TREE_WHOLE_LEVELS = (None, None)
+_TREE_WHOLE_LEVELS = (None, None, None)
 _TREE_MOTIONS_IN_NODE_ORDER = False
 
 
@@ -1885,18 +2054,18 @@ class PandaKinematics(torch.nn.Module):
     def collision_spheres(self, q: torch.Tensor) -> torch.Tensor:
         """The spheres, (..., 82, 4): centre in the base frame, then radius; sphere k is on link sphere_links[k]."""
         _check_joints(q, _NUM_JOINTS)
-        frame_tables = self._tables(q, _FRAME_TABLES)
         # The closed-form backward over a few configurations outside tracing (see
         # _FEW_SPHERE_CONFIGURATIONS); else, and under torch.func transforms (vmap, jacrev, ...),
         # which need a setup_context-style Function, autograd differentiates the program itself.
         few = not _tracing() and q.shape[:-1].numel() <= _FEW_SPHERE_CONFIGURATIONS
         if few and q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             gradient_tables = self._tables(q, ('q_map', 'sphere_subtree', 'motion_prismatic'))
+            frames, frame_tables = self._sphere_program(q)
             centres = _PointsWithClosedFormBackward.apply(
-                self._sphere_frames, len(frame_tables), q, *frame_tables, *gradient_tables
+                frames, len(frame_tables), q, *frame_tables, *gradient_tables
             )
         else:
-            centres = _frames(q, *frame_tables, _COLLISION)[1]
+            centres = self._sphere_centres(q)
         (radii,) = self._tables(q, ("sphere_radii",))
         spheres = _spheres(centres, radii, q.shape[:-1])
         return spheres
@@ -1905,7 +2074,6 @@ class PandaKinematics(torch.nn.Module):
     def self_collision_distances(self, q: torch.Tensor) -> torch.Tensor:
         """Per pair of collision_pairs, the least signed distance between their spheres, (..., 20)."""
         _check_joints(q, _NUM_JOINTS)
-        frame_tables = self._tables(q, _FRAME_TABLES)
         tables = self._tables(q, ("sphere_pair_first", "sphere_pair_second", "sphere_pair_reach", "link_pair_starts", "link_pair_order"))
         # The rows of sphere pairs, (count, width) per group (see _pair_distances).
         groups = ((7, 28), (5, 42), (6, 76), (2, 171))
@@ -1913,8 +2081,9 @@ class PandaKinematics(torch.nn.Module):
         # setup_context-style Function, autograd differentiates the program itself instead.
         if q.requires_grad and torch.is_grad_enabled() and not _functorch_transforms_active():
             gradient_tables = self._tables(q, ('q_map', 'link_pair_subtree', 'motion_prismatic'))
+            frames, frame_tables = self._sphere_program(q)
             distances = _PairDistancesWithClosedFormBackward.apply(
-                self._sphere_frames,
+                frames,
                 len(frame_tables),
                 groups,
                 q,
@@ -1923,8 +2092,7 @@ class PandaKinematics(torch.nn.Module):
                 *gradient_tables,
             )
             return distances.mT.reshape(q.shape[:-1] + (20,))
-        columns = _frames(q, *frame_tables, _COLLISION)
-        distances = _pair_distances(columns[1], *tables, groups)
+        distances = _pair_distances(self._sphere_centres(q), *tables, groups)
         return distances.mT.reshape(q.shape[:-1] + (20,))
 
     @_autocast_off
@@ -1934,9 +2102,33 @@ class PandaKinematics(torch.nn.Module):
         """Signed distances, (..., 82, K), from each sphere to each obstacle sphere of ``obstacles`` (..., K, 4): centre in the base frame, then radius (0 for a point)."""
         return _sphere_distances(self.collision_spheres(q), obstacles)
 
+
+    def _sphere_centres(self, q: torch.Tensor) -> torch.Tensor:
+        """The sphere centres alone, (4, S, B), relative to the base: over a few
+        configurations outside tracing along the tree, else by the frame program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_COLLISION_CONFIGURATIONS:
+            tables = self._tables(q, _TREE_TABLES[2])
+            placed = _along_tree(q, None, *tables, placing=2, motions=False)[0]
+            return placed[..., 3].permute(2, 0, 1)
+        return _frames(q, *self._tables(q, _FRAME_TABLES), _COLLISION)[1]
+
+    def _sphere_program(self, q: torch.Tensor) -> tuple[Callable, list[torch.Tensor]]:
+        """The function giving the sphere centres (4, S, B) and every moving joint's axis and
+        origin, and its tables: over a few configurations outside tracing the
+        tree form, else the frame program."""
+        if not _tracing() and q.shape[:-1].numel() <= _FEW_COLLISION_CONFIGURATIONS:
+            return self._sphere_frames_along_tree, self._tables(q, _TREE_TABLES[2])
+        return self._sphere_frames, self._tables(q, _FRAME_TABLES)
+
     @staticmethod
     def _sphere_frames(q: torch.Tensor, *frame_tables: torch.Tensor):
         """The sphere centres (4, S, B) and every moving joint's axis and origin (see _frames)."""
         columns = _frames(q, *frame_tables, _COLLISION | _MOTIONS)
         return columns[1], columns[2], columns[3]
+
+    @staticmethod
+    def _sphere_frames_along_tree(q: torch.Tensor, *tree_tables: torch.Tensor):
+        """What _sphere_frames gives, computed along the tree."""
+        columns, axes, origins = _along_tree(q, None, *tree_tables, placing=2)
+        return columns[:, 3::4], axes, origins
 

@@ -243,7 +243,8 @@ class _Deriver:
         self.combinations: dict[tuple[tuple[sp.Expr, int], ...], int] = {}
         self.motions: list[Motion] = []
         # Each rigid body's link and 4×4 placement [u0 u1 u2 centre] on its moving frame, and each
-        # weighted output's points' ([I p], p in the link's frame), for the tree form.
+        # weighted output's points' and the collision spheres' centres ([I p], p in the link's
+        # frame), for the tree form.
         self.body_placements: list[tuple[str, np.ndarray]] = []
         self.point_placements: dict[str, list[tuple[str, np.ndarray]]] = {}
         self.joint: str | None = None
@@ -280,6 +281,10 @@ class _Deriver:
     def _sphere(self, link: str, centre: tuple[float, float, float]) -> Located:
         frame = self._frame(link)
         point = self._point(frame, _exact_vector(centre), link, "sphere")
+        # For the tree form, the centre in the link's frame.
+        placement = np.eye(4)
+        placement[:3, 3] = centre
+        self.point_placements.setdefault(CollisionSpheres.kind, []).append((link, placement))
         return Located(link, (point,), frame.motions)
 
     def _rigid_bodies(self, request: RigidBodies) -> tuple[Located, ...]:

@@ -213,3 +213,37 @@ def test_the_centre_of_mass_along_the_tree_is_the_frame_programs(path, floating,
             with CountTensorOps() as counted:
                 generated._along_tree(one, None, *tables, placing=placing, motions=motions)
             assert counted.count == tree.operations(placing, motions), (placing, motions)
+
+
+@pytest.mark.parametrize("floating", [False, True])
+def test_collision_spheres_along_the_tree_are_the_frame_programs(floating, monkeypatch):
+    """The sphere centres, the distances and their closed-form gradients over few
+    configurations, then with the tree form switched off; the spheres' group costs what its
+    header says."""
+    model = symkin.load(str(robot_file("panda_description/urdf/panda_collision.urdf")))
+    output, _ = symkin.collision_output(model, tolerance=0.06, samples=100)
+    kinematics = symkin.derive(model, None, None, floating, (output,), lambda _: None)
+    module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().double()
+    generated = sys.modules[type(module).__module__]
+    few = generated._FEW_COLLISION_CONFIGURATIONS
+    assert few >= 3
+    q = sample_q(module, 3, seed=9).requires_grad_()
+    base = (random_base_poses(3, seed=9),) if floating else ()
+
+    def results():
+        spheres = module.collision_spheres(q, *base)
+        distances = module.self_collision_distances(q)
+        loss = spheres.square().sum() + distances.sum()
+        return spheres, distances, *torch.autograd.grad(loss, q)
+
+    along_tree = results()
+    monkeypatch.setattr(generated, "_FEW_COLLISION_CONFIGURATIONS", 0)
+    for expected, got in zip(results(), along_tree, strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    placing = kinematics.tree.group("collision")
+    one = sample_q(module, 1)
+    tables = module._tables(one, generated._TREE_TABLES[placing])
+    for motions in (True, False):
+        with CountTensorOps() as counted:
+            generated._along_tree(one, None, *tables, placing=placing, motions=motions)
+        assert counted.count == kinematics.tree.operations(placing, motions)
