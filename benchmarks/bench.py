@@ -10,7 +10,8 @@ and batch size:
 - forward: the poses of every tip (pytorch_kinematics: ``forward_kinematics`` of all frames);
 - forward + backward: the sum of every tip's pose, backward to q (the training workload);
 - Jacobians: every tip's (pytorch_kinematics: one ``SerialChain.jacobian`` per tip, what its
-  users must do for a tree); and symkin's written into a preallocated tensor (``out=``);
+  users must do for a tree); and symkin's written into a preallocated tensor (``out=``), and for
+  trees symkin's compact ones (each tip's own columns, without the structural zeros);
 - compiled forward (arms): ``torch.compile`` of both.
 
 Prints the median time of each and the ratio (theirs / ours: above 1 means symkin is faster), then
@@ -199,6 +200,13 @@ def workloads(
             lambda: peer.jacobians(q_peer),
         ),
     }
+    if len(ours.tip_names) > 1:
+        # symkin's Jacobians without their structural zeros (each tip's own columns side by side)
+        # against pytorch_kinematics' full ones: what a tree's user can ask for instead
+        result["Jacobians, compact"] = (
+            lambda: ours.compact_jacobian(q),
+            lambda: peer.jacobians(q_peer),
+        )
     if compiled:
         ours_compiled = torch.compile(ours, fullgraph=True, dynamic=False)
         theirs_compiled = torch.compile(peer.chain.forward_kinematics_tensor, dynamic=False)

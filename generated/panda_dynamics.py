@@ -32,6 +32,8 @@
     jacobian(q)                     the tips' geometric Jacobians, (..., T, 6, n); (..., 6, n) for
                                     one tip
     forward_and_jacobian(q)         both, computed together
+    compact_jacobian(q)             the Jacobians without their structural zeros, (..., 6, K): each
+                                    tip's jacobian_columns side by side
     inverse_dynamics(q, v, a)       τ = M(q)·a + C(q, v)·v + g(q), (..., n): the recursive
                                     Newton–Euler algorithm
     mass_matrix(q)                  M(q), (..., n, n): composite rigid bodies, symmetric
@@ -738,6 +740,13 @@ _TABLES = {
         [0.0, 1.0, 0.0],
         [0.0, 0.0, 1.0],
     ],
+    'pose_compact_index': [0, 1, 2, 3, 4, 5, 6, 48, 49, 50, 51, 52, 53, 54, 55, 96, 97, 98, 99, 100,
+        101, 102, 103, 8, 9, 10, 11, 12, 13, 14, 56, 57, 58, 59, 60, 61, 62, 63, 104, 105, 106, 107,
+        108, 109, 110, 111, 16, 17, 18, 19, 20, 21, 22, 64, 65, 66, 67, 68, 69, 70, 71, 112, 113,
+        114, 115, 116, 117, 118, 119, 24, 25, 26, 27, 28, 29, 30, 72, 73, 74, 75, 76, 77, 78, 79,
+        120, 121, 122, 123, 124, 125, 126, 127, 32, 33, 34, 35, 36, 37, 38, 80, 81, 82, 83, 84, 85,
+        86, 87, 128, 129, 130, 131, 132, 133, 134, 135, 40, 41, 42, 43, 44, 45, 46, 88, 89, 90, 91,
+        92, 93, 94, 95, 136, 137, 138, 139, 140, 141, 142, 143],
     'q_map': [
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -928,6 +937,7 @@ _TABLE_KINDS = {
     'pose_pair_motion': 'index',
     'pose_pair_prismatic': 'mask',
     'pose_source': 'index',
+    'pose_compact_index': 'index',
     'motion_prismatic': 'mask',
     'motion_column': 'index',
     'tree_parents': 'index',
@@ -1358,6 +1368,14 @@ class PandaKinematics(torch.nn.Module):
         'panda_leftfinger',
         'panda_rightfinger',
     )
+    # Per tip, the Jacobian's columns that can be nonzero (compact_jacobian keeps those), and
+    # where each tip's start among compact_jacobian's.
+    jacobian_columns = (
+        (0, 1, 2, 3, 4, 5, 6),
+        (0, 1, 2, 3, 4, 5, 6, 7),
+        (0, 1, 2, 3, 4, 5, 6, 7),
+    )
+    jacobian_column_starts = (0, 7, 15)
 
     @_autocast_off
     def forward(self, q: torch.Tensor) -> torch.Tensor:
@@ -1378,16 +1396,38 @@ class PandaKinematics(torch.nn.Module):
         ``out``: a contiguous tensor of the Jacobians' shape, dtype and device to write them into
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
-        frames, frame_tables = self._pose_program(q)
-        pose_columns, axes, origins = frames(q, None, *frame_tables)
-        points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 3)
-        batch, extra = q.shape[:-1], None
+        batch, X = q.shape[:-1], None
         shape = batch + (3, 6, 8)
         _check_out(out, shape, q)
+        pose_columns, jacobian = self._tip_jacobians(q, X, False, out)
+        rows = _pose_rows(pose_columns, 3)
+        return _poses(rows, batch, 3), jacobian.reshape(shape) if out is None else out
+
+    @_autocast_off
+    def compact_jacobian(self, q: torch.Tensor) -> torch.Tensor:
+        """Every tip's Jacobian restricted to the columns that can be nonzero, side by side: (...,
+        6, 23), tip t's columns jacobian_columns[t] of the Jacobian at
+        jacobian_column_starts[t] on; what jacobian gives without its structural zeros."""
+        _check_joints(q, _NUM_JOINTS)
+        batch, X = q.shape[:-1], None
+        return self._tip_jacobians(q, X, True, None)[1].reshape(batch + (6, 23))
+
+    def _tip_jacobians(
+        self, q: torch.Tensor, X: torch.Tensor | None, compact: bool, out: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tips' columns (4, 4·T, B) and their Jacobians as rows (B, T·6·columns), or where
+        ``compact`` the compact Jacobians' rows (B, 6·K) (see compact_jacobian); into ``out``
+        where given."""
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, X, *frame_tables)
+        points = pose_columns[:3, 3::4]
         tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
             'pose_pair_prismatic', 'pose_source'))
+        source = tables[4]
+        if compact:
+            source = None  # the slots' entries, in order
         jacobian = _jacobian(
-            points[:3],
+            points,
             axes,
             origins,
             tables[0],
@@ -1395,13 +1435,13 @@ class PandaKinematics(torch.nn.Module):
             tables[2],
             tables[3],
             None,
-            tables[4],
+            source,
             rows=6,
             slots=23,
-            extra=extra,
+            extra=None,
             out=out,
         )
-        return _poses(rows, batch, 3), jacobian.reshape(shape) if out is None else out
+        return pose_columns, jacobian
 
     def _pose_rows(self, q: torch.Tensor) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base."""

@@ -26,6 +26,8 @@
     jacobian(q)                     the tips' geometric Jacobians, (..., T, 6, n); (..., 6, n) for
                                     one tip
     forward_and_jacobian(q)         both, computed together
+    compact_jacobian(q)             the Jacobians without their structural zeros, (..., 6, K): each
+                                    tip's jacobian_columns side by side
 
 q is (..., n): joint values in radians (revolute, continuous) or metres (prismatic), in the order
 of ``joint_names``; any leading batch shape.
@@ -173,11 +175,14 @@ _TABLES = {
     ],
     'angle_offsets': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.7853981633974483],
     'pose_pair_scale': [1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0],
+    'pose_compact_index': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41],
 }
 # The tables that are not floating-point values used as written: "columns" (K rows of x, y, z,
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
 _TABLE_KINDS = {
     'constants': 'columns',
+    'pose_compact_index': 'index',
 }
 _TABLE_SHAPES = {
     'angle_offsets': (-1, 1),
@@ -298,6 +303,12 @@ def _frames(q, constants, angle_offsets, wanted):
 tip_names = (
     'panda_hand_tcp',
 )
+# Per tip, the Jacobian's columns that can be nonzero (compact_jacobian keeps those), and where
+# each tip's start among compact_jacobian's.
+jacobian_columns = (
+    (0, 1, 2, 3, 4, 5, 6),
+)
+jacobian_column_starts = (0,)
 
 
 def forward(q):
@@ -335,3 +346,13 @@ def forward_and_jacobian(q):
     pose = _poses(pose_columns, q.shape[:-1], 1)
     return pose, jacobian
 
+
+def compact_jacobian(q):
+    """Every tip's Jacobian restricted to the columns that can be nonzero, side by side: (..., 6,
+    7), tip t's columns jacobian_columns[t] of the Jacobian at jacobian_column_starts[t] on;
+    what jacobian gives without its structural zeros (picked from it here)."""
+    jacobian = forward_and_jacobian(q)[1]
+    batch = jacobian.shape[: jacobian.ndim - 2]
+    (compact,) = _tables(("pose_compact_index",), jacobian.dtype)
+    flat = jacobian.reshape(batch + (42,))
+    return flat[..., compact].reshape(batch + (6, 7))

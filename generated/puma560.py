@@ -26,6 +26,8 @@
     jacobian(q)                     the tips' geometric Jacobians, (..., T, 6, n); (..., 6, n) for
                                     one tip
     forward_and_jacobian(q)         both, computed together
+    compact_jacobian(q)             the Jacobians without their structural zeros, (..., 6, K): each
+                                    tip's jacobian_columns side by side
 
 q is (..., n): joint values in radians (revolute, continuous) or metres (prismatic), in the order
 of ``joint_names``; any leading batch shape.
@@ -481,6 +483,8 @@ _TABLES = {
     ],
     'pose_pair_scale': [1.0, -1.0, -1.0, 1.0, -1.0, 1.0],
     'pose_subtree': [[1.0], [1.0], [1.0], [1.0], [1.0], [1.0]],
+    'pose_compact_index': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35],
     'q_map': [
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, -1.0, 0.0, 0.0, 0.0, 0.0],
@@ -548,6 +552,7 @@ _TABLES = {
 # w used as (4, K, 1) columns), "index" (integers), "mask" (booleans, one per row).
 _TABLE_KINDS = {
     'constants': 'columns',
+    'pose_compact_index': 'index',
     'tree_parents': 'index',
     'tree_located_nodes_poses': 'index',
 }
@@ -729,6 +734,12 @@ class Puma560Kinematics(torch.nn.Module):
     tip_names = (
         'flange',
     )
+    # Per tip, the Jacobian's columns that can be nonzero (compact_jacobian keeps those), and
+    # where each tip's start among compact_jacobian's.
+    jacobian_columns = (
+        (0, 1, 2, 3, 4, 5),
+    )
+    jacobian_column_starts = (0,)
 
     @_autocast_off
     def forward(self, q: torch.Tensor) -> torch.Tensor:
@@ -749,15 +760,37 @@ class Puma560Kinematics(torch.nn.Module):
         ``out``: a contiguous tensor of the Jacobians' shape, dtype and device to write them into
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
-        frames, frame_tables = self._pose_program(q)
-        pose_columns, axes, origins = frames(q, None, *frame_tables)
-        points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 1)
-        batch, extra = q.shape[:-1], None
+        batch, X = q.shape[:-1], None
         shape = batch + (6, 6)
         _check_out(out, shape, q)
+        pose_columns, jacobian = self._tip_jacobians(q, X, False, out)
+        rows = _pose_rows(pose_columns, 1)
+        return _poses(rows, batch, 1), jacobian.reshape(shape) if out is None else out
+
+    @_autocast_off
+    def compact_jacobian(self, q: torch.Tensor) -> torch.Tensor:
+        """Every tip's Jacobian restricted to the columns that can be nonzero, side by side: (...,
+        6, 6), tip t's columns jacobian_columns[t] of the Jacobian at
+        jacobian_column_starts[t] on; what jacobian gives without its structural zeros."""
+        _check_joints(q, _NUM_JOINTS)
+        batch, X = q.shape[:-1], None
+        return self._tip_jacobians(q, X, True, None)[1].reshape(batch + (6, 6))
+
+    def _tip_jacobians(
+        self, q: torch.Tensor, X: torch.Tensor | None, compact: bool, out: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tips' columns (4, 4·T, B) and their Jacobians as rows (B, T·6·columns), or where
+        ``compact`` the compact Jacobians' rows (B, 6·K) (see compact_jacobian); into ``out``
+        where given."""
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, X, *frame_tables)
+        points = pose_columns[:3, 3::4]
         tables = self._tables(q, ('pose_pair_scale',))
+        source = None
+        if compact:
+            source = None  # the slots' entries, in order
         jacobian = _jacobian(
-            points[:3],
+            points,
             axes,
             origins,
             None,
@@ -765,13 +798,13 @@ class Puma560Kinematics(torch.nn.Module):
             tables[0],
             None,
             None,
-            None,
+            source,
             rows=6,
             slots=6,
-            extra=extra,
+            extra=None,
             out=out,
         )
-        return _poses(rows, batch, 1), jacobian.reshape(shape) if out is None else out
+        return pose_columns, jacobian
 
     def _pose_rows(self, q: torch.Tensor) -> torch.Tensor:
         """The tips' poses as rows (B, 16·T) (see _pose_rows), relative to the base."""

@@ -36,6 +36,8 @@
     jacobian(q, base)               the tips' geometric Jacobians, (..., T, 6, 6 + nv);
                                     (..., 6, 6 + nv) for one tip
     forward_and_jacobian(q, base)   both, computed together
+    compact_jacobian(q, base)       the Jacobians without their structural zeros, (..., 6, K): each
+                                    tip's jacobian_columns side by side
     tip_velocity(q, v, base, base_velocity)
                                     the tips' velocities J·[base twist; v], (..., T, 6): [linear
                                     velocity of the origin; angular velocity]
@@ -880,6 +882,14 @@ _TABLES = {
         106, 72, 73, 74, 106, 106, 106, 106, 106, 106, 106, 43, 44, 45, 46, 47, 106, 106, 106, 76,
         77, 78, 106, 106, 106, 106, 106, 106, 106, 55, 56, 57, 58, 59, 106, 106, 106, 80, 81, 82,
         106, 106, 106, 106, 106, 106, 106, 67, 68, 69, 70, 71],
+    'pose_compact_index': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 108, 109, 110, 111, 112, 113,
+        121, 122, 123, 124, 125, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 126, 127, 128,
+        129, 130, 131, 139, 140, 141, 142, 143, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+        144, 145, 146, 147, 148, 149, 157, 158, 159, 160, 161, 54, 55, 56, 57, 58, 59, 60, 61, 62,
+        63, 64, 65, 66, 162, 163, 164, 165, 166, 167, 175, 176, 177, 178, 179, 72, 73, 74, 75, 76,
+        77, 78, 79, 80, 81, 82, 83, 84, 180, 181, 182, 183, 184, 185, 193, 194, 195, 196, 197, 90,
+        91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 198, 199, 200, 201, 202, 203, 211, 212,
+        213, 214, 215],
     'q_map': [
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -951,6 +961,7 @@ _TABLE_KINDS = {
     'pose_pair_prismatic': 'mask',
     'pose_source': 'index',
     'pose_world_source': 'index',
+    'pose_compact_index': 'index',
     'motion_prismatic': 'mask',
 }
 _TABLE_SHAPES = {
@@ -1359,6 +1370,13 @@ class RagdollKinematics(torch.nn.Module):
         'palm',
         'foot',
     )
+    # Per tip, the Jacobian's columns that can be nonzero (compact_jacobian keeps those), and
+    # where each tip's start among compact_jacobian's.
+    jacobian_columns = (
+        (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        (0, 1, 2, 3, 4, 5, 13, 14, 15, 16, 17),
+    )
+    jacobian_column_starts = (0, 13)
 
     @_autocast_off
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
@@ -1383,16 +1401,38 @@ class RagdollKinematics(torch.nn.Module):
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
-        frames, frame_tables = self._pose_program(q)
-        pose_columns, axes, origins = frames(q, X, *frame_tables)
-        points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 2)
-        extra = _base_entries(X, points[:3])
         shape = batch + (2, 6, 6 + 12)
         _check_out(out, shape, q, base)
+        pose_columns, jacobian = self._tip_jacobians(q, X, False, out)
+        rows = _pose_rows(pose_columns, 2)
+        return _poses(rows, batch, 2), jacobian.reshape(shape) if out is None else out
+
+    @_autocast_off
+    def compact_jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Every tip's Jacobian restricted to the columns that can be nonzero, side by side: (...,
+        6, 24), tip t's columns jacobian_columns[t] of the Jacobian at
+        jacobian_column_starts[t] on; what jacobian gives without its structural zeros."""
+        _check_joints(q, _NUM_JOINTS)
+        q, X, batch = _with_base(q, base)
+        return self._tip_jacobians(q, X, True, None)[1].reshape(batch + (6, 24))
+
+    def _tip_jacobians(
+        self, q: torch.Tensor, X: torch.Tensor | None, compact: bool, out: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tips' columns (4, 4·T, B) and their Jacobians as rows (B, T·6·columns), or where
+        ``compact`` the compact Jacobians' rows (B, 6·K) (see compact_jacobian); into ``out``
+        where given."""
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, X, *frame_tables)
+        points = pose_columns[:3, 3::4]
         tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
             'pose_pair_prismatic', 'pose_world_source'))
+        source = tables[4]
+        if compact:
+            (index,) = self._tables(q, ("pose_compact_index",))
+            source = source[index]
         jacobian = _jacobian(
-            points[:3],
+            points,
             axes,
             origins,
             tables[0],
@@ -1400,13 +1440,13 @@ class RagdollKinematics(torch.nn.Module):
             tables[2],
             tables[3],
             None,
-            tables[4],
+            source,
             rows=6,
             slots=12,
-            extra=extra,
+            extra=_base_entries(X, points),
             out=out,
         )
-        return _poses(rows, batch, 2), jacobian.reshape(shape) if out is None else out
+        return pose_columns, jacobian
 
     def _pose_rows(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """The tips' world poses as rows (B, 16·T) (see _pose_rows) for the base's pose over the

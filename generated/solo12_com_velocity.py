@@ -38,6 +38,8 @@
     jacobian(q, base)               the tips' geometric Jacobians, (..., T, 6, 6 + n);
                                     (..., 6, 6 + n) for one tip
     forward_and_jacobian(q, base)   both, computed together
+    compact_jacobian(q, base)       the Jacobians without their structural zeros, (..., 6, K): each
+                                    tip's jacobian_columns side by side
     center_of_mass(q, base)         the weighted mean of 13 points, (..., 3); mass = 2.50000279
     center_of_mass_jacobian(q, base)
                                     its Jacobian, (..., 3, 6 + n)
@@ -1022,6 +1024,18 @@ _TABLES = {
         124, 124, 45, 46, 47, 124, 124, 124, 76, 77, 78, 124, 124, 124, 124, 124, 124, 124, 124,
         124, 57, 58, 59, 124, 124, 124, 80, 81, 82, 124, 124, 124, 124, 124, 124, 124, 124, 124, 69,
         70, 71],
+    'pose_compact_index': [0, 1, 2, 3, 4, 5, 6, 7, 8, 108, 109, 110, 111, 112, 113, 117, 118, 119,
+        216, 217, 218, 219, 220, 221, 228, 229, 230, 324, 325, 326, 327, 328, 329, 339, 340, 341,
+        18, 19, 20, 21, 22, 23, 24, 25, 26, 126, 127, 128, 129, 130, 131, 135, 136, 137, 234, 235,
+        236, 237, 238, 239, 246, 247, 248, 342, 343, 344, 345, 346, 347, 357, 358, 359, 36, 37, 38,
+        39, 40, 41, 42, 43, 44, 144, 145, 146, 147, 148, 149, 153, 154, 155, 252, 253, 254, 255,
+        256, 257, 264, 265, 266, 360, 361, 362, 363, 364, 365, 375, 376, 377, 54, 55, 56, 57, 58,
+        59, 60, 61, 62, 162, 163, 164, 165, 166, 167, 171, 172, 173, 270, 271, 272, 273, 274, 275,
+        282, 283, 284, 378, 379, 380, 381, 382, 383, 393, 394, 395, 72, 73, 74, 75, 76, 77, 78, 79,
+        80, 180, 181, 182, 183, 184, 185, 189, 190, 191, 288, 289, 290, 291, 292, 293, 300, 301,
+        302, 396, 397, 398, 399, 400, 401, 411, 412, 413, 90, 91, 92, 93, 94, 95, 96, 97, 98, 198,
+        199, 200, 201, 202, 203, 207, 208, 209, 306, 307, 308, 309, 310, 311, 318, 319, 320, 414,
+        415, 416, 417, 418, 419, 429, 430, 431],
     'q_map': [
         [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -1227,6 +1241,7 @@ _TABLE_KINDS = {
     'pose_pair_motion': 'index',
     'pose_source': 'index',
     'pose_world_source': 'index',
+    'pose_compact_index': 'index',
     'tree_parents': 'index',
     'tree_located_nodes_poses': 'index',
     'tree_located_nodes_center_of_mass': 'index',
@@ -1577,6 +1592,15 @@ class SoloKinematics(torch.nn.Module):
         'HL_FOOT',
         'HR_FOOT',
     )
+    # Per tip, the Jacobian's columns that can be nonzero (compact_jacobian keeps those), and
+    # where each tip's start among compact_jacobian's.
+    jacobian_columns = (
+        (0, 1, 2, 3, 4, 5, 6, 7, 8),
+        (0, 1, 2, 3, 4, 5, 9, 10, 11),
+        (0, 1, 2, 3, 4, 5, 12, 13, 14),
+        (0, 1, 2, 3, 4, 5, 15, 16, 17),
+    )
+    jacobian_column_starts = (0, 9, 18, 27)
 
     @_autocast_off
     def forward(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
@@ -1601,16 +1625,38 @@ class SoloKinematics(torch.nn.Module):
         and return (no autograd; saves allocating, and touching fresh memory, on every call)."""
         _check_joints(q, _NUM_JOINTS)
         q, X, batch = _with_base(q, base)
-        frames, frame_tables = self._pose_program(q)
-        pose_columns, axes, origins = frames(q, X, *frame_tables)
-        points, rows = pose_columns[:, 3::4], _pose_rows(pose_columns, 4)
-        extra = _base_entries(X, points[:3])
         shape = batch + (4, 6, 6 + 12)
         _check_out(out, shape, q, base)
+        pose_columns, jacobian = self._tip_jacobians(q, X, False, out)
+        rows = _pose_rows(pose_columns, 4)
+        return _poses(rows, batch, 4), jacobian.reshape(shape) if out is None else out
+
+    @_autocast_off
+    def compact_jacobian(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Every tip's Jacobian restricted to the columns that can be nonzero, side by side: (...,
+        6, 36), tip t's columns jacobian_columns[t] of the Jacobian at
+        jacobian_column_starts[t] on; what jacobian gives without its structural zeros."""
+        _check_joints(q, _NUM_JOINTS)
+        q, X, batch = _with_base(q, base)
+        return self._tip_jacobians(q, X, True, None)[1].reshape(batch + (6, 36))
+
+    def _tip_jacobians(
+        self, q: torch.Tensor, X: torch.Tensor | None, compact: bool, out: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tips' columns (4, 4·T, B) and their Jacobians as rows (B, T·6·columns), or where
+        ``compact`` the compact Jacobians' rows (B, 6·K) (see compact_jacobian); into ``out``
+        where given."""
+        frames, frame_tables = self._pose_program(q)
+        pose_columns, axes, origins = frames(q, X, *frame_tables)
+        points = pose_columns[:3, 3::4]
         tables = self._tables(q, ('pose_pair_located', 'pose_pair_motion', 'pose_pair_scale',
             'pose_world_source'))
+        source = tables[3]
+        if compact:
+            (index,) = self._tables(q, ("pose_compact_index",))
+            source = source[index]
         jacobian = _jacobian(
-            points[:3],
+            points,
             axes,
             origins,
             tables[0],
@@ -1618,13 +1664,13 @@ class SoloKinematics(torch.nn.Module):
             tables[2],
             None,
             None,
-            tables[3],
+            source,
             rows=6,
             slots=12,
-            extra=extra,
+            extra=_base_entries(X, points),
             out=out,
         )
-        return _poses(rows, batch, 4), jacobian.reshape(shape) if out is None else out
+        return pose_columns, jacobian
 
     def _pose_rows(self, q: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """The tips' world poses as rows (B, 16·T) (see _pose_rows) for the base's pose over the

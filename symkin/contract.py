@@ -15,7 +15,9 @@ class KinematicsModule(Protocol):
 
     - ``forward(q)``: q ``(..., nq)`` → poses ``X_base_tip`` ``(..., T, 4, 4)``, base frame;
     - ``jacobian(q)``: ``(..., T, 6, nv)`` geometric Jacobians, rows [v; ω] in base-frame axes;
-    - ``forward_and_jacobian(q)``: both, computed together.
+    - ``forward_and_jacobian(q)``: both, computed together;
+    - ``compact_jacobian(q)``: ``(..., 6, K)`` the Jacobians without their structural zeros: tip
+      t's columns ``jacobian_columns[t]`` side by side, from ``jacobian_column_starts[t]`` on.
 
     A floating-base module (``floating_base`` true) takes the base pose as a second argument,
     ``(..., 7)`` (xyz, then quaternion w, x, y, z) or ``(..., 4, 4)``; its poses are in the world
@@ -25,6 +27,8 @@ class KinematicsModule(Protocol):
     robot_name: str
     base_name: str
     tip_names: tuple[str, ...]
+    jacobian_columns: tuple[tuple[int, ...], ...]
+    jacobian_column_starts: tuple[int, ...]
     joint_names: tuple[str, ...]
     velocity_names: tuple[str, ...]
     nq: int
@@ -39,3 +43,5 @@ class KinematicsModule(Protocol):
     def jacobian(self, q: Any, *base: Any) -> Any: ...
 
     def forward_and_jacobian(self, q: Any, *base: Any) -> tuple[Any, Any]: ...
+
+    def compact_jacobian(self, q: Any, *base: Any) -> Any: ...

@@ -165,7 +165,48 @@ class PoseTables:
 
     kind = "poses"
 
+    @property
+    def compact_columns(self) -> tuple[tuple[int, ...], ...]:
+        """Per tip, the columns of its Jacobian that can be nonzero (a floating base's six, then
+        the joints that move it), in order: what ``compact_jacobian`` keeps."""
+        tips = len(self.tips)
+        joints = len(self.pairs.source) // (6 * tips)
+        zero = 6 * self.pairs.count
+        base = tuple(range(6)) if self.floating else ()
+        return tuple(
+            base
+            + tuple(
+                len(base) + column
+                for column in range(joints)
+                if self.pairs.source[6 * k * joints + column] != zero
+            )
+            for k in range(tips)
+        )
+
+    def compact_index(self, joints: int) -> tuple[int, ...]:
+        """Where each entry of the compact Jacobians (row, then each tip's ``compact_columns``)
+        is in the Jacobians (tip, row, column), flattened."""
+        width = joints + 6 * self.floating
+        return tuple(
+            (6 * k + row) * width + column
+            for row in range(6)
+            for k, columns in enumerate(self.compact_columns)
+            for column in columns
+        )
+
+    @property
+    def compact_in_slot_order(self) -> bool:
+        """Whether the compact Jacobians are the slots' entries themselves, rows first, in order
+        (a fixed base whose tips' columns come in the slots' order): nothing to gather."""
+        if self.floating:
+            return False
+        joints = len(self.pairs.source) // (6 * len(self.tips))
+        index = self.compact_index(joints)
+        read = index if self.pairs.dense else tuple(self.pairs.source[k] for k in index)
+        return read == tuple(range(6 * self.pairs.count))
+
     def tables(self, motions: MotionTables, joints: int) -> dict[str, Table]:
+        compact = {"pose_compact_index": Table(list(self.compact_index(joints)), "index")}
         subtree = Table([list(row) for row in self.subtree], gradient=True)
         gradient = motions.tables(joints, gradient=True) if self.pairs.motions else {}
         world = (
@@ -177,7 +218,7 @@ class PoseTables:
             if self.floating
             else {}
         )
-        return self.pairs.tables("pose") | {"pose_subtree": subtree} | world | gradient
+        return self.pairs.tables("pose") | {"pose_subtree": subtree} | world | compact | gradient
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,15 @@ def test_shapes_and_agreement_between_functions(generated, batch):
     assert pose.dtype == jacobian.dtype == np.float64
     np.testing.assert_array_equal(generated.call("forward", q), pose)
     np.testing.assert_array_equal(generated.call("jacobian", q), jacobian)
+    # The compact Jacobians: each tip's kept columns, side by side (unbatched q included).
+    compact = generated.call("compact_jacobian", q)
+    kept = module.jacobian_columns
+    assert compact.shape == (*batch, 6, sum(map(len, kept)))
+    by_tip = jacobian.reshape(*batch, tips, 6, -1)
+    for t, columns in enumerate(kept):
+        start = module.jacobian_column_starts[t]
+        block = compact[..., start : start + len(columns)]
+        np.testing.assert_array_equal(block, by_tip[..., t, :, :][..., list(columns)])
 
 
 def test_poses_are_rigid_and_jacobians_are_their_derivatives(generated):

@@ -1,4 +1,5 @@
-"""The centre of mass, velocity and dynamics outputs under what a training loop does to them:
+"""The compact Jacobians, centre of mass, velocity and dynamics outputs under what a training loop
+does to them:
 gradcheck in float64 (through every input: q, v, a, tau, the base pose, twist and acceleration),
 torch.compile(fullgraph=True), torch.export with a dynamic batch, torch.func.vmap; the JAX module
 under jit, vmap and grad; the NumPy module. Values are compared with the eager torch module, itself
@@ -10,15 +11,17 @@ import functools
 
 import pytest
 import torch
-from helpers import random_base_poses, robot_file, sample_q
+from helpers import REPO, compile_file, random_base_poses, robot_file, sample_q
 from transforms import check_compiled_and_vmapped, check_exported, check_jax, check_numpy
 
 import symkin
+from symkin.model.robot import ALL_LEAVES
 
 SOLO = "solo_description/robots/solo12.urdf"
 PANDA = "panda_description/urdf/panda.urdf"
 # method -> the inputs it takes with a fixed base, then with a floating one.
 METHODS = {
+    "compact_jacobian": (("q",), ("q", "base")),
     "center_of_mass": (("q",), ("q", "base")),
     "center_of_mass_jacobian": (("q",), ("q", "base")),
     "tip_velocity": (("q", "v"), ("q", "v", "base", "base_velocity")),
@@ -73,6 +76,37 @@ def inputs(kinematics_module, method: str, batch: int, seed: int, dtype=torch.fl
         "base_acceleration": normal(batch, 6),
     }
     return tuple(values[name] for name in METHODS[method][floating])
+
+
+@pytest.mark.parametrize(
+    "path, tips, floating",
+    [
+        (str(robot_file("g1_description/urdf/g1_29dof_rev_1_0.urdf")), ALL_LEAVES, False),
+        (str(robot_file("talos_data/robots/talos_full_v2.urdf")), ALL_LEAVES, True),
+        (str(REPO / "examples/ragdoll.xml"), ALL_LEAVES, False),
+        (str(robot_file(PANDA)), ("panda_hand_tcp",), False),
+    ],
+    ids=["g1-all-leaves", "talos-mimic-floating", "ragdoll-ball-joints", "panda-one-tip"],
+)
+def test_compact_jacobian_is_the_jacobian_without_its_structural_zeros(path, tips, floating):
+    """Each tip's block of compact_jacobian is its Jacobian's columns jacobian_columns[t], and
+    every other column of its Jacobian is zero (mimic joints sharing a column, ball joints' three
+    columns, a floating base's six), over a batch of shape (2, 3) and an empty one."""
+    fk = compile_file(path, tips, floating_base=floating)
+    q6, base6 = sample_q(fk, 6, seed=4), random_base_poses(6, seed=4)
+    for q, pose in ((q6.reshape(2, 3, -1), base6.reshape(2, 3, 7)), (q6[:0], base6[:0])):
+        base = (pose,) if floating else ()
+        shape = q.shape[:-1]
+        dense = fk.jacobian(q, *base)
+        dense = dense if len(fk.tip_names) > 1 else dense.unsqueeze(-3)
+        compact = fk.compact_jacobian(q, *base)
+        starts, columns = fk.jacobian_column_starts, fk.jacobian_columns
+        assert compact.shape == shape + (6, sum(map(len, columns)))
+        for t, kept in enumerate(columns):
+            block = compact[..., starts[t] : starts[t] + len(kept)]
+            torch.testing.assert_close(block, dense[..., t, :, list(kept)], rtol=0, atol=0)
+            others = [c for c in range(dense.shape[-1]) if c not in kept]
+            assert torch.count_nonzero(dense[..., t, :, others]) == 0
 
 
 @pytest.mark.parametrize("method", METHODS)
