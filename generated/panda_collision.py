@@ -2105,7 +2105,7 @@ class PandaKinematics(torch.nn.Module):
                 frames, len(frame_tables), q, *frame_tables, *gradient_tables
             )
         else:
-            centres = self._sphere_centres(q)
+            centres = self._sphere_columns(q)
         (radii,) = self._tables(q, ("sphere_radii",))
         spheres = _spheres(centres, radii, q.shape[:-1])
         return spheres
@@ -2132,7 +2132,7 @@ class PandaKinematics(torch.nn.Module):
                 *gradient_tables,
             )
             return distances.mT.reshape(q.shape[:-1] + (20,))
-        distances = _pair_distances(self._sphere_centres(q), *tables, groups)
+        distances = _pair_distances(self._sphere_columns(q), *tables, groups)
         return distances.mT.reshape(q.shape[:-1] + (20,))
 
     @_autocast_off
@@ -2143,7 +2143,7 @@ class PandaKinematics(torch.nn.Module):
         return _sphere_distances(self.collision_spheres(q), obstacles)
 
 
-    def _sphere_centres(self, q: torch.Tensor) -> torch.Tensor:
+    def _sphere_columns(self, q: torch.Tensor) -> torch.Tensor:
         """The sphere centres alone, (4, S, B), relative to the base: over a few
         configurations outside tracing along the tree, else by the frame program."""
         if not _tracing() and q.shape[:-1].numel() <= _FEW_COLLISION_CONFIGURATIONS:

@@ -183,6 +183,12 @@ class PoseTables:
             for k in range(tips)
         )
 
+    @property
+    def compact_starts(self) -> tuple[int, ...]:
+        """Where each tip's ``compact_columns`` start among the compact Jacobians' columns."""
+        widths = [len(columns) for columns in self.compact_columns]
+        return tuple(sum(widths[:k]) for k in range(len(widths)))
+
     def compact_index(self, joints: int) -> tuple[int, ...]:
         """Where each entry of the compact Jacobians (row, then each tip's ``compact_columns``)
         is in the Jacobians (tip, row, column), flattened."""

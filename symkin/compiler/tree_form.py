@@ -120,7 +120,7 @@ class TreeForm:
         identity, it is its edges' transforms), and per such level four more where it gathers
         its parents, two where it fans out from one node, one where it hangs from the first
         nodes of a wider level. Without the motions the group's frames are returned as placed:
-        five fewer where they are one level's nodes (see ``whole_levels``), one fewer else. With
+        six fewer where they are one level's nodes (see ``whole_levels``), two fewer else. With
         them one more where the group holds several frames, three more, and two fewer where the
         group's nodes are a level and the motions' every node in order (views and copies: a few
         more for more configurations)."""
