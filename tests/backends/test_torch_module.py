@@ -52,6 +52,45 @@ def test_jacobians_written_into_out(panda, hand, robot, batch):
     torch.testing.assert_close(out, expected, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("robot", ["panda", "talos-floating"])
+def test_jacobians_of_many_configurations_come_a_chunk_at_a_time(panda, robot, monkeypatch):
+    # A chunk is 1 MiB of output, thousands of configurations; told to take 7 at a time, the
+    # module's chunks (the last one short) must give the whole batch's Jacobians, poses and
+    # compact Jacobians, into out= too (to rounding: chunks this small take the tree form); where
+    # autograd records, none.
+    if robot == "talos-floating":
+        module = compile_file(str(robot_file(TALOS)), floating_base=True)
+    else:
+        module = panda
+    inputs = [sample_q(module, 30, seed=5).reshape(3, 10, -1)]
+    if module.floating_base:
+        inputs.append(random_base_poses(30, seed=5).reshape(3, 10, 7))
+    pose, jacobian = module.forward_and_jacobian(*inputs)
+    compact = module.compact_jacobian(*inputs)
+    sizes: list[int] = []
+    chunk_jacobians = module._chunk_jacobians
+
+    def counted(q, X, is_compact, out):
+        sizes.append(q.shape[:-1].numel())
+        return chunk_jacobians(q, X, is_compact, out)
+
+    monkeypatch.setattr(module, "_chunk_jacobians", counted)
+    namespace = type(module).forward.__globals__
+    monkeypatch.setitem(namespace, "_CHUNK_CONFIGURATIONS", 1)
+    monkeypatch.setitem(namespace, "_CHUNK_BYTES", 7 * jacobian[0, 0].numel() * 8)
+    chunked_pose, chunked_jacobian = module.forward_and_jacobian(*inputs)
+    assert sizes == [7, 7, 7, 7, 2]
+    torch.testing.assert_close(chunked_pose, pose, rtol=0, atol=1e-12)
+    torch.testing.assert_close(chunked_jacobian, jacobian, rtol=0, atol=1e-12)
+    torch.testing.assert_close(module.compact_jacobian(*inputs), compact, rtol=0, atol=1e-12)
+    out = torch.full_like(jacobian, float("nan"))
+    assert module.jacobian(*inputs, out=out) is out
+    torch.testing.assert_close(out, jacobian, rtol=0, atol=1e-12)
+    sizes.clear()
+    recorded = module.jacobian(inputs[0].clone().requires_grad_(), *inputs[1:])
+    assert sizes == [30] and recorded.grad_fn is not None
+
+
 def test_out_must_fit_and_stay_outside_autograd(panda):
     q = sample_q(panda, 4)
     good = torch.empty(4, 6, 7, dtype=q.dtype)
