@@ -51,7 +51,7 @@ Results have q's dtype and device; gradients flow through every output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
@@ -264,6 +264,17 @@ def _chunk_length(q: torch.Tensor, X: torch.Tensor | None, width: int) -> int | 
         return None
     recording = torch.is_grad_enabled() and (q.requires_grad or (X is not None and X.requires_grad))
     return None if recording or q.shape[:-1].numel() <= chunk else chunk
+
+
+def _chunks(
+    q: torch.Tensor, X: torch.Tensor | None, chunk: int
+) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor | None]]:
+    """q's configurations (..., n) and the base's pose X (4, 4, 1, B) ``chunk`` at a time: where
+    each chunk lies in the flattened batch, its q (chunk, n) and its X."""
+    q = q.reshape(-1, q.shape[-1])
+    for start in range(0, q.shape[0], chunk):
+        part = slice(start, start + chunk)
+        yield part, q[part], None if X is None else X[..., part].contiguous()
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -1484,15 +1495,11 @@ class PandaKinematics(torch.nn.Module):
         chunk = _chunk_length(q, X, width)
         if chunk is None:
             return self._chunk_jacobians(q, X, compact, out)
-        q = q.reshape(-1, q.shape[-1])
-        batch = q.shape[0]
+        batch = q.shape[:-1].numel()
         jacobian = q.new_empty(batch, width) if out is None else out.view(batch, width)
         pose_columns = q.new_empty(4, 12, batch)
-        for start in range(0, batch, chunk):
-            part = slice(start, start + chunk)
-            X_part = None if X is None else X[..., part].contiguous()
-            columns, _ = self._chunk_jacobians(q[part], X_part, compact, jacobian[part])
-            pose_columns[..., part] = columns
+        for part, q_part, X_part in _chunks(q, X, chunk):
+            pose_columns[..., part] = self._chunk_jacobians(q_part, X_part, compact, jacobian[part])[0]
         return pose_columns, jacobian
 
     def _chunk_jacobians(
@@ -1545,7 +1552,14 @@ class PandaKinematics(torch.nn.Module):
                 *frame_tables,
                 *gradient_tables,
             )
-        return frames(q, None, *frame_tables)
+        X = None
+        chunk = _chunk_length(q, X, 48)
+        if chunk is None:
+            return frames(q, X, *frame_tables)
+        rows = q.new_empty(q.shape[:-1].numel(), 48)
+        for part, q_part, X_part in _chunks(q, X, chunk):
+            rows[part] = frames(q_part, X_part, *frame_tables)
+        return rows
 
     def _pose_program(
         self, q: torch.Tensor, motions: bool = True

@@ -53,11 +53,11 @@ def test_jacobians_written_into_out(panda, hand, robot, batch):
 
 
 @pytest.mark.parametrize("robot", ["panda", "talos-floating"])
-def test_jacobians_of_many_configurations_come_a_chunk_at_a_time(panda, robot, monkeypatch):
+def test_many_configurations_come_a_chunk_at_a_time(panda, robot, monkeypatch):
     # A chunk is 1 MiB of output, thousands of configurations; told to take 7 at a time, the
-    # module's chunks (the last one short) must give the whole batch's Jacobians, poses and
+    # module's chunks (the last one short) must give the whole batch's poses, Jacobians and
     # compact Jacobians, into out= too (to rounding: chunks this small take the tree form); where
-    # autograd records, none.
+    # autograd records, there are none.
     if robot == "talos-floating":
         module = compile_file(str(robot_file(TALOS)), floating_base=True)
     else:
@@ -67,18 +67,22 @@ def test_jacobians_of_many_configurations_come_a_chunk_at_a_time(panda, robot, m
         inputs.append(random_base_poses(30, seed=5).reshape(3, 10, 7))
     pose, jacobian = module.forward_and_jacobian(*inputs)
     compact = module.compact_jacobian(*inputs)
-    sizes: list[int] = []
-    chunk_jacobians = module._chunk_jacobians
-
-    def counted(q, X, is_compact, out):
-        sizes.append(q.shape[:-1].numel())
-        return chunk_jacobians(q, X, is_compact, out)
-
-    monkeypatch.setattr(module, "_chunk_jacobians", counted)
     namespace = type(module).forward.__globals__
+    chunks, sizes = namespace["_chunks"], []
+
+    def counted(q, X, chunk):
+        for part, q_part, X_part in chunks(q, X, chunk):
+            sizes.append(q_part.shape[0])
+            yield part, q_part, X_part
+
+    monkeypatch.setitem(namespace, "_chunks", counted)
     monkeypatch.setitem(namespace, "_CHUNK_CONFIGURATIONS", 1)
     monkeypatch.setitem(namespace, "_CHUNK_BYTES", 7 * jacobian[0, 0].numel() * 8)
     chunked_pose, chunked_jacobian = module.forward_and_jacobian(*inputs)
+    assert sizes == [7, 7, 7, 7, 2]
+    monkeypatch.setitem(namespace, "_CHUNK_BYTES", 7 * pose[0, 0].numel() * 8)
+    sizes.clear()
+    torch.testing.assert_close(module(*inputs), pose, rtol=0, atol=1e-12)
     assert sizes == [7, 7, 7, 7, 2]
     torch.testing.assert_close(chunked_pose, pose, rtol=0, atol=1e-12)
     torch.testing.assert_close(chunked_jacobian, jacobian, rtol=0, atol=1e-12)
@@ -88,7 +92,8 @@ def test_jacobians_of_many_configurations_come_a_chunk_at_a_time(panda, robot, m
     torch.testing.assert_close(out, jacobian, rtol=0, atol=1e-12)
     sizes.clear()
     recorded = module.jacobian(inputs[0].clone().requires_grad_(), *inputs[1:])
-    assert sizes == [30] and recorded.grad_fn is not None
+    module(inputs[0].clone().requires_grad_(), *inputs[1:]).sum().backward()
+    assert sizes == [] and recorded.grad_fn is not None
 
 
 def test_out_must_fit_and_stay_outside_autograd(panda):

@@ -13,7 +13,7 @@ angular velocity) in base axes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
@@ -241,6 +241,17 @@ def _chunk_length(q: torch.Tensor, X: torch.Tensor | None, width: int) -> int | 
         return None
     recording = torch.is_grad_enabled() and (q.requires_grad or (X is not None and X.requires_grad))
     return None if recording or q.shape[:-1].numel() <= chunk else chunk
+
+
+def _chunks(
+    q: torch.Tensor, X: torch.Tensor | None, chunk: int
+) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor | None]]:
+    """q's configurations (..., n) and the base's pose X (4, 4, 1, B) ``chunk`` at a time: where
+    each chunk lies in the flattened batch, its q (chunk, n) and its X."""
+    q = q.reshape(-1, q.shape[-1])
+    for start in range(0, q.shape[0], chunk):
+        part = slice(start, start + chunk)
+        yield part, q[part], None if X is None else X[..., part].contiguous()
 
 
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
