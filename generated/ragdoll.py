@@ -85,7 +85,8 @@ import torch
 _LARGE = 8192
 
 
-# Jacobians of arms over many configurations are computed a chunk at a time (see _chunk_length).
+# An arm's Jacobians and poses over many configurations are computed a chunk at a time (see
+# _chunk_length).
 _CHUNK_CONFIGURATIONS = 2048
 
 
@@ -186,16 +187,17 @@ def _unit_quaternions(joints: torch.Tensor, starts: tuple[int, ...]) -> torch.Te
 
 
 def _chunk_length(q: torch.Tensor, X: torch.Tensor | None, width: int) -> int | None:
-    """How many configurations a Jacobian of ``width`` entries per configuration is computed for
-    at a time, each chunk written into one output: 1 MiB of output a chunk where that is at least
-    2,048 configurations (arms; a tree's Jacobians are mostly output), or None: all at once.
-    Outside tracing and torch.func transforms, and where autograd records nothing (written
-    chunks would cut its graph).
+    """How many configurations an output of ``width`` entries per configuration (Jacobians, pose
+    rows) is computed for at a time, each chunk written into its part of the one output: 1 MiB of
+    output a chunk where that is at least 2,048 configurations (an arm's, a hand's poses; not a
+    tree's Jacobians, which are mostly output), or None: all at once. Outside tracing and
+    torch.func transforms, and where autograd records nothing (written chunks would cut its graph).
 
     A chunk's intermediates then stay in the caches and are reused from the heap, where the whole
     batch's are fetched from memory and, past glibc's thresholds, faulted in afresh on every
     call: the Panda's Jacobian at batch 100,000 measured 53.6 ms at once and 17.7 ms in chunks
-    of 8,192, the UR5's 46.1 and 15.0 ms.
+    of 8,192, the UR5's 46.1 and 15.0 ms; the Allegro hand's poses at 32,768 18.9 and 8.7 ms (at
+    8,192, two chunks, 2.1 and 2.3 ms).
     """
     chunk = _CHUNK_BYTES // (width * q.element_size())
     # Tracing is asked first: comparing the batch's size with anything would specialise it.
@@ -324,8 +326,8 @@ def _gathered(
     Each step's result replaces its input, which is freed before the next is made: a call that
     holds them all peaks at twice the memory, and glibc hands a heap that shrinks by more than
     twice its largest recent block back to the kernel, so that the next call faults every page
-    in again (Talos' Jacobians at batch 1,000: 6,200 page faults and 18.6 ms a call, against
-    none and 6.5 ms).
+    in again (Talos' Jacobians at batch 1,000, in a loop: 5,000–6,200 page faults and 18.6–19.2
+    ms a call while every step was held, 400–800 and 6.0 ms since).
     """
     batch = columns.shape[2]
     columns = columns * pair_scale
@@ -830,8 +832,8 @@ def _mass_matrix(
     assert scale is not None
     # Each intermediate is deleted after its last use: a call holding them all peaks at several
     # times the output, and glibc hands such peaks back to the kernel, to be faulted in again on
-    # the next call (G1's with a floating base, batch 1,000, float64, in a fresh process: 36–43 →
-    # 19–26 ms, 8,600–12,000 → 1,700–5,900 page faults a call).
+    # the next call (G1's with a floating base, batch 1,000, float64, in a fresh process: 35–43 →
+    # 19–31 ms, 8,600–12,000 → 1,700–6,600 page faults a call).
     h, J = _rigid_bodies(body_columns, mass)
     unit = _unit_twists(axes, origins, prismatic) * scale
     composite_mass = torch.matmul(body_motions, mass)

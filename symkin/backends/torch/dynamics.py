@@ -112,8 +112,8 @@ def _mass_matrix(
     assert scale is not None
     # Each intermediate is deleted after its last use: a call holding them all peaks at several
     # times the output, and glibc hands such peaks back to the kernel, to be faulted in again on
-    # the next call (G1's with a floating base, batch 1,000, float64, in a fresh process: 36–43 →
-    # 19–26 ms, 8,600–12,000 → 1,700–5,900 page faults a call).
+    # the next call (G1's with a floating base, batch 1,000, float64, in a fresh process: 35–43 →
+    # 19–31 ms, 8,600–12,000 → 1,700–6,600 page faults a call).
     h, J = _rigid_bodies(body_columns, mass)
     unit = _unit_twists(axes, origins, prismatic) * scale
     composite_mass = torch.matmul(body_motions, mass)
