@@ -51,7 +51,7 @@ Results have q's dtype and device; gradients flow through every output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -414,42 +414,47 @@ def _gathered(
     )
 
 
-def _unit_twists(
-    axes: torch.Tensor, origins: torch.Tensor, motion_prismatic: torch.Tensor | None
+def _base_pose_gradient(
+    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
 ) -> torch.Tensor:
-    """Each motion's unit twist S about the base origin, (6, M, B), rows [linear; angular] in base
-    axes: [origin × axis; axis] (revolute) or [axis; 0] (prismatic)."""
-    axis = axes[:3]
-    linear, angular = _cross(origins[:3], axis), axis
-    if motion_prismatic is not None:
-        linear = torch.where(motion_prismatic, axis, linear)
-        angular = angular.masked_fill(motion_prismatic, 0)
-    return torch.cat([linear, angular])
+    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
 
-
-def _motion_twists(
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    rates: torch.Tensor,
-    ancestors: torch.Tensor,
-    motion_prismatic: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
-    (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
-
-    S is as _unit_twists makes it; ``rates`` (M, B) are the motions' rates. A motion's axis is
-    carried by the bodies before it on its path from the base, which move at V = Σ twists of the
-    motions before it (``ancestors``, M × M); so
-    dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
+    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
+    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
     """
-    unit = _unit_twists(axes, origins, motion_prismatic)
-    linear, angular = unit[:3], unit[3:]
-    twist = unit * rates
-    before = torch.matmul(ancestors, twist)
-    rate = torch.cat(
-        [_cross(before[3:], linear) + _cross(before[:3], angular), _cross(before[3:], angular)]
-    )
-    return unit, twist, rate, rate * rates
+    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
+    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
+    R, t = X[:3, :3, 0], X[:3, 3, 0]
+    turned = M[:, 0, None] * R[0]
+    for k in (1, 2):
+        turned = torch.addcmul(turned, M[:, k, None], R[k])
+    moved = (R * t[:, None]).sum(0)  # Rᵀ t
+    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
+
+
+def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
+    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
+    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
+    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
+    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
+    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
+    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
+    """
+    rows = base.mT  # (7, B)
+    force, moment = wrench[:3], wrench[3:]
+    about_base = moment - _cross(rows[:3], force)
+    w, vector = rows[3:4], rows[4:]
+    scalar = -(about_base * vector).sum(0, keepdim=True)
+    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
+    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
+    return torch.cat([force, turned * scale]).mT
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 
 def _tip_wrenches(grad_rows: torch.Tensor, pose_columns: torch.Tensor, tips: int) -> torch.Tensor:
@@ -539,47 +544,42 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
         return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
 
 
-def _base_pose_gradient(
-    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
+def _unit_twists(
+    axes: torch.Tensor, origins: torch.Tensor, motion_prismatic: torch.Tensor | None
 ) -> torch.Tensor:
-    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
+    """Each motion's unit twist S about the base origin, (6, M, B), rows [linear; angular] in base
+    axes: [origin × axis; axis] (revolute) or [axis; 0] (prismatic)."""
+    axis = axes[:3]
+    linear, angular = _cross(origins[:3], axis), axis
+    if motion_prismatic is not None:
+        linear = torch.where(motion_prismatic, axis, linear)
+        angular = angular.masked_fill(motion_prismatic, 0)
+    return torch.cat([linear, angular])
 
-    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
-    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
+
+def _motion_twists(
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    rates: torch.Tensor,
+    ancestors: torch.Tensor,
+    motion_prismatic: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
+    (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
+
+    S is as _unit_twists makes it; ``rates`` (M, B) are the motions' rates. A motion's axis is
+    carried by the bodies before it on its path from the base, which move at V = Σ twists of the
+    motions before it (``ancestors``, M × M); so
+    dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
     """
-    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
-    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
-    R, t = X[:3, :3, 0], X[:3, 3, 0]
-    turned = M[:, 0, None] * R[0]
-    for k in (1, 2):
-        turned = torch.addcmul(turned, M[:, k, None], R[k])
-    moved = (R * t[:, None]).sum(0)  # Rᵀ t
-    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
-
-
-def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
-    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
-    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
-    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
-    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
-    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
-    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
-    """
-    rows = base.mT  # (7, B)
-    force, moment = wrench[:3], wrench[3:]
-    about_base = moment - _cross(rows[:3], force)
-    w, vector = rows[3:4], rows[4:]
-    scalar = -(about_base * vector).sum(0, keepdim=True)
-    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
-    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
-    return torch.cat([force, turned * scale]).mT
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
+    unit = _unit_twists(axes, origins, motion_prismatic)
+    linear, angular = unit[:3], unit[3:]
+    twist = unit * rates
+    before = torch.matmul(ancestors, twist)
+    rate = torch.cat(
+        [_cross(before[3:], linear) + _cross(before[:3], angular), _cross(before[3:], angular)]
+    )
+    return unit, twist, rate, rate * rates
 
 
 def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:

@@ -75,7 +75,7 @@ Results have q's dtype and device; gradients flow through every output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -351,112 +351,6 @@ def _gathered(
         if target is None
         else torch.index_select(entries, 1, source, out=target)
     )
-
-
-def _unit_twists(
-    axes: torch.Tensor, origins: torch.Tensor, motion_prismatic: torch.Tensor | None
-) -> torch.Tensor:
-    """Each motion's unit twist S about the base origin, (6, M, B), rows [linear; angular] in base
-    axes: [origin × axis; axis] (revolute) or [axis; 0] (prismatic)."""
-    axis = axes[:3]
-    linear, angular = _cross(origins[:3], axis), axis
-    if motion_prismatic is not None:
-        linear = torch.where(motion_prismatic, axis, linear)
-        angular = angular.masked_fill(motion_prismatic, 0)
-    return torch.cat([linear, angular])
-
-
-def _motion_twists(
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    rates: torch.Tensor,
-    ancestors: torch.Tensor,
-    motion_prismatic: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
-    (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
-
-    S is as _unit_twists makes it; ``rates`` (M, B) are the motions' rates. A motion's axis is
-    carried by the bodies before it on its path from the base, which move at V = Σ twists of the
-    motions before it (``ancestors``, M × M); so
-    dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
-    """
-    unit = _unit_twists(axes, origins, motion_prismatic)
-    linear, angular = unit[:3], unit[3:]
-    twist = unit * rates
-    before = torch.matmul(ancestors, twist)
-    rate = torch.cat(
-        [_cross(before[3:], linear) + _cross(before[:3], angular), _cross(before[3:], angular)]
-    )
-    return unit, twist, rate, rate * rates
-
-
-def _tip_motion(
-    pose_columns: torch.Tensor,
-    twist: torch.Tensor,
-    twist_rate: torch.Tensor,
-    subtree: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The tips' origins p, velocities [ṗ; ω] and classical accelerations with q̈ = 0, [p̈; α]
-    (each (3, T, B) or (6, T, B)), from the motions' twists and their rates of change with q̈ = 0
-    (see _motion_twists)."""
-    p = pose_columns[:3, 3::4]
-    moving = torch.matmul(subtree.mT, twist)  # the tips' twists about the base origin
-    turning = torch.matmul(subtree.mT, twist_rate)  # and their derivatives
-    velocity = moving[:3] + _cross(moving[3:], p)
-    acceleration = turning[:3] + _cross(turning[3:], p) + _cross(moving[3:], velocity)
-    return p, torch.cat([velocity, moving[3:]]), torch.cat([acceleration, turning[3:]])
-
-
-def _jacobian_rate_columns(
-    p: torch.Tensor,
-    velocity: torch.Tensor,
-    unit: torch.Tensor,
-    rate: torch.Tensor,
-    pair_located: torch.Tensor | None,
-    pair_motion: torch.Tensor | None,
-) -> torch.Tensor:
-    """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
-    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists; pairs as _jacobian's)."""
-    p_rate = velocity[:3]
-    if pair_located is not None and pair_motion is not None:
-        p, p_rate = p.index_select(1, pair_located), p_rate.index_select(1, pair_located)
-        rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
-    linear = rate[:3] + _cross(rate[3:], p) + _cross(unit[3:], p_rate)
-    return torch.cat([linear, rate[3:]])
-
-
-def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
-    """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
-
-    Every column of the frame program is a combination of earlier ones and constants with
-    scalar coefficients, so with X · constant for each constant it yields X · column for each
-    column: the world frame at the cost of one product over the constants.
-    """
-    if X is None:
-        return tuple(frame_tables)
-    constants = frame_tables[0].squeeze(2)  # (4, K)
-    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
-    in_world = torch.matmul(constants.mT, X.squeeze(2))
-    return (in_world, *frame_tables[1:])
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
-
-
-def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
-    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
-    and device."""
-    expected = q.shape[:-1] + (count,)
-    if not isinstance(v, torch.Tensor) or v.shape != expected:
-        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
-    if v.dtype != q.dtype or v.device != q.device:
-        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
 
 
 def _by_tip(rows: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
@@ -735,6 +629,112 @@ def _check_base_velocity(base_velocity: torch.Tensor, q: torch.Tensor) -> None:
         raise ValueError(f"expected a base velocity of shape (..., 6), got {tuple(shape)}")
     if base_velocity.dtype != q.dtype or base_velocity.device != q.device:
         raise ValueError(f"the base velocity's dtype or device is not q's ({q.dtype}, {q.device})")
+
+
+def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
+    """The frame program's tables with its constant columns (the first table) in the world for
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+
+    Every column of the frame program is a combination of earlier ones and constants with
+    scalar coefficients, so with X · constant for each constant it yields X · column for each
+    column: the world frame at the cost of one product over the constants.
+    """
+    if X is None:
+        return tuple(frame_tables)
+    constants = frame_tables[0].squeeze(2)  # (4, K)
+    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
+    in_world = torch.matmul(constants.mT, X.squeeze(2))
+    return (in_world, *frame_tables[1:])
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
+
+
+def _unit_twists(
+    axes: torch.Tensor, origins: torch.Tensor, motion_prismatic: torch.Tensor | None
+) -> torch.Tensor:
+    """Each motion's unit twist S about the base origin, (6, M, B), rows [linear; angular] in base
+    axes: [origin × axis; axis] (revolute) or [axis; 0] (prismatic)."""
+    axis = axes[:3]
+    linear, angular = _cross(origins[:3], axis), axis
+    if motion_prismatic is not None:
+        linear = torch.where(motion_prismatic, axis, linear)
+        angular = angular.masked_fill(motion_prismatic, 0)
+    return torch.cat([linear, angular])
+
+
+def _motion_twists(
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    rates: torch.Tensor,
+    ancestors: torch.Tensor,
+    motion_prismatic: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each motion's unit twist S about the base origin, its twist S·rate, S's time derivative and
+    (dS/dt)·rate, each (6, M, B), rows [linear; angular] in base axes.
+
+    S is as _unit_twists makes it; ``rates`` (M, B) are the motions' rates. A motion's axis is
+    carried by the bodies before it on its path from the base, which move at V = Σ twists of the
+    motions before it (``ancestors``, M × M); so
+    dS/dt = V ×ₘ S = [ω × s_v + v × s_ω; ω × s_ω].
+    """
+    unit = _unit_twists(axes, origins, motion_prismatic)
+    linear, angular = unit[:3], unit[3:]
+    twist = unit * rates
+    before = torch.matmul(ancestors, twist)
+    rate = torch.cat(
+        [_cross(before[3:], linear) + _cross(before[:3], angular), _cross(before[3:], angular)]
+    )
+    return unit, twist, rate, rate * rates
+
+
+def _tip_motion(
+    pose_columns: torch.Tensor,
+    twist: torch.Tensor,
+    twist_rate: torch.Tensor,
+    subtree: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The tips' origins p, velocities [ṗ; ω] and classical accelerations with q̈ = 0, [p̈; α]
+    (each (3, T, B) or (6, T, B)), from the motions' twists and their rates of change with q̈ = 0
+    (see _motion_twists)."""
+    p = pose_columns[:3, 3::4]
+    moving = torch.matmul(subtree.mT, twist)  # the tips' twists about the base origin
+    turning = torch.matmul(subtree.mT, twist_rate)  # and their derivatives
+    velocity = moving[:3] + _cross(moving[3:], p)
+    acceleration = turning[:3] + _cross(turning[3:], p) + _cross(moving[3:], velocity)
+    return p, torch.cat([velocity, moving[3:]]), torch.cat([acceleration, turning[3:]])
+
+
+def _jacobian_rate_columns(
+    p: torch.Tensor,
+    velocity: torch.Tensor,
+    unit: torch.Tensor,
+    rate: torch.Tensor,
+    pair_located: torch.Tensor | None,
+    pair_motion: torch.Tensor | None,
+) -> torch.Tensor:
+    """Per pair of a tip and a motion, the time derivative of its unit Jacobian column (6, P, B):
+    [dSv/dt + dSω/dt × p + Sω × ṗ; dSω/dt] (see _motion_twists; pairs as _jacobian's)."""
+    p_rate = velocity[:3]
+    if pair_located is not None and pair_motion is not None:
+        p, p_rate = p.index_select(1, pair_located), p_rate.index_select(1, pair_located)
+        rate, unit = rate.index_select(1, pair_motion), unit.index_select(1, pair_motion)
+    linear = rate[:3] + _cross(rate[3:], p) + _cross(unit[3:], p_rate)
+    return torch.cat([linear, rate[3:]])
+
+
+def _check_velocity(v: torch.Tensor, q: torch.Tensor, count: int, name: str = "v") -> None:
+    """A joint velocity must be a tensor of shape (..., count) over q's batch shape, of q's dtype
+    and device."""
+    expected = q.shape[:-1] + (count,)
+    if not isinstance(v, torch.Tensor) or v.shape != expected:
+        shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+        raise ValueError(f"expected {name} of shape {tuple(expected)}, got {shape}")
+    if v.dtype != q.dtype or v.device != q.device:
+        raise ValueError(f"{name} is {v.dtype} on {v.device}, q {q.dtype} on {q.device}")
 
 
 def _rigid_bodies(

@@ -50,7 +50,7 @@ Results have q's dtype and device; gradients flow through every output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -413,152 +413,6 @@ def _gathered(
     )
 
 
-def _tip_wrenches(grad_rows: torch.Tensor, pose_columns: torch.Tensor, tips: int) -> torch.Tensor:
-    """Each tip's wrench (6, T, B), [force; moment] about the origin of the columns' frame, from
-    dL/dpose (its rows, (B, 16·T)) and the tips' columns (4, 4·T, B): for a tip with gradient G,
-    f = G_p and n = Σ_c R_c × G_Rc + p × f."""
-    batch = pose_columns.shape[2]
-    # One transposition first: every array below then has the batch innermost and contiguous.
-    gradient = grad_rows.mT.contiguous().view(4, tips, 4, batch)[:3]
-    columns = pose_columns[:3].view(3, tips, 4, batch)
-    force = gradient[:, :, 3]
-    moment = _cross(columns, gradient).sum(2)
-    return torch.cat([force, moment])
-
-
-def _q_gradient(
-    wrench: torch.Tensor,
-    axes: torch.Tensor,
-    origins: torch.Tensor,
-    q_map: torch.Tensor,
-    subtree: torch.Tensor,
-    motion_prismatic: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """dL/dq, (n, B), from the tips' wrenches (6, T, B) (see _tip_wrenches) summed up the tree.
-
-    A joint above the tips sums theirs, (f_j, n_j), and its rate gets axis · (n_j − o_j × f_j)
-    (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
-    """
-    # Each joint's: the sum of its subtree's tips', (6, M, B). A product over one tip is a scaling
-    # (a matrix product of inner size 1 costs several times more).
-    wrench = subtree * wrench if wrench.shape[1] == 1 else torch.matmul(subtree, wrench)
-    drive = wrench[3:] - _cross(origins[:3], wrench[:3])
-    if motion_prismatic is not None:
-        drive = torch.where(motion_prismatic, wrench[:3], drive)
-    return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
-
-
-class _PoseWithClosedFormBackward(torch.autograd.Function):
-    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
-
-    ``apply(frames, count, tips, pose_of_base, q, base, *tables)``: ``frames(q, X,
-    *tables[:count])`` gives the tips' columns and every joint's axis and origin relative to the
-    base (X None: a fixed base), or in the world for X (4, 4, 1, B), the base's world pose over the
-    batch: ``base`` itself where ``pose_of_base`` is None, else ``pose_of_base(base)`` of rows
-    (B, 7), position then quaternion (made here: one node of the autograd graph, not two). The rest
-    of ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
-    backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
-    _q_gradient) and gives the base's gradient, with no autograd graph recorded: for rows (B, 7)
-    from the tips' total wrench (see _quaternion_base_gradient), for X all of dL/dX (see
-    _base_pose_gradient).
-    """
-
-    @staticmethod
-    def forward(
-        ctx,
-        frames: Callable,
-        count: int,
-        tips: int,
-        pose_of_base: Callable | None,
-        q: torch.Tensor,
-        base: torch.Tensor | None,
-        *tables,
-    ):
-        X = base if pose_of_base is None else pose_of_base(base)
-        pose_columns, axes, origins = frames(q, X, *tables[:count])
-        ctx.save_for_backward(q, base, pose_columns, axes, origins, *tables)
-        ctx.frames, ctx.count, ctx.tips, ctx.pose_of_base = frames, count, tips, pose_of_base
-        # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
-        return _pose_rows(pose_columns, tips, fresh=True)
-
-    @staticmethod
-    def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        q, base, pose_columns, axes, origins, *tables = ctx.saved_tensors
-        frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
-        if torch.is_grad_enabled():
-            # Double backward: recompute with autograd so the gradient is itself differentiable.
-            X = base if ctx.pose_of_base is None else ctx.pose_of_base(base)
-            pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
-        wrench = _tip_wrenches(grad_rows, pose_columns, ctx.tips)
-        grad_base = None
-        if base is not None and ctx.needs_input_grad[5]:
-            if ctx.pose_of_base is None:
-                grad_base = _base_pose_gradient(grad_rows, pose_columns, base, ctx.tips)
-            else:
-                grad_base = _quaternion_base_gradient(wrench.sum(1), base)
-        gradient = _q_gradient(wrench, axes, origins, *gradient_tables)
-        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
-
-
-def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
-    """The frame program's tables with its constant columns (the first table) in the world for
-    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
-
-    Every column of the frame program is a combination of earlier ones and constants with
-    scalar coefficients, so with X · constant for each constant it yields X · column for each
-    column: the world frame at the cost of one product over the constants.
-    """
-    if X is None:
-        return tuple(frame_tables)
-    constants = frame_tables[0].squeeze(2)  # (4, K)
-    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
-    in_world = torch.matmul(constants.mT, X.squeeze(2))
-    return (in_world, *frame_tables[1:])
-
-
-def _base_pose_gradient(
-    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
-) -> torch.Tensor:
-    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
-
-    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
-    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
-    """
-    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
-    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
-    R, t = X[:3, :3, 0], X[:3, 3, 0]
-    turned = M[:, 0, None] * R[0]
-    for k in (1, 2):
-        turned = torch.addcmul(turned, M[:, k, None], R[k])
-    moved = (R * t[:, None]).sum(0)  # Rᵀ t
-    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
-
-
-def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
-    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
-    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
-    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
-    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
-    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
-    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
-    """
-    rows = base.mT  # (7, B)
-    force, moment = wrench[:3], wrench[3:]
-    about_base = moment - _cross(rows[:3], force)
-    w, vector = rows[3:4], rows[4:]
-    scalar = -(about_base * vector).sum(0, keepdim=True)
-    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
-    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
-    return torch.cat([force, turned * scale]).mT
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
-
-
 def _check_base(base: torch.Tensor, q: torch.Tensor) -> torch.Size:
     """The batch shape q and the base pose share; a ValueError saying what is wrong otherwise."""
     shape = base.shape if isinstance(base, torch.Tensor) else ()
@@ -731,6 +585,152 @@ def _base_entries(X: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     offset = points - X[:3, 3]  # (3, T, B)
     turned = _cross(X[:3, :3], offset.unsqueeze(1))  # (3, 3, T, B)
     return torch.cat([X.view(16, batch), turned.reshape(9 * points.shape[1], batch)])
+
+
+def _world_tables(X: torch.Tensor | None, frame_tables) -> tuple[torch.Tensor, ...]:
+    """The frame program's tables with its constant columns (the first table) in the world for
+    the base's pose X (4, 4, 1, B) from _with_base, or unchanged for None.
+
+    Every column of the frame program is a combination of earlier ones and constants with
+    scalar coefficients, so with X · constant for each constant it yields X · column for each
+    column: the world frame at the cost of one product over the constants.
+    """
+    if X is None:
+        return tuple(frame_tables)
+    constants = frame_tables[0].squeeze(2)  # (4, K)
+    # Entry (i, k, b) is Σ_j X_ij constant_jk: one batched product of tiny matrices.
+    in_world = torch.matmul(constants.mT, X.squeeze(2))
+    return (in_world, *frame_tables[1:])
+
+
+def _base_pose_gradient(
+    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
+) -> torch.Tensor:
+    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
+
+    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
+    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
+    """
+    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
+    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
+    R, t = X[:3, :3, 0], X[:3, 3, 0]
+    turned = M[:, 0, None] * R[0]
+    for k in (1, 2):
+        turned = torch.addcmul(turned, M[:, k, None], R[k])
+    moved = (R * t[:, None]).sum(0)  # Rᵀ t
+    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
+
+
+def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
+    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
+    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
+    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
+    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
+    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
+    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
+    """
+    rows = base.mT  # (7, B)
+    force, moment = wrench[:3], wrench[3:]
+    about_base = moment - _cross(rows[:3], force)
+    w, vector = rows[3:4], rows[4:]
+    scalar = -(about_base * vector).sum(0, keepdim=True)
+    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
+    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
+    return torch.cat([force, turned * scale]).mT
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
+
+
+def _tip_wrenches(grad_rows: torch.Tensor, pose_columns: torch.Tensor, tips: int) -> torch.Tensor:
+    """Each tip's wrench (6, T, B), [force; moment] about the origin of the columns' frame, from
+    dL/dpose (its rows, (B, 16·T)) and the tips' columns (4, 4·T, B): for a tip with gradient G,
+    f = G_p and n = Σ_c R_c × G_Rc + p × f."""
+    batch = pose_columns.shape[2]
+    # One transposition first: every array below then has the batch innermost and contiguous.
+    gradient = grad_rows.mT.contiguous().view(4, tips, 4, batch)[:3]
+    columns = pose_columns[:3].view(3, tips, 4, batch)
+    force = gradient[:, :, 3]
+    moment = _cross(columns, gradient).sum(2)
+    return torch.cat([force, moment])
+
+
+def _q_gradient(
+    wrench: torch.Tensor,
+    axes: torch.Tensor,
+    origins: torch.Tensor,
+    q_map: torch.Tensor,
+    subtree: torch.Tensor,
+    motion_prismatic: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """dL/dq, (n, B), from the tips' wrenches (6, T, B) (see _tip_wrenches) summed up the tree.
+
+    A joint above the tips sums theirs, (f_j, n_j), and its rate gets axis · (n_j − o_j × f_j)
+    (revolute) or axis · f_j (prismatic); q_map takes the rates to q.
+    """
+    # Each joint's: the sum of its subtree's tips', (6, M, B). A product over one tip is a scaling
+    # (a matrix product of inner size 1 costs several times more).
+    wrench = subtree * wrench if wrench.shape[1] == 1 else torch.matmul(subtree, wrench)
+    drive = wrench[3:] - _cross(origins[:3], wrench[:3])
+    if motion_prismatic is not None:
+        drive = torch.where(motion_prismatic, wrench[:3], drive)
+    return torch.matmul(q_map.mT, (axes[:3] * drive).sum(0))
+
+
+class _PoseWithClosedFormBackward(torch.autograd.Function):
+    """The poses' rows, (B, 16·T), with the vector-Jacobian product in closed form as backward.
+
+    ``apply(frames, count, tips, pose_of_base, q, base, *tables)``: ``frames(q, X,
+    *tables[:count])`` gives the tips' columns and every joint's axis and origin relative to the
+    base (X None: a fixed base), or in the world for X (4, 4, 1, B), the base's world pose over the
+    batch: ``base`` itself where ``pose_of_base`` is None, else ``pose_of_base(base)`` of rows
+    (B, 7), position then quaternion (made here: one node of the autograd graph, not two). The rest
+    of ``tables`` are the gradient's (q_map, subtree, and motion_prismatic when a joint slides). The
+    backward accumulates the tips' wrenches up the tree in whichever frame the columns are (see
+    _q_gradient) and gives the base's gradient, with no autograd graph recorded: for rows (B, 7)
+    from the tips' total wrench (see _quaternion_base_gradient), for X all of dL/dX (see
+    _base_pose_gradient).
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        frames: Callable,
+        count: int,
+        tips: int,
+        pose_of_base: Callable | None,
+        q: torch.Tensor,
+        base: torch.Tensor | None,
+        *tables,
+    ):
+        X = base if pose_of_base is None else pose_of_base(base)
+        pose_columns, axes, origins = frames(q, X, *tables[:count])
+        ctx.save_for_backward(q, base, pose_columns, axes, origins, *tables)
+        ctx.frames, ctx.count, ctx.tips, ctx.pose_of_base = frames, count, tips, pose_of_base
+        # A tensor of its own, not a view, so that the caller's views of it may be edited in place.
+        return _pose_rows(pose_columns, tips, fresh=True)
+
+    @staticmethod
+    def backward(ctx, grad_rows: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        q, base, pose_columns, axes, origins, *tables = ctx.saved_tensors
+        frame_tables, gradient_tables = tables[: ctx.count], tables[ctx.count :]
+        if torch.is_grad_enabled():
+            # Double backward: recompute with autograd so the gradient is itself differentiable.
+            X = base if ctx.pose_of_base is None else ctx.pose_of_base(base)
+            pose_columns, axes, origins = ctx.frames(q, X, *frame_tables)
+        wrench = _tip_wrenches(grad_rows, pose_columns, ctx.tips)
+        grad_base = None
+        if base is not None and ctx.needs_input_grad[5]:
+            if ctx.pose_of_base is None:
+                grad_base = _base_pose_gradient(grad_rows, pose_columns, base, ctx.tips)
+            else:
+                grad_base = _quaternion_base_gradient(wrench.sum(1), base)
+        gradient = _q_gradient(wrench, axes, origins, *gradient_tables)
+        return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
 
 _NUM_JOINTS = 12
 _NUM_VELOCITIES = 12

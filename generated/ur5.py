@@ -40,7 +40,7 @@ Results have q's dtype and device; gradients flow through every output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -403,6 +403,49 @@ def _gathered(
     )
 
 
+def _base_pose_gradient(
+    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
+) -> torch.Tensor:
+    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
+
+    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
+    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
+    """
+    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
+    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
+    R, t = X[:3, :3, 0], X[:3, 3, 0]
+    turned = M[:, 0, None] * R[0]
+    for k in (1, 2):
+        turned = torch.addcmul(turned, M[:, k, None], R[k])
+    moved = (R * t[:, None]).sum(0)  # Rᵀ t
+    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
+
+
+def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
+    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
+    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
+    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
+    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
+    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
+    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
+    """
+    rows = base.mT  # (7, B)
+    force, moment = wrench[:3], wrench[3:]
+    about_base = moment - _cross(rows[:3], force)
+    w, vector = rows[3:4], rows[4:]
+    scalar = -(about_base * vector).sum(0, keepdim=True)
+    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
+    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
+    return torch.cat([force, turned * scale]).mT
+
+
+def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
+    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
+    values, and no infinity whose gradient would be NaN."""
+    return (squared >= 1e-30) / squared.clamp_min(1e-30)
+
+
 def _tip_wrenches(grad_rows: torch.Tensor, pose_columns: torch.Tensor, tips: int) -> torch.Tensor:
     """Each tip's wrench (6, T, B), [force; moment] about the origin of the columns' frame, from
     dL/dpose (its rows, (B, 16·T)) and the tips' columns (4, 4·T, B): for a tip with gradient G,
@@ -488,49 +531,6 @@ class _PoseWithClosedFormBackward(torch.autograd.Function):
                 grad_base = _quaternion_base_gradient(wrench.sum(1), base)
         gradient = _q_gradient(wrench, axes, origins, *gradient_tables)
         return (None,) * 4 + (gradient.mT.reshape(q.shape), grad_base, *(None for _ in tables))
-
-
-def _base_pose_gradient(
-    grad_rows: torch.Tensor, pose_columns: torch.Tensor, X: torch.Tensor, tips: int
-) -> torch.Tensor:
-    """dL/dX, (4, 4, 1, B), for the world poses' gradient (B, 16·T) and world columns (4, 4·T, B).
-
-    The world columns are X · relative ones c, so dL/dX = Σ_c G_c cᵀ = M · X⁻ᵀ with M = Σ_c G_c
-    world_cᵀ and X⁻ᵀ = [[R, 0], [−(Rᵀ t)ᵀ, 1]]: X is a rigid transform (R, t).
-    """
-    G = grad_rows.mT.reshape(4, 4 * tips, grad_rows.shape[0])  # the gradient as columns
-    M = torch.stack([(G * pose_columns[k]).sum(1) for k in range(4)], 1)  # (4, 4, B)
-    R, t = X[:3, :3, 0], X[:3, 3, 0]
-    turned = M[:, 0, None] * R[0]
-    for k in (1, 2):
-        turned = torch.addcmul(turned, M[:, k, None], R[k])
-    moved = (R * t[:, None]).sum(0)  # Rᵀ t
-    return torch.cat([torch.addcmul(turned, M[:, 3:], moved, value=-1), M[:, 3:]], 1).unsqueeze(2)
-
-
-def _quaternion_base_gradient(wrench: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """dL/dbase, (B, 7), for a base pose made from rows (B, 7) (position t, then a quaternion q,
-    (w, x, y, z), normalised as it is made), from the tips' total wrench (6, B) [f; n] about the
-    world origin: f, then 2 s (0, m) ⊗ q with s = 1/|q|² (0 for a zero q, as in making it) and
-    m = n − t × f, the moment about the base's origin. Turning the base by ω about its origin
-    changes L by m·ω; dq turns it by ω = 2 vec(du ⊗ u*), u = q/|q| (du ⊥ u), so dL/du =
-    2 (0, m) ⊗ u, already ⊥ u, and dL/dq = dL/du / |q|. Over many configurations this replaces
-    Σ_c G_c world_cᵀ, four products of the whole gradient, and a second node of the autograd graph.
-    """
-    rows = base.mT  # (7, B)
-    force, moment = wrench[:3], wrench[3:]
-    about_base = moment - _cross(rows[:3], force)
-    w, vector = rows[3:4], rows[4:]
-    scalar = -(about_base * vector).sum(0, keepdim=True)
-    turned = torch.cat([scalar, torch.addcmul(_cross(about_base, vector), about_base, w)])
-    scale = 2 * _reciprocal_norm((rows[3:] * rows[3:]).sum(0))
-    return torch.cat([force, turned * scale]).mT
-
-
-def _reciprocal_norm(squared: torch.Tensor) -> torch.Tensor:
-    """1/|q|², or 0 where |q|² < 1e-30 (|q| < 1e-15, MuJoCo's mjMINVAL): no branch on the
-    values, and no infinity whose gradient would be NaN."""
-    return (squared >= 1e-30) / squared.clamp_min(1e-30)
 
 _NUM_JOINTS = 6
 _NUM_VELOCITIES = 6

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 from helpers import robot_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symkin
-from symkin.compiler.emit import _freeing
+from symkin.compiler.frame_printing import _freeing
 from symkin.compiler.layout import table_entry
 from symkin.compiler.tables import _ROW_GROUP_COST, _collision_tables, _row_groups
 
@@ -52,6 +53,16 @@ def test_generated_text_has_no_empty_table_and_only_the_runtime_it_uses():
     assert "def _with_base(" in floating and "def _base_pose(" not in floating
     jax = symkin.generate(symkin.derive(symkin.load(PANDA), ("panda_hand_tcp",)), backend="jax")
     assert "pose_subtree" not in jax and "q_map" not in jax  # closed-form gradient tables: torch
+
+
+def test_the_runtime_modules_imports_meet_in_one_statement_each():
+    """Several torch runtime modules import from collections.abc: the module imports what its
+    copied definitions use, once, and nothing from symkin (the definitions sit together)."""
+    source = (Path(__file__).parents[2] / "generated" / "panda_collision.py").read_text()
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert imports.count("from collections.abc import Callable, Iterator, Sequence") == 1
+    assert len(imports) == len(set(imports)) and not any("symkin" in line for line in imports)
+    assert "def _nearest_sphere_pairs(" in source and "def _q_gradient(" in source
 
 
 def test_a_nested_table_never_wraps_into_the_next_row():

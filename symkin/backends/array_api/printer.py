@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symkin.compiler.emit import SlicingStatements
+from symkin.compiler.frame_printing import SlicingStatements
 from symkin.compiler.layout import (
     Call,
     Code,

@@ -11,7 +11,10 @@ BACKEND = Backend(
     runtime=(
         "symkin.backends.torch.runtime",
         "symkin.backends.torch.floating",
+        "symkin.backends.torch.gradients",
+        "symkin.backends.torch.velocities",
         "symkin.backends.torch.dynamics",
+        "symkin.backends.torch.collision",
     ),
     closed_form_gradients=True,
     tree_form=True,

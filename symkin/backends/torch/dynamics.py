@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from symkin.backends.torch.runtime import _cross, _joint_rows, _motion_twists, _unit_twists
+from symkin.backends.torch.runtime import _cross, _joint_rows
+from symkin.backends.torch.velocities import _motion_twists, _unit_twists
 
 
 def _rigid_bodies(
