@@ -18,10 +18,8 @@ small:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TypeAlias
 
 import numpy as np
 import sympy as sp
@@ -35,6 +33,19 @@ from symkin.compiler.column_program import (
     Signature,
     Vector,
 )
+from symkin.compiler.exact import (
+    Rot,
+    Vec,
+    angle_about,
+    chain,
+    compose_steps,
+    exact,
+    exact_vector,
+    integral_exact,
+    inverse,
+    same_direction,
+    unit_quaternion_matrix,
+)
 from symkin.compiler.outputs import (
     CollisionSpheres,
     Output,
@@ -44,11 +55,13 @@ from symkin.compiler.outputs import (
     Velocities,
     WeightedPoints,
 )
+from symkin.compiler.requests import check_requests, module_signature, starts, tip_poses
 from symkin.compiler.tree_form import tree_form
 from symkin.errors import Notes, SymkinError, warn_note
-from symkin.model.placement import Quaternion, Rotation, Step, Translation, transform
-from symkin.model.robot import ALL_LEAVES, Joint, PathStep, RobotModel, default_tips
-from symkin.model.rotations import UNIT_AXES, Matrix3, axis_rotation, cos_sin, quarter_turns
+from symkin.model.inertia import inertia_matrix, joined_inertia, scaled_principal_axes
+from symkin.model.placement import Step, transform
+from symkin.model.robot import Joint, PathStep, RobotModel
+from symkin.model.rotations import axis_rotation
 
 
 def derive(
@@ -77,107 +90,23 @@ def derive(
     if base not in model.links:
         raise SymkinError(model.unknown_link_message("base", base))
     floating = model.floating if floating_base is None else floating_base
-    requests = (*_tip_poses(model, tips, base, floating, outputs, notes or warn_note), *outputs)
-    poses = [r for r in requests if isinstance(r, Pose)]
+    requests = (*tip_poses(model, tips, base, floating, outputs, notes or warn_note), *outputs)
+    poses = tuple(r for r in requests if isinstance(r, Pose))
     requests = (*poses, *(r for r in requests if not isinstance(r, Pose)))
-    for request in requests:
-        for link in request.links:
-            if link not in model.links:
-                raise SymkinError(model.unknown_link_message("tip", link))
-    if not floating and any(pose.link == base for pose in poses):
-        raise SymkinError(
-            f"tip {base!r} is the base: its pose in the base frame is constant (name a link "
-            "that moves relative to it, or another --base)"
-        )
-    if any(isinstance(r, Velocities) for r in requests) and not poses:
-        raise SymkinError("velocities are the tips': name at least one tip")
-    if any(isinstance(r, RigidBodies) for r in requests) and base != model.root:
-        raise SymkinError(
-            f"dynamics are the robot's on its root link {model.root!r} (fixed or floating), "
-            f"not on {base!r}"
-        )
-    for kind in ("poses", "points"):
-        labels = [r.label for r in requests if r.kind == kind]
-        repeated = sorted({label for label in labels if labels.count(label) > 1})
-        if repeated:
-            raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
+    check_requests(model, requests, base, floating)
     joints = [
         model.joint(name)
         for name in model.actuated_joints(base, [link for r in requests for link in r.links])
     ]
-    addresses = {name: (qpos, qvel) for name, qpos, qvel in model.coordinates}
-    elements = {link: (kind, index) for link, kind, index in model.elements}
-    q_index = _starts([len(joint.coordinate_names) for joint in joints])
-    v_index = _starts([len(joint.velocity_names) for joint in joints])
-    signature = Signature(
-        robot_name=model.name,
-        base=base,
-        tips=tuple(pose.label for pose in poses),
-        joint_names=tuple(name for joint in joints for name in joint.coordinate_names),
-        velocity_names=tuple(name for joint in joints for name in joint.velocity_names),
-        lower=tuple(joint.lower for joint in joints for _ in joint.coordinate_names),
-        upper=tuple(joint.upper for joint in joints for _ in joint.coordinate_names),
-        floating_base=floating,
-        balls=tuple(
-            (joint.name, q_index[k], v_index[k])
-            for k, joint in enumerate(joints)
-            if joint.type == "ball"
-        ),
-        qpos_indices=tuple(
-            addresses[joint.name][0] + k
-            for joint in joints
-            if joint.name in addresses
-            for k in range(len(joint.coordinate_names))
-        ),
-        qvel_indices=tuple(
-            addresses[joint.name][1] + k
-            for joint in joints
-            if joint.name in addresses
-            for k in range(len(joint.velocity_names))
-        ),
-        tip_elements=tuple(
-            (pose.label, *elements[pose.link]) for pose in poses if pose.link in elements
-        ),
-    )
+    signature = module_signature(model, base, floating, poses, joints)
+    q_index = starts([len(joint.coordinate_names) for joint in joints])
+    v_index = starts([len(joint.velocity_names) for joint in joints])
     columns = {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
     deriver = _Deriver(model, signature, columns)
     kinematics = deriver.run(requests)
     bodies, points = deriver.body_placements, deriver.point_placements
     tree = tree_form(model, signature, poses, bodies, kinematics.motions, points)
     return replace(kinematics, tree=tree)
-
-
-def _starts(widths: Sequence[int]) -> list[int]:
-    """Where each of consecutive runs of ``widths`` entries starts."""
-    return [sum(widths[:k]) for k in range(len(widths))]
-
-
-def _tip_poses(
-    model: RobotModel,
-    tips: Sequence[str] | str | None,
-    base: str,
-    floating: bool,
-    outputs: Sequence[Output],
-    notes: Notes,
-) -> tuple[Pose, ...]:
-    """The poses ``tips`` asks for (see :func:`derive`)."""
-    if isinstance(tips, str) and tips == ALL_LEAVES and ALL_LEAVES not in model.links:
-        chosen, rigid = default_tips(model, base, floating)
-        tips = tuple(link for link in model.leaves if link in {*chosen, *rigid})
-    elif isinstance(tips, str):
-        tips = (tips,)
-    elif tips is None and not any(isinstance(output, Pose) for output in outputs):
-        tips, rigid = default_tips(model, base, floating)
-        if rigid:
-            notes(
-                f"default tips are the {len(tips)} leaves that move; left out, fixed to "
-                f"{base!r}: {', '.join(rigid)} (ask for them by name, or for {ALL_LEAVES!r})"
-            )
-    return tuple(Pose(tip) for tip in tips or ())
-
-
-Rot: TypeAlias = sp.Matrix  # 3×3, exact
-Vec: TypeAlias = sp.Matrix  # 3×1, exact
 
 
 @dataclass(frozen=True)
@@ -207,12 +136,14 @@ class _Frame:
 
     def placed(self, steps: tuple[Step, ...]) -> _Frame:
         """This frame moved by the constant placement of ``steps`` in its own axes."""
-        rotation, translation = _compose(self.pending_rotation, self.pending_translation, steps)
+        rotation, translation = compose_steps(
+            self.pending_rotation, self.pending_translation, steps
+        )
         return self.pending(rotation, translation)
 
     def then(self, rotation: Rot, translation: Vec) -> _Frame:
         """This frame moved by the constant placement (rotation, translation) in its own axes."""
-        rotation, translation = _then(
+        rotation, translation = chain(
             self.pending_rotation, self.pending_translation, rotation, translation
         )
         return self.pending(rotation, translation)
@@ -270,7 +201,7 @@ class _Deriver:
             )
         if isinstance(request, Point):
             frame = self._frame(request.link)
-            point = self._point(frame, _exact_vector(request.offset), request.label, "p")
+            point = self._point(frame, exact_vector(request.offset), request.label, "p")
             return (Located(request.label, (point,), frame.motions),)
         if isinstance(request, RigidBodies):
             return self._rigid_bodies(request)
@@ -280,7 +211,7 @@ class _Deriver:
 
     def _sphere(self, link: str, centre: tuple[float, float, float]) -> Located:
         frame = self._frame(link)
-        point = self._point(frame, _exact_vector(centre), link, "sphere")
+        point = self._point(frame, exact_vector(centre), link, "sphere")
         # For the tree form, the centre in the link's frame.
         placement = np.eye(4)
         placement[:3, 3] = centre
@@ -298,7 +229,7 @@ class _Deriver:
             placement = np.array(frame.pending_rotation.tolist(), dtype=float)
             rotation, center = transform(inertial.origin)
             axes = placement @ np.array(rotation)
-            inertia = axes @ _inertia_matrix(inertial.inertia) @ axes.T
+            inertia = axes @ inertia_matrix(inertial.inertia) @ axes.T
             where = (
                 placement @ np.array(center)
                 + np.array(frame.pending_translation.tolist(), dtype=float).ravel()
@@ -307,14 +238,14 @@ class _Deriver:
             bodies.setdefault(key, (frame, link, []))[2].append((inertial.mass, where, inertia))
         located = []
         for frame, link, parts in bodies.values():
-            mass, body_center, inertia = _combined(parts)
+            mass, body_center, inertia = joined_inertia(parts)
             moving = _Frame(frame.columns, frame.origin, sp.eye(3), sp.zeros(3, 1), frame.motions)
-            scaled_axes = sp.Matrix(_scaled_principal_axes(inertia).tolist())
+            scaled_axes = sp.Matrix(scaled_principal_axes(inertia).tolist())
             columns = self._combine(moving.columns, scaled_axes, link, "inertia")
-            com = self._point(moving, _exact_vector(body_center.tolist()), link, "com")
+            com = self._point(moving, exact_vector(body_center.tolist()), link, "com")
             located.append(Located(link, (*columns, com), frame.motions, mass))
             placement = np.eye(4)
-            placement[:3, :3], placement[:3, 3] = _scaled_principal_axes(inertia), body_center
+            placement[:3, :3], placement[:3, 3] = scaled_principal_axes(inertia), body_center
             self.body_placements.append((link, placement))
         return tuple(located)
 
@@ -325,7 +256,7 @@ class _Deriver:
             if weight == 0:
                 continue
             frame = self._frame(point.link)
-            where = frame.pending_rotation * _exact_vector(point.offset) + frame.pending_translation
+            where = frame.pending_rotation * exact_vector(point.offset) + frame.pending_translation
             key = (frame.columns, frame.origin, frame.motions)
             bodies.setdefault(key, (frame, point.link, []))[2].append(
                 (weight, [float(v) for v in where])
@@ -335,7 +266,7 @@ class _Deriver:
             total = sum(weight for weight, _ in weighted)
             mean = [sum(w * x[k] for w, x in weighted) / total for k in range(3)]
             moving = _Frame(frame.columns, frame.origin, sp.eye(3), sp.zeros(3, 1), frame.motions)
-            index = self._point(moving, _exact_vector(mean), link, "mean")
+            index = self._point(moving, exact_vector(mean), link, "mean")
             located.append(Located(link, (index,), frame.motions, total))
             # For the tree form, the mean in ``link``'s own frame (which the tree places on its
             # node, whichever way the path crossed the joints).
@@ -362,7 +293,7 @@ class _Deriver:
     # -------------------------------------------------------------------------------------
 
     def _constant(self, components: Sequence[object], frame: str, quantity: str) -> int:
-        x, y, z, w = (_integral_exact(sp.sympify(v)) for v in components)
+        x, y, z, w = (integral_exact(sp.sympify(v)) for v in components)
         exact = (x, y, z, w)
         if exact not in self.constants:
             self.vectors.append(Vector(frame, quantity, constant=exact, joint=self.joint))
@@ -447,11 +378,11 @@ class _Deriver:
         if step.upward:
             # X_parent = X_child · motion⁻¹ · origin⁻¹: the motion first, then the inverted
             # placement.
-            inverse = _invert(*_compose(sp.eye(3), sp.zeros(3, 1), joint.origin))
+            inverted = inverse(*compose_steps(sp.eye(3), sp.zeros(3, 1), joint.origin))
             if not joint.moves:
-                return frame.then(*inverse)
+                return frame.then(*inverted)
             moved = self._move(frame, joint, upward=True)
-            return _Frame(moved.columns, moved.origin, *inverse, moved.motions, moved.turn)
+            return _Frame(moved.columns, moved.origin, *inverted, moved.motions, moved.turn)
         placed = frame.placed(joint.origin)
         if not joint.moves:
             return placed
@@ -468,11 +399,11 @@ class _Deriver:
         before, after = (joint.child, joint.name) if upward else (joint.name, joint.child)
         if joint.type == "ball":
             return self._turn_ball(frame, joint, upward, before, after)
-        axis = sp.Matrix([_exact(a) for a in joint.axis])
+        axis = sp.Matrix([exact(a) for a in joint.axis])
         resolved = self.model.resolve_mimic(joint)
         q_column, v_column = self.columns[resolved.source]
         source = self.q[q_column]
-        value = sign * (_exact(resolved.multiplier) * source + _exact(resolved.offset))
+        value = sign * (exact(resolved.multiplier) * source + exact(resolved.offset))
         revolute = joint.type in ("revolute", "continuous")
         # A revolute joint turns about the origin it shares with the child link: name the point
         # after the link.
@@ -484,7 +415,7 @@ class _Deriver:
         if (
             revolute
             and turn is not None
-            and _same_direction(frame.pending_rotation * axis, turn.axis)
+            and same_direction(frame.pending_rotation * axis, turn.axis)
         ):
             # Parallel axes: Rot(k, θp)·C·Rot(k', θ) = (R·C)·Rot(k', θp + θ) when C·k' = k, so the
             # rotation is built from the angle sum: cos(q2 + q3), the textbook c23.
@@ -502,7 +433,7 @@ class _Deriver:
             (p,) = self._combine(columns, axis * value, after, "p", offset=origin)
             turn = None
         (z,) = self._combine(moved, axis, joint.name, "axis")
-        scale = sign * _exact(resolved.multiplier)
+        scale = sign * exact(resolved.multiplier)
         motion = self._motion(joint, revolute, z, origin, v_column, scale, upward)
         return _Frame(moved, p, sp.eye(3), sp.zeros(3, 1), (*frame.motions, motion), turn)
 
@@ -548,7 +479,7 @@ class _Deriver:
     def _frame_columns(self, frame: _Frame, name: str) -> tuple[int, ...]:
         """The rotation columns and origin of ``frame`` after its pending placement."""
         turn = frame.turn
-        extra_turn = _angle_about(frame.pending_rotation, turn.axis) if turn is not None else None
+        extra_turn = angle_about(frame.pending_rotation, turn.axis) if turn is not None else None
         if turn is not None and extra_turn is not None:
             # A constant turn about the last joint's own axis adds to its angle: one addition
             # instead of a 3×3 product (the Panda hand's -45° about joint 7's axis).
@@ -561,112 +492,3 @@ class _Deriver:
             frame.columns, frame.pending_translation, name, "p", offset=frame.origin
         )
         return (*R, p)
-
-
-def unit_quaternion_matrix(quaternion: Sequence[sp.Expr]) -> Rot:
-    """The rotation matrix of a unit quaternion (w, x, y, z)."""
-    w, x, y, z = quaternion
-    return sp.Matrix(
-        [
-            [1 - 2 * (y**2 + z**2), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x**2 + z**2), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x**2 + y**2)],
-        ]
-    )
-
-
-def _same_direction(u: Vec, v: Vec) -> bool:
-    return all(abs(float(a) - float(b)) <= 1e-15 for a, b in zip(u, v, strict=True))
-
-
-def _angle_about(R: Rot, k: Vec) -> sp.Float | None:
-    """φ if the constant ``R`` is a rotation by φ about the unit axis ``k`` that is not a quarter
-    turn, else None."""
-    R_float = [[float(R[r, c]) for c in range(3)] for r in range(3)]
-    k_float = [float(v) for v in k]
-    moved = [sum(R_float[r][c] * k_float[c] for c in range(3)) for r in range(3)]
-    if any(abs(moved[r] - k_float[r]) > 1e-15 for r in range(3)):
-        return None
-    cos = (R_float[0][0] + R_float[1][1] + R_float[2][2] - 1) / 2
-    sin = (
-        k_float[0] * (R_float[2][1] - R_float[1][2])
-        + k_float[1] * (R_float[0][2] - R_float[2][0])
-        + k_float[2] * (R_float[1][0] - R_float[0][1])
-    ) / 2
-    angle = math.atan2(sin, cos)
-    if quarter_turns(angle) is not None:
-        return None  # quarter turns are free already: their products are signed permutations
-    return sp.Float(angle)
-
-
-def _exact(value: float) -> sp.Expr:
-    """A float from the input as a SymPy number: an Integer when integral, else its exact float64
-    value."""
-    return sp.Integer(int(value)) if float(value).is_integer() else sp.Float(value)
-
-
-def _inertia_matrix(inertia: tuple[float, ...]) -> np.ndarray:
-    xx, xy, xz, yy, yz, zz = inertia
-    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]], dtype=float)
-
-
-def _combined(
-    parts: list[tuple[float, np.ndarray, np.ndarray]],
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Mass, centre of mass and inertia about it of rigidly joined parts (mass, centre, inertia
-    about the part's centre), by the parallel-axis theorem."""
-    mass = sum(m for m, _, _ in parts)
-    center = sum((m * c for m, c, _ in parts), np.zeros(3)) / mass if mass > 0 else parts[0][1]
-    inertia = np.zeros((3, 3))
-    for m, c, about_center in parts:
-        d = c - center
-        inertia += about_center + m * (d @ d * np.eye(3) - np.outer(d, d))
-    return mass, center, inertia
-
-
-def _scaled_principal_axes(inertia: np.ndarray) -> np.ndarray:
-    """U with U Uᵀ = inertia (symmetric, positive semi-definite): the principal axes as columns,
-    each scaled by the square root of its moment; the axes of the frame itself when it already is
-    principal (the common case, so that no new direction is computed)."""
-    if not np.any(inertia - np.diag(np.diag(inertia))):
-        return np.diag(np.sqrt(np.clip(np.diag(inertia), 0.0, None)))
-    moments, axes = np.linalg.eigh(inertia)
-    return axes * np.sqrt(np.clip(moments, 0.0, None))
-
-
-def _exact_vector(values: Sequence[float]) -> Vec:
-    return sp.Matrix([_exact(v) for v in values])
-
-
-def _exact_rotation(R: Matrix3) -> Rot:
-    """A float or integer 3×3 rotation as exact SymPy numbers."""
-    return sp.Matrix([[_exact(v) for v in row] for row in R])
-
-
-def _compose(R: Rot, t: Vec, steps: tuple[Step, ...]) -> tuple[Rot, Vec]:
-    """The constant placement ``(R, t)`` followed by ``steps``, folded exactly."""
-    for step in steps:
-        if isinstance(step, Translation):
-            t = t + R * _exact_vector(step.xyz)
-        elif isinstance(step, Rotation):
-            cos, sin = (_exact(v) for v in cos_sin(step.angle))
-            R = R * sp.Matrix(axis_rotation(UNIT_AXES[step.axis], cos, sin))
-        elif isinstance(step, Quaternion):
-            R = R * _exact_rotation(step.matrix())
-    # Folding can land on a whole number (cos²+sin² of π/4 gives 1.0): make it exact, so 1.0*x
-    # prints as x.
-    return R.applyfunc(_integral_exact), t.applyfunc(_integral_exact)
-
-
-def _then(R: Rot, t: Vec, R_next: Rot, t_next: Vec) -> tuple[Rot, Vec]:
-    """The placement ``(R, t)`` followed by ``(R_next, t_next)``."""
-    return (R * R_next).applyfunc(_integral_exact), (t + R * t_next).applyfunc(_integral_exact)
-
-
-def _invert(R: Rot, t: Vec) -> tuple[Rot, Vec]:
-    """The inverse of the rigid placement ``(R, t)``: ``(Rᵀ, −Rᵀ·t)``."""
-    return R.T, (-(R.T * t)).applyfunc(_integral_exact)
-
-
-def _integral_exact(value: sp.Expr) -> sp.Expr:
-    return sp.Integer(int(value)) if value.is_Float and float(value).is_integer() else value

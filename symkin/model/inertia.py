@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from symkin.errors import SymkinError
 from symkin.model.placement import Step, transform
 
@@ -120,3 +122,32 @@ def principal_moments(inertia: Inertia) -> tuple[float, float, float]:
     largest = mean + 2 * p * math.cos(angle)
     smallest = mean + 2 * p * math.cos(angle + 2 * math.pi / 3)
     return largest, trace - largest - smallest, smallest
+
+
+def inertia_matrix(inertia: tuple[float, ...]) -> np.ndarray:
+    xx, xy, xz, yy, yz, zz = inertia
+    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]], dtype=float)
+
+
+def joined_inertia(
+    parts: list[tuple[float, np.ndarray, np.ndarray]],
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mass, centre of mass and inertia about it of rigidly joined parts (mass, centre, inertia
+    about the part's centre), by the parallel-axis theorem."""
+    mass = sum(m for m, _, _ in parts)
+    center = sum((m * c for m, c, _ in parts), np.zeros(3)) / mass if mass > 0 else parts[0][1]
+    inertia = np.zeros((3, 3))
+    for m, c, about_center in parts:
+        d = c - center
+        inertia += about_center + m * (d @ d * np.eye(3) - np.outer(d, d))
+    return mass, center, inertia
+
+
+def scaled_principal_axes(inertia: np.ndarray) -> np.ndarray:
+    """U with U Uᵀ = inertia (symmetric, positive semi-definite): the principal axes as columns,
+    each scaled by the square root of its moment; the axes of the frame itself when it already is
+    principal (the common case, so that no new direction is computed)."""
+    if not np.any(inertia - np.diag(np.diag(inertia))):
+        return np.diag(np.sqrt(np.clip(np.diag(inertia), 0.0, None)))
+    moments, axes = np.linalg.eigh(inertia)
+    return axes * np.sqrt(np.clip(moments, 0.0, None))
