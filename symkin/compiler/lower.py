@@ -3,7 +3,7 @@
 Two passes: **naming** (:mod:`symkin.compiler.naming`) gives every vector the outputs need a name
 and an assignment, laid out in parts by the calls that need them; **packing**
 (:mod:`symkin.compiler.packing`) computes isomorphic assignments as lanes of one and cuts the
-tables. Each output kind's tables come from :mod:`symkin.compiler.tables`.
+tables. Each output kind's tables come from :mod:`symkin.compiler.kind_tables`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each kind says what it needs located in the column program: a **frame** (three rotation columns
 and an origin) or only a **point** (an origin), each with the motions above it, which the
 Jacobians are made of. :func:`~symkin.compiler.derive.derive` locates them; the lowering builds
-each kind's tables (:mod:`symkin.compiler.tables`); every backend prints each kind through a
+each kind's tables (:mod:`symkin.compiler.kind_tables`); every backend prints each kind through a
 template fragment of its own (``templates/<backend>/<kind>.py.jinja``). docs/architecture.md says
 how to add a kind.
 """

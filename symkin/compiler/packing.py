@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symkin.compiler.cuts import angle_table, prologue, split_lanes
+from symkin.compiler.kind_tables import output_tables
 from symkin.compiler.naming import Named
 from symkin.compiler.program import (
     AngleTable,
@@ -30,7 +31,6 @@ from symkin.compiler.program import (
     Statement,
     View,
 )
-from symkin.compiler.tables import output_tables
 from symkin.names import joint_label, unique_name
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symkin.compiler.column_program import Signature
-from symkin.compiler.tables import MotionTables, OutputTables
+from symkin.compiler.kind_tables import OutputTables
+from symkin.compiler.tables import MotionTables
 from symkin.compiler.tree_form import TreeForm
 
 Components = tuple[float, float, float, float]

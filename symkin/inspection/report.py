@@ -15,8 +15,8 @@ from pathlib import Path
 from symkin.compiler.column_program import Kinematics
 from symkin.compiler.derive import derive
 from symkin.compiler.generate import generate, load_module, module_class
+from symkin.compiler.kind_tables import PoseTables
 from symkin.compiler.lower import lower
-from symkin.compiler.tables import PoseTables
 from symkin.errors import SymkinError
 from symkin.files import write_atomically
 from symkin.inspection.closed_form import simplify, unsimplified_ops

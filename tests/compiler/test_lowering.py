@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import symkin
 from symkin.compiler.frame_printing import _freeing
+from symkin.compiler.kind_tables import _ROW_GROUP_COST, _collision_tables, _row_groups
 from symkin.compiler.layout import table_entry
-from symkin.compiler.tables import _ROW_GROUP_COST, _collision_tables, _row_groups
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
 
