@@ -31,7 +31,7 @@ import io
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -427,7 +427,7 @@ def _cuda_graph(method: Callable, q: torch.Tensor) -> Callable[[], object]:
     return graph.replay
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--quick",
@@ -456,6 +456,55 @@ def main() -> None:
             True,
             True,
         )
+    return arguments
+
+
+def robot_rows(robot: Robot, module, arguments: argparse.Namespace) -> Iterator[str]:
+    """The table's rows for one robot on the CPU: every dtype, batch and workload, symkin against
+    pytorch_kinematics, after checking that they agree."""
+    peer = Peer(robot, module)
+    device = "cpu"  # CUDA rows: cuda_rows
+    for dtype_name in arguments.dtypes if not robot.tree else ["float32"]:
+        dtype = getattr(torch, dtype_name)
+        ours = module.to(device=device, dtype=dtype)
+        theirs = peer.to(dtype, device)
+        for batch in arguments.tree_batches if robot.tree else arguments.arm_batches:
+            generator = torch.Generator().manual_seed(batch)
+            joints = len(module.joint_names)
+            q = (torch.rand(batch, joints, generator=generator, dtype=dtype) * 2 - 1).to(device)
+            check_agreement(ours, theirs, q)
+            compiled = not arguments.no_compile and dtype == torch.float32 and not robot.tree
+            for workload, (f_ours, f_theirs) in workloads(ours, theirs, q, compiled).items():
+                budget = arguments.budget * (3 if batch >= 100000 else 1)
+                ours_s, theirs_s = median_times(
+                    [f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5
+                )
+                yield (
+                    f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
+                    f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | "
+                    f"{theirs_s / ours_s:.1f}× |"
+                )
+
+
+def facts_table(facts_by_robot: dict[str, dict]) -> list[str]:
+    """What compiling each robot took and made."""
+    lines = [
+        "",
+        "| robot | codegen s | import ms | column assignments | lane operations | closed form "
+        "after CSE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, f in facts_by_robot.items():
+        lines.append(
+            f"| {label} | {f['codegen_s']:.2f} | {f['import_s'] * 1e3:.0f} | {f['assignments']} | "
+            f"{f['lanes']:,} | "
+            f"{f['closed_form'].arithmetic:,} ({f['closed_form']}) |"
+        )
+    return lines
+
+
+def main() -> None:
+    arguments = parse_arguments()
     torch.set_num_threads(arguments.threads)
 
     import pytorch_kinematics
@@ -475,49 +524,15 @@ def main() -> None:
     ]
     print("\n".join(lines), flush=True)
     facts_by_robot = {}
-    for robot in (r for r in ROBOTS if r.label in arguments.robots):
-        module, facts = compile_symkin(robot)
-        facts_by_robot[robot.label] = facts
-        peer = Peer(robot, module)
-        device = "cpu"  # CUDA rows: cuda_rows
-        for dtype_name in arguments.dtypes if not robot.tree else ["float32"]:
-            dtype = getattr(torch, dtype_name)
-            ours = module.to(device=device, dtype=dtype)
-            theirs = peer.to(dtype, device)
-            for batch in arguments.tree_batches if robot.tree else arguments.arm_batches:
-                generator = torch.Generator().manual_seed(batch)
-                q = (
-                    torch.rand(batch, len(module.joint_names), generator=generator, dtype=dtype) * 2
-                    - 1
-                ).to(device)
-                check_agreement(ours, theirs, q)
-                compiled = not arguments.no_compile and dtype == torch.float32 and not robot.tree
-                for workload, (f_ours, f_theirs) in workloads(ours, theirs, q, compiled).items():
-                    budget = arguments.budget * (3 if batch >= 100000 else 1)
-                    ours_s, theirs_s = median_times(
-                        [f_ours, f_theirs], budget, min_rounds=3 if batch >= 100000 else 5
-                    )
-                    line = (
-                        f"| {robot.label} | {device} | {dtype_name} | {workload} | {batch:,} | "
-                        f"{ours_s * 1e6:,.0f} | {theirs_s * 1e6:,.0f} | "
-                        f"{theirs_s / ours_s:.1f}× |"
-                    )
-                    lines.append(line)
-                    print(line, flush=True)
-    lines += [
-        "",
-        "| robot | codegen s | import ms | column assignments | lane operations | closed form "
-        "after CSE |",
-        "|---|---|---|---|---|---|",
-    ]
-    for label, f in facts_by_robot.items():
-        lines.append(
-            f"| {label} | {f['codegen_s']:.2f} | {f['import_s'] * 1e3:.0f} | {f['assignments']} | "
-            f"{f['lanes']:,} | "
-            f"{f['closed_form'].arithmetic:,} ({f['closed_form']}) |"
-        )
-    print("\n".join(lines[-2 - len(facts_by_robot) :]), flush=True)
     chosen = [r for r in ROBOTS if r.label in arguments.robots]
+    for robot in chosen:
+        module, facts_by_robot[robot.label] = compile_symkin(robot)
+        for line in robot_rows(robot, module, arguments):
+            lines.append(line)
+            print(line, flush=True)
+    facts = facts_table(facts_by_robot)
+    print("\n".join(facts), flush=True)
+    lines += facts
     lines += cuda_rows(chosen, [1, 4096, 100000], arguments.budget)
     if not arguments.no_ik:
         lines += ik_comparison()
