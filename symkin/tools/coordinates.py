@@ -1,8 +1,10 @@
-"""Steps in joint space for a step in velocity space: q (..., nq) moves by v (..., nv).
+"""Steps in joint space for a step in velocity space: q (..., nq) moves by v (..., nv), and a
+floating base's pose (..., 7) by its twist (..., 6).
 
 Every entry of q but a ball joint's moves by its entry of v. A ball joint's unit quaternion
 (w, x, y, z) turns by its angular velocity ω in its child's axes, ``q ⊗ exp(ω/2)``, as MuJoCo's
-``mj_integratePos`` does; its entries of v are three where q has four.
+``mj_integratePos`` does; its entries of v are three where q has four. A base moves by a twist
+[Δv; Δω] in its own axes: p + R·Δv, and its quaternion turned by Δω as a ball joint's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 import torch
 
 from symkin.contract import KinematicsModule
+from symkin.tools.losses import quaternion_to_matrix
 
 
 def turned(quaternion: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
@@ -103,4 +106,42 @@ def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
             w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
         ],
         dim=-1,
+    )
+
+
+def moved_base(base: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
+    """Base poses (..., 7), position then unit quaternion, moved by twists (..., 6) [Δv; Δω] in
+    their own axes: p + R·Δv, and q ⊗ exp(Δω/2)."""
+    position, quaternion = base[..., :3], base[..., 3:]
+    R = quaternion_to_matrix(quaternion)
+    position = position + (R @ twist[..., :3].unsqueeze(-1)).squeeze(-1)
+    return torch.cat([position, turned(quaternion, twist[..., 3:])], dim=-1)
+
+
+def base_tangents(base: torch.Tensor) -> torch.Tensor:
+    """(..., 6, 7): row k is how a base pose (..., 7) with a unit quaternion moves per unit of its
+    twist's entry k (see :func:`moved_base`): R's column k for a slide, ``½ q ⊗ (0, e)`` for a turn
+    about axis e (orthogonal to q)."""
+    quaternion = base[..., 3:]
+    w, vector = quaternion[..., :1, None], quaternion[..., 1:]
+    x, y, z = vector.unbind(-1)
+    zero = torch.zeros_like(x)
+    # Row k of (w·1 − [v]×): the vector part of q ⊗ (0, e_k), as [v]× e_k = v × e_k.
+    skew = torch.stack(
+        [
+            torch.stack([zero, -z, y], -1),
+            torch.stack([z, zero, -x], -1),
+            torch.stack([-y, x, zero], -1),
+        ],
+        -2,
+    )
+    eye = torch.eye(3, dtype=base.dtype, device=base.device)
+    turning = torch.cat([-vector.unsqueeze(-1), w * eye - skew], -1) / 2  # (..., 3, 4)
+    sliding = quaternion_to_matrix(quaternion).mT  # row k: R's column k
+    return torch.cat(
+        [
+            torch.cat([sliding, torch.zeros_like(turning)], -1),
+            torch.cat([torch.zeros_like(sliding), turning], -1),
+        ],
+        -2,
     )

@@ -27,11 +27,10 @@ import torch
 
 from symkin.contract import KinematicsModule
 from symkin.tools.collision_rows import CollisionRows
-from symkin.tools.coordinates import integrated, turned, with_unit_quaternions
+from symkin.tools.coordinates import integrated, moved_base, with_unit_quaternions
 from symkin.tools.losses import (
     _check_shape,
     matrix_to_quaternion,
-    quaternion_to_matrix,
     rotation_vector,
 )
 
@@ -112,8 +111,8 @@ def solve_ik(
         collision_weight: how much a metre of distance below ``collision_margin`` counts against
             a metre of position error (0: collisions are only reported); needs a module compiled
             with ``--collision``.
-        obstacles: (K, 4) obstacle spheres, centre (base frame) then radius, kept
-            ``collision_margin`` away from with ``collision_weight`` (a fixed base only).
+        obstacles: (K, 4) obstacle spheres, centre (in the base frame; the world for a floating
+            base) then radius, kept ``collision_margin`` away from with ``collision_weight``.
         collision_margin: the distance (metres) below which the collision rows pull.
     """
     if not isinstance(module, torch.nn.Module):
@@ -216,7 +215,7 @@ class _Problem:
         jacobian = jacobian.flatten(-3, -2) * self.scale.unsqueeze(-1)
         if self.collision is None or self.collision.weight == 0:
             return error, jacobian
-        more_error, more_jacobian = self.collision.rows(q, jacobian.shape[-1])
+        more_error, more_jacobian = self.collision.rows(q, base, jacobian.shape[-1])
         return torch.cat([error, more_error], -1), torch.cat([jacobian, more_jacobian], -2)
 
     def weighted(self, error: torch.Tensor) -> torch.Tensor:
@@ -259,7 +258,7 @@ class _Problem:
             step = torch.linalg.solve(system, Jt @ weighted).squeeze(-1)
             new_base = None
             if base is not None:  # a floating base: its twist comes first
-                new_base, step = _moved(base[active], step[..., :6]), step[..., 6:]
+                new_base, step = moved_base(base[active], step[..., :6]), step[..., 6:]
             new_q = integrated(self.module, q[active], step).clamp(self.lower, self.upper)
             new_error, new_jacobian = self.evaluate(new_q, new_base, goal[active])
             norm = torch.linalg.vector_norm
@@ -292,7 +291,9 @@ class _Problem:
             rotation_error=rotation[pick, best].reshape((*shape, *tip_axis)),
             iterations=iterations,
             colliding=(
-                self.collision.colliding(q[pick, best]).reshape(shape)
+                self.collision.colliding(
+                    q[pick, best], base[pick, best] if base is not None else None
+                ).reshape(shape)
                 if self.collision is not None
                 else None
             ),
@@ -401,14 +402,6 @@ def _base_on_target(
         rotation = torch.eye(3, dtype=q.dtype, device=q.device).expand(target.shape[:-2] + (3, 3))
     position = target[..., :3, 3] - (rotation @ X_base_tip[..., :3, 3].unsqueeze(-1)).squeeze(-1)
     return torch.cat([position, matrix_to_quaternion(rotation)], dim=-1)
-
-
-def _moved(base: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
-    """The base pose (..., 7) moved by a twist in its own axes: p + R·Δv, and q ⊗ exp(Δω/2)."""
-    position, quaternion = base[..., :3], base[..., 3:]
-    R = quaternion_to_matrix(quaternion)
-    position = position + (R @ twist[..., :3].unsqueeze(-1)).squeeze(-1)
-    return torch.cat([position, turned(quaternion, twist[..., 3:])], dim=-1)
 
 
 def _check_rigid(targets: torch.Tensor) -> None:

@@ -211,33 +211,91 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert status == 2 and "tolerance" in err
 
 
-def arm_with_collision(folder):
+def arm_with_collision(folder, floating_base: bool = False):
     """The two-joint arm of write_arm, to its hand, compiled with --collision, float64."""
     model = symkin.load(write_arm(folder))
     output, _ = symkin.collision_output(model, samples=50)
-    return symkin.module_class(
-        symkin.load_module(symkin.generate(symkin.derive(model, "hand", outputs=(output,))))
-    )().double()
+    kinematics = symkin.derive(model, "hand", floating_base=floating_base, outputs=(output,))
+    return symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().double()
 
 
-def test_collision_rows_jacobian_is_the_derivative_of_the_distances(tmp_path):
+def unit_base_poses(count: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    base = torch.randn(count, 7, generator=generator, dtype=torch.float64)
+    return torch.cat([base[:, :3] * 0.3, base[:, 3:] / base[:, 3:].norm(dim=-1, keepdim=True)], -1)
+
+
+def test_a_base_moves_along_its_tangents():
+    from symkin.tools.coordinates import base_tangents, moved_base
+
+    base = unit_base_poses(5, seed=1)
+    twist = torch.zeros(6, dtype=torch.float64)
+    per_twist = torch.func.vmap(lambda b: torch.func.jacfwd(lambda t: moved_base(b, t))(twist))
+    torch.testing.assert_close(base_tangents(base), per_twist(base).mT, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("floating", [False, True], ids=["fixed", "floating"])
+def test_collision_rows_jacobian_is_the_derivative_of_the_distances(tmp_path, floating):
     # The rows' Jacobian comes from one vmapped forward-mode pass over every direction; against
-    # central differences of the distances (self pairs, then spheres × obstacles).
+    # central differences of the distances (self pairs, then spheres × obstacles), along each
+    # joint and, for a floating base, each entry of the base's twist (which moves it as IK does).
     from symkin.tools.collision_rows import CollisionRows
+    from symkin.tools.coordinates import moved_base
 
-    module = arm_with_collision(tmp_path)
+    module = arm_with_collision(tmp_path, floating)
     obstacles = torch.tensor([[0.3, 0.2, 0.1, 0.05], [-0.2, 0.4, 0.0, 0.0]], dtype=torch.float64)
     rows = CollisionRows.make(module, 1.0, obstacles, margin=10.0)  # every row pulls
     assert rows is not None
     q = torch.tensor([[0.3, 1.1], [-0.7, 2.0], [1.4, -0.5]], dtype=torch.float64)
-    error, jacobian = rows.rows(q, 2)
-    torch.testing.assert_close(error, -(10.0 - rows.distances(q)), rtol=0, atol=1e-12)
+    base = unit_base_poses(3, seed=2) if floating else None
+    width = 6 * floating + 2
+    error, jacobian = rows.rows(q, base, width)
+    torch.testing.assert_close(error, -(10.0 - rows.distances(q, base)), rtol=0, atol=1e-12)
     step = 1e-6
-    for k in range(2):
-        shift = torch.zeros(2, dtype=torch.float64)
+    for k in range(width):
+        shift = torch.zeros(width, dtype=torch.float64)
         shift[k] = step
-        slope = (rows.distances(q + shift) - rows.distances(q - shift)) / (2 * step)
-        torch.testing.assert_close(jacobian[..., k], -slope, rtol=0, atol=1e-7)
+        if floating:
+            ahead, behind = (
+                rows.distances(q + sign * shift[6:], moved_base(base, sign * shift[:6]))
+                for sign in (1, -1)
+            )
+        else:
+            ahead, behind = rows.distances(q + shift), rows.distances(q - shift)
+        torch.testing.assert_close(
+            jacobian[..., k], -(ahead - behind) / (2 * step), atol=1e-7, rtol=0
+        )
+    if floating:  # the self distances do not move with the base; the obstacles' do
+        pairs = len(module.collision_pairs)
+        assert not jacobian[:, :pairs, :6].any() and jacobian[:, pairs:, :6].abs().amax() > 0.1
+
+
+def test_collision_aware_ik_keeps_a_floating_arm_off_obstacles(tmp_path):
+    # With the base free the hand's position is reached many ways: put an obstacle where the
+    # plain answers' upper arm is, and the answers with the term go around it.
+    module = arm_with_collision(tmp_path, floating_base=True)
+    q = torch.tensor([[0.3, 1.2], [-0.4, -1.0], [1.0, 0.5], [-1.2, 2.0]], dtype=torch.float64)
+    targets = module(q, unit_base_poses(4, seed=3))
+    options = dict(rotation_weight=0.0, restarts=8)
+    plain = symkin.solve_ik(module, targets, generator=torch.Generator().manual_seed(0), **options)
+    spheres = module.collision_spheres(plain.q, plain.base)
+    upper = [k for k, link in enumerate(module.sphere_links) if link == "upper"]
+    obstacles = spheres[0, upper[len(upper) // 2]].clone()
+    obstacles[3] = 0.05
+    obstacles = obstacles.unsqueeze(0)
+    assert (module.obstacle_distances(plain.q, plain.base, obstacles)[0] < 0).any()
+    kept = symkin.solve_ik(
+        module,
+        targets,
+        collision_weight=10.0,
+        obstacles=obstacles,
+        generator=torch.Generator().manual_seed(0),
+        **options,
+    )
+    assert kept.colliding is not None and kept.base is not None and kept.success.all()
+    assert not kept.colliding.any()
+    distances = module.obstacle_distances(kept.q, kept.base, obstacles)
+    assert (distances >= 0).all()
 
 
 def test_collision_aware_ik_keeps_answers_out_of_self_collision(tmp_path):
