@@ -6,7 +6,17 @@ import copy
 
 import pytest
 import torch
-from helpers import REPO, as_tips, compile_file, random_base_poses, robot_file, sample_q
+from helpers import (
+    REPO,
+    as_tips,
+    compile_file,
+    compile_model,
+    random_base_poses,
+    robot_file,
+    sample_q,
+)
+
+import symkin
 
 PANDA = str(robot_file("panda_description/urdf/panda.urdf"))
 ALLEGRO = str(robot_file("allegro_hand_description/urdf/allegro_right_hand.urdf"))
@@ -94,6 +104,22 @@ def test_many_configurations_come_a_chunk_at_a_time(panda, robot, monkeypatch):
     recorded = module.jacobian(inputs[0].clone().requires_grad_(), *inputs[1:])
     module(inputs[0].clone().requires_grad_(), *inputs[1:]).sum().backward()
     assert sizes == [] and recorded.grad_fn is not None
+
+
+def test_a_module_without_joints_takes_many_configurations():
+    # A tip fixed to the base: its Jacobians have no columns, whatever the batch (chunks, whose
+    # length is a share of the output's width, do not apply).
+    model = symkin.parse_urdf(
+        """<robot name="still"><link name="base"/><link name="tip"/>
+        <joint name="weld" type="fixed"><parent link="base"/><child link="tip"/>
+        <origin xyz="0.1 0.2 0.3" rpy="0 0 1"/></joint></robot>"""
+    )
+    module = compile_model(model, ("tip",))
+    q = torch.zeros(5000, 0, dtype=torch.float64)
+    pose, jacobian = module.forward_and_jacobian(q)
+    assert pose.shape == (5000, 4, 4) and jacobian.shape == (5000, 6, 0)
+    torch.testing.assert_close(pose[-1, :3, 3], torch.tensor([0.1, 0.2, 0.3], dtype=q.dtype))
+    assert module.jacobian(q, out=torch.empty(5000, 6, 0, dtype=q.dtype)).shape == (5000, 6, 0)
 
 
 def test_out_must_fit_and_stay_outside_autograd(panda):

@@ -231,6 +231,8 @@ def _chunk_length(q: torch.Tensor, X: torch.Tensor | None, width: int) -> int | 
     of 8,192, the UR5's 46.1 and 15.0 ms; the Allegro hand's poses at 32,768 18.9 and 8.7 ms (at
     8,192, two chunks, 2.1 and 2.3 ms).
     """
+    if not width:
+        return None  # no joints: an empty Jacobian
     chunk = _CHUNK_BYTES // (width * q.element_size())
     # Tracing is asked first: comparing the batch's size with anything would specialise it.
     if chunk < _CHUNK_CONFIGURATIONS or _tracing() or _functorch_transforms_active():
