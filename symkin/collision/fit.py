@@ -114,12 +114,32 @@ def _greedy_cover(
         waiting = np.flatnonzero(uncovered)
         reachable = np.linalg.norm(samples[waiting] - samples[target], axis=1)
         waiting = waiting[reachable <= 2 * radii[able].max()]
-        reach = np.linalg.norm(samples[waiting][None] - centres[able][:, None], axis=2)
-        covers = reach + margins[waiting] <= radii[able][:, None] + 1e-12
+        covers = _covered(samples[waiting], margins[waiting], centres[able], radii[able])
         best = int(np.argmax(covers.sum(1)))  # the first of equals
         chosen.append(int(able[best]))
         uncovered[waiting[covers[best]]] = False
     return chosen
+
+
+def _covered(
+    samples: np.ndarray, margins: np.ndarray, centres: np.ndarray, radii: np.ndarray
+) -> np.ndarray:
+    """(C, N): whether each sphere (centres (C, 3), radii) covers each sample (N, 3) with its
+    margin, ‖sample − centre‖ + margin ≤ radius; computed axis by axis, a few spheres at a time,
+    so that no (C, N, 3) array is made (the same sums, in the same order, as a norm's)."""
+    covers = np.empty((len(centres), len(samples)), dtype=bool)
+    step = max(1, (1 << 16) // max(1, len(samples)))
+    for start in range(0, len(centres), step):
+        part = centres[start : start + step]
+        squared = (samples[None, :, 0] - part[:, None, 0]) ** 2
+        for axis in (1, 2):
+            squared += (samples[None, :, axis] - part[:, None, axis]) ** 2
+        np.less_equal(
+            np.sqrt(squared) + margins,
+            radii[start : start + step, None] + 1e-12,
+            out=covers[start : start + step],
+        )
+    return covers
 
 
 def _without_contained(

@@ -306,27 +306,11 @@ def _odd_crossings(points: np.ndarray, corners: np.ndarray, axis: int) -> np.nda
     lines, line_of = np.unique(points[:, [u, v]], axis=0, return_inverse=True)
     line_of = line_of.ravel()
     hit_lines, hit_heights = [], []
-    step = max(1, _CHUNK // max(1, len(corners)))
-    a, b, c = (corners[:, k] for k in range(3))
-    for start in range(0, len(lines), step):
-        chunk = lines[start : start + step]
-        # Barycentric coordinates of each line's foot in each triangle's projection.
-        du, dv = chunk[:, None, 0] - a[None, :, u], chunk[:, None, 1] - a[None, :, v]
-        e1u, e1v, e2u, e2v = (
-            b[:, u] - a[:, u],
-            b[:, v] - a[:, v],
-            c[:, u] - a[:, u],
-            c[:, v] - a[:, v],
+    for line_indices, triangle_indices in _tiles(lines, corners[..., [u, v]]):
+        line, triangle, height = _line_hits(
+            lines[line_indices], corners[triangle_indices], axis, u, v
         )
-        det = e1u * e2v - e2u * e1v
-        safe = np.where(det == 0, 1.0, det)
-        s = (du * e2v - e2u * dv) / safe
-        t = (e1u * dv - du * e1v) / safe
-        hit = (det != 0) & (s >= 0) & (t >= 0) & (s + t < 1)
-        line, triangle = np.nonzero(hit)
-        height = a[triangle, axis] + s[line, triangle] * (b[triangle, axis] - a[triangle, axis])
-        height += t[line, triangle] * (c[triangle, axis] - a[triangle, axis])
-        hit_lines.append(line + start)
+        hit_lines.append(line_indices[line])
         hit_heights.append(height)
     line = np.concatenate(hit_lines)
     height = np.concatenate(hit_heights)
@@ -338,10 +322,78 @@ def _odd_crossings(points: np.ndarray, corners: np.ndarray, axis: int) -> np.nda
     def key(line: np.ndarray, height: np.ndarray) -> np.ndarray:
         return line + 0.25 + 0.5 * ((height - low) / span).clip(-0.1, 1.1)
 
-    crossings = np.sort(key(np.concatenate(hit_lines), np.concatenate(hit_heights)))
+    crossings = np.sort(key(line, height))
     ends = np.searchsorted(crossings, line_of + 1.0)
     above = ends - np.searchsorted(crossings, key(line_of, points[:, axis]), side="right")
     return above % 2 == 1
+
+
+def _tiles(
+    lines: np.ndarray, projected: np.ndarray, per_tile: int = 256
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The lines (L, 2) in tiles of a grid over them, about ``per_tile`` a tile, each with the
+    triangles whose projections (T, 3, 2) reach into it: a line meets no other triangle (its
+    point lies outside that triangle's bounding box), so a tile tests only its own pairs."""
+    if not len(lines):
+        return [(np.arange(0), np.arange(len(projected)))]
+    side = max(1, math.ceil(math.sqrt(len(lines) / per_tile)))
+    low, high = lines.min(0), lines.max(0)
+    size = np.maximum((high - low) / side, 1e-300)
+    cell = np.minimum(((lines - low) / size).astype(int), side - 1)
+    tile_of = cell[:, 0] * side + cell[:, 1]
+    # Each triangle's projected bounding box, in tiles (clipped to the grid; inclusive).
+    first = np.floor((projected.min(1) - low) / size).clip(0, side - 1).astype(int)
+    last = np.floor((projected.max(1) - low) / size).clip(0, side - 1).astype(int)
+    beyond = (projected.max(1) < low).any(1) | (projected.min(1) > high).any(1)
+    order = np.argsort(tile_of, kind="stable")
+    starts = np.searchsorted(tile_of[order], np.arange(side * side + 1))
+    tiles = []
+    for tile in np.flatnonzero(np.diff(starts)):
+        row, column = divmod(int(tile), side)
+        reaching = (
+            ~beyond
+            & (first[:, 0] <= row)
+            & (last[:, 0] >= row)
+            & (first[:, 1] <= column)
+            & (last[:, 1] >= column)
+        )
+        tiles.append((order[starts[tile] : starts[tile + 1]], np.flatnonzero(reaching)))
+    return tiles
+
+
+def _line_hits(
+    lines: np.ndarray, corners: np.ndarray, axis: int, u: int, v: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where lines (L, 2) along ``axis`` through (u, v) cross triangles (T, 3, 3): the line and
+    triangle of each crossing and its height along the axis."""
+    hit_lines, hit_triangles, hit_heights = [], [], []
+    step = max(1, _CHUNK // max(1, len(corners)))
+    a, b, c = (corners[:, k] for k in range(3))
+    e1u, e1v, e2u, e2v = (
+        b[:, u] - a[:, u],
+        b[:, v] - a[:, v],
+        c[:, u] - a[:, u],
+        c[:, v] - a[:, v],
+    )
+    det = e1u * e2v - e2u * e1v
+    safe = np.where(det == 0, 1.0, det)
+    for start in range(0, len(lines), step):
+        chunk = lines[start : start + step]
+        # Barycentric coordinates of each line's foot in each triangle's projection.
+        du, dv = chunk[:, None, 0] - a[None, :, u], chunk[:, None, 1] - a[None, :, v]
+        s = (du * e2v - e2u * dv) / safe
+        t = (e1u * dv - du * e1v) / safe
+        hit = (det != 0) & (s >= 0) & (t >= 0) & (s + t < 1)
+        line, triangle = np.nonzero(hit)
+        height = a[triangle, axis] + s[line, triangle] * (b[triangle, axis] - a[triangle, axis])
+        height += t[line, triangle] * (c[triangle, axis] - a[triangle, axis])
+        hit_lines.append(line + start)
+        hit_triangles.append(triangle)
+        hit_heights.append(height)
+    if not hit_lines:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(hit_lines), np.concatenate(hit_triangles), np.concatenate(hit_heights)
 
 
 def exact_mesh_distance(

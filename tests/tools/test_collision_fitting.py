@@ -91,6 +91,21 @@ def test_mesh_distance_is_a_lower_bound_with_the_right_sign():
     ).all()
 
 
+def test_rays_tell_inside_from_outside_over_many_points():
+    # 20,000 points: the rays' crossings are counted tile by tile (about 80 tiles per axis,
+    # each with the triangles whose projection reaches into it), against Delaunay's inside.
+    from scipy.spatial import Delaunay
+
+    from symkin.collision.solids import _mesh_nearest_and_inside
+
+    vertices, triangles = convex_hull(np.random.default_rng(4).normal(size=(300, 3)) * 0.05)
+    points = np.random.default_rng(5).normal(size=(20000, 3)) * 0.1
+    points[:300] = vertices * 0.999  # just inside, at every corner
+    _, inside = _mesh_nearest_and_inside(points, vertices, triangles)
+    expected = Delaunay(vertices).find_simplex(points) >= 0
+    assert 0.2 < expected.mean() < 0.8 and (inside == expected).all()
+
+
 @pytest.mark.parametrize("name", ["tetrahedron", "ellipsoid", "box"])
 def test_protrusion_measures_exactly_what_every_point_would(name):
     """The report's protrusion measures exactly only the points whose bounds let them be the
