@@ -4,8 +4,9 @@ side in one process, on the same configurations, and against symkin's own pose f
     python benchmarks/collision.py [--quick] [--tolerance METRES]
 
 Robots: the Panda with its primitive collision geometry (``panda_collision.urdf``: cylinders and
-spheres) and with its collision meshes (``panda.urdf`` and its SRDF). For each, batch 1, 1,000 and
-4,096, float32:
+spheres) and with its collision meshes (``panda.urdf`` and its SRDF), and the G1 humanoid (24
+meshes, 4 cylinders and 8 spheres on 29 joints; no SRDF: adjacency and sampling choose its pairs;
+covered within 5 cm, see TOLERANCES). For each, batch 1, 1,000 and 4,096, float32:
 
 - symkin ``self_collision_distances``: the least sphere-to-sphere distance per checked pair of
   links (spheres covering the geometry within the tolerance);
@@ -13,7 +14,7 @@ spheres) and with its collision meshes (``panda.urdf`` and its SRDF). For each, 
 - symkin ``forward``: every tip's pose, the cost the issue compares to;
 - coal: Pinocchio's ``computeDistances`` over the same pairs of links, exact distances between the
   original geometries (meshes: coal's BVH distance), once per configuration from Python (timed on
-  up to 200 configurations, reported per batch).
+  up to 200 configurations, G1 on 20, reported per batch).
 
 Prints the fitting time, spheres, pairs of links and of spheres, then median times and ratios, then
 (not with --quick) collision-aware IK on 200 targets: solved, colliding and seconds, with and
@@ -44,7 +45,14 @@ from symkin.readers.load import example_robot_data_folder, resolve_robot_path  #
 ROBOTS = {
     "Panda (primitives)": "example-robot-data:panda_description/urdf/panda_collision.urdf",
     "Panda (meshes)": "example-robot-data:panda_description/urdf/panda.urdf",
+    "G1 (meshes, primitives)": "example-robot-data:g1_description/urdf/g1_29dof_rev_1_0.urdf",
 }
+# A robot's own tolerance, metres, in place of --tolerance: at 2 cm G1's meshes take 3,267 spheres
+# and its 398 pairs of links 4.06 million pairs of spheres, seconds a configuration.
+TOLERANCES = {"G1 (meshes, primitives)": 0.05}
+# How many configurations coal's loop is timed on (scaled to the batch): G1's 387 pairs of meshes
+# take a quarter of a second a configuration.
+COAL_CONFIGURATIONS = {"G1 (meshes, primitives)": 20}
 
 
 class CoalLoop:
@@ -93,16 +101,16 @@ def main() -> None:
         path = resolve_robot_path(spelling)
         model = symkin.load(path)
         started = time.perf_counter()
-        output, _ = symkin.collision_output(
-            model, arguments.tolerance, default_srdf(path), path.parent
-        )
+        tolerance = TOLERANCES.get(label, arguments.tolerance)
+        output, _ = symkin.collision_output(model, tolerance, default_srdf(path), path.parent)
         fitted = time.perf_counter() - started
         kinematics = symkin.derive(model, outputs=(output,), notes=lambda message: None)
         module = symkin.module_class(symkin.load_module(symkin.generate(kinematics)))().float()
         on_link = collections.Counter(link for link, _, _ in output.spheres)
         sphere_pairs = sum(on_link[a] * on_link[b] for a, b in output.pairs)
         print(
-            f"{label}: {len(output.spheres)} spheres, {len(output.pairs)} pairs of links, "
+            f"{label}, tolerance {tolerance * 100:g} cm: {len(output.spheres)} spheres, "
+            f"{len(output.pairs)} pairs of links, "
             f"{sphere_pairs} pairs of spheres ({module.sphere_pair_first.numel()} measured, "
             f"the rows padded), fitted in {fitted:.1f} s"
         )
@@ -111,7 +119,7 @@ def main() -> None:
             generator = torch.Generator().manual_seed(batch)
             low, high = module.lower.clamp(min=-3.0), module.upper.clamp(max=3.0)
             q = low + (high - low) * torch.rand(batch, len(low), generator=generator)
-            q_coal = q[:200].double().numpy()
+            q_coal = q[: COAL_CONFIGURATIONS.get(label, 200)].double().numpy()
             q_grad = q.clone().requires_grad_()
             distances, differentiated, forward, exact = median_times(
                 [
