@@ -231,31 +231,70 @@ def _ellipsoid_samples(radii: np.ndarray, spacing: float) -> np.ndarray:
 
 def _triangle_samples(vertices: np.ndarray, triangles: np.ndarray, spacing: float) -> np.ndarray:
     """Points on each triangle: its corners, its edges every ``spacing/2``, and a grid ``spacing/2``
-    apart in its plane (every point of a triangle is then within ``spacing`` of one)."""
+    apart in its plane (every point of a triangle is then within ``spacing`` of one). Triangle by
+    triangle, its edges (ab, bc, ca) then its grid; computed for all triangles at once."""
     step = spacing / 2
-    samples = [vertices[np.unique(triangles)]]
-    for a, b, c in vertices[triangles]:
-        for p, q in ((a, b), (b, c), (c, a)):
-            along = _steps(1.0, step / max(float(np.linalg.norm(q - p)), 1e-300))[1:-1]
-            samples.append(p + along[:, None] * (q - p))
-        u = b - a
-        normal = np.cross(u, c - a)
-        if not normal.any():
-            continue
-        u /= np.linalg.norm(u)
-        v = np.cross(normal / np.linalg.norm(normal), u)
-        corners = np.array([[0.0, 0.0], [(b - a) @ u, 0.0], [(c - a) @ u, (c - a) @ v]])
-        low, high = corners.min(0), corners.max(0)
-        grid_u, grid_v = np.meshgrid(
-            np.arange(low[0], high[0], step) + step / 2, np.arange(low[1], high[1], step) + step / 2
-        )
-        flat = np.stack([grid_u.ravel(), grid_v.ravel()], 1)
-        inside = np.ones(len(flat), dtype=bool)
-        for k in range(3):
-            p, q = corners[k], corners[(k + 1) % 3]
-            inside &= (q[0] - p[0]) * (flat[:, 1] - p[1]) - (q[1] - p[1]) * (flat[:, 0] - p[0]) >= 0
-        samples.append(a + flat[inside, :1] * u + flat[inside, 1:] * v)
-    return np.concatenate(samples)
+    a, b, c = (vertices[triangles][:, k] for k in range(3))
+    starts = np.stack([a, b, c], 1).reshape(-1, 3)  # every edge, triangle by triangle
+    moves = np.stack([b - a, c - b, a - c], 1).reshape(-1, 3)
+    # An edge's inner points as _steps(1, step/length) puts them: k/(n − 1) of the way, 0 < k <
+    # n − 1.
+    lengths = np.maximum(np.sqrt((moves**2).sum(1)), 1e-300)
+    inner = np.maximum(2, np.ceil(1.0 / (step / lengths)) + 1).astype(int) - 2
+    edge = np.repeat(np.arange(len(inner)), inner)
+    along = (_ranks(inner) + 1) * (1.0 / (inner[edge] + 1))
+    edge_points = starts[edge] + along[:, None] * moves[edge]
+    grid_points, grid_triangle = _triangle_grids(a, b, c, step)
+    # Triangle by triangle: its edges' points, then its grid's (a stable sort keeps each in order).
+    order = np.argsort(np.concatenate([edge // 3, grid_triangle]), kind="stable")
+    on_triangles = np.concatenate([edge_points, grid_points])[order]
+    return np.concatenate([vertices[np.unique(triangles)], on_triangles])
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, …, counts[0] − 1, 0, 1, …, counts[1] − 1, …: each repeated item's place in its run."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _triangle_grids(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, step: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a grid ``step`` apart in each triangle's plane that lie in it (axes u along
+    ab, v across; cells centred), row by row, and the triangle of each."""
+    u = b - a
+    normal = np.cross(u, c - a)
+    flat = ~normal.any(1)  # degenerate: its edges only
+    u = u / np.where(flat, 1.0, np.sqrt((u**2).sum(1)))[:, None]
+    unit_normal = normal / np.where(flat, 1.0, np.sqrt((normal**2).sum(1)))[:, None]
+    v = np.cross(unit_normal, u)
+    # The corners in (u, v): (0, 0), ((b − a)·u, 0), ((c − a)·u, (c − a)·v).
+    zero = np.zeros(len(a))
+    corners = np.stack(
+        [
+            np.stack([zero, zero], 1),
+            np.stack([((b - a) * u).sum(1), zero], 1),
+            np.stack([((c - a) * u).sum(1), ((c - a) * v).sum(1)], 1),
+        ],
+        1,
+    )
+    low, high = corners.min(1), corners.max(1)
+    # np.arange's counts and values: ceil((high − low)/step) of them, low + i·((low + step) − low).
+    counts = np.where(flat[:, None], 0, np.ceil((high - low) / step)).astype(int)
+    delta = (low + step) - low
+    per_triangle = counts[:, 0] * counts[:, 1]
+    triangle = np.repeat(np.arange(len(a)), per_triangle)
+    row, column = np.divmod(_ranks(per_triangle), np.maximum(counts[triangle, 0], 1))
+    grid_u = low[triangle, 0] + column * delta[triangle, 0] + step / 2
+    grid_v = low[triangle, 1] + row * delta[triangle, 1] + step / 2
+    inside = np.ones(len(triangle), dtype=bool)
+    for k in range(3):
+        p, q = corners[triangle, k], corners[triangle, (k + 1) % 3]
+        turn = (q[:, 0] - p[:, 0]) * (grid_v - p[:, 1]) - (q[:, 1] - p[:, 1]) * (grid_u - p[:, 0])
+        inside &= turn >= 0
+    triangle, grid_u, grid_v = triangle[inside], grid_u[inside], grid_v[inside]
+    points = a[triangle] + grid_u[:, None] * u[triangle] + grid_v[:, None] * v[triangle]
+    return points, triangle
 
 
 def _mesh_signed_distance(

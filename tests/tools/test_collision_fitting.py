@@ -91,6 +91,22 @@ def test_mesh_distance_is_a_lower_bound_with_the_right_sign():
     ).all()
 
 
+def test_a_meshs_samples_lie_on_it_and_leave_no_point_of_it_farther_than_the_spacing():
+    from scipy.spatial import cKDTree
+
+    from symkin.collision.solids import _triangle_samples, exact_mesh_distance
+
+    vertices, triangles = convex_hull(np.random.default_rng(6).normal(size=(60, 3)) * 0.05)
+    degenerate = np.array([[0, 0, 1], [2, 2, 3]])  # a repeated corner, and a line: edges only
+    triangles = np.concatenate([triangles, degenerate])
+    spacing = 0.004
+    samples = _triangle_samples(vertices, triangles, spacing)
+    assert exact_mesh_distance(samples, vertices, triangles).max() < 1e-12
+    weights = np.random.default_rng(7).dirichlet(np.ones(3), size=(len(triangles), 50))
+    points = np.einsum("tkc,tcd->tkd", weights, vertices[triangles]).reshape(-1, 3)
+    assert cKDTree(samples).query(points)[0].max() <= spacing
+
+
 def test_rays_tell_inside_from_outside_over_many_points():
     # 20,000 points: the rays' crossings are counted tile by tile (about 80 tiles per axis,
     # each with the triangles whose projection reaches into it), against Delaunay's inside.
