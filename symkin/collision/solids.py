@@ -264,7 +264,7 @@ def _triangle_grids(
     ab, v across; cells centred), row by row, and the triangle of each."""
     u = b - a
     normal = np.cross(u, c - a)
-    flat = ~normal.any(1)  # degenerate: its edges only
+    flat = np.asarray((normal == 0).all(1))  # degenerate: its edges only
     u = u / np.where(flat, 1.0, np.sqrt((u**2).sum(1)))[:, None]
     unit_normal = normal / np.where(flat, 1.0, np.sqrt((normal**2).sum(1)))[:, None]
     v = np.cross(unit_normal, u)
