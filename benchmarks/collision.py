@@ -18,9 +18,9 @@ covered within 5 cm, see TOLERANCES). For each, batch 1, 1,000 and 4,096, float3
 
 Prints the fitting time, spheres, pairs of links and of spheres, then median times and ratios, then
 (not with --quick) collision-aware IK on 200 targets: solved, colliding and seconds, with and
-without the self-collision rows. One torch thread. The full run takes 65–95 s on a 2-core CPU
-(most of it fitting the meshes), --quick about 15 s. Jrl's batched capsule distances are not run:
-``jrl`` 0.0.9 pins torch 2.0.1 and needs Klampt.
+without the self-collision rows. One torch thread. The full run takes about 3 minutes on a 2-core
+CPU (fitting about 40 s, coal's loop on G1 about 75 s), --quick about 15 s. Jrl's batched capsule
+distances are not run: ``jrl`` 0.0.9 pins torch 2.0.1 and needs Klampt.
 """
 
 from __future__ import annotations
