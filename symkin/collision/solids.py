@@ -232,13 +232,21 @@ def _ellipsoid_samples(radii: np.ndarray, spacing: float) -> np.ndarray:
 def _triangle_samples(vertices: np.ndarray, triangles: np.ndarray, spacing: float) -> np.ndarray:
     """Points on each triangle: its corners, its edges every ``spacing/2``, and a grid ``spacing/2``
     apart in its plane (every point of a triangle is then within ``spacing`` of one). Triangle by
-    triangle, its edges (ab, bc, ca) then its grid; computed for all triangles at once."""
-    step = spacing / 2
-    a, b, c = (vertices[triangles][:, k] for k in range(3))
+    triangle, its edges (ab, bc, ca) then its grid; a thousand triangles at a time."""
+    on_triangles = [
+        _samples_on(vertices[triangles[start : start + 1024]], spacing / 2)
+        for start in range(0, len(triangles), 1024)
+    ]
+    return np.concatenate([vertices[np.unique(triangles)], *on_triangles])
+
+
+def _samples_on(corners: np.ndarray, step: float) -> np.ndarray:
+    """The edges' and grids' points ``step`` apart on triangles (T, 3, 3), as _triangle_samples."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     starts = np.stack([a, b, c], 1).reshape(-1, 3)  # every edge, triangle by triangle
     moves = np.stack([b - a, c - b, a - c], 1).reshape(-1, 3)
-    # An edge's inner points as _steps(1, step/length) puts them: k/(n − 1) of the way, 0 < k <
-    # n − 1.
+    # An edge's inner points, as _steps(1, step/length) puts them: k/(n − 1) of the way along,
+    # for 0 < k < n − 1.
     lengths = np.maximum(np.sqrt((moves**2).sum(1)), 1e-300)
     inner = np.maximum(2, np.ceil(1.0 / (step / lengths)) + 1).astype(int) - 2
     edge = np.repeat(np.arange(len(inner)), inner)
@@ -247,8 +255,7 @@ def _triangle_samples(vertices: np.ndarray, triangles: np.ndarray, spacing: floa
     grid_points, grid_triangle = _triangle_grids(a, b, c, step)
     # Triangle by triangle: its edges' points, then its grid's (a stable sort keeps each in order).
     order = np.argsort(np.concatenate([edge // 3, grid_triangle]), kind="stable")
-    on_triangles = np.concatenate([edge_points, grid_points])[order]
-    return np.concatenate([vertices[np.unique(triangles)], on_triangles])
+    return np.concatenate([edge_points, grid_points])[order]
 
 
 def _ranks(counts: np.ndarray) -> np.ndarray:
