@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from symkin.backends.torch.runtime import _cross, _joint_rows
+from symkin.backends.torch.runtime import _cross, _functorch_transforms_active, _joint_rows
 from symkin.backends.torch.velocities import _motion_twists, _unit_twists
 
 
@@ -28,10 +28,19 @@ def _rigid_bodies(
     # Σ_k u_k u_kᵀ axis by axis: one (3, 3, K, B) array where the outer products at once made three.
     spread = u[:, None, :, 0] * u[None, :, :, 0]
     for k in (1, 2):
-        spread.addcmul_(u[:, None, :, k], u[None, :, :, k])
+        spread = _plus_product(spread, u[:, None, :, k], u[None, :, :, k])
     eye = torch.eye(3, dtype=c.dtype, device=c.device)[:, :, None, None]
     squared = (c * c).sum(0)
     return mass * c, spread + mass * (squared * eye - c.unsqueeze(1) * c.unsqueeze(0))
+
+
+def _plus_product(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """x + a·b, written into x (an intermediate of the caller's, so that no array of its size is
+    made again), except under torch.func transforms: addcmul_ has no batching rule there (vmap
+    would loop over the batch), addcmul has."""
+    if _functorch_transforms_active():
+        return torch.addcmul(x, a, b)
+    return x.addcmul_(a, b)
 
 
 def _apply(J: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -134,7 +143,7 @@ def _mass_matrix(
     pairs = torch.bmm(unit.permute(2, 1, 0).contiguous(), F.permute(2, 0, 1).contiguous())
     del unit
     strict = lineage - torch.eye(lineage.shape[0], dtype=lineage.dtype, device=lineage.device)
-    motions = (pairs * lineage).addcmul_(pairs.mT, strict.mT)
+    motions = _plus_product(pairs * lineage, pairs.mT, strict.mT)
     del pairs
     matrix = _by_column(_by_column(motions, column, count, 1), column, count, 2)
     del motions
