@@ -55,7 +55,7 @@ from symkin.compiler.outputs import (
     Velocities,
     WeightedPoints,
 )
-from symkin.compiler.requests import check_requests, module_signature, starts, tip_poses
+from symkin.compiler.requests import check_requests, joint_columns, module_signature, tip_poses
 from symkin.compiler.tree_form import tree_form
 from symkin.errors import Notes, SymkinError, warn_note
 from symkin.model.inertia import inertia_matrix, joined_inertia, scaled_principal_axes
@@ -98,10 +98,8 @@ def derive(
         model.joint(name)
         for name in model.actuated_joints(base, [link for r in requests for link in r.links])
     ]
-    signature = module_signature(model, base, floating, poses, joints)
-    q_index = starts([len(joint.coordinate_names) for joint in joints])
-    v_index = starts([len(joint.velocity_names) for joint in joints])
-    columns = {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
+    columns = joint_columns(joints)
+    signature = module_signature(model, base, floating, poses, joints, columns)
     deriver = _Deriver(model, signature, columns)
     kinematics = deriver.run(requests)
     bodies, points = deriver.body_placements, deriver.point_placements

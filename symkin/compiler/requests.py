@@ -39,16 +39,26 @@ def check_requests(
             raise SymkinError(f"a tip is requested twice: {', '.join(repeated)}")
 
 
+def joint_columns(joints: list[Joint]) -> dict[str, tuple[int, int]]:
+    """Where each joint's entries start in q and in v, by name (``joints`` in q's order)."""
+    q_index = _starts([len(joint.coordinate_names) for joint in joints])
+    v_index = _starts([len(joint.velocity_names) for joint in joints])
+    return {joint.name: (q_index[k], v_index[k]) for k, joint in enumerate(joints)}
+
+
 def module_signature(
-    model: RobotModel, base: str, floating: bool, poses: tuple[Pose, ...], joints: list[Joint]
+    model: RobotModel,
+    base: str,
+    floating: bool,
+    poses: tuple[Pose, ...],
+    joints: list[Joint],
+    columns: dict[str, tuple[int, int]],
 ) -> Signature:
-    """The compiled module's inputs and names: q's joints (in ``joints``' order), limits, ball
-    joints, MuJoCo's qpos and qvel addresses and the tips' MJCF elements where the model has
-    them."""
+    """The compiled module's inputs and names: q's joints (in ``joints``' order, starting at
+    ``columns``), limits, ball joints, MuJoCo's qpos and qvel addresses and the tips' MJCF elements
+    where the model has them."""
     addresses = {name: (qpos, qvel) for name, qpos, qvel in model.coordinates}
     elements = {link: (kind, index) for link, kind, index in model.elements}
-    q_index = starts([len(joint.coordinate_names) for joint in joints])
-    v_index = starts([len(joint.velocity_names) for joint in joints])
     return Signature(
         robot_name=model.name,
         base=base,
@@ -58,11 +68,7 @@ def module_signature(
         lower=tuple(joint.lower for joint in joints for _ in joint.coordinate_names),
         upper=tuple(joint.upper for joint in joints for _ in joint.coordinate_names),
         floating_base=floating,
-        balls=tuple(
-            (joint.name, q_index[k], v_index[k])
-            for k, joint in enumerate(joints)
-            if joint.type == "ball"
-        ),
+        balls=tuple((joint.name, *columns[joint.name]) for joint in joints if joint.type == "ball"),
         qpos_indices=tuple(
             addresses[joint.name][0] + k
             for joint in joints
@@ -81,7 +87,7 @@ def module_signature(
     )
 
 
-def starts(widths: Sequence[int]) -> list[int]:
+def _starts(widths: Sequence[int]) -> list[int]:
     """Where each of consecutive runs of ``widths`` entries starts."""
     return [sum(widths[:k]) for k in range(len(widths))]
 
